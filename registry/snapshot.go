@@ -1,0 +1,247 @@
+package registry
+
+import (
+	"sort"
+	"strings"
+)
+
+// DynamicLow is the first port of the Dynamic and/or Private range (RFC 6335 section 6).
+const DynamicLow = 49152
+
+// portView indexes: 0 = every protocol, 1.. = Protocols[i-1] plus
+// protocol-less rows.
+const numViews = 1 + len(Protocols)
+
+func protoView(p Protocol) int {
+	for i, q := range Protocols {
+		if q == p {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// portIndex maps each port 0-65535 to the records covering it, as one flat
+// slice and an offset table, so a lookup is two loads and a reslice.
+type portIndex struct {
+	off  []uint32 // len 65537
+	recs []*Record
+}
+
+func (pi *portIndex) get(port int) []*Record {
+	return pi.recs[pi.off[port]:pi.off[port+1]:pi.off[port+1]]
+}
+
+// Snapshot is an immutable, indexed registry. Every method is safe for
+// concurrent use; returned slices must not be modified.
+type Snapshot struct {
+	records   []Record
+	sources   []SourceInfo
+	contacts  map[string]Contact
+	conflicts []Conflict
+	updated   string
+
+	byName map[string][]*Record // lower(name)
+	byType map[string][]*Record // lower(name) + "." + proto; protocol-less names under tcp and udp
+	ports  [numViews]portIndex
+	stats  Stats
+}
+
+// SourceInfo describes one input of a snapshot.
+type SourceInfo struct {
+	Name    string `json:"name"`
+	Format  Format `json:"format"`
+	Updated string `json:"updated,omitempty"`
+	Records int    `json:"records"`
+}
+
+// Build merges sources (in order; see Merge) and indexes the result. The
+// sources are not modified.
+func Build(sources ...*Source) (*Snapshot, error) {
+	if len(sources) == 0 {
+		return nil, ErrNoSources
+	}
+	merged, conflicts := Merge(sources...)
+	s := &Snapshot{
+		records:   merged,
+		conflicts: conflicts,
+		contacts:  make(map[string]Contact),
+		byName:    make(map[string][]*Record, len(merged)),
+		byType:    make(map[string][]*Record, len(merged)),
+	}
+	for _, src := range sources {
+		s.sources = append(s.sources, SourceInfo{Name: src.Name, Format: src.Format, Updated: src.Updated, Records: len(src.Records)})
+		if src.Updated > s.updated {
+			s.updated = src.Updated
+		}
+		for _, c := range src.Contacts {
+			if old, ok := s.contacts[c.ID]; !ok || c.Updated >= old.Updated {
+				s.contacts[c.ID] = c
+			}
+		}
+	}
+	s.index()
+	s.stats = computeStats(s)
+	return s, nil
+}
+
+func (s *Snapshot) index() {
+	var counts [numViews][65537]uint32
+	for i := range s.records {
+		r := &s.records[i]
+		if r.Name != "" {
+			k := strings.ToLower(r.Name)
+			s.byName[k] = append(s.byName[k], r)
+			switch r.Protocol {
+			case ProtoNone:
+				s.byType[k+".tcp"] = append(s.byType[k+".tcp"], r)
+				s.byType[k+".udp"] = append(s.byType[k+".udp"], r)
+			default:
+				tk := k + "." + string(r.Protocol)
+				s.byType[tk] = append(s.byType[tk], r)
+			}
+		}
+		if !r.HasPort() {
+			continue
+		}
+		for _, v := range views(r) {
+			for p := r.PortLow; p <= r.PortHigh; p++ {
+				counts[v][p+1]++
+			}
+		}
+	}
+	for v := range s.ports {
+		off := make([]uint32, 65537)
+		for p := 1; p <= 65536; p++ {
+			off[p] = off[p-1] + counts[v][p]
+		}
+		s.ports[v] = portIndex{off: off, recs: make([]*Record, off[65536])}
+	}
+	var fill [numViews][]uint32
+	for v := range fill {
+		fill[v] = append([]uint32(nil), s.ports[v].off...)
+	}
+	for i := range s.records {
+		r := &s.records[i]
+		if !r.HasPort() {
+			continue
+		}
+		for _, v := range views(r) {
+			for p := r.PortLow; p <= r.PortHigh; p++ {
+				s.ports[v].recs[fill[v][p]] = r
+				fill[v][p]++
+			}
+		}
+	}
+}
+
+// views lists the port views a record belongs to: the all-protocols view,
+// and its own protocol's (or every protocol's, when it has none).
+func views(r *Record) []int {
+	if r.Protocol == ProtoNone {
+		return []int{0, 1, 2, 3, 4}
+	}
+	if v := protoView(r.Protocol); v != 0 {
+		return []int{0, v}
+	}
+	return []int{0}
+}
+
+// lowerKey lowercases s into buf when needed, so that map lookups with
+// string(b) do not allocate.
+func lowerKey(buf []byte, s string) []byte {
+	buf = buf[:0]
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf = append(buf, c)
+	}
+	return buf
+}
+
+// ByName returns every record registered under name (any protocol),
+// compared case-insensitively. It does not allocate.
+func (s *Snapshot) ByName(name string) []*Record {
+	if len(name) > 128 {
+		return nil
+	}
+	var buf [128]byte
+	return s.byName[string(lowerKey(buf[:], name))]
+}
+
+// ByType returns the records of the DNS-SD service type _name._proto:
+// registrations of name for proto, plus protocol-less (DNS-SD-only)
+// registrations of name when proto is tcp or udp. It does not allocate.
+func (s *Snapshot) ByType(name string, proto Protocol) []*Record {
+	if len(name)+len(proto)+1 > 128 {
+		return nil
+	}
+	var buf [128]byte
+	b := lowerKey(buf[:], name)
+	b = append(b, '.')
+	b = append(b, proto...)
+	return s.byType[string(b)]
+}
+
+// ByPort returns the records whose port or range covers port: for proto ""
+// every protocol, else that protocol's records and protocol-less rows.
+// Ports outside 0-65535 return nil. It does not allocate.
+func (s *Snapshot) ByPort(port int, proto Protocol) []*Record {
+	if port < 0 || port > 65535 {
+		return nil
+	}
+	return s.ports[protoView(proto)].get(port)
+}
+
+// PortStatus is the registry's verdict on one port: the status of its
+// named assignments if any, else of the row or range covering it, else
+// dynamic (49152-65535) or unassigned.
+func (s *Snapshot) PortStatus(port int, proto Protocol) Status {
+	recs := s.ByPort(port, proto)
+	st, found := StatusUnassigned, false
+	for _, r := range recs {
+		if r.Name != "" {
+			return StatusAssigned
+		}
+		if !found || r.Status == StatusReserved {
+			st, found = r.Status, true
+		}
+	}
+	if !found && port >= DynamicLow {
+		return StatusDynamic
+	}
+	return st
+}
+
+// Records returns every merged record in source order.
+func (s *Snapshot) Records() []Record { return s.records }
+
+// Sources describes the inputs.
+func (s *Snapshot) Sources() []SourceInfo { return s.sources }
+
+// Updated is the newest "Last Updated" date among the sources.
+func (s *Snapshot) Updated() string { return s.updated }
+
+// Conflicts lists records that differed between sources.
+func (s *Snapshot) Conflicts() []Conflict { return s.conflicts }
+
+// Contact returns a person or organisation from the contact tables.
+func (s *Snapshot) Contact(id string) (Contact, bool) {
+	c, ok := s.contacts[id]
+	return c, ok
+}
+
+// Names returns every distinct registered name (lowercased), sorted.
+func (s *Snapshot) Names() []string {
+	out := make([]string, 0, len(s.byName))
+	for k := range s.byName {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Stats returns the precomputed statistics.
+func (s *Snapshot) Stats() Stats { return s.stats }

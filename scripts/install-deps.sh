@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# install-deps.sh: install the Debian packages svcreg's system tests use
+# (real DNS clients, resolvers and secondaries, promtool, avahi for the mDNS
+# lab, Chromium for the web UI) and download the Go modules. Idempotent:
+# does nothing when everything is present. Needs root for apt-get.
+set -euo pipefail
+PKGS=(
+  bind9-dnsutils   # dig
+  bind9-utils      # named-checkzone
+  knot-dnsutils    # kdig
+  knot             # knotd, the AXFR secondary and benchmark reference
+  unbound          # stub-zone resolver test
+  nsd              # nsd-checkzone
+  dnsperf          # bench/dns.sh and overload tests
+  prometheus       # promtool check metrics
+  avahi-daemon avahi-utils dbus-daemon iproute2 util-linux tcpdump  # ../shared/tools/mdns-lab
+  chromium         # web UI end-to-end test (headless)
+)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  if [ "$(id -u)" != 0 ]; then
+    echo "install-deps: need root to apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  # policy-rc.d keeps packages from starting their daemons: tests start
+  # their own instances on loopback.
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+    chmod +x /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+go mod download
