@@ -1,0 +1,81 @@
+// Package testutil holds helpers shared by svcreg's tests: finding the
+// real tools system tests drive, and the shared registry files.
+package testutil
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"testing"
+)
+
+// InCI reports whether the tests run under CI (CI=true), where a missing
+// tool or privilege is a failure, never a skip.
+func InCI() bool { return os.Getenv("CI") == "true" }
+
+// RequireTool returns the path of a command a system test needs. Outside
+// CI a missing tool skips the test, saying which Debian package provides
+// it; under CI it fails the test.
+func RequireTool(t testing.TB, name, debPackage string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err == nil {
+		return p
+	}
+	for _, dir := range []string{"/usr/sbin", "/sbin"} {
+		if fp := filepath.Join(dir, name); isExec(fp) {
+			return fp
+		}
+	}
+	msg := name + " not found (Debian package " + debPackage + "; `make deps` installs it)"
+	if InCI() {
+		t.Fatalf("%s", msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
+func isExec(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir() && st.Mode()&0o111 != 0
+}
+
+// RequireRoot skips (or, under CI, fails) a test that needs root, e.g. to
+// create network namespaces.
+func RequireRoot(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() == 0 {
+		return
+	}
+	if InCI() {
+		t.Fatal("test needs root (network namespaces); CI runs as root")
+	}
+	t.Skip("test needs root (network namespaces)")
+}
+
+// RepoRoot is the repository's top directory.
+func RepoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+// SharedFile returns the path of a file in ../shared (beside the checkout),
+// e.g. SharedFile(t, "iana", "service-names-port-numbers.xml"). Missing
+// shared data skips outside CI and fails under CI.
+func SharedFile(t testing.TB, elem ...string) string {
+	t.Helper()
+	p := filepath.Join(append([]string{RepoRoot(), "..", "shared"}, elem...)...)
+	if _, err := os.Stat(p); err != nil {
+		if InCI() {
+			t.Fatalf("shared data missing: %v", err)
+		}
+		t.Skipf("shared data missing: %v", err)
+	}
+	return p
+}
+
+// Testdata returns a path below the repository's testdata/.
+func Testdata(elem ...string) string {
+	return filepath.Join(append([]string{RepoRoot(), "testdata"}, elem...)...)
+}
