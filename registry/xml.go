@@ -1,11 +1,579 @@
 package registry
 
 import (
+	"bytes"
+	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
+	"strings"
 )
 
-// ParseXML parses one source. TODO(helper): implement.
+// maxTokenBytes bounds one XML token or one CSV record. The largest in the
+// IANA files is a few kilobytes; without a bound, junk such as an
+// unterminated quote or 60 MB of character data would be buffered whole.
+const maxTokenBytes = 1 << 20
+
+// tokenGuard sits under a streaming decoder and fails the read when the
+// decoder has read maxTokenBytes past the end of the last complete token
+// (or CSV record), so one token can never hold more than that in memory.
+type tokenGuard struct {
+	r    io.Reader
+	name string
+	n    int64        // bytes handed to the decoder
+	done func() int64 // offset the decoder has consumed up to
+	line func() int   // current line, for the error
+	err  *ParseError  // set once the guard tripped
+}
+
+func (g *tokenGuard) Read(p []byte) (int, error) {
+	if g.err != nil {
+		return 0, g.err
+	}
+	if g.n-g.done() > maxTokenBytes {
+		g.err = &ParseError{File: g.name, Line: g.line(),
+			Msg: fmt.Sprintf("one element or row is longer than %d bytes", maxTokenBytes), Err: ErrTooLarge}
+		return 0, g.err
+	}
+	n, err := g.r.Read(p)
+	g.n += int64(n)
+	return n, err
+}
+
+// interner shares equal strings (descriptions, dates, person IDs and the
+// like repeat across the tcp/udp rows of one registration), which keeps a
+// parsed registry small. Lookups with string(b) do not allocate.
+type interner map[string]string
+
+func (in interner) bytes(b []byte) string {
+	if s, ok := in[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	in[s] = s
+	return s
+}
+
+func (in interner) str(s string) string {
+	if v, ok := in[s]; ok {
+		return v
+	}
+	in[s] = s
+	return s
+}
+
+// parsePorts reads the registry's port column: "80", "19195-19219", or ""
+// (no port: both -1).
+func parsePortColumn(s string) (lo, hi int32, err error) {
+	if s == "" {
+		return -1, -1, nil
+	}
+	a, b, isRange := strings.Cut(s, "-")
+	l, err := cellPort(a)
+	if err != nil {
+		return -1, -1, err
+	}
+	h := l
+	if isRange {
+		if h, err = cellPort(b); err != nil {
+			return -1, -1, err
+		}
+		if h < l {
+			return -1, -1, fmt.Errorf("port range %q runs backwards", s)
+		}
+	}
+	return l, h, nil
+}
+
+func cellPort(s string) (int32, error) {
+	if s == "" || len(s) > 5 {
+		return 0, fmt.Errorf("bad port number %q", s)
+	}
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, fmt.Errorf("bad port number %q", s)
+		}
+		n = n*10 + int(c-'0')
+	}
+	if n > 65535 {
+		return 0, fmt.Errorf("port %d out of range 0-65535", n)
+	}
+	return int32(n), nil
+}
+
+// parseProto maps the protocol column; "" is a protocol-less row.
+func parseProto(s string) (Protocol, error) {
+	if s == "" {
+		return ProtoNone, nil
+	}
+	p, ok := ParseProtocol(s)
+	if !ok {
+		return ProtoNone, fmt.Errorf("unknown transport protocol %q", s)
+	}
+	return p, nil
+}
+
+// refText renders an xref the way IANA's CSV does: its text when it has
+// one ("RFC8765, Section 6.1", "TR-352"), else "RFC9110" for an RFC and
+// the data itself (draft name, URI, note number) for the rest.
+func refText(typ, data, text string) string {
+	if text != "" {
+		return text
+	}
+	if typ == "rfc" && len(data) >= 3 && strings.EqualFold(data[:3], "rfc") {
+		return "RFC" + data[3:]
+	}
+	return data
+}
+
+// joinPeople renders one or more person IDs of an assignee or contact
+// column ("[A][B]" in the CSV) as "A, B".
+func joinPeople(ids []string) string {
+	switch len(ids) {
+	case 0:
+		return ""
+	case 1:
+		return ids[0]
+	}
+	return strings.Join(ids, ", ")
+}
+
+// problemSink collects unusable rows and rejects the source once there are
+// more than MaxProblems of them.
+type problemSink struct {
+	name     string
+	problems []ParseError
+}
+
+func (ps *problemSink) add(pe ParseError) error {
+	ps.problems = append(ps.problems, pe)
+	if len(ps.problems) > MaxProblems {
+		first := ps.problems[0]
+		return &ParseError{File: pe.File, Line: pe.Line, Record: pe.Record,
+			Msg: fmt.Sprintf("more than %d unusable records, rejecting the source (first: %s)", MaxProblems, first.Error()),
+			Err: ErrSyntax}
+	}
+	return nil
+}
+
+// ParseXML reads the official IANA XML registry with a streaming decoder,
+// one <record> at a time. Record.Line is the line of the record's start
+// tag; ParseError.Record numbers records from 1. Records that cannot be
+// used (bad port, unknown protocol, neither name nor port) are reported in
+// Source.Problems; malformed or truncated XML is a *ParseError wrapping
+// ErrSyntax.
 func ParseXML(r io.Reader, name string) (*Source, error) {
-	return nil, errors.New("ParseXML: not implemented yet")
+	p := &xmlParser{
+		name:   name,
+		intern: make(interner, 1<<14),
+		sink:   problemSink{name: name},
+		src:    &Source{Name: name, Format: FormatXML},
+	}
+	g := &tokenGuard{r: r, name: name}
+	p.d = xml.NewDecoder(g)
+	g.done = p.d.InputOffset
+	g.line = func() int { l, _ := p.d.InputPos(); return l }
+	if err := p.parse(); err != nil {
+		return nil, err
+	}
+	p.src.Problems = p.sink.problems
+	return p.src, nil
+}
+
+type xmlParser struct {
+	d      *xml.Decoder
+	name   string
+	src    *Source
+	intern interner
+	sink   problemSink
+	rec    int    // number of the record being read, 0 outside records
+	nrec   int    // records seen
+	buf    []byte // text() scratch
+	refs   []string
+	people [2][]string // assignee, contact
+}
+
+func (p *xmlParser) line() int {
+	l, _ := p.d.InputPos()
+	return l
+}
+
+// fail turns a decoder error into a located *ParseError.
+func (p *xmlParser) fail(err error) error {
+	var pe *ParseError
+	if errors.As(err, &pe) {
+		return err
+	}
+	var se *xml.SyntaxError
+	switch {
+	case errors.As(err, &se):
+		return &ParseError{File: p.name, Line: se.Line, Record: p.rec, Msg: "XML syntax error: " + se.Msg, Err: ErrSyntax}
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return &ParseError{File: p.name, Line: p.line(), Record: p.rec, Msg: "XML ends early (truncated?)", Err: ErrSyntax}
+	}
+	return &ParseError{File: p.name, Line: p.line(), Record: p.rec, Msg: "reading: " + err.Error(), Err: err}
+}
+
+func (p *xmlParser) errorf(format string, args ...any) error {
+	return &ParseError{File: p.name, Line: p.line(), Record: p.rec, Msg: fmt.Sprintf(format, args...), Err: ErrSyntax}
+}
+
+func (p *xmlParser) parse() error {
+	// The root element must be <registry>.
+	for {
+		tok, err := p.d.Token()
+		if err == io.EOF {
+			return &ParseError{File: p.name, Line: p.line(), Msg: "no XML elements", Err: ErrEmpty}
+		}
+		if err != nil {
+			return p.fail(err)
+		}
+		if se, ok := tok.(xml.StartElement); ok {
+			if se.Name.Local != "registry" {
+				return p.errorf("root element is <%s>, want <registry>", se.Name.Local)
+			}
+			break
+		}
+	}
+	if err := p.registry(); err != nil {
+		return err
+	}
+	// Only comments, processing instructions and white space may follow.
+	for {
+		tok, err := p.d.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return p.fail(err)
+		}
+		switch t := tok.(type) {
+		case xml.CharData:
+			if len(bytes.TrimSpace(t)) != 0 {
+				return p.errorf("text after </registry>")
+			}
+		case xml.StartElement:
+			return p.errorf("element <%s> after </registry>", t.Name.Local)
+		}
+	}
+	if p.nrec == 0 {
+		return &ParseError{File: p.name, Line: p.line(), Msg: "no <record> elements", Err: ErrEmpty}
+	}
+	p.src.Records = p.src.Records[:len(p.src.Records):len(p.src.Records)]
+	return nil
+}
+
+// registry reads the children of <registry> up to its end tag.
+func (p *xmlParser) registry() error {
+	for {
+		tok, err := p.d.Token()
+		if err != nil {
+			return p.fail(err)
+		}
+		switch t := tok.(type) {
+		case xml.EndElement:
+			return nil
+		case xml.StartElement:
+			switch t.Name.Local {
+			case "record":
+				if err := p.record(t); err != nil {
+					return err
+				}
+			case "updated":
+				s, err := p.text()
+				if err != nil {
+					return err
+				}
+				p.src.Updated = s
+			case "people":
+				if err := p.peopleList(); err != nil {
+					return err
+				}
+			default:
+				if err := p.skip(); err != nil {
+					return err
+				}
+			}
+		}
+	}
+}
+
+// maxDepth bounds element nesting inside <registry>: the IANA file nests
+// four deep, and a bound keeps junk such as "<a><a><a>..." from growing the
+// decoder's element stack without limit.
+const maxDepth = 32
+
+// skip discards the element just opened, up to its end tag.
+func (p *xmlParser) skip() error {
+	for depth := 1; depth > 0; {
+		tok, err := p.d.Token()
+		if err != nil {
+			return p.fail(err)
+		}
+		switch tok.(type) {
+		case xml.StartElement:
+			if depth++; depth > maxDepth {
+				return p.errorf("elements nested more than %d deep", maxDepth)
+			}
+		case xml.EndElement:
+			depth--
+		}
+	}
+	return nil
+}
+
+// text reads the character data of the element just opened, up to its end
+// tag, entity-decoded. Nested elements render as the IANA CSV renders
+// them: <br/> (with the white space around it) as one space, an <xref> as
+// "[ID]", <paragraph> as its text. The result is trimmed and interned.
+func (p *xmlParser) text() (string, error) {
+	p.buf = p.buf[:0]
+	brk := false // a <br/> was seen: the next text starts after one space
+	for depth := 1; ; {
+		tok, err := p.d.Token()
+		if err != nil {
+			return "", p.fail(err)
+		}
+		switch t := tok.(type) {
+		case xml.CharData:
+			if brk {
+				t = bytes.TrimLeft(t, " \t\r\n")
+				if len(t) == 0 {
+					continue
+				}
+				if len(p.buf) > 0 {
+					p.buf = append(p.buf, ' ')
+				}
+				brk = false
+			}
+			p.buf = append(p.buf, t...)
+		case xml.StartElement:
+			switch t.Name.Local {
+			case "br":
+				p.buf = bytes.TrimRight(p.buf, " \t\r\n")
+				brk = true
+				if err := p.skip(); err != nil {
+					return "", err
+				}
+			case "xref":
+				typ, data := attr(t, "type"), attr(t, "data")
+				if err := p.skip(); err != nil {
+					return "", err
+				}
+				if data != "" {
+					if brk && len(p.buf) > 0 {
+						p.buf = append(p.buf, ' ')
+					}
+					brk = false
+					p.buf = append(p.buf, '[')
+					p.buf = append(p.buf, refText(typ, data, "")...)
+					p.buf = append(p.buf, ']')
+				}
+			default:
+				// <paragraph> and the like: keep their text.
+				if depth++; depth > maxDepth {
+					return "", p.errorf("elements nested more than %d deep", maxDepth)
+				}
+			}
+		case xml.EndElement:
+			if depth--; depth == 0 {
+				return p.intern.bytes(bytes.TrimSpace(p.buf)), nil
+			}
+		}
+	}
+}
+
+func attr(se xml.StartElement, name string) string {
+	for _, a := range se.Attr {
+		if a.Name.Local == name {
+			return a.Value
+		}
+	}
+	return ""
+}
+
+// record reads one <record> into a Record, or reports it as a problem.
+func (p *xmlParser) record(start xml.StartElement) error {
+	p.nrec++
+	p.rec = p.nrec
+	defer func() { p.rec = 0 }()
+	rec := Record{PortLow: -1, PortHigh: -1, Source: p.name, Line: p.line()}
+	for _, a := range start.Attr {
+		switch a.Name.Local {
+		case "date":
+			rec.Registered = p.intern.str(a.Value)
+		case "updated":
+			rec.Modified = p.intern.str(a.Value)
+		}
+	}
+	p.refs = p.refs[:0]
+	p.people[0], p.people[1] = p.people[0][:0], p.people[1][:0]
+	hasAssignee := false
+	var number, proto string
+	for {
+		tok, err := p.d.Token()
+		if err != nil {
+			return p.fail(err)
+		}
+		var se xml.StartElement
+		switch t := tok.(type) {
+		case xml.StartElement:
+			se = t
+		case xml.EndElement:
+			return p.finishRecord(&rec, hasAssignee, number, proto)
+		default:
+			continue
+		}
+		var s string
+		switch se.Name.Local {
+		case "assignee":
+			hasAssignee = true
+			if err := p.assignee(); err != nil {
+				return err
+			}
+			continue
+		case "xref":
+			typ, data := attr(se, "type"), attr(se, "data")
+			if s, err = p.text(); err != nil {
+				return err
+			}
+			if typ == "person" {
+				if data != "" {
+					p.people[1] = append(p.people[1], p.intern.str(data))
+				}
+				continue
+			}
+			if ref := refText(typ, data, s); ref != "" {
+				p.refs = append(p.refs, p.intern.str(ref))
+			}
+			continue
+		}
+		if s, err = p.text(); err != nil {
+			return err
+		}
+		switch se.Name.Local {
+		case "name":
+			rec.Name = s
+		case "protocol":
+			proto = s
+		case "number":
+			number = s
+		case "description":
+			rec.Description = s
+		case "note":
+			rec.Notes = s
+		case "sc":
+			rec.ServiceCode = s
+		case "unauthorized":
+			rec.Unauthorized = s
+		}
+	}
+}
+
+// assignee reads the person xrefs inside <assignee>.
+func (p *xmlParser) assignee() error {
+	for {
+		tok, err := p.d.Token()
+		if err != nil {
+			return p.fail(err)
+		}
+		switch t := tok.(type) {
+		case xml.EndElement:
+			return nil
+		case xml.StartElement:
+			if t.Name.Local == "xref" {
+				if data := attr(t, "data"); data != "" {
+					p.people[0] = append(p.people[0], p.intern.str(data))
+				}
+			}
+			if err := p.skip(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func (p *xmlParser) finishRecord(rec *Record, hasAssignee bool, number, proto string) error {
+	var err error
+	if rec.PortLow, rec.PortHigh, err = parsePortColumn(number); err == nil {
+		rec.Protocol, err = parseProto(proto)
+	}
+	if err == nil && rec.Name == "" && !rec.HasPort() {
+		err = errors.New("record has neither a name nor a port number")
+	}
+	if err != nil {
+		return p.sink.add(ParseError{File: p.name, Line: rec.Line, Record: p.rec, Msg: err.Error(), Err: ErrSyntax})
+	}
+	// Without an <assignee>, the one person given is both assignee and
+	// contact (the CSV shows it in both columns).
+	if hasAssignee {
+		rec.Assignee = p.intern.str(joinPeople(p.people[0]))
+	} else {
+		rec.Assignee = p.intern.str(joinPeople(p.people[1]))
+	}
+	rec.Contact = p.intern.str(joinPeople(p.people[1]))
+	if len(p.refs) > 0 {
+		rec.References = append([]string(nil), p.refs...)
+	}
+	Finish(rec)
+	p.src.Records = append(p.src.Records, *rec)
+	return nil
+}
+
+// peopleList reads <people><person id=...>...</person>...</people>.
+func (p *xmlParser) peopleList() error {
+	for {
+		tok, err := p.d.Token()
+		if err != nil {
+			return p.fail(err)
+		}
+		switch t := tok.(type) {
+		case xml.EndElement:
+			return nil
+		case xml.StartElement:
+			if t.Name.Local != "person" {
+				if err := p.skip(); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := p.person(attr(t, "id")); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func (p *xmlParser) person(id string) error {
+	c := Contact{ID: id}
+	for {
+		tok, err := p.d.Token()
+		if err != nil {
+			return p.fail(err)
+		}
+		switch t := tok.(type) {
+		case xml.EndElement:
+			if c.ID != "" {
+				p.src.Contacts = append(p.src.Contacts, c)
+			}
+			return nil
+		case xml.StartElement:
+			s, err := p.text()
+			if err != nil {
+				return err
+			}
+			switch t.Name.Local {
+			case "name":
+				c.Name = s
+			case "org":
+				c.Organization = s
+			case "uri":
+				c.URI = s
+			case "updated":
+				c.Updated = s
+			}
+		}
+	}
 }
