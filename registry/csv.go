@@ -41,8 +41,12 @@ const (
 func ParseCSV(r io.Reader, name string) (*Source, error) {
 	g := &tokenGuard{r: r, name: name}
 	cr := csv.NewReader(g)
-	g.done = cr.InputOffset
-	g.line = func() int { return 0 }
+	// Where the last complete row ended: the guard fails a row that runs
+	// on for more than maxTokenBytes, naming the line it starts on.
+	var rowEnd int64
+	nextLine := 1
+	g.done = func() int64 { return rowEnd }
+	g.line = func() int { return nextLine }
 	cr.FieldsPerRecord = len(csvHeader)
 	cr.ReuseRecord = true
 	src := &Source{Name: name, Format: FormatCSV}
@@ -51,6 +55,7 @@ func ParseCSV(r io.Reader, name string) (*Source, error) {
 	bracket := make([]string, 0, 4)
 
 	hdr, err := cr.Read()
+	rowEnd, nextLine = cr.InputOffset(), 2
 	switch {
 	case err == io.EOF:
 		return nil, &ParseError{File: name, Line: 1, Msg: "no CSV header", Err: ErrEmpty}
@@ -67,6 +72,7 @@ func ParseCSV(r io.Reader, name string) (*Source, error) {
 	}
 	for {
 		row, err := cr.Read()
+		rowEnd = cr.InputOffset()
 		if err == io.EOF {
 			break
 		}
@@ -74,6 +80,10 @@ func ParseCSV(r io.Reader, name string) (*Source, error) {
 			return nil, csvFail(name, err)
 		}
 		line, _ := cr.FieldPos(0) // row has at least one field here
+		nextLine = line + 1
+		for _, f := range row {
+			nextLine += strings.Count(f, "\n")
+		}
 		if err != nil {
 			msg := fmt.Sprintf("%d fields, want %d", len(row), len(csvHeader))
 			if err := sink.add(ParseError{File: name, Line: line, Msg: msg, Err: ErrSyntax}); err != nil {

@@ -21,7 +21,7 @@ type tokenGuard struct {
 	r    io.Reader
 	name string
 	n    int64        // bytes handed to the decoder
-	done func() int64 // offset the decoder has consumed up to
+	done func() int64 // offset after the last complete token or row
 	line func() int   // current line, for the error
 	err  *ParseError  // set once the guard tripped
 }
@@ -173,7 +173,7 @@ func ParseXML(r io.Reader, name string) (*Source, error) {
 	}
 	g := &tokenGuard{r: r, name: name}
 	p.d = xml.NewDecoder(g)
-	g.done = p.d.InputOffset
+	g.done = func() int64 { return p.tokEnd }
 	g.line = func() int { l, _ := p.d.InputPos(); return l }
 	if err := p.parse(); err != nil {
 		return nil, err
@@ -191,8 +191,17 @@ type xmlParser struct {
 	rec    int    // number of the record being read, 0 outside records
 	nrec   int    // records seen
 	buf    []byte // text() scratch
+	tokEnd int64  // input offset after the last token
 	refs   []string
 	people [2][]string // assignee, contact
+}
+
+// token returns the next token and notes where it ended, for the
+// tokenGuard below the decoder.
+func (p *xmlParser) token() (xml.Token, error) {
+	tok, err := p.d.Token()
+	p.tokEnd = p.d.InputOffset()
+	return tok, err
 }
 
 func (p *xmlParser) line() int {
@@ -223,7 +232,7 @@ func (p *xmlParser) errorf(format string, args ...any) error {
 func (p *xmlParser) parse() error {
 	// The root element must be <registry>.
 	for {
-		tok, err := p.d.Token()
+		tok, err := p.token()
 		if err == io.EOF {
 			return &ParseError{File: p.name, Line: p.line(), Msg: "no XML elements", Err: ErrEmpty}
 		}
@@ -242,7 +251,7 @@ func (p *xmlParser) parse() error {
 	}
 	// Only comments, processing instructions and white space may follow.
 	for {
-		tok, err := p.d.Token()
+		tok, err := p.token()
 		if err == io.EOF {
 			break
 		}
@@ -268,7 +277,7 @@ func (p *xmlParser) parse() error {
 // registry reads the children of <registry> up to its end tag.
 func (p *xmlParser) registry() error {
 	for {
-		tok, err := p.d.Token()
+		tok, err := p.token()
 		if err != nil {
 			return p.fail(err)
 		}
@@ -308,7 +317,7 @@ const maxDepth = 32
 // skip discards the element just opened, up to its end tag.
 func (p *xmlParser) skip() error {
 	for depth := 1; depth > 0; {
-		tok, err := p.d.Token()
+		tok, err := p.token()
 		if err != nil {
 			return p.fail(err)
 		}
@@ -332,7 +341,7 @@ func (p *xmlParser) text() (string, error) {
 	p.buf = p.buf[:0]
 	brk := false // a <br/> was seen: the next text starts after one space
 	for depth := 1; ; {
-		tok, err := p.d.Token()
+		tok, err := p.token()
 		if err != nil {
 			return "", p.fail(err)
 		}
@@ -413,7 +422,7 @@ func (p *xmlParser) record(start xml.StartElement) error {
 	hasAssignee := false
 	var number, proto string
 	for {
-		tok, err := p.d.Token()
+		tok, err := p.token()
 		if err != nil {
 			return p.fail(err)
 		}
@@ -475,7 +484,7 @@ func (p *xmlParser) record(start xml.StartElement) error {
 // assignee reads the person xrefs inside <assignee>.
 func (p *xmlParser) assignee() error {
 	for {
-		tok, err := p.d.Token()
+		tok, err := p.token()
 		if err != nil {
 			return p.fail(err)
 		}
@@ -525,7 +534,7 @@ func (p *xmlParser) finishRecord(rec *Record, hasAssignee bool, number, proto st
 // peopleList reads <people><person id=...>...</person>...</people>.
 func (p *xmlParser) peopleList() error {
 	for {
-		tok, err := p.d.Token()
+		tok, err := p.token()
 		if err != nil {
 			return p.fail(err)
 		}
@@ -549,7 +558,7 @@ func (p *xmlParser) peopleList() error {
 func (p *xmlParser) person(id string) error {
 	c := Contact{ID: id}
 	for {
-		tok, err := p.d.Token()
+		tok, err := p.token()
 		if err != nil {
 			return p.fail(err)
 		}
