@@ -145,17 +145,18 @@ var (
 func Finish(r *Record) {
 	r.Status = StatusAssigned
 	if r.Name == "" {
-		d := strings.TrimSpace(r.Description)
+		// Compared case-insensitively: the registry also writes
+		// "unassigned" and "IANA Reserved" (CSV, 2023 XML).
+		d := strings.ToLower(strings.TrimSpace(r.Description))
 		switch {
-		case strings.HasPrefix(d, "Unassigned"):
+		case strings.HasPrefix(d, "unassigned"):
 			r.Status = StatusUnassigned
-		default:
-			// "Reserved", and unnamed private-use rows ("any private
-			// terminal access") that reserve a port without a name.
+		case d == "", strings.HasPrefix(d, "reserved"), strings.HasPrefix(d, "iana reserved"):
 			r.Status = StatusReserved
-			if !strings.HasPrefix(d, "Reserved") && d != "" {
-				r.Status = StatusAssigned
-			}
+		default:
+			// Unnamed private-use rows ("any private terminal access")
+			// that take a port without a name.
+			r.Status = StatusAssigned
 		}
 	}
 	if m := reAlias.FindStringSubmatch(r.Notes); m != nil {
