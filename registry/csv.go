@@ -52,6 +52,7 @@ func ParseCSV(r io.Reader, name string) (*Source, error) {
 	src := &Source{Name: name, Format: FormatCSV}
 	sink := problemSink{name: name}
 	in := make(interner, 1<<14)
+	var recs chunked[Record]
 	bracket := make([]string, 0, 4)
 
 	hdr, err := cr.Read()
@@ -125,13 +126,16 @@ func ParseCSV(r io.Reader, name string) (*Source, error) {
 				rec.References[i] = in.str(b)
 			}
 		}
+		if recs.n == maxRecords {
+			return nil, tooManyRecords(name, line)
+		}
 		Finish(&rec)
-		src.Records = append(src.Records, rec)
+		recs.add(&rec)
 	}
-	if len(src.Records) == 0 && len(sink.problems) == 0 {
+	if recs.n == 0 && len(sink.problems) == 0 {
 		return nil, &ParseError{File: name, Line: 2, Msg: "no rows after the header", Err: ErrEmpty}
 	}
-	src.Records = src.Records[:len(src.Records):len(src.Records)]
+	src.Records = recs.slice()
 	src.Problems = sink.problems
 	return src, nil
 }
