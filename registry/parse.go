@@ -101,8 +101,19 @@ func DetectFormat(head []byte) (Format, error) {
 		return FormatText, nil
 	case reServicesLine.MatchString(s):
 		return FormatServices, nil
+	case looksCSV(s):
+		// A comma-separated first line that is not IANA's header: let
+		// ParseCSV say what is wrong with the header, at line 1.
+		return FormatCSV, nil
 	}
 	return "", fmt.Errorf("%w: not XML, CSV, text, markdown or services syntax", ErrUnknownFormat)
+}
+
+// looksCSV reports whether the first line holds at least three commas
+// and no markup.
+func looksCSV(s string) bool {
+	line, _, _ := strings.Cut(s, "\n")
+	return strings.Count(line, ",") >= 3 && !strings.ContainsAny(line, "<>#|")
 }
 
 // trimPartialRune drops an incomplete UTF-8 sequence cut by the peek.
