@@ -24,7 +24,7 @@ func protoView(p Protocol) int {
 // portIndex maps each port 0-65535 to the records covering it, as one flat
 // slice and an offset table, so a lookup is two loads and a reslice.
 type portIndex struct {
-	off  []uint32 // len 65537
+	off  []uint32 // len 65538: port p's records are recs[off[p]:off[p+1]]
 	recs []*Record
 }
 
@@ -86,50 +86,60 @@ func Build(sources ...*Source) (*Snapshot, error) {
 }
 
 func (s *Snapshot) index() {
-	var counts [numViews][65537]uint32
 	for i := range s.records {
 		r := &s.records[i]
-		if r.Name != "" {
-			k := strings.ToLower(r.Name)
-			s.byName[k] = append(s.byName[k], r)
-			switch r.Protocol {
-			case ProtoNone:
-				s.byType[k+".tcp"] = append(s.byType[k+".tcp"], r)
-				s.byType[k+".udp"] = append(s.byType[k+".udp"], r)
-			default:
-				tk := k + "." + string(r.Protocol)
-				s.byType[tk] = append(s.byType[tk], r)
-			}
-		}
-		if !r.HasPort() {
+		if r.Name == "" {
 			continue
 		}
-		for _, v := range views(r) {
-			for p := r.PortLow; p <= r.PortHigh; p++ {
-				counts[v][p+1]++
-			}
+		k := strings.ToLower(r.Name)
+		s.byName[k] = append(s.byName[k], r)
+		switch r.Protocol {
+		case ProtoNone:
+			s.byType[k+".tcp"] = append(s.byType[k+".tcp"], r)
+			s.byType[k+".udp"] = append(s.byType[k+".udp"], r)
+		default:
+			tk := k + "." + string(r.Protocol)
+			s.byType[tk] = append(s.byType[tk], r)
 		}
 	}
-	for v := range s.ports {
-		off := make([]uint32, 65537)
-		for p := 1; p <= 65536; p++ {
-			off[p] = off[p-1] + counts[v][p]
-		}
-		s.ports[v] = portIndex{off: off, recs: make([]*Record, off[65536])}
-	}
-	var fill [numViews][]uint32
-	for v := range fill {
-		fill[v] = append([]uint32(nil), s.ports[v].off...)
+	// Port views, a counting sort per view: off (len 65538) first counts
+	// the records of port p in off[p+2]; prefix sums make off[p+1] the
+	// start of p; placing records advances off[p+1] to the end of p,
+	// which is the start of p+1, so off[p]:off[p+1] is port p's slice.
+	var off [numViews][]uint32
+	for v := range off {
+		off[v] = make([]uint32, 65538)
 	}
 	for i := range s.records {
 		r := &s.records[i]
 		if !r.HasPort() {
 			continue
 		}
-		for _, v := range views(r) {
+		vs, n := views(r)
+		for _, v := range vs[:n] {
 			for p := r.PortLow; p <= r.PortHigh; p++ {
-				s.ports[v].recs[fill[v][p]] = r
-				fill[v][p]++
+				off[v][p+2]++
+			}
+		}
+	}
+	for v := range off {
+		o := off[v]
+		for p := 2; p < len(o); p++ {
+			o[p] += o[p-1]
+		}
+		s.ports[v] = portIndex{off: o, recs: make([]*Record, o[65537])}
+	}
+	for i := range s.records {
+		r := &s.records[i]
+		if !r.HasPort() {
+			continue
+		}
+		vs, n := views(r)
+		for _, v := range vs[:n] {
+			o, recs := off[v], s.ports[v].recs
+			for p := r.PortLow; p <= r.PortHigh; p++ {
+				recs[o[p+1]] = r
+				o[p+1]++
 			}
 		}
 	}
@@ -137,14 +147,17 @@ func (s *Snapshot) index() {
 
 // views lists the port views a record belongs to: the all-protocols view,
 // and its own protocol's (or every protocol's, when it has none).
-func views(r *Record) []int {
+func views(r *Record) (vs [numViews]int, n int) {
 	if r.Protocol == ProtoNone {
-		return []int{0, 1, 2, 3, 4}
+		for v := range vs {
+			vs[v] = v
+		}
+		return vs, numViews
 	}
 	if v := protoView(r.Protocol); v != 0 {
-		return []int{0, v}
+		return [numViews]int{0, v}, 2
 	}
-	return []int{0}
+	return vs, 1
 }
 
 // lowerKey lowercases s into buf when needed, so that map lookups with
