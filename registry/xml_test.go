@@ -437,7 +437,7 @@ func TestParseXMLErrors(t *testing.T) {
 	}{
 		{name: "empty", in: "", err: ErrEmpty, line: 1, msg: "no XML elements"},
 		{name: "truncated in a record", in: head + good + "<record><name>b</na", err: ErrSyntax, line: 4, record: 2, msg: "XML syntax error"},
-		{name: "truncated between records", in: head + good + good, err: ErrSyntax, line: 5, msg: "unexpected EOF"},
+		{name: "truncated between records", in: head + good + good, err: ErrSyntax, line: 5, msg: "XML ends early"},
 		{name: "mismatched tags", in: head + "<record><name>a</number></record></registry>", err: ErrSyntax, line: 3, record: 1, msg: "element <name> closed by </number>"},
 		{name: "wrong root", in: "<?xml version='1.0'?>\n<html><body/></html>", err: ErrSyntax, line: 2, msg: "root element is <html>"},
 		{name: "no records", in: head + "</registry>", err: ErrEmpty, line: 3, msg: "no <record> elements"},
