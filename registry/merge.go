@@ -68,9 +68,20 @@ func Merge(sources ...*Source) ([]Record, []Conflict) {
 	var conflicts []Conflict
 	seen := map[string]slot{}
 	for _, src := range sources {
+		// One source may hold two records with the same key (the
+		// DNS-SD-only "rdp" is registered twice): they never collapse
+		// into each other; the n-th of a source pairs with the n-th of
+		// the sources before it.
+		occ := map[string]int{}
 		for i := range src.Records {
 			r := src.Records[i]
 			k := recordKey(&r)
+			if n := occ[k]; n > 0 {
+				occ[k]++
+				k += "#" + strconv.Itoa(n)
+			} else {
+				occ[k] = 1
+			}
 			prev, ok := seen[k]
 			if !ok {
 				seen[k] = slot{idx: len(out), updated: src.Updated}
