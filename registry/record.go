@@ -173,7 +173,7 @@ type Record struct {
 	Subtypes     []string // "Known Subtypes:" ("_printer")
 	AliasOf      string   // for StatusAlias/StatusDuplicate: the name to use instead
 	Source       string   // file name (base) the record came from
-	Line         int      // line (text, CSV, services) or record number (XML) in Source
+	Line         int      // line in Source where the row (or XML <record>) starts
 }
 
 // HasPort reports whether the record carries a port or range.
