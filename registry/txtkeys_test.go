@@ -54,7 +54,7 @@ var txtCases = []struct {
 	{"mavlink", "Defined TXT keys: 0", TXTNone, nil, ""},
 	{"est", "[RFC7030]. Defined TXT keys: None", TXTNone, nil, ""},
 	{"dns-push-tls", "Defined TXT Keys: None", TXTNone, nil, ""},
-	{"http-alt-subtype", "Subtypes: _www-http\n      Defined TXT keys: None", TXTNone, nil, ""},
+	{"ola", "Subtypes: _www-http\n      Defined TXT keys: None", TXTNone, nil, ""},
 	// "None" over key lines: the lines say what the service uses.
 	{"hg", "Defined TXT keys: None\n  path=<file system pathname to repository>\n  description=<descriptive name of repository>",
 		TXTDefined, txtKV("path", "<file system pathname to repository>", "description", "<descriptive name of repository>"), ""},
