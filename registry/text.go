@@ -208,24 +208,45 @@ const (
 // rowGroup is the physical lines of one record.
 type rowGroup struct {
 	lines []rowLine
-	// colon: the record's notes ended a line with ':' ("Defined TXT
-	// keys:"), so the following lines list keys until a record starts.
+	toks  []rowToken
+	// tailish: a person, date, reference or a note's first words came
+	// after the name, port and protocol, so the description has ended.
+	tailish bool
+	// noted: a note's first words came.
+	noted bool
+	// colon: a line of the notes ended in ':' ("Defined TXT keys:"), so
+	// the following lines list keys until a record starts.
 	colon bool
-}
-
-func (g *rowGroup) tokens() []rowToken {
-	var toks []rowToken
-	for _, l := range g.lines {
-		for _, f := range strings.Fields(l.text) {
-			toks = append(toks, rowToken{s: f, line: l.n})
-		}
-	}
-	return toks
 }
 
 type rowToken struct {
 	s    string
 	line int
+}
+
+// add appends line l (fields f) to the group, keeping its flags up to
+// date in time linear in the line.
+func (p *rowParser) add(g *rowGroup, l rowLine, f []string) {
+	first := len(g.toks) == 0
+	g.lines = append(g.lines, l)
+	for _, s := range f {
+		g.toks = append(g.toks, rowToken{s: s, line: l.n})
+	}
+	k := 0
+	if first {
+		k = rowHeadLen(g.toks)
+	}
+	for ; k < len(f); k++ {
+		if p.isPersonAt(f, k) || rowDate(f[k]) || rowRefToken(f[k]) {
+			g.tailish = true
+		}
+		if rowStartsNote(f[k:]) {
+			g.tailish, g.noted = true, true
+		}
+	}
+	if g.noted && strings.HasSuffix(f[len(f)-1], ":") {
+		g.colon = true
+	}
 }
 
 // textRecords groups the table lines into records and parses each.
@@ -246,10 +267,7 @@ func (p *rowParser) textRecords(lines []rowLine) {
 		f := strings.Fields(l.text)
 		kind := p.startOf(f)
 		if cur != nil && p.continues(cur, f, kind, blank) {
-			cur.lines = append(cur.lines, l)
-			if strings.HasSuffix(f[len(f)-1], ":") {
-				cur.colon = cur.colon || p.hasNotes(cur)
-			}
+			p.add(cur, l, f)
 			blank = false
 			continue
 		}
@@ -259,10 +277,8 @@ func (p *rowParser) textRecords(lines []rowLine) {
 			p.problem(l.n, "cannot tell which record this line belongs to: %q", rowClip(l.text))
 			continue
 		}
-		cur = &rowGroup{lines: []rowLine{l}}
-		if strings.HasSuffix(f[len(f)-1], ":") {
-			cur.colon = p.hasNotes(cur)
-		}
+		cur = &rowGroup{}
+		p.add(cur, l, f)
 	}
 	flush()
 }
@@ -275,25 +291,13 @@ func (p *rowParser) continues(cur *rowGroup, f []string, kind rowStart, blank bo
 		return true
 	case kind == rowStartStrong:
 		return false
-	case blank && !p.tailStarted(cur):
+	case blank && !cur.tailish:
 		// "whoispp 63 tcp whois++", blank, "IANA assigned ...".
 		return true
 	case cur.colon && kind < rowStartMedium:
 		return true
 	}
 	return false
-}
-
-func (p *rowParser) tailStarted(g *rowGroup) bool {
-	toks := g.tokens()
-	i := rowHeadLen(toks)
-	return p.descEnd(toks, i) < len(toks)
-}
-
-func (p *rowParser) hasNotes(g *rowGroup) bool {
-	var r Record
-	p.cutText(&r, g.tokens())
-	return r.Notes != ""
 }
 
 // startOf grades line fields f as the start of a record.
@@ -324,7 +328,7 @@ func (p *rowParser) startOf(f []string) rowStart {
 // textRecord parses one group of lines into a record.
 func (p *rowParser) textRecord(g *rowGroup) {
 	r := Record{PortLow: -1, PortHigh: -1, Source: p.src.Name, Line: g.lines[0].n}
-	if msg := p.cutText(&r, g.tokens()); msg != "" {
+	if msg := p.cutText(&r, g.toks); msg != "" {
 		p.problem(r.Line, "%s", msg)
 		return
 	}
@@ -393,8 +397,7 @@ func (p *rowParser) cutText(r *Record, toks []rowToken) string {
 	if r.Name != "" && !r.HasPort() && r.Protocol == ProtoNone && r.Description == "" && j == len(toks) {
 		return fmt.Sprintf("row %q has a name and nothing else", rowClip(r.Name))
 	}
-	units := rowMergeBrackets(toks[j:])
-	p.fillTail(r, units, false)
+	p.fillTail(r, rowStrings(toks[j:]), false)
 	return ""
 }
 
@@ -433,10 +436,7 @@ func rowSpacedName(toks []rowToken) int {
 // the description), and a note's first words only when no person follows
 // them ("... This service name is used to construct ... [IESG]").
 func (p *rowParser) descEnd(toks []rowToken, i int) int {
-	f := make([]string, len(toks))
-	for k, t := range toks {
-		f[k] = t.s
-	}
+	f := rowStrings(toks)
 	// personFrom[k]: some person column starts at or after k.
 	personFrom := make([]bool, len(f)+1)
 	for k := len(f) - 1; k >= i; k-- {
@@ -471,8 +471,7 @@ func (p *rowParser) descEnd(toks []rowToken, i int) int {
 		if marker && personFrom[k] {
 			continue
 		}
-		units := rowMergeBrackets(toks[k:])
-		if t := p.scanTail(units, false); t.free < len(units) && p.structured(units, t.free) {
+		if t := p.scanTail(f[k:], false); t.free < len(f)-k && p.structured(f[k:], t.free) {
 			continue // columns out of order: still the description
 		}
 		return k
@@ -506,21 +505,25 @@ type rowTail struct {
 // scanTail walks the units after the description through the page's
 // column order: persons, dates, references, service code; free text
 // (unauthorized use, notes) starts at the first unit out of that order.
-// In cell mode (markdown) each unit is a whole cell.
+// In text mode a unit is a token, or the tokens of one bracketed
+// reference holding spaces; in cell mode (markdown) a whole cell.
 func (p *rowParser) scanTail(units []string, cells bool) rowTail {
 	var t rowTail
 	state := rowTailPersons
 	k := 0
 loop:
-	for ; k < len(units); k++ {
-		u := units[k]
+	for k < len(units) {
+		u, next := units[k], k+1
+		if !cells {
+			u, next = rowBracketUnit(units, k)
+		}
 		switch {
-		case state <= rowTailPersons && len(t.persons) < 2 && p.isPersonAt(units, k):
+		case state <= rowTailPersons && len(t.persons) < 2 && next == k+1 && p.isPersonAt(units, k):
 			t.persons = append(t.persons, u)
 		case state <= rowTailDates && len(t.dates) < 2 && rowDate(u):
 			t.dates = append(t.dates, u)
 			state = rowTailDates
-		case state <= rowTailRefs && rowBracketGroup(u) && !p.isPersonAt(units, k):
+		case state <= rowTailRefs && rowBracketGroup(u) && !(next == k+1 && p.isPersonAt(units, k)):
 			t.refs = append(t.refs, rowBrackets(u)...)
 			state = rowTailRefs
 		case state < rowTailCode && (cells || k > 0) && rowDigits(u):
@@ -529,6 +532,7 @@ loop:
 		default:
 			break loop
 		}
+		k = next
 	}
 	t.free = k
 	return t
@@ -750,30 +754,38 @@ func rowBrackets(s string) []string {
 // brackets; several IDs in one column are joined by ", ".
 func rowPersonIDs(s string) string { return strings.Join(rowBrackets(s), ", ") }
 
-// rowMergeBrackets turns tokens into units, joining a bracketed reference
-// that holds spaces ("[Ariën Huisken <...> 15 June 2009]") into one.
-func rowMergeBrackets(toks []rowToken) []string {
-	out := make([]string, 0, len(toks))
-	for i := 0; i < len(toks); i++ {
-		s := toks[i].s
-		if strings.HasPrefix(s, "[") && strings.Count(s, "[") > strings.Count(s, "]") {
-			j := i + 1
-			acc := s
-			for ; j < len(toks) && j-i < 64; j++ {
-				acc += " " + toks[j].s
-				if strings.Count(acc, "[") == strings.Count(acc, "]") {
-					break
-				}
-			}
-			if j < len(toks) && strings.HasSuffix(acc, "]") && rowBracketGroup(acc) {
-				out = append(out, acc)
-				i = j
-				continue
-			}
-		}
-		out = append(out, s)
+// rowBracketUnit returns the unit starting at toks[k] and the index
+// after it: a bracketed reference that holds spaces ("[Ariën Huisken
+// <...> 15 June 2009]", at most 64 words) is one unit, any other token
+// is its own.
+func rowBracketUnit(toks []string, k int) (string, int) {
+	u := toks[k]
+	depth := strings.Count(u, "[") - strings.Count(u, "]")
+	if !strings.HasPrefix(u, "[") || depth <= 0 {
+		return u, k + 1
 	}
-	return out
+	for j := k + 1; j < len(toks) && j-k <= 64; j++ {
+		depth += strings.Count(toks[j], "[") - strings.Count(toks[j], "]")
+		if depth < 0 {
+			break
+		}
+		if depth == 0 {
+			acc := strings.Join(toks[k:j+1], " ")
+			if strings.HasSuffix(acc, "]") && rowBracketGroup(acc) {
+				return acc, j + 1
+			}
+			break
+		}
+	}
+	return u, k + 1
+}
+
+func rowStrings(toks []rowToken) []string {
+	f := make([]string, len(toks))
+	for k, t := range toks {
+		f[k] = t.s
+	}
+	return f
 }
 
 func rowJoin(toks []rowToken) string {
