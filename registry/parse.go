@@ -179,9 +179,13 @@ func Finish(r *Record) {
 	r.Subtypes = nil
 	if m := reSubtypes.FindStringSubmatch(r.Notes); m != nil {
 		for _, f := range strings.FieldsFunc(m[1], func(c rune) bool { return c == ',' || c == ' ' || c == ';' }) {
-			if f != "" {
-				r.Subtypes = append(r.Subtypes, f)
+			// Subtypes are "_name"s; the list ends where the note
+			// goes on, which the plain-text rendering puts on the
+			// same line ("Known Subtypes: _printer NOTE: ...").
+			if !strings.HasPrefix(f, "_") {
+				break
 			}
+			r.Subtypes = append(r.Subtypes, f)
 		}
 	}
 }
