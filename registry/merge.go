@@ -137,7 +137,10 @@ func differingFields(a, b *Record) []string {
 	}
 	add("name", a.Name, b.Name)
 	add("status", a.Status, b.Status)
-	add("description", a.Description, b.Description)
+	// Free text compares with its white space collapsed: the plain-text
+	// and markdown renderings fold the XML's line breaks and indentation
+	// into single spaces, which is no change of the registry.
+	add("description", spaced(a.Description), spaced(b.Description))
 	add("assignee", a.Assignee, b.Assignee)
 	add("contact", a.Contact, b.Contact)
 	add("registered", a.Registered, b.Registered)
@@ -145,12 +148,22 @@ func differingFields(a, b *Record) []string {
 	add("date", a.Date, b.Date)
 	add("references", nilIfEmpty(a.References), nilIfEmpty(b.References))
 	add("service_code", a.ServiceCode, b.ServiceCode)
-	add("unauthorized", a.Unauthorized, b.Unauthorized)
-	add("notes", a.Notes, b.Notes)
-	add("txt_keys", a.TXTKeys, b.TXTKeys)
+	add("unauthorized", spaced(a.Unauthorized), spaced(b.Unauthorized))
+	add("notes", spaced(a.Notes), spaced(b.Notes))
+	ta, tb := a.TXTKeys, b.TXTKeys
+	ta.Raw, tb.Raw = spaced(ta.Raw), spaced(tb.Raw)
+	add("txt_keys", ta, tb)
 	add("subtypes", nilIfEmpty(a.Subtypes), nilIfEmpty(b.Subtypes))
 	add("alias_of", a.AliasOf, b.AliasOf)
 	return out
+}
+
+// spaced collapses runs of white space to one space and trims the ends.
+func spaced(s string) string {
+	if !strings.ContainsAny(s, "\t\n\r\v\f") && !strings.Contains(s, "  ") && strings.TrimSpace(s) == s {
+		return s
+	}
+	return strings.Join(strings.Fields(s), " ")
 }
 
 func nilIfEmpty(s []string) []string {
