@@ -237,6 +237,7 @@ type xmlParser struct {
 	open     []xml.Name // elements open at the decoder's position
 	recs     chunked[Record]
 	contacts chunked[Contact]
+	prev     [3]string // textLike: the previous name, description, note
 	refs     []string
 	people   [2][]string // assignee, contact
 }
@@ -422,12 +423,43 @@ func (p *xmlParser) skip() error {
 // them: <br/> (with the white space around it) as one space, an <xref> as
 // "[ID]", <paragraph> as its text. The result is trimmed and interned.
 func (p *xmlParser) text() (string, error) {
+	if err := p.readText(); err != nil {
+		return "", err
+	}
+	return p.intern.bytes(bytes.TrimSpace(p.buf)), nil
+}
+
+// textLike is text for a record field that usually equals the same
+// field of the previous record.
+func (p *xmlParser) textLike(prev *string) (string, error) {
+	if err := p.readText(); err != nil {
+		return "", err
+	}
+	b := bytes.TrimSpace(p.buf)
+	if string(b) == *prev {
+		return *prev, nil
+	}
+	*prev = p.intern.bytes(b)
+	return *prev, nil
+}
+
+// uniqueText is text for values that rarely repeat (a person's name, URI):
+// not interned, which keeps the interner small.
+func (p *xmlParser) uniqueText() (string, error) {
+	if err := p.readText(); err != nil {
+		return "", err
+	}
+	return string(bytes.TrimSpace(p.buf)), nil
+}
+
+// readText reads what text returns into p.buf.
+func (p *xmlParser) readText() error {
 	p.buf = p.buf[:0]
 	brk := false // a <br/> was seen: the next text starts after one space
 	for depth := 1; ; {
 		tok, err := p.token()
 		if err != nil {
-			return "", p.fail(err)
+			return p.fail(err)
 		}
 		switch t := tok.(type) {
 		case xml.CharData:
@@ -448,12 +480,12 @@ func (p *xmlParser) text() (string, error) {
 				p.buf = bytes.TrimRight(p.buf, " \t\r\n")
 				brk = true
 				if err := p.skip(); err != nil {
-					return "", err
+					return err
 				}
 			case "xref":
 				typ, data := attr(t, "type"), attr(t, "data")
 				if err := p.skip(); err != nil {
-					return "", err
+					return err
 				}
 				if data != "" {
 					if brk && len(p.buf) > 0 {
@@ -470,7 +502,7 @@ func (p *xmlParser) text() (string, error) {
 			}
 		case xml.EndElement:
 			if depth--; depth == 0 {
-				return p.intern.bytes(bytes.TrimSpace(p.buf)), nil
+				return nil
 			}
 		}
 	}
@@ -541,7 +573,20 @@ func (p *xmlParser) record(start xml.StartElement) error {
 			}
 			continue
 		}
-		if s, err = p.text(); err != nil {
+		switch se.Name.Local {
+		case "name":
+			// The tcp and udp rows of a registration follow each other
+			// and repeat these: compare with the previous record's
+			// value before paying for a map lookup.
+			s, err = p.textLike(&p.prev[0])
+		case "description":
+			s, err = p.textLike(&p.prev[1])
+		case "note":
+			s, err = p.textLike(&p.prev[2])
+		default:
+			s, err = p.text()
+		}
+		if err != nil {
 			return err
 		}
 		switch se.Name.Local {
@@ -657,7 +702,11 @@ func (p *xmlParser) person(id string) error {
 			}
 			return nil
 		case xml.StartElement:
-			s, err := p.text()
+			text := p.uniqueText
+			if t.Name.Local == "updated" || t.Name.Local == "org" {
+				text = p.text // dates and organisations repeat
+			}
+			s, err := text()
 			if err != nil {
 				return err
 			}
