@@ -916,10 +916,12 @@ func (p *rowParser) textContacts(lines []rowLine) {
 		if n := len(f); n > 0 && rowDate(f[n-1]) {
 			c.Updated, f = f[n-1], f[:n-1]
 		}
-		for k := len(f) - 1; k >= 0; k-- {
+		// The URI is the last column before the date: it runs to the
+		// end ("mailto:Giriraj Harapanahalli" holds a space).
+		for k := range f {
 			if rowURI(f[k]) {
-				c.URI = f[k]
-				f = append(f[:k:k], f[k+1:]...)
+				c.URI = strings.Join(f[k:], " ")
+				f = f[:k]
 				break
 			}
 		}
@@ -930,7 +932,8 @@ func (p *rowParser) textContacts(lines []rowLine) {
 
 func rowURI(s string) bool {
 	l := strings.ToLower(s)
-	return strings.HasPrefix(l, "mailto:") || strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://")
+	return strings.HasPrefix(l, "mailto:") || strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://") ||
+		strings.HasPrefix(l, "tel:")
 }
 
 // rowNameOrg cuts the words between a contact's ID and URI into name and
