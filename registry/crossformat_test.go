@@ -504,3 +504,28 @@ func TestRenderedRegistryRoundTrip(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkParseTextRegistry parses the whole current registry rendered as
+// the plain-text page (about 15,000 lines, rendered in memory).
+func BenchmarkParseTextRegistry(b *testing.B) {
+	doc, _ := renderPageText(sharedSource(b, ianaXML))
+	b.SetBytes(int64(len(doc)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParseText(strings.NewReader(doc), "page.txt"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkParseMarkdownRegistry is the same for the markdown rendering.
+func BenchmarkParseMarkdownRegistry(b *testing.B) {
+	doc, _ := renderPageMarkdown(sharedSource(b, ianaXML))
+	b.SetBytes(int64(len(doc)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParseMarkdown(strings.NewReader(doc), "page.md"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

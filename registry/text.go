@@ -668,25 +668,62 @@ func rowNameLike(s string) bool {
 	return letter
 }
 
-var (
-	rowRePerson   = regexp.MustCompile(`^(\[[\pL\pN_.\-]+\])+$`)
-	rowReRefID    = regexp.MustCompile(`(?i)^(rfc-?\d|draft-|https?:|ftp:|urn:|\d+$|n/a$)`)
-	rowReBrackets = regexp.MustCompile(`^(\[[^\[\]]+\])+$`)
-)
-
-// rowPersonShape reports whether s looks like one or more bracketed
-// person IDs ("[Jon_Postel]", "[Vera_Heinau][Heiko_Schlichting]").
-func rowPersonShape(s string) bool {
-	if !rowRePerson.MatchString(s) {
+// rowEachID reports whether s is nothing but bracketed groups ("[a]",
+// "[a][b]") whose contents all satisfy ok.
+func rowEachID(s string, ok func(id string) bool) bool {
+	if !rowBracketed(s) {
 		return false
 	}
-	for _, id := range rowBrackets(s) {
-		if rowReRefID.MatchString(id) {
+	for s != "" {
+		if s[0] != '[' {
 			return false
 		}
+		j := strings.IndexByte(s, ']')
+		if j < 2 {
+			return false
+		}
+		id := s[1:j]
+		if strings.IndexByte(id, '[') >= 0 || !ok(id) {
+			return false
+		}
+		s = s[j+1:]
 	}
 	return true
 }
+
+// rowPersonID accepts the characters of a person ID (letters of any
+// script, digits, "_", ".", "-") that is not a reference.
+func rowPersonID(id string) bool {
+	for _, r := range id {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '_' && r != '.' && r != '-' {
+			return false
+		}
+	}
+	return !rowRefID(id)
+}
+
+// rowRefID accepts what a reference holds: an RFC, a draft, a URI, a
+// footnote number, "n/a".
+func rowRefID(id string) bool {
+	l := strings.ToLower(id)
+	switch {
+	case strings.HasPrefix(l, "rfc"):
+		r := strings.TrimPrefix(l[3:], "-")
+		return r != "" && r[0] >= '0' && r[0] <= '9'
+	case rowDigits(l), l == "n/a":
+		return true
+	}
+	for _, p := range []string{"draft-", "http:", "https:", "ftp:", "urn:"} {
+		if strings.HasPrefix(l, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// rowPersonShape reports whether s looks like one or more bracketed
+// person IDs ("[Jon_Postel]", "[Vera_Heinau][Heiko_Schlichting]").
+func rowPersonShape(s string) bool { return rowEachID(s, rowPersonID) }
 
 // isPersonAt reports whether f[k] is a person column. With a contact
 // table, an ID it does not list counts only when repeated at once ("[X]
@@ -717,19 +754,12 @@ func (p *rowParser) allKnown(s string) bool {
 
 // rowRefToken reports whether s is a reference such as "[RFC951]",
 // "[RFC4727][RFC6335]", "[draft-...]" or "[https://...]".
-func rowRefToken(s string) bool {
-	if !rowReBrackets.MatchString(s) {
-		return false
-	}
-	for _, id := range rowBrackets(s) {
-		if !rowReRefID.MatchString(id) {
-			return false
-		}
-	}
-	return true
-}
+func rowRefToken(s string) bool { return rowEachID(s, rowRefID) }
 
-func rowBracketGroup(s string) bool { return rowReBrackets.MatchString(s) }
+func rowBracketGroup(s string) bool { return rowEachID(s, func(string) bool { return true }) }
+
+// rowBracketed is the cheap test every bracketed unit passes.
+func rowBracketed(s string) bool { return len(s) >= 3 && s[0] == '[' && s[len(s)-1] == ']' }
 
 // rowBrackets returns the contents of "[a][b] [c]".
 func rowBrackets(s string) []string {

@@ -594,3 +594,19 @@ func FuzzParseText(f *testing.F) {
 		checkParsed(t, src, "fuzz.txt", bytes.Count(b, []byte("\n"))+1)
 	})
 }
+
+func BenchmarkParseTextSeed(b *testing.B) {
+	for _, p := range seedFiles(b, false) {
+		data, err := os.ReadFile(p)
+		require.NoError(b, err)
+		b.Run(filepath.Base(p)[:3], func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := ParseText(bytes.NewReader(data), "seed"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
