@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"unicode"
@@ -146,6 +147,8 @@ func (p *rowParser) problem(line int, format string, args ...any) {
 // finish rejects a source with too many bad rows: junk must not be
 // accepted row by row.
 func (p *rowParser) finish() (*Source, error) {
+	// The contact table is read first; report problems in file order.
+	sort.SliceStable(p.src.Problems, func(i, j int) bool { return p.src.Problems[i].Line < p.src.Problems[j].Line })
 	if n := len(p.src.Problems); n > MaxProblems {
 		first := p.src.Problems[0]
 		return nil, &ParseError{File: p.src.Name, Line: first.Line, Err: ErrSyntax,

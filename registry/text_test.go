@@ -498,7 +498,10 @@ func TestParseTextBadRows(t *testing.T) {
 		16: "does not start with a bracketed ID",
 	}
 	got := map[int]string{}
-	for _, p := range src.Problems {
+	for i, p := range src.Problems {
+		if i > 0 {
+			assert.Less(t, src.Problems[i-1].Line, p.Line, "problems in file order")
+		}
 		assert.Equal(t, "badrows.txt", p.File)
 		assert.ErrorIs(t, &p, ErrSyntax)
 		got[p.Line] = p.Msg
