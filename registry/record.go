@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -264,7 +265,14 @@ func (r Record) MarshalJSON() ([]byte, error) {
 	if j.TXTKeys.Keys == nil {
 		j.TXTKeys.Keys = []TXTKey{}
 	}
-	return json.Marshal(j)
+	// Without HTML escaping: hints read "<username>", not "\u003cusername\u003e".
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(j); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // UnmarshalJSON accepts what MarshalJSON writes.
