@@ -2,6 +2,8 @@ package registry
 
 import (
 	"bytes"
+	"encoding/xml"
+	"io"
 	"runtime"
 	"runtime/metrics"
 	"sync/atomic"
@@ -52,6 +54,28 @@ func BenchmarkParseXML(b *testing.B) {
 	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
 	b.ReportMetric(float64(kept)/(1<<20), "retained-MB")
 	runtime.KeepAlive(snap)
+}
+
+// BenchmarkXMLDecoderFloor only walks the current XML's tokens with
+// encoding/xml (RawToken, nothing kept): the floor under ParseXML on this
+// machine at this moment, to read BenchmarkParseXML's figures against on a
+// shared, loaded host.
+func BenchmarkXMLDecoderFloor(b *testing.B) {
+	data := sharedBytes(b, ianaXML)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	cpu0 := cpuTime()
+	for b.Loop() {
+		d := xml.NewDecoder(bytes.NewReader(data))
+		for {
+			if _, err := d.RawToken(); err == io.EOF {
+				break
+			} else if err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N)/1e6, "cpu-ms/op")
 }
 
 // BenchmarkParseCSV parses and indexes the CSV.
