@@ -59,9 +59,16 @@ const csvHead = "Service Name,Port Number,Transport Protocol,Description,Assigne
 func TestParseCSVMapping(t *testing.T) {
 	cases := []struct {
 		name string
+		bom  bool
 		row  string
 		want Record
 	}{
+		{
+			name: "byte order mark before the header",
+			bom:  true,
+			row:  `echo,7,udp,Echo,[Jon_Postel],[Jon_Postel],,,,,,`,
+			want: Record{Name: "echo", Protocol: ProtoUDP, PortLow: 7, PortHigh: 7, Description: "Echo", Assignee: "Jon_Postel", Contact: "Jon_Postel"},
+		},
 		{
 			name: "every column",
 			row:  `http,80,tcp,World Wide Web HTTP,[IESG],[IETF_Chair],2001-02-03,2021-10-01,[RFC9110][RFC-ietf-x-01],77,Unauthorized,Defined TXT keys: u=<username> p=<password> path=<path to document>`,
@@ -90,7 +97,11 @@ func TestParseCSVMapping(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			src, err := ParseCSV(strings.NewReader(csvHead+tc.row+"\r\n"), "t.csv")
+			head := csvHead
+			if tc.bom {
+				head = "\ufeff" + head
+			}
+			src, err := ParseCSV(strings.NewReader(head+tc.row+"\r\n"), "t.csv")
 			require.NoError(t, err)
 			require.Empty(t, src.Problems)
 			require.Len(t, src.Records, 1)
