@@ -1,13 +1,277 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/svcreg/svcreg/registry"
 )
 
-// TODO(helper): implement svcreg lookup.
+// runLookup implements "svcreg lookup [--registry PATH]... [--json] QUERY...".
+// A QUERY is a name ("http", "whois++", "914c/g"), a DNS-SD type
+// ("_http._tcp"), or a port ("80", "80/tcp", "_80._tcp"); see
+// registry.ParseQuery. Exit status: 0 when something matched, 1 when
+// nothing did, 2 for bad usage or a registry that cannot be read.
 func runLookup(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "svcreg lookup: not implemented yet")
-	return exitUsage
+	fs := flag.NewFlagSet("svcreg lookup", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var rf registryFlags
+	rf.register(fs)
+	asJSON := fs.Bool("json", false, "print one JSON object per matching record, one per line")
+	quiet := fs.Bool("q", false, "log only warnings and errors to stderr")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: svcreg lookup [--registry PATH]... [--format FORMAT] [--json] [-q] QUERY...")
+		fmt.Fprintln(fs.Output(), "\nQUERY is a service name (http, whois++), a DNS-SD type (_http._tcp), or a port")
+		fmt.Fprintln(fs.Output(), "(80, 80/tcp, _80._tcp). Exit status: 0 found, 1 nothing found, 2 bad usage or input.")
+		fmt.Fprintln(fs.Output(), "\nflags:")
+		fs.PrintDefaults()
+	}
+	rawQueries, err := parseInterspersed(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if len(rawQueries) == 0 {
+		fmt.Fprintln(stderr, "svcreg lookup: no QUERY given")
+		fs.Usage()
+		return exitUsage
+	}
+	queries := make([]registry.Query, 0, len(rawQueries))
+	for _, a := range rawQueries {
+		q, err := registry.ParseQuery(a)
+		if err != nil {
+			fmt.Fprintf(stderr, "svcreg lookup: %v\n", err)
+			return exitUsage
+		}
+		queries = append(queries, q)
+	}
+	snap, err := rf.load(ctx, newCLILogger(stderr, *quiet))
+	if err != nil {
+		fmt.Fprintf(stderr, "svcreg lookup: %v\n", err)
+		return exitUsage
+	}
+	recs, missed := lookupRecords(snap, queries)
+	for _, q := range missed {
+		fmt.Fprintf(stderr, "svcreg lookup: %s: no match\n", q.Raw)
+	}
+	if len(recs) == 0 {
+		return exitNotFound
+	}
+	w := bufio.NewWriter(stdout)
+	if *asJSON {
+		err = writeLookupJSON(w, recs)
+	} else {
+		writeLookupTable(w, recs)
+	}
+	if err == nil {
+		err = w.Flush()
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "svcreg lookup: writing output: %v\n", err)
+		return exitUsage
+	}
+	return exitOK
+}
+
+// dynamicRecord is the row a port query reports for the Dynamic and/or
+// Private range, which the registry leaves without records (RFC 6335
+// section 6).
+func dynamicRecord(proto registry.Protocol) *registry.Record {
+	return &registry.Record{
+		Protocol: proto, PortLow: registry.DynamicLow, PortHigh: 65535, Status: registry.StatusDynamic,
+		Description: "Dynamic and/or Private Ports", References: []string{"RFC6335"},
+	}
+}
+
+// lookupRecords answers every query, in order, each record once. A port
+// query includes the unnamed Reserved/Unassigned rows and ranges covering
+// the port, and for 49152-65535 the dynamic range. missed lists the
+// queries that matched nothing.
+func lookupRecords(snap *registry.Snapshot, queries []registry.Query) (recs []*registry.Record, missed []registry.Query) {
+	seen := map[*registry.Record]bool{}
+	dynamic := map[registry.Protocol]bool{}
+	for _, q := range queries {
+		found := snap.Lookup(q)
+		for _, r := range found {
+			if !seen[r] {
+				seen[r] = true
+				recs = append(recs, r)
+			}
+		}
+		if q.IsPort && q.Port >= registry.DynamicLow {
+			if !dynamic[q.Protocol] {
+				dynamic[q.Protocol] = true
+				recs = append(recs, dynamicRecord(q.Protocol))
+			}
+			continue
+		}
+		if len(found) == 0 {
+			missed = append(missed, q)
+		}
+	}
+	return recs, missed
+}
+
+// writeLookupJSON writes registry.Record's JSON, one record per line.
+// MarshalJSON is called directly: json.Marshal would HTML-escape its
+// output again ("\u003cusername\u003e").
+func writeLookupJSON(w io.Writer, recs []*registry.Record) error {
+	for _, r := range recs {
+		b, err := r.MarshalJSON()
+		if err != nil {
+			return err
+		}
+		b = append(b, '\n')
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// lookupCells is one line of the human table.
+type lookupCells [6]string
+
+// lookupHeader heads the human table.
+func lookupHeader() lookupCells {
+	return lookupCells{"NAME", "PROTO", "PORT", "STATUS", "SOURCE", "DESCRIPTION"}
+}
+
+// writeLookupTable prints an aligned table, one row per record; the TXT
+// keys and subtypes of a record follow on an indented line of their own,
+// so that long key lists do not widen the table.
+func writeLookupTable(w io.Writer, recs []*registry.Record) {
+	header := lookupHeader()
+	rows := make([]lookupCells, 0, len(recs))
+	var widths [len(header)]int
+	for i, h := range header {
+		widths[i] = len(h)
+	}
+	for _, r := range recs {
+		row := lookupRow(r)
+		for i, c := range row {
+			widths[i] = max(widths[i], utf8.RuneCountInString(c))
+		}
+		rows = append(rows, row)
+	}
+	writeCells := func(cells lookupCells) {
+		var b strings.Builder
+		for i, c := range cells {
+			b.WriteString(c)
+			if i < len(cells)-1 {
+				b.WriteString(strings.Repeat(" ", widths[i]-utf8.RuneCountInString(c)+2))
+			}
+		}
+		fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
+	}
+	writeCells(header)
+	for i, r := range recs {
+		writeCells(rows[i])
+		if txt := txtSummary(&r.TXTKeys); txt != "" {
+			fmt.Fprintf(w, "    TXT %s\n", txt)
+		}
+		if len(r.Subtypes) > 0 {
+			fmt.Fprintf(w, "    subtypes: %s\n", cleanCell(strings.Join(r.Subtypes, ", ")))
+		}
+	}
+}
+
+func lookupRow(r *registry.Record) lookupCells {
+	name, proto, port, src := r.Name, string(r.Protocol), "-", "-"
+	if name == "" {
+		name = "-"
+	}
+	if proto == "" {
+		proto = "-"
+	}
+	if r.HasPort() {
+		port = strconv.Itoa(int(r.PortLow))
+		if r.IsRange() {
+			port += "-" + strconv.Itoa(int(r.PortHigh))
+		}
+	}
+	status := r.Status.String()
+	if r.AliasOf != "" {
+		status += " of " + r.AliasOf
+	}
+	if r.Source != "" {
+		src = r.Source
+		if r.Line > 0 {
+			src += ":" + strconv.Itoa(r.Line)
+		}
+	}
+	desc := r.Description
+	if desc == "" {
+		desc = "-"
+	}
+	return lookupCells{cleanCell(name), proto, port, cleanCell(status), cleanCell(src), cleanCell(desc)}
+}
+
+// txtSummary renders a record's TXT keys for the table: the kind, and the
+// keys (with their hints) or the reference.
+func txtSummary(t *registry.TXTKeys) string {
+	var b strings.Builder
+	switch t.Kind {
+	case registry.TXTUnknown:
+		return ""
+	case registry.TXTExternal, registry.TXTUnspecified:
+		b.WriteString(t.Kind.String())
+		if t.Ref != "" {
+			b.WriteString(": see ")
+			b.WriteString(t.Ref)
+		}
+		return cleanCell(b.String())
+	}
+	b.WriteString(t.Kind.String())
+	for i, k := range t.Keys {
+		if i == 0 {
+			b.WriteString(": ")
+		} else {
+			b.WriteString(", ")
+		}
+		b.WriteString(k.Name)
+		if k.Hint != "" {
+			b.WriteByte('=')
+			b.WriteString(k.Hint)
+		}
+	}
+	if t.Ref != "" {
+		b.WriteString(" (see ")
+		b.WriteString(t.Ref)
+		b.WriteByte(')')
+	}
+	return cleanCell(b.String())
+}
+
+// cleanCell makes registry text safe and one line on a terminal: control
+// characters (line breaks, escape sequences) become spaces, invalid UTF-8
+// the replacement character, runs of spaces one space.
+func cleanCell(s string) string {
+	clean := true
+	for _, c := range s {
+		if c == utf8.RuneError || unicode.IsControl(c) {
+			clean = false
+			break
+		}
+	}
+	if clean && !strings.Contains(s, "  ") {
+		return s
+	}
+	s = strings.Map(func(c rune) rune {
+		if unicode.IsControl(c) {
+			return ' '
+		}
+		return c
+	}, strings.ToValidUTF8(s, "\uFFFD"))
+	return strings.Join(strings.Fields(s), " ")
 }
