@@ -236,7 +236,7 @@ func TestParseTXTKeysEdges(t *testing.T) {
 // every <note> that has a "Defined TXT keys" phrase, rendered as IANA's
 // CSV renders it: <br/> and the blanks around it as one space, an xref as
 // [its data], other tags dropped, entities decoded.
-func xmlNotes(t *testing.T, path string) []string {
+func xmlNotes(t testing.TB, path string) []string {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	require.NoError(t, err)
@@ -399,6 +399,19 @@ func BenchmarkParseTXTKeys(b *testing.B) {
 	for i := 0; b.Loop(); i++ {
 		ParseTXTKeys(notes[i%len(notes)])
 	}
+}
+
+// BenchmarkParseTXTKeysRegistry parses every "Defined TXT keys" note of
+// the current XML once per op: the load-time cost of the TXT keys.
+func BenchmarkParseTXTKeysRegistry(b *testing.B) {
+	notes := xmlNotes(b, testutil.SharedFile(b, "iana", "service-names-port-numbers.xml"))
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, n := range notes {
+			ParseTXTKeys(n)
+		}
+	}
+	b.ReportMetric(float64(len(notes)), "notes/op")
 }
 
 func FuzzParseTXTKeys(f *testing.F) {
