@@ -233,11 +233,19 @@ func txtSummary(t *registry.TXTKeys) string {
 		return cleanCell(b.String())
 	}
 	b.WriteString(t.Kind.String())
+	// Keys are separated by ", ", or by "; " when a hint holds a comma
+	// ("userid=alphanumeric, additionally '_', '+', '-'").
+	sep := ", "
+	for _, k := range t.Keys {
+		if strings.Contains(k.Hint, ",") {
+			sep = "; "
+		}
+	}
 	for i, k := range t.Keys {
 		if i == 0 {
 			b.WriteString(": ")
 		} else {
-			b.WriteString(", ")
+			b.WriteString(sep)
 		}
 		b.WriteString(k.Name)
 		if k.Hint != "" {

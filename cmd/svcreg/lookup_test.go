@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/svcreg/svcreg/registry"
 )
 
 // The human table on the seed excerpts, compared with golden files.
@@ -267,5 +269,27 @@ func TestCleanCell(t *testing.T) {
 	}
 	for in, want := range cases {
 		assert.Equal(t, want, cleanCell(in), "%q", in)
+	}
+}
+
+func TestTXTSummary(t *testing.T) {
+	cases := []struct {
+		t    registry.TXTKeys
+		want string
+	}{
+		{registry.TXTKeys{}, ""},
+		{registry.TXTKeys{Kind: registry.TXTNone}, "none"},
+		{registry.TXTKeys{Kind: registry.TXTProprietary, Keys: []registry.TXTKey{{Name: "txtvers"}}}, "proprietary: txtvers"},
+		{registry.TXTKeys{Kind: registry.TXTUnspecified, Ref: "www.exbiblio.com"}, "unspecified: see www.exbiblio.com"},
+		{registry.TXTKeys{Kind: registry.TXTExternal, Ref: "BonjourPrinting.pdf"}, "external: see BonjourPrinting.pdf"},
+		{registry.TXTKeys{Kind: registry.TXTDefined, Keys: []registry.TXTKey{{Name: "u", Hint: "<username>"}, {Name: "path"}}}, "defined: u=<username>, path"},
+		{registry.TXTKeys{Kind: registry.TXTDefined, Keys: []registry.TXTKey{{Name: "dn"}, {Name: "dt"}}, Ref: "https://x.example/"}, "defined: dn, dt (see https://x.example/)"},
+		// A hint with a comma: keys are separated by semicolons.
+		{registry.TXTKeys{Kind: registry.TXTDefined, Keys: []registry.TXTKey{{Name: "auth", Hint: "plaintext | md5"}, {Name: "userid", Hint: "alphanumeric, additionally '_'"}}},
+			"defined: auth=plaintext | md5; userid=alphanumeric, additionally '_'"},
+		{registry.TXTKeys{Kind: registry.TXTDefined, Keys: []registry.TXTKey{{Name: "a\nb", Hint: "\x1b[2J"}}}, "defined: a b= [2J"},
+	}
+	for _, tc := range cases {
+		assert.Equal(t, tc.want, txtSummary(&tc.t))
 	}
 }
