@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -190,4 +191,40 @@ func TestDefaultSources(t *testing.T) {
 		}
 		assert.Equal(t, BuiltinName, srcs[len(srcs)-1].Name)
 	})
+}
+
+// docs/registry.md lists the built-in table; it must not drift from the
+// code.
+func TestBuiltinDocumented(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(testutil.RepoRoot(), "docs", "registry.md"))
+	require.NoError(t, err)
+	_, section, ok := strings.Cut(string(b), "## The built-in default table")
+	require.True(t, ok)
+	section, _, _ = strings.Cut(section, "\n## ")
+	var documented []string
+	for _, l := range strings.Split(section, "\n") {
+		if strings.HasPrefix(l, "| `_") {
+			documented = append(documented, l)
+		}
+	}
+	var want []string
+	for _, r := range Builtin().Records {
+		port := "-"
+		if r.HasPort() {
+			port = strconv.Itoa(int(r.PortLow))
+		}
+		txt := "-"
+		switch {
+		case len(r.TXTKeys.Keys) > 0:
+			var ks []string
+			for _, k := range r.TXTKeys.Keys {
+				ks = append(ks, k.Name)
+			}
+			txt = strings.Join(ks, ", ")
+		case r.TXTKeys.Kind != TXTUnknown:
+			txt = r.TXTKeys.Kind.String()
+		}
+		want = append(want, "| `_"+r.Name+"._"+string(r.Protocol)+"` | "+port+" | "+r.Description+" | "+txt+" |")
+	}
+	assert.Equal(t, want, documented)
 }
