@@ -15,6 +15,7 @@ PKGS=(
   prometheus       # promtool check metrics
   avahi-daemon avahi-utils dbus-daemon iproute2 util-linux tcpdump  # ../shared/tools/mdns-lab
   chromium         # web UI end-to-end test (headless)
+  netbase          # /etc/services for the services-file tests and the default sources
 )
 missing=()
 for p in "${PKGS[@]}"; do
