@@ -1,0 +1,131 @@
+package mdns
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Rule IDs, as config and --severity/--disable name them.
+const (
+	RuleNameSyntax    = "name-syntax"
+	RuleProtoLabel    = "proto-label"
+	RuleUnregistered  = "unregistered"
+	RuleAliasName     = "alias-name"
+	RuleDuplicateName = "duplicate-name"
+	RuleProtoMismatch = "proto-mismatch"
+	RulePortMismatch  = "port-mismatch"
+	RuleTXTUnknownKey = "txt-unknown-key"
+	RuleTXTKeysNone   = "txt-keys-none"
+	RuleTXTFormat     = "txt-format"
+	RuleInstanceName  = "instance-name"
+	RuleSubtype       = "subtype"
+	RuleTTL           = "ttl"
+	RuleSRVTarget     = "srv-target"
+	RuleMDNSPacket    = "mdns-packet"
+)
+
+// ErrUnknownRule is returned by Policy.Check for a rule ID that is not in
+// the catalogue.
+var ErrUnknownRule = errors.New("unknown rule")
+
+// ruleIndex numbers the rules; the catalogue and the validator's resolved
+// policy are arrays in this order.
+type ruleIndex int
+
+const (
+	rNameSyntax ruleIndex = iota
+	rProtoLabel
+	rUnregistered
+	rAliasName
+	rDuplicateName
+	rProtoMismatch
+	rPortMismatch
+	rTXTUnknownKey
+	rTXTKeysNone
+	rTXTFormat
+	rInstanceName
+	rSubtype
+	rTTL
+	rSRVTarget
+	rMDNSPacket
+	numRules
+)
+
+// catalogue is the rule table, in ruleIndex order. A rule whose checks
+// differ in level (txt-format, whose RFC section also varies per check)
+// lists its highest level here.
+var catalogue = [numRules]Rule{
+	rNameSyntax: {RuleNameSyntax, SeverityError, "RFC 6335 section 5.1",
+		"the service name is 1-15 letters, digits and hyphens, with at least one letter and no leading, trailing or double hyphen, after a leading underscore"},
+	rProtoLabel: {RuleProtoLabel, SeverityError, "RFC 6763 section 7",
+		"the second label of the service type is _tcp or _udp (every transport other than TCP uses _udp)"},
+	rUnregistered: {RuleUnregistered, SeverityWarning, "RFC 6335 section 5",
+		"the service name is in the registry or in the local additions"},
+	rAliasName: {RuleAliasName, SeverityWarning, "RFC 6335 section 5",
+		"the service name is not a historic alias; advertise the registered name instead"},
+	rDuplicateName: {RuleDuplicateName, SeverityWarning, "RFC 6763 section 7",
+		"the service name is not one the registry says must not be used for discovery (www, www-http)"},
+	rProtoMismatch: {RuleProtoMismatch, SeverityWarning, "RFC 6763 section 7",
+		"the service is advertised under a transport the registry lists it for"},
+	rPortMismatch: {RulePortMismatch, SeverityInfo, "RFC 6763 section 5",
+		"the SRV port is the registered port"},
+	rTXTUnknownKey: {RuleTXTUnknownKey, SeverityWarning, "RFC 6763 section 6.4",
+		"every TXT key is one the registration defines (when it defines a list)"},
+	rTXTKeysNone: {RuleTXTKeysNone, SeverityWarning, "RFC 6763 section 6",
+		"no TXT keys are advertised when the registration says it defines none"},
+	rTXTFormat: {RuleTXTFormat, SeverityError, "RFC 6763 section 6",
+		"TXT record syntax: at least one string, no string starting with '=', keys of printable ASCII (error); " +
+			"no repeated keys, keys of at most 9 characters, at most 1300 bytes, no host or port copied from SRV (warning); " +
+			"at most 400 bytes, txtvers first (info)"},
+	rInstanceName: {RuleInstanceName, SeverityError, "RFC 6763 section 4.1.1",
+		"the instance name is 1-63 bytes of UTF-8 without control characters (0x00-0x1F, 0x7F)"},
+	rSubtype: {RuleSubtype, SeverityInfo, "RFC 6763 section 7.1",
+		"each subtype is one the registry lists for the service (subtypes need no leading underscore)"},
+	rTTL: {RuleTTL, SeverityInfo, "RFC 6762 section 10",
+		"record TTLs are the recommended 120 s for SRV, A and AAAA and 4500 s for PTR and TXT"},
+	rSRVTarget: {RuleSRVTarget, SeverityWarning, "RFC 6763 section 12.2",
+		"an address record (A or AAAA) was seen for the SRV target host"},
+	rMDNSPacket: {RuleMDNSPacket, SeverityWarning, "RFC 6762 sections 11 and 18",
+		"a multicast response has ID 0, AA set, no cache-flush bit on shared PTR records, source port 5353, IP TTL/hop limit 255, and at most 9000 bytes"},
+}
+
+// Rules returns the catalogue with default severities, in a fixed order
+// (the order findings are reported in). The slice is a copy.
+func Rules() []Rule {
+	out := make([]Rule, numRules)
+	copy(out, catalogue[:])
+	return out
+}
+
+// lookupRule returns a rule's index.
+func lookupRule(id string) (ruleIndex, bool) {
+	for i := range catalogue {
+		if catalogue[i].ID == id {
+			return ruleIndex(i), true
+		}
+	}
+	return 0, false
+}
+
+// Check reports rule IDs in the policy that the catalogue does not have,
+// all of them, wrapping ErrUnknownRule.
+func (p Policy) Check() error {
+	var bad []string
+	for id := range p.Severity {
+		if _, ok := lookupRule(id); !ok {
+			bad = append(bad, id)
+		}
+	}
+	for id := range p.Disabled {
+		if _, ok := lookupRule(id); !ok {
+			bad = append(bad, id)
+		}
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	sort.Strings(bad)
+	return fmt.Errorf("%w: %s (see svcreg rules)", ErrUnknownRule, strings.Join(bad, ", "))
+}
