@@ -1,0 +1,187 @@
+package resolver
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// ErrConfig is wrapped by every configuration error New and ZoneRRs return.
+var ErrConfig = errors.New("invalid resolver configuration")
+
+// Config configures the resolver. The zero value of a field means its
+// default (see DefaultConfig), except where noted.
+type Config struct {
+	Zone   string   // default "services.internal."
+	Listen []string // default ["127.0.0.1:5300"]; UDP+TCP on each
+	// TTL is the TTL of every record; NegTTL the SOA minimum and the TTL
+	// of the SOA in negative answers (RFC 2308 section 5).
+	TTL, NegTTL uint32 // 3600, 300
+	Target      string // SRV target, "" = zone apex
+	NS          []string
+	// Mbox is the SOA RNAME, default "hostmaster.<zone>".
+	Mbox string
+	// VersionBind and IDServer answer CHAOS TXT version.bind. and
+	// id.server.; "" answers REFUSED.
+	VersionBind, IDServer string
+	// AXFRAllow lists the clients that may transfer the zone; nil means
+	// loopback (127.0.0.0/8, ::1/128). An empty non-nil slice allows none.
+	AXFRAllow []netip.Prefix
+	// Notify lists secondaries (host:port) sent a NOTIFY (RFC 1996) when
+	// the serial changes.
+	Notify []string
+	// UDPSize is the largest UDP response svcreg sends to an EDNS client
+	// (the smaller of this and the client's buffer size); default 1232.
+	UDPSize  uint16
+	QueryLog bool
+
+	// Addresses are A/AAAA records at the apex and at every in-zone NS
+	// name, so SRV targets (the apex by default) and NS names resolve and
+	// zone checkers accept the zone. nil means 127.0.0.1; an empty non-nil
+	// slice adds none.
+	Addresses []netip.Addr
+
+	// NotifyRetries is how many times a NOTIFY is sent before giving up
+	// on a secondary that does not answer (default 5); NotifyTimeout is
+	// the wait for each answer (default 2s, doubled on each retry).
+	NotifyRetries int
+	NotifyTimeout time.Duration
+
+	// UDPWorkers is the number of goroutines reading each UDP socket;
+	// 0 means GOMAXPROCS.
+	UDPWorkers int
+
+	// TCP limits (issue 6): at most MaxTCPConns connections at once
+	// (default 256; further connections are closed at accept), a query
+	// must arrive within TCPIdleTimeout of the previous answer (default
+	// 10s, RFC 7766 section 6.2.3) and be read completely within
+	// TCPReadTimeout once started (default 2s).
+	MaxTCPConns    int
+	TCPIdleTimeout time.Duration
+	TCPReadTimeout time.Duration
+
+	// Response rate limiting (issue 6, BIND/Knot style): when RRLRate is
+	// above 0, each source prefix (RRLIPv4Prefix bits, default 24;
+	// RRLIPv6Prefix, default 56) gets RRLRate UDP responses per second
+	// (burst RRLRate); beyond that responses are dropped, except that
+	// every RRLSlip-th one (default 2; 0 never) is sent as an empty TC=1
+	// reply so a real client retries over TCP. TCP is never limited.
+	RRLRate       int
+	RRLSlip       int
+	RRLIPv4Prefix int
+	RRLIPv6Prefix int
+}
+
+// DefaultZone is the zone served when Config.Zone is empty.
+const DefaultZone = "services.internal."
+
+// DefaultConfig returns the documented defaults.
+func DefaultConfig() Config {
+	c := Config{}
+	c, _ = c.withDefaults()
+	return c
+}
+
+// withDefaults fills unset fields and checks the rest. It is applied by
+// New and ZoneRRs, so callers may pass a partly filled Config.
+func (c Config) withDefaults() (Config, error) {
+	if c.Zone == "" {
+		c.Zone = DefaultZone
+	}
+	z, err := absName(c.Zone, "zone")
+	if err != nil {
+		return c, err
+	}
+	c.Zone = z
+	if c.Listen == nil {
+		c.Listen = []string{"127.0.0.1:5300"}
+	}
+	if c.TTL == 0 {
+		c.TTL = 3600
+	}
+	if c.NegTTL == 0 {
+		c.NegTTL = 300
+	}
+	if c.Target == "" {
+		c.Target = c.Zone
+	}
+	if c.Target, err = absName(c.Target, "SRV target"); err != nil {
+		return c, err
+	}
+	if len(c.NS) == 0 {
+		c.NS = []string{"ns1." + c.Zone}
+	}
+	ns := make([]string, len(c.NS))
+	for i, n := range c.NS {
+		if ns[i], err = absName(n, "NS"); err != nil {
+			return c, err
+		}
+	}
+	c.NS = ns
+	if c.Mbox == "" {
+		c.Mbox = "hostmaster." + c.Zone
+	}
+	if c.Mbox, err = absName(c.Mbox, "SOA mailbox"); err != nil {
+		return c, err
+	}
+	if c.AXFRAllow == nil {
+		c.AXFRAllow = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	}
+	if c.UDPSize == 0 {
+		c.UDPSize = 1232
+	}
+	if c.UDPSize < 512 {
+		return c, fmt.Errorf("%w: UDP size %d below 512", ErrConfig, c.UDPSize)
+	}
+	if c.Addresses == nil {
+		c.Addresses = []netip.Addr{netip.MustParseAddr("127.0.0.1")}
+	}
+	if c.NotifyRetries == 0 {
+		c.NotifyRetries = 5
+	}
+	if c.NotifyTimeout == 0 {
+		c.NotifyTimeout = 2 * time.Second
+	}
+	if c.MaxTCPConns == 0 {
+		c.MaxTCPConns = 256
+	}
+	if c.TCPIdleTimeout == 0 {
+		c.TCPIdleTimeout = 10 * time.Second
+	}
+	if c.TCPReadTimeout == 0 {
+		c.TCPReadTimeout = 2 * time.Second
+	}
+	if c.RRLSlip == 0 {
+		c.RRLSlip = 2
+	}
+	if c.RRLIPv4Prefix == 0 {
+		c.RRLIPv4Prefix = 24
+	}
+	if c.RRLIPv6Prefix == 0 {
+		c.RRLIPv6Prefix = 56
+	}
+	if c.RRLRate < 0 || c.RRLSlip < 0 || c.RRLIPv4Prefix > 32 || c.RRLIPv6Prefix > 128 || c.RRLIPv4Prefix < 0 || c.RRLIPv6Prefix < 0 {
+		return c, fmt.Errorf("%w: bad rate-limit settings", ErrConfig)
+	}
+	for _, t := range c.Notify {
+		if _, _, err := net.SplitHostPort(t); err != nil {
+			return c, fmt.Errorf("%w: NOTIFY target %q: %w", ErrConfig, t, err)
+		}
+	}
+	return c, nil
+}
+
+// absName lowercases name, makes it absolute and checks it is a domain
+// name miekg/dns can pack.
+func absName(name, what string) (string, error) {
+	n := dns.Fqdn(strings.ToLower(strings.TrimSpace(name)))
+	if _, ok := dns.IsDomainName(n); !ok || strings.Contains(n, "..") {
+		return "", fmt.Errorf("%w: %s %q is not a domain name", ErrConfig, what, name)
+	}
+	return n, nil
+}

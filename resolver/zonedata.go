@@ -1,0 +1,446 @@
+package resolver
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/miekg/dns"
+	"github.com/svcreg/svcreg/registry"
+)
+
+// ZoneRRs returns every record of the zone built from snap under cfg, SOA
+// first, then in RFC 4034 section 6 canonical order of owner names, each
+// owner's RRsets by type. It is the single source of truth for zone
+// content: AXFR sends it and WriteZone prints it. The SOA serial is the
+// registry date as YYYYMMDD00; a running Server raises it on every reload
+// that changes data (see Server.Serial). Answers the server synthesises
+// for unassigned and dynamic ports are not zone content.
+func ZoneRRs(snap *registry.Snapshot, cfg Config) ([]dns.RR, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	z, err := buildZone(context.Background(), snap, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return z.rrs(), nil
+}
+
+// zoneData is a zone as owners and their RRsets, before packing.
+type zoneData struct {
+	apex   string
+	soa    *dns.SOA
+	owners map[string]*owner // lowercased absolute owner name
+	// types is the set of service types (lowercased "_name._proto")
+	// present in the zone, for checking PTR targets.
+	types map[string]bool
+	count int // records, SOA included
+}
+
+type owner struct {
+	name string
+	rrs  []dns.RR // grouped by type in the order added
+}
+
+func (z *zoneData) add(rr dns.RR) {
+	h := rr.Header()
+	o := z.owners[h.Name]
+	if o == nil {
+		o = &owner{name: h.Name}
+		z.owners[h.Name] = o
+	}
+	o.rrs = append(o.rrs, rr)
+	z.count++
+}
+
+// rrs flattens the zone in canonical order, SOA first.
+func (z *zoneData) rrs() []dns.RR {
+	names := make([]string, 0, len(z.owners))
+	for n := range z.owners {
+		names = append(names, n)
+	}
+	slices.SortFunc(names, canonicalCompare)
+	out := make([]dns.RR, 0, z.count)
+	out = append(out, z.soa)
+	for _, n := range names {
+		rrs := slices.Clone(z.owners[n].rrs)
+		slices.SortStableFunc(rrs, func(a, b dns.RR) int {
+			return int(a.Header().Rrtype) - int(b.Header().Rrtype)
+		})
+		for _, rr := range rrs {
+			if rr.Header().Rrtype != dns.TypeSOA {
+				out = append(out, rr)
+			}
+		}
+	}
+	return out
+}
+
+// canonicalCompare orders absolute lowercased names as RFC 4034 section
+// 6.1 does: label by label from the right, as octet strings.
+func canonicalCompare(a, b string) int {
+	la, lb := dns.SplitDomainName(a), dns.SplitDomainName(b)
+	for i, j := len(la)-1, len(lb)-1; i >= 0 || j >= 0; i, j = i-1, j-1 {
+		switch {
+		case i < 0:
+			return -1
+		case j < 0:
+			return 1
+		}
+		if c := strings.Compare(la[i], lb[j]); c != 0 {
+			return c
+		}
+	}
+	return 0
+}
+
+// serialBase turns the registry date (YYYY-MM-DD or YYYY-MM) into
+// YYYYMMDD00, RFC 1912 section 2.2's convention. Without a date it is 1.
+func serialBase(updated string) uint32 {
+	var d []byte
+	for i := 0; i < len(updated) && len(d) < 8; i++ {
+		if c := updated[i]; c >= '0' && c <= '9' {
+			d = append(d, c)
+		}
+	}
+	if len(d) == 6 {
+		d = append(d, '0', '1')
+	}
+	if len(d) != 8 {
+		return 1
+	}
+	n, err := strconv.ParseUint(string(d), 10, 32)
+	if err != nil || n > 42949672 {
+		return 1
+	}
+	return uint32(n) * 100
+}
+
+// protocols are the transport labels the zone has names under.
+var protocols = [...]registry.Protocol{registry.ProtoTCP, registry.ProtoUDP, registry.ProtoSCTP, registry.ProtoDCCP}
+
+// validLabel reports whether a lowercased registry name can be the label
+// after "_" in _name._proto: letters, digits and hyphens only, at most 62
+// bytes so that the underscore fits in a 63-byte label. Names such as
+// whois++ or sql*net are reached through their registered alias instead.
+func validLabel(name string) bool {
+	if name == "" || len(name) > 62 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// typeKey identifies one service type: lowercased name and protocol.
+type typeKey struct {
+	name  string
+	proto registry.Protocol
+}
+
+func (k typeKey) owner(apex string) string {
+	return "_" + k.name + "._" + string(k.proto) + "." + apex
+}
+
+// buildZone computes the zone content. ctx is checked between phases so
+// a cancelled reload stops early.
+func buildZone(ctx context.Context, snap *registry.Snapshot, cfg Config) (*zoneData, error) {
+	if snap == nil {
+		return nil, fmt.Errorf("%w: nil snapshot", ErrConfig)
+	}
+	apex := cfg.Zone
+	z := &zoneData{apex: apex, owners: make(map[string]*owner, 1<<15), types: make(map[string]bool, 1<<14)}
+	hdr := func(name string, t uint16) dns.RR_Header {
+		return dns.RR_Header{Name: name, Rrtype: t, Class: dns.ClassINET, Ttl: cfg.TTL}
+	}
+	z.soa = &dns.SOA{Hdr: hdr(apex, dns.TypeSOA), Ns: cfg.NS[0], Mbox: cfg.Mbox,
+		Serial: serialBase(snap.Updated()), Refresh: 3600, Retry: 600, Expire: 1209600, Minttl: cfg.NegTTL}
+	z.add(z.soa)
+	for _, ns := range cfg.NS {
+		z.add(&dns.NS{Hdr: hdr(apex, dns.TypeNS), Ns: ns})
+	}
+	addrOwners := []string{apex}
+	for _, ns := range cfg.NS {
+		if ns != apex && dns.IsSubDomain(apex, ns) && !slices.Contains(addrOwners, ns) {
+			addrOwners = append(addrOwners, ns)
+		}
+	}
+	for _, o := range addrOwners {
+		for _, a := range cfg.Addresses {
+			if a.Is4() || a.Is4In6() {
+				z.add(&dns.A{Hdr: hdr(o, dns.TypeA), A: a.Unmap().AsSlice()})
+			} else {
+				z.add(&dns.AAAA{Hdr: hdr(o, dns.TypeAAAA), AAAA: a.AsSlice()})
+			}
+		}
+	}
+	st := snap.Stats()
+	z.add(&dns.TXT{Hdr: hdr(apex, dns.TypeTXT), Txt: []string{
+		"registry-updated=" + orUnknown(snap.Updated()),
+		"records=" + strconv.Itoa(st.Records),
+		"services=" + strconv.Itoa(st.Names),
+	}})
+
+	// Service types, in the order their first record appears.
+	recs := snap.Records()
+	var order []typeKey
+	attached := map[typeKey][]*registry.Record{} // invalid-label names, via their alias
+	seen := map[typeKey]bool{}
+	for i := range recs {
+		r := &recs[i]
+		if r.Name == "" {
+			continue
+		}
+		name := strings.ToLower(r.Name)
+		target, via := name, false
+		if !validLabel(name) {
+			alias := strings.ToLower(r.AliasOf)
+			if !validLabel(alias) {
+				continue
+			}
+			target, via = alias, true
+		}
+		for _, p := range recordProtos(r) {
+			k := typeKey{target, p}
+			if via {
+				attached[k] = append(attached[k], r)
+			}
+			if !seen[k] {
+				seen[k] = true
+				order = append(order, k)
+			}
+		}
+	}
+	for _, k := range order {
+		z.types[k.owner(apex)] = true
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var dnssd []string
+	for _, k := range order {
+		own := k.owner(apex)
+		rs := append(slices.Clone(snap.ByType(k.name, k.proto)), attached[k]...)
+		var ports []int32
+		var txt []dns.RR
+		sd := false
+		subs := map[string]bool{}
+		for _, r := range rs {
+			if r.HasPort() && !slices.Contains(ports, r.PortLow) {
+				ports = append(ports, r.PortLow)
+			}
+			txt = append(txt, &dns.TXT{Hdr: hdr(own, dns.TypeTXT), Txt: recordTXT(r)})
+			if r.TXTKeys.Kind != registry.TXTUnknown || !r.HasPort() {
+				sd = true
+			}
+			for _, s := range r.Subtypes {
+				s = strings.ToLower(strings.TrimPrefix(s, "_"))
+				if validLabel(s) && !subs[s] {
+					subs[s] = true
+					so := "_" + s + "._sub." + own
+					z.add(&dns.TXT{Hdr: hdr(so, dns.TypeTXT), Txt: []string{
+						"subtype=" + s, "service=" + k.name, "proto=" + string(k.proto)}})
+				}
+			}
+		}
+		for _, p := range ports {
+			z.add(&dns.SRV{Hdr: hdr(own, dns.TypeSRV), Port: uint16(p), Target: cfg.Target})
+		}
+		for _, rr := range dedupeTXT(txt) {
+			z.add(rr)
+		}
+		if sd && (k.proto == registry.ProtoTCP || k.proto == registry.ProtoUDP) {
+			dnssd = append(dnssd, own)
+		}
+	}
+	sdOwner := "_services._dns-sd._udp." + apex
+	for _, t := range dnssd {
+		z.add(&dns.PTR{Hdr: hdr(sdOwner, dns.TypePTR), Ptr: t})
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+
+	// Port labels (RFC 6698 style) that carry registry data.
+	for _, p := range protocols {
+		for port := 0; port <= 65535; port++ {
+			pi := portData(snap, port, p, apex, z.types)
+			if !pi.inZone {
+				continue
+			}
+			own := portOwner(port, p, apex)
+			for _, t := range pi.ptrs {
+				z.add(&dns.PTR{Hdr: hdr(own, dns.TypePTR), Ptr: t})
+			}
+			z.add(&dns.TXT{Hdr: hdr(own, dns.TypeTXT), Txt: append([]string{"port=" + strconv.Itoa(port)}, pi.tail...)})
+		}
+	}
+	return z, ctx.Err()
+}
+
+func portOwner(port int, p registry.Protocol, apex string) string {
+	return "_" + strconv.Itoa(port) + "._" + string(p) + "." + apex
+}
+
+// portInfo is what the zone says about one port and protocol.
+type portInfo struct {
+	inZone bool     // registry data (not unassigned or dynamic)
+	tail   []string // TXT strings after "port=N"
+	ptrs   []string // _name._proto owners of the services on the port
+}
+
+func portData(snap *registry.Snapshot, port int, p registry.Protocol, apex string, types map[string]bool) portInfo {
+	status := snap.PortStatus(port, p)
+	pi := portInfo{inZone: status != registry.StatusUnassigned && status != registry.StatusDynamic}
+	pi.tail = []string{"proto=" + string(p), "status=" + status.String()}
+	var services []string
+	rng := ""
+	for _, r := range snap.ByPort(port, p) {
+		if r.IsRange() && rng == "" {
+			rng = fmt.Sprintf("range=%d-%d", r.PortLow, r.PortHigh)
+		}
+		if r.Name == "" {
+			continue
+		}
+		n := strings.ToLower(r.Name)
+		if !slices.Contains(services, n) {
+			services = append(services, n)
+		}
+		t := n
+		if !validLabel(t) {
+			t = strings.ToLower(r.AliasOf)
+		}
+		if own := "_" + t + "._" + string(p) + "." + apex; validLabel(t) && types[own] && !slices.Contains(pi.ptrs, own) {
+			pi.ptrs = append(pi.ptrs, own)
+		}
+	}
+	if len(services) > 0 {
+		pi.tail = append(pi.tail, cut("services="+escapeTXT(strings.Join(services, ","))))
+	}
+	if rng != "" {
+		pi.tail = append(pi.tail, rng)
+	}
+	return pi
+}
+
+// recordProtos lists the protocols a record's type lives under:
+// DNS-SD-only registrations (no protocol) answer under both _tcp and _udp.
+func recordProtos(r *registry.Record) []registry.Protocol {
+	if r.Protocol == registry.ProtoNone {
+		return []registry.Protocol{registry.ProtoTCP, registry.ProtoUDP}
+	}
+	return []registry.Protocol{r.Protocol}
+}
+
+// recordTXT renders one registration as key=value strings, each at most
+// 255 bytes (RFC 1035 section 3.3.14), escaped for miekg/dns.
+func recordTXT(r *registry.Record) []string {
+	s := []string{"name=" + escapeTXT(r.Name)}
+	if r.Protocol != registry.ProtoNone {
+		s = append(s, "proto="+string(r.Protocol))
+	}
+	switch {
+	case r.IsRange():
+		s = append(s, fmt.Sprintf("ports=%d-%d", r.PortLow, r.PortHigh))
+	case r.HasPort():
+		s = append(s, "port="+strconv.Itoa(int(r.PortLow)))
+	}
+	s = append(s, "status="+r.Status.String())
+	if d := strings.Join(strings.Fields(r.Description), " "); d != "" {
+		s = append(s, cut("desc="+escapeTXT(d)))
+	}
+	switch r.TXTKeys.Kind {
+	case registry.TXTUnknown:
+	case registry.TXTNone:
+		s = append(s, "txtkeys=none")
+	case registry.TXTDefined:
+		names := make([]string, len(r.TXTKeys.Keys))
+		for i, k := range r.TXTKeys.Keys {
+			names[i] = k.Name
+		}
+		s = append(s, cut("txtkeys="+escapeTXT(strings.Join(names, ","))))
+	default:
+		s = append(s, "txtkeys=("+r.TXTKeys.Kind.String()+")")
+	}
+	if len(r.References) > 0 {
+		s = append(s, cut("ref="+escapeTXT(strings.Join(r.References, ","))))
+	}
+	if d := orEmpty(r.Modified, r.Registered); d != "" {
+		s = append(s, "updated="+escapeTXT(d))
+	}
+	if r.AliasOf != "" && (r.Status == registry.StatusAlias || r.Status == registry.StatusDuplicate) {
+		s = append(s, cut("alias-of="+escapeTXT(r.AliasOf)))
+	}
+	return s
+}
+
+// dedupeTXT drops identical TXT records (an RRset holds no duplicates).
+func dedupeTXT(rrs []dns.RR) []dns.RR {
+	out := rrs[:0]
+	for _, rr := range rrs {
+		dup := false
+		for _, o := range out {
+			if dns.IsDuplicate(rr, o) {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			out = append(out, rr)
+		}
+	}
+	return out
+}
+
+// escapeTXT escapes the one byte miekg/dns interprets in TXT strings it
+// packs: the backslash.
+func escapeTXT(s string) string {
+	return strings.ReplaceAll(s, `\`, `\\`)
+}
+
+// cut shortens an escaped TXT string to at most 255 bytes on the wire,
+// at a UTF-8 boundary and never inside an escape.
+func cut(s string) string {
+	n, i := 0, 0
+	for i < len(s) {
+		w := 1
+		if s[i] == '\\' {
+			w = 2
+		} else if s[i] >= utf8.RuneSelf {
+			_, w = utf8.DecodeRuneInString(s[i:])
+		}
+		wire := w
+		if s[i] == '\\' {
+			wire = 1
+		}
+		if n+wire > 255 {
+			break
+		}
+		n += wire
+		i += w
+	}
+	return s[:i]
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}
+
+func orEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
