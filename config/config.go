@@ -1,0 +1,143 @@
+package config
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Defaults that the issue and the resolver contract fix.
+const (
+	DefaultZone         = "services.internal."
+	DefaultDNSListen    = "127.0.0.1:5300"
+	DefaultHTTPListen   = "127.0.0.1:8053"
+	DefaultTTL          = 3600
+	DefaultNegTTL       = 300
+	DefaultUDPSize      = 1232
+	DefaultMaxInstances = 10000
+	// DefaultMaxDownload bounds one registry download; the official XML
+	// is about 4 MB.
+	DefaultMaxDownload = 64 << 20
+	// DefaultRegistryURL is the official IANA registry in XML.
+	DefaultRegistryURL = "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xml"
+)
+
+// Config is svcreg's whole configuration. The yaml tags are the file's
+// key names; the environment variable of a key is SVCREG_ followed by its
+// dotted path in upper case with dots as underscores (dns.neg_ttl ->
+// SVCREG_DNS_NEGATIVE_TTL).
+type Config struct {
+	Registry Registry `yaml:"registry"`
+	DNS      DNS      `yaml:"dns"`
+	HTTP     HTTP     `yaml:"http"`
+	MDNS     MDNS     `yaml:"mdns"`
+	Log      Log      `yaml:"log"`
+}
+
+// Registry says where the registry comes from and how it is kept fresh.
+type Registry struct {
+	// Sources are file paths and/or http(s) URLs, merged in order. Empty:
+	// the host's services file plus the built-in table.
+	Sources []string `yaml:"sources"`
+	// Format forces the format of every file source ("" = detect).
+	Format string `yaml:"format"`
+	// ServicesFile is the services file the built-in default reads.
+	ServicesFile string `yaml:"services_file"`
+	// RefreshInterval re-downloads URL sources and re-reads files on this
+	// interval; 0 (the default) turns it off.
+	RefreshInterval time.Duration `yaml:"refresh_interval"`
+	// Watch reloads when a source file or the config file changes.
+	Watch bool `yaml:"watch"`
+	// CacheDir holds downloaded registry files ("" = $XDG_CACHE_HOME/svcreg,
+	// else /var/cache/svcreg).
+	CacheDir string `yaml:"cache_dir"`
+	// MaxDownloadBytes bounds one download.
+	MaxDownloadBytes int64 `yaml:"max_download_bytes"`
+	// Local are private service types added to the registry as a source
+	// named "local".
+	Local []LocalService `yaml:"local"`
+}
+
+// LocalService is one private service type from the config file.
+type LocalService struct {
+	// Name is the service name (RFC 6335 section 5.1), without underscore.
+	Name string `yaml:"name"`
+	// Protocols default to ["tcp"].
+	Protocols []string `yaml:"protocols"`
+	// Port is a port ("8443"), a range ("9000-9010") or "" for a DNS-SD
+	// type without a fixed port.
+	Port string `yaml:"port"`
+	// Description is free text.
+	Description string `yaml:"description"`
+	// TXTKeys are "key" or "key=hint" (RFC 6763 section 6.4 key syntax).
+	TXTKeys []string `yaml:"txt_keys"`
+	// Subtypes are DNS-SD subtypes, with their leading underscore.
+	Subtypes []string `yaml:"subtypes"`
+	// References are RFCs or URLs documenting the service.
+	References []string `yaml:"references"`
+
+	line int // line of the entry in the config file, 0 when unknown
+}
+
+// DNS configures the authoritative server (package resolver).
+type DNS struct {
+	Zone        string         `yaml:"zone"`
+	Listen      []string       `yaml:"listen"`
+	TTL         uint32         `yaml:"ttl"`
+	NegTTL      uint32         `yaml:"negative_ttl"`
+	Target      string         `yaml:"target"`
+	NS          []string       `yaml:"ns"`
+	Mbox        string         `yaml:"mbox"`
+	VersionBind string         `yaml:"version_bind"`
+	IDServer    string         `yaml:"id_server"`
+	AXFRAllow   []netip.Prefix `yaml:"axfr_allow"`
+	Notify      []string       `yaml:"notify"`
+	UDPSize     uint16         `yaml:"udp_size"`
+	QueryLog    bool           `yaml:"query_log"`
+}
+
+// HTTP configures the API, metrics and web UI listeners.
+type HTTP struct {
+	Listen []string `yaml:"listen"`
+}
+
+// MDNS configures the LAN validator; no interfaces means it is off.
+type MDNS struct {
+	Interfaces     []string      `yaml:"interfaces"`
+	MaxInstances   int           `yaml:"max_instances"`
+	Browse         bool          `yaml:"browse"`
+	BrowseInterval time.Duration `yaml:"browse_interval"`
+	// Rules overrides rule severities: rule ID -> info, warning, error or
+	// off.
+	Rules map[string]string `yaml:"rules"`
+}
+
+// Log configures the daemon's slog handler.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // text, json
+}
+
+// Default returns the configuration used when nothing is set.
+func Default() Config {
+	return Config{
+		Registry: Registry{
+			ServicesFile:     "/etc/services",
+			Watch:            true,
+			MaxDownloadBytes: DefaultMaxDownload,
+		},
+		DNS: DNS{
+			Zone:    DefaultZone,
+			Listen:  []string{DefaultDNSListen},
+			TTL:     DefaultTTL,
+			NegTTL:  DefaultNegTTL,
+			UDPSize: DefaultUDPSize,
+			AXFRAllow: []netip.Prefix{
+				netip.MustParsePrefix("127.0.0.0/8"),
+				netip.MustParsePrefix("::1/128"),
+			},
+		},
+		HTTP: HTTP{Listen: []string{DefaultHTTPListen}},
+		MDNS: MDNS{MaxInstances: DefaultMaxInstances, BrowseInterval: 5 * time.Minute},
+		Log:  Log{Level: "info", Format: "text"},
+	}
+}

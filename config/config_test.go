@@ -1,0 +1,245 @@
+package config
+
+import (
+	"errors"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/svcreg/svcreg/registry"
+)
+
+func parseFile(t *testing.T, name string) (*Loaded, error) {
+	t.Helper()
+	f, err := os.Open(filepath.Join("testdata", name))
+	require.NoError(t, err)
+	defer f.Close()
+	return Parse(f, name)
+}
+
+// TestInvalidFixtures pairs every testdata/invalid-*.yml with its exact
+// error, and checks that no fixture lacks a row.
+func TestInvalidFixtures(t *testing.T) {
+	cases := []struct{ file, err string }{
+		{"invalid-alias2.yml", "invalid-alias2.yml:4: http.listen: YAML aliases are not supported"},
+		{"invalid-axfr.yml", "invalid-axfr.yml:2: dns.axfr_allow[0]: \"10.0.0.0/33\": prefix length out of range"},
+		{"invalid-duplicate-key.yml", "invalid-duplicate-key.yml:3: log.level: duplicate key"},
+		{"invalid-duration.yml", "invalid-duration.yml:2: registry.refresh_interval: \"daily\" is not a duration (e.g. 90s, 15m, 24h)"},
+		{"invalid-listen-port.yml", "invalid-listen-port.yml:4: dns.listen[1]: \"127.0.0.1:65536\": the port must be 0-65535"},
+		{"invalid-listen-scalar.yml", "invalid-listen-scalar.yml:2: http.listen: want a list, got \"127.0.0.1:8053\""},
+		{"invalid-local-duplicate.yml", "invalid-local-duplicate.yml:5: registry.local[1].name: acme/tcp is already defined by registry.local[0]"},
+		{"invalid-local-name.yml", "invalid-local-name.yml:3: registry.local[0].name: \"my_service\" is not a valid service name (RFC 6335 section 5.1: 1-15 letters, digits and inner hyphens, at least one letter)"},
+		{"invalid-local-port.yml", "invalid-local-port.yml:4: registry.local[0].port: \"9010-9000\": range ends before it starts"},
+		{"invalid-local-protocol.yml", "invalid-local-protocol.yml:4: registry.local[0].protocols[1]: \"quic\": want tcp, udp, sctp or dccp"},
+		{"invalid-local-subtype.yml", "invalid-local-subtype.yml:4: registry.local[0].subtypes[0]: \"printer\": want _ and a label of 1-63 bytes (RFC 6763 section 7.1)"},
+		{"invalid-local-txt-key.yml", "invalid-local-txt-key.yml:4: registry.local[0].txt_keys[0]: \"=value\": empty key (RFC 6763 section 6.4)"},
+		{"invalid-log-format.yml", "invalid-log-format.yml:2: log.format: \"xml\": want text or json"},
+		{"invalid-log-level.yml", "invalid-log-level.yml:2: log.level: \"verbose\": want debug, info, warn or error"},
+		{"invalid-notify.yml", "invalid-notify.yml:2: dns.notify[0]: \"ns2.example.com\": want an IP address with an optional :port"},
+		{"invalid-refresh-short.yml", "invalid-refresh-short.yml:2: registry.refresh_interval: 5s: want 0 (off) or at least 1m0s"},
+		{"invalid-rule-severity.yml", "invalid-rule-severity.yml:4: mdns.rules.txt-key-unknown: \"fatal\": want info, warning, error or off"},
+		{"invalid-source-url.yml", "invalid-source-url.yml:2: registry.sources[0]: \"ftp://ftp.example.com/registry.xml\": a URL source must be http:// or https:// with a host"},
+		{"invalid-syntax.yml", "invalid-syntax.yml:1: did not find expected ',' or ']'"},
+		{"invalid-ttl.yml", "invalid-ttl.yml:2: dns.ttl: \"one hour\" is not an integer from 0 to 4294967295"},
+		{"invalid-two-documents.yml", "invalid-two-documents.yml:3: more than one YAML document"},
+		{"invalid-udp-size.yml", "invalid-udp-size.yml:2: dns.udp_size: 100: want 512-4096 (RFC 6891 section 6.2.5)"},
+		{"invalid-unknown-key.yml", "invalid-unknown-key.yml:3: dns.listne: unknown key (known: axfr_allow, id_server, listen, mbox, negative_ttl, notify, ns, query_log, target, ttl, udp_size, version_bind, zone)"},
+		{"invalid-unknown-section.yml", "invalid-unknown-section.yml:1: logging: unknown key (known: dns, http, log, mdns, registry)"},
+		{"invalid-zone.yml", "invalid-zone.yml:2: dns.zone: \"bad..zone\" is not a domain name"},
+	}
+	files, err := filepath.Glob("testdata/invalid-*.yml")
+	require.NoError(t, err)
+	require.Len(t, cases, len(files), "every invalid fixture needs a row here")
+	for _, tc := range cases {
+		t.Run(tc.file, func(t *testing.T) {
+			_, err := parseFile(t, tc.file)
+			require.Error(t, err)
+			assert.Equal(t, tc.err, err.Error())
+			assert.True(t, errors.Is(err, ErrInvalid), "wraps ErrInvalid")
+		})
+	}
+}
+
+func TestValidFixture(t *testing.T) {
+	l, err := parseFile(t, "valid.yml")
+	require.NoError(t, err)
+	c := l.Config
+	assert.Equal(t, "services.example.", c.DNS.Zone, "zone made absolute and lower case")
+	assert.Equal(t, []string{"127.0.0.1:5300", "[::1]:5300"}, c.DNS.Listen)
+	assert.Equal(t, uint32(7200), c.DNS.TTL)
+	assert.Equal(t, uint32(600), c.DNS.NegTTL)
+	assert.Equal(t, "svcreg.example.", c.DNS.Target)
+	assert.Equal(t, []string{"ns1.services.example.", "ns2.services.example."}, c.DNS.NS)
+	assert.Equal(t, []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128"),
+		netip.MustParsePrefix("192.0.2.0/24")}, c.DNS.AXFRAllow)
+	assert.Equal(t, []string{"192.0.2.53:53", "[2001:db8::53]:5353"}, c.DNS.Notify)
+	assert.Equal(t, uint16(1400), c.DNS.UDPSize)
+	assert.True(t, c.DNS.QueryLog)
+	assert.Equal(t, 24*time.Hour, c.Registry.RefreshInterval)
+	assert.Equal(t, int64(16<<20), c.Registry.MaxDownloadBytes)
+	assert.Equal(t, []string{"eth0"}, c.MDNS.Interfaces)
+	assert.Equal(t, 2*time.Minute, c.MDNS.BrowseInterval)
+	assert.Equal(t, map[string]string{"txt-key-unknown": "info", "port-mismatch": "off"}, c.MDNS.Rules)
+	assert.Equal(t, Log{Level: "debug", Format: "json"}, c.Log)
+	assert.Equal(t, "valid.yml:23", l.Origin("dns.zone"))
+	assert.Equal(t, "valid.yml:24", l.Origin("dns.listen[1]"))
+	assert.Equal(t, "default", (&Loaded{origins: map[string]string{}}).Origin("dns.zone"))
+}
+
+func TestLocalSource(t *testing.T) {
+	l, err := parseFile(t, "valid.yml")
+	require.NoError(t, err)
+	src := l.LocalSource()
+	require.NotNil(t, src)
+	assert.Equal(t, LocalSourceName, src.Name)
+	require.Len(t, src.Records, 3, "acme-sync on tcp and udp, acme-ui on tcp")
+	r := src.Records[0]
+	assert.Equal(t, "acme-sync", r.Name)
+	assert.Equal(t, registry.ProtoTCP, r.Protocol)
+	assert.Equal(t, int32(7420), r.PortLow)
+	assert.Equal(t, registry.TXTDefined, r.TXTKeys.Kind)
+	assert.Equal(t, []registry.TXTKey{{Name: "txtvers", Hint: "1"}, {Name: "path"}, {Name: "u", Hint: "<username>"}}, r.TXTKeys.Keys)
+	assert.Equal(t, 13, r.Line)
+	assert.Equal(t, registry.ProtoUDP, src.Records[1].Protocol)
+	ui := src.Records[2]
+	assert.Equal(t, int32(-1), ui.PortLow, "no port given: DNS-SD type without a fixed port")
+	assert.Equal(t, registry.TXTUnknown, ui.TXTKeys.Kind)
+
+	// The registry accepts the source and answers for it.
+	snap, err := registry.Build(src)
+	require.NoError(t, err)
+	assert.Len(t, snap.ByType("acme-sync", registry.ProtoUDP), 1)
+	assert.Len(t, snap.ByPort(7420, registry.ProtoTCP), 1)
+
+	assert.Nil(t, (&Config{}).LocalSource())
+}
+
+func TestPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "svcreg.yml")
+	require.NoError(t, os.WriteFile(path, []byte("dns:\n  zone: file.example.\n  ttl: 60\nlog:\n  level: warn\n  format: json\n"), 0o600))
+	tests := []struct {
+		name    string
+		opts    Options
+		zone    string
+		ttl     uint32
+		level   string
+		listen  []string
+		origins map[string]string
+	}{
+		{name: "defaults", opts: Options{}, zone: DefaultZone, ttl: DefaultTTL, level: "info", listen: []string{DefaultDNSListen},
+			origins: map[string]string{"dns.zone": "default"}},
+		{name: "file", opts: Options{Path: path}, zone: "file.example.", ttl: 60, level: "warn", listen: []string{DefaultDNSListen},
+			origins: map[string]string{"dns.zone": path + ":2", "dns.ttl": path + ":3"}},
+		{name: "file from SVCREG_CONFIG", opts: Options{Environ: []string{EnvConfig + "=" + path}}, zone: "file.example.", ttl: 60,
+			level: "warn", listen: []string{DefaultDNSListen}},
+		{name: "env over file", opts: Options{Path: path, Environ: []string{"SVCREG_DNS_ZONE=env.example", "SVCREG_DNS_LISTEN=127.0.0.1:1, 127.0.0.1:2", "OTHER=x"}},
+			zone: "env.example.", ttl: 60, level: "warn", listen: []string{"127.0.0.1:1", "127.0.0.1:2"},
+			origins: map[string]string{"dns.zone": "SVCREG_DNS_ZONE", "dns.listen[1]": "SVCREG_DNS_LISTEN"}},
+		{name: "flags over env", opts: Options{Path: path, Environ: []string{"SVCREG_DNS_ZONE=env.example", "SVCREG_LOG_LEVEL=debug"},
+			Flags: []Setting{{Key: "dns.zone", Values: []string{"flag.example"}, Origin: "--zone"},
+				{Key: "dns.listen", Values: []string{"127.0.0.1:3"}, Origin: "--dns-listen"}}},
+			zone: "flag.example.", ttl: 60, level: "debug", listen: []string{"127.0.0.1:3"},
+			origins: map[string]string{"dns.zone": "--zone", "log.level": "SVCREG_LOG_LEVEL", "dns.listen[0]": "--dns-listen"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			l, err := Load(tc.opts)
+			require.NoError(t, err)
+			assert.Equal(t, tc.zone, l.DNS.Zone)
+			assert.Equal(t, tc.ttl, l.DNS.TTL)
+			assert.Equal(t, tc.level, l.Log.Level)
+			assert.Equal(t, tc.listen, l.DNS.Listen)
+			for k, want := range tc.origins {
+				assert.Equal(t, want, l.Origin(k), k)
+			}
+		})
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		opts Options
+		err  string
+	}{
+		{"env bad value", Options{Environ: []string{"SVCREG_DNS_TTL=soon"}}, `SVCREG_DNS_TTL: dns.ttl: "soon" is not an integer from 0 to 4294967295`},
+		{"env bad list element", Options{Environ: []string{"SVCREG_HTTP_LISTEN=127.0.0.1:8053,nope"}}, `SVCREG_HTTP_LISTEN: http.listen[1]: "nope": want host:port, e.g. 127.0.0.1:5300 or [::1]:5300`},
+		{"env empties a list", Options{Environ: []string{"SVCREG_DNS_LISTEN="}}, `SVCREG_DNS_LISTEN: dns.listen: at least one address is needed`},
+		{"flag bad value", Options{Flags: []Setting{{Key: "log.format", Values: []string{"yaml"}, Origin: "--log-format"}}}, `--log-format: log.format: "yaml": want text or json`},
+		{"flag not a key", Options{Flags: []Setting{{Key: "registry.local", Values: []string{"x"}, Origin: "--local"}}}, `--local: registry.local: not a settable key`},
+		{"missing file", Options{Path: "/nonexistent/svcreg.yml"}, `reading config: open /nonexistent/svcreg.yml: no such file or directory`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load(tc.opts)
+			require.Error(t, err)
+			assert.Equal(t, tc.err, err.Error())
+		})
+	}
+}
+
+func TestUnknownEnv(t *testing.T) {
+	got := UnknownEnv([]string{"SVCREG_DNS_ZONE=x", "SVCREG_DNS_ZONEE=x", "SVCREG_CONFIG=/x", "HOME=/root", "SVCREG_REGISTRY_LOCAL=x"})
+	assert.Equal(t, []string{"SVCREG_DNS_ZONEE", "SVCREG_REGISTRY_LOCAL"}, got)
+}
+
+// TestWriteYAMLRoundTrip: what config check prints loads back to the same
+// configuration.
+func TestWriteYAMLRoundTrip(t *testing.T) {
+	for _, name := range []string{"valid.yml", "empty.yml"} {
+		t.Run(name, func(t *testing.T) {
+			l, err := parseFile(t, name)
+			require.NoError(t, err)
+			var b strings.Builder
+			require.NoError(t, l.WriteYAML(&b, true))
+			l2, err := Parse(strings.NewReader(b.String()), "printed")
+			require.NoError(t, err, b.String())
+			for i := range l.Registry.Local {
+				l.Registry.Local[i].line, l2.Registry.Local[i].line = 0, 0
+			}
+			assert.Equal(t, l.Config, l2.Config)
+		})
+	}
+}
+
+func TestKeysHaveEnvNames(t *testing.T) {
+	keys := Keys()
+	assert.Contains(t, keys, "registry.sources")
+	assert.Contains(t, keys, "dns.zone")
+	assert.Contains(t, keys, "mdns.rules")
+	assert.Equal(t, "SVCREG_DNS_NEGATIVE_TTL", EnvName("dns.negative_ttl"))
+}
+
+func FuzzParse(f *testing.F) {
+	files, _ := filepath.Glob("testdata/*.yml")
+	for _, p := range files {
+		b, err := os.ReadFile(p)
+		if err == nil {
+			f.Add(b)
+		}
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		l, err := Parse(strings.NewReader(string(b)), "fuzz.yml")
+		if err != nil {
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("error not wrapping ErrInvalid: %v", err)
+			}
+			return
+		}
+		// A valid config prints and parses back.
+		var out strings.Builder
+		if err := l.WriteYAML(&out, false); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Parse(strings.NewReader(out.String()), "printed.yml"); err != nil {
+			t.Fatalf("printed config does not parse: %v\n%s", err, out.String())
+		}
+	})
+}

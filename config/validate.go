@@ -1,0 +1,316 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/svcreg/svcreg/registry"
+)
+
+// LocalSourceName names the registry source built from registry.local.
+const LocalSourceName = "local"
+
+// MinRefreshInterval keeps a mistyped interval from hammering the
+// registry's publisher.
+const MinRefreshInterval = time.Minute
+
+// maxTTL is RFC 2181 section 8: TTLs are 31-bit.
+const maxTTL = 1<<31 - 1
+
+// validator collects errors, each located through the origins map.
+type validator struct {
+	l    *Loaded
+	errs []error
+}
+
+func (v *validator) fail(key, format string, args ...any) {
+	v.errs = append(v.errs, &Error{Origin: v.l.Origin(key), Key: key, Msg: fmt.Sprintf(format, args...)})
+}
+
+// validate checks every key and normalises names (absolute, lower case).
+func (l *Loaded) validate() error {
+	v := &validator{l: l}
+	c := &l.Config
+	v.registry(&c.Registry)
+	v.dns(&c.DNS)
+	v.listeners("http.listen", c.HTTP.Listen)
+	v.mdns(&c.MDNS)
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	case "warning":
+		c.Log.Level = "warn"
+	default:
+		v.fail("log.level", "%q: want debug, info, warn or error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		v.fail("log.format", "%q: want text or json", c.Log.Format)
+	}
+	return errors.Join(v.errs...)
+}
+
+func (v *validator) registry(r *Registry) {
+	for i, s := range r.Sources {
+		key := fmt.Sprintf("registry.sources[%d]", i)
+		switch {
+		case s == "":
+			v.fail(key, "empty source")
+		case IsURL(s):
+			u, err := url.Parse(s)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				v.fail(key, "%q: a URL source must be http:// or https:// with a host", s)
+			}
+		}
+	}
+	switch registry.Format(r.Format) {
+	case "", registry.FormatXML, registry.FormatCSV, registry.FormatText, registry.FormatMarkdown, registry.FormatServices:
+	default:
+		v.fail("registry.format", "%q: want xml, csv, text, markdown or services", r.Format)
+	}
+	if r.RefreshInterval != 0 && r.RefreshInterval < MinRefreshInterval {
+		v.fail("registry.refresh_interval", "%s: want 0 (off) or at least %s", r.RefreshInterval, MinRefreshInterval)
+	}
+	if r.MaxDownloadBytes <= 0 {
+		v.fail("registry.max_download_bytes", "must be positive")
+	}
+	seen := map[string]int{}
+	for i := range r.Local {
+		v.local(i, &r.Local[i], seen)
+	}
+}
+
+// IsURL reports whether a registry source is a URL rather than a path.
+func IsURL(s string) bool {
+	return strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://") || strings.Contains(s, "://")
+}
+
+// local validates one private service type as the registry would: an RFC
+// 6335 name, registry protocols, a port or range, RFC 6763 TXT key names
+// and subtypes.
+func (v *validator) local(i int, ls *LocalService, seen map[string]int) {
+	key := fmt.Sprintf("registry.local[%d]", i)
+	if !registry.ValidServiceName(ls.Name) {
+		v.fail(key+".name", "%q is not a valid service name (RFC 6335 section 5.1: 1-15 letters, digits and inner hyphens, at least one letter)", ls.Name)
+	}
+	if len(ls.Protocols) == 0 {
+		ls.Protocols = []string{"tcp"}
+	}
+	for j, p := range ls.Protocols {
+		proto, ok := registry.ParseProtocol(p)
+		if !ok {
+			v.fail(fmt.Sprintf("%s.protocols[%d]", key, j), "%q: want tcp, udp, sctp or dccp", p)
+			continue
+		}
+		ls.Protocols[j] = string(proto)
+		id := strings.ToLower(ls.Name) + "/" + string(proto)
+		if prev, dup := seen[id]; dup {
+			v.fail(key+".name", "%s is already defined by registry.local[%d]", id, prev)
+		} else {
+			seen[id] = i
+		}
+	}
+	if _, _, err := ParsePortRange(ls.Port); err != nil {
+		v.fail(key+".port", "%v", err)
+	}
+	for j, k := range ls.TXTKeys {
+		name, _, _ := strings.Cut(k, "=")
+		if err := checkTXTKey(name); err != nil {
+			v.fail(fmt.Sprintf("%s.txt_keys[%d]", key, j), "%q: %v", k, err)
+		}
+	}
+	for j, s := range ls.Subtypes {
+		if len(s) < 2 || s[0] != '_' || len(s) > 64 || strings.ContainsAny(s, ". ") {
+			v.fail(fmt.Sprintf("%s.subtypes[%d]", key, j), "%q: want _ and a label of 1-63 bytes (RFC 6763 section 7.1)", s)
+		}
+	}
+}
+
+// checkTXTKey applies RFC 6763 section 6.4: at least one printable
+// US-ASCII character other than '='; 9 or fewer are recommended, not
+// required.
+func checkTXTKey(k string) error {
+	if k == "" {
+		return errors.New("empty key (RFC 6763 section 6.4)")
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] < 0x20 || k[i] > 0x7e {
+			return errors.New("keys are printable US-ASCII (RFC 6763 section 6.4)")
+		}
+	}
+	return nil
+}
+
+// ParsePortRange parses "", "8080" or "9000-9010"; "" gives -1, -1 (no
+// fixed port).
+func ParsePortRange(s string) (lo, hi int32, err error) {
+	if s == "" {
+		return -1, -1, nil
+	}
+	a, b, isRange := strings.Cut(s, "-")
+	if !isRange {
+		b = a
+	}
+	l, err1 := strconv.ParseUint(a, 10, 16)
+	h, err2 := strconv.ParseUint(b, 10, 16)
+	if err1 != nil || err2 != nil {
+		return 0, 0, fmt.Errorf("%q: want a port 0-65535 or a range low-high", s)
+	}
+	if l > h {
+		return 0, 0, fmt.Errorf("%q: range ends before it starts", s)
+	}
+	return int32(l), int32(h), nil
+}
+
+func (v *validator) dns(d *DNS) {
+	if d.Zone == "" {
+		v.fail("dns.zone", "must not be empty")
+	} else if n, ok := domainName(d.Zone); !ok || n == "." {
+		v.fail("dns.zone", "%q is not a domain name", d.Zone)
+	} else {
+		d.Zone = n
+	}
+	v.listeners("dns.listen", d.Listen)
+	if d.TTL > maxTTL {
+		v.fail("dns.ttl", "%d: at most %d (RFC 2181 section 8)", d.TTL, maxTTL)
+	}
+	if d.NegTTL > maxTTL {
+		v.fail("dns.negative_ttl", "%d: at most %d (RFC 2181 section 8)", d.NegTTL, maxTTL)
+	}
+	if d.Target != "" {
+		if n, ok := domainName(d.Target); ok {
+			d.Target = n
+		} else {
+			v.fail("dns.target", "%q is not a domain name", d.Target)
+		}
+	}
+	for i, ns := range d.NS {
+		if n, ok := domainName(ns); ok && n != "." {
+			d.NS[i] = n
+		} else {
+			v.fail(fmt.Sprintf("dns.ns[%d]", i), "%q is not a domain name", ns)
+		}
+	}
+	if d.Mbox != "" {
+		if n, ok := domainName(d.Mbox); ok {
+			d.Mbox = n
+		} else {
+			v.fail("dns.mbox", "%q is not a domain name (write the mailbox with a dot for the @: hostmaster.example.com.)", d.Mbox)
+		}
+	}
+	for i, t := range d.Notify {
+		key := fmt.Sprintf("dns.notify[%d]", i)
+		host, port, err := net.SplitHostPort(t)
+		if err != nil {
+			// A bare address means the standard port.
+			host, port = strings.Trim(t, "[]"), "53"
+		}
+		if net.ParseIP(host) == nil {
+			v.fail(key, "%q: want an IP address with an optional :port", t)
+			continue
+		}
+		if p, err := strconv.ParseUint(port, 10, 16); err != nil || p == 0 {
+			v.fail(key, "%q: the port must be 1-65535", t)
+			continue
+		}
+		d.Notify[i] = net.JoinHostPort(host, port)
+	}
+	if d.UDPSize < 512 || d.UDPSize > 4096 {
+		v.fail("dns.udp_size", "%d: want 512-4096 (RFC 6891 section 6.2.5)", d.UDPSize)
+	}
+}
+
+// domainName returns s as an absolute lower-case name when it is a valid
+// domain name.
+func domainName(s string) (string, bool) {
+	if _, ok := dns.IsDomainName(s); !ok || strings.ContainsAny(s, " \t") {
+		return "", false
+	}
+	return dns.CanonicalName(s), true
+}
+
+func (v *validator) listeners(key string, addrs []string) {
+	if len(addrs) == 0 {
+		v.fail(key, "at least one address is needed")
+	}
+	seen := map[string]bool{}
+	for i, a := range addrs {
+		k := fmt.Sprintf("%s[%d]", key, i)
+		_, port, err := net.SplitHostPort(a)
+		if err != nil {
+			v.fail(k, "%q: want host:port, e.g. 127.0.0.1:5300 or [::1]:5300", a)
+			continue
+		}
+		if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+			v.fail(k, "%q: the port must be 0-65535", a)
+			continue
+		}
+		if seen[a] {
+			v.fail(k, "%q is listed twice", a)
+		}
+		seen[a] = true
+	}
+}
+
+func (v *validator) mdns(m *MDNS) {
+	for i, name := range m.Interfaces {
+		if name == "" || strings.ContainsAny(name, " /") || len(name) > 15 {
+			v.fail(fmt.Sprintf("mdns.interfaces[%d]", i), "%q is not an interface name", name)
+		}
+	}
+	if m.MaxInstances < 1 {
+		v.fail("mdns.max_instances", "must be at least 1")
+	}
+	if m.Browse && m.BrowseInterval < 10*time.Second {
+		v.fail("mdns.browse_interval", "%s: at least 10s, so browsing does not flood the link", m.BrowseInterval)
+	}
+	for rule, sev := range m.Rules {
+		switch sev {
+		case "info", "warning", "error", "off":
+		default:
+			v.fail("mdns.rules."+rule, "%q: want info, warning, error or off", sev)
+		}
+	}
+}
+
+// LocalSource returns the local additions as a registry source named
+// "local" (nil when there are none). Each protocol of an entry is one
+// record; Line is the entry's line in the config file.
+func (c *Config) LocalSource() *registry.Source {
+	if len(c.Registry.Local) == 0 {
+		return nil
+	}
+	src := &registry.Source{Name: LocalSourceName, Format: registry.FormatBuiltin}
+	for _, ls := range c.Registry.Local {
+		lo, hi, err := ParsePortRange(ls.Port)
+		if err != nil {
+			continue // validated already
+		}
+		var keys registry.TXTKeys
+		if len(ls.TXTKeys) > 0 {
+			keys.Kind = registry.TXTDefined
+			for _, k := range ls.TXTKeys {
+				name, hint, _ := strings.Cut(k, "=")
+				keys.Keys = append(keys.Keys, registry.TXTKey{Name: name, Hint: hint})
+			}
+		}
+		for _, p := range ls.Protocols {
+			proto, _ := registry.ParseProtocol(p)
+			src.Records = append(src.Records, registry.Record{
+				Name: ls.Name, Protocol: proto, PortLow: lo, PortHigh: hi,
+				Status: registry.StatusAssigned, Description: ls.Description,
+				TXTKeys:  registry.TXTKeys{Kind: keys.Kind, Keys: append([]registry.TXTKey(nil), keys.Keys...)},
+				Subtypes: append([]string(nil), ls.Subtypes...), References: append([]string(nil), ls.References...),
+				Source: LocalSourceName, Line: ls.line,
+			})
+		}
+	}
+	return src
+}

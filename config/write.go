@@ -1,0 +1,107 @@
+package config
+
+import (
+	"encoding"
+	"fmt"
+	"io"
+	"reflect"
+	"sort"
+	"strconv"
+
+	"gopkg.in/yaml.v3"
+)
+
+// WriteYAML prints the effective configuration as a config file Load
+// accepts. With origins, each value carries a comment saying where it
+// came from (file:line, environment variable, flag or default).
+func (l *Loaded) WriteYAML(w io.Writer, origins bool) error {
+	root := l.encode(reflect.ValueOf(l.Config), "", origins)
+	enc := yaml.NewEncoder(w)
+	enc.SetIndent(2)
+	if err := enc.Encode(root); err != nil {
+		return fmt.Errorf("writing config: %w", err)
+	}
+	return enc.Close()
+}
+
+func (l *Loaded) encode(v reflect.Value, key string, origins bool) *yaml.Node {
+	if tm, ok := v.Interface().(encoding.TextMarshaler); ok && v.Kind() == reflect.Struct {
+		b, err := tm.MarshalText()
+		if err != nil {
+			b = []byte(err.Error())
+		}
+		return &yaml.Node{Kind: yaml.ScalarNode, Value: string(b)}
+	}
+	if v.Type() == durationType {
+		return &yaml.Node{Kind: yaml.ScalarNode, Value: fmtDuration(v.Interface())}
+	}
+	switch v.Kind() {
+	case reflect.Struct:
+		n := &yaml.Node{Kind: yaml.MappingNode}
+		t := v.Type()
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			name := f.Tag.Get("yaml")
+			sub := joinKey(key, name)
+			val := l.encode(v.Field(i), sub, origins)
+			k := &yaml.Node{Kind: yaml.ScalarNode, Value: name}
+			switch {
+			case !origins || f.Type.Kind() == reflect.Struct && val.Kind == yaml.MappingNode:
+			case val.Kind == yaml.ScalarNode || val.Style == yaml.FlowStyle:
+				val.LineComment = l.Origin(sub)
+			default:
+				k.LineComment = l.Origin(sub)
+			}
+			n.Content = append(n.Content, k, val)
+		}
+		return n
+	case reflect.Slice:
+		n := &yaml.Node{Kind: yaml.SequenceNode}
+		for i := range v.Len() {
+			n.Content = append(n.Content, l.encode(v.Index(i), fmt.Sprintf("%s[%d]", key, i), origins))
+		}
+		if v.Type().Elem() != reflect.TypeFor[LocalService]() || v.Len() == 0 {
+			n.Style = yaml.FlowStyle // lists of scalars on one line
+		}
+		return n
+	case reflect.Map:
+		n := &yaml.Node{Kind: yaml.MappingNode}
+		keys := make([]string, 0, v.Len())
+		for _, k := range v.MapKeys() {
+			keys = append(keys, k.String())
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: k},
+				l.encode(v.MapIndex(reflect.ValueOf(k)), joinKey(key, k), origins))
+		}
+		if len(keys) == 0 {
+			n.Style = yaml.FlowStyle
+		}
+		return n
+	case reflect.String:
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v.String()}
+	case reflect.Bool:
+		return &yaml.Node{Kind: yaml.ScalarNode, Value: strconv.FormatBool(v.Bool())}
+	case reflect.Int, reflect.Int64:
+		return &yaml.Node{Kind: yaml.ScalarNode, Value: strconv.FormatInt(v.Int(), 10)}
+	case reflect.Uint16, reflect.Uint32:
+		return &yaml.Node{Kind: yaml.ScalarNode, Value: strconv.FormatUint(v.Uint(), 10)}
+	}
+	return &yaml.Node{Kind: yaml.ScalarNode, Value: fmt.Sprint(v.Interface())}
+}
+
+func isEmptyCollection(n *yaml.Node) bool {
+	return (n.Kind == yaml.SequenceNode || n.Kind == yaml.MappingNode) && len(n.Content) == 0
+}
+
+func fmtDuration(v any) string {
+	d := v.(interface{ String() string }).String()
+	if d == "0s" {
+		return "0"
+	}
+	return d
+}
