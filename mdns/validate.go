@@ -1,6 +1,10 @@
 package mdns
 
 import (
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
 	"github.com/miekg/dns"
 
 	"github.com/svcreg/svcreg/registry"
@@ -12,13 +16,16 @@ import (
 type Validator struct {
 	snap     *registry.Snapshot
 	enabled  [numRules]bool
-	severity [numRules]Severity // override, valid when overridden[i]
 	override [numRules]bool
+	severity [numRules]Severity // valid where override is set
+	// registryOn is false when every registry rule is disabled, so the
+	// lookups can be skipped.
+	registryOn bool
 }
 
 // NewValidator resolves the policy against the catalogue. snap may be nil
-// (then registry rules report every name as unregistered). Unknown rule
-// IDs in p are ignored here; Policy.Check reports them.
+// (then every name is unregistered). Unknown rule IDs in p are ignored
+// here; Policy.Check reports them.
 func NewValidator(snap *registry.Snapshot, p Policy) *Validator {
 	v := &Validator{snap: snap}
 	for i := range catalogue {
@@ -28,18 +35,530 @@ func NewValidator(snap *registry.Snapshot, p Policy) *Validator {
 			v.severity[i], v.override[i] = s, true
 		}
 	}
+	for _, r := range []ruleIndex{rUnregistered, rAliasName, rDuplicateName, rProtoMismatch, rPortMismatch,
+		rTXTUnknownKey, rTXTKeysNone, rTXTFormat, rSubtype} {
+		v.registryOn = v.registryOn || v.enabled[r]
+	}
 	return v
 }
 
-// Validate runs every enabled rule on a and returns the findings in
-// catalogue order. It does not modify a.
-func (v *Validator) Validate(a *Advertisement) []Finding {
-	return nil
+// Enabled reports whether the policy leaves rule id on.
+func (v *Validator) Enabled(id string) bool {
+	i, ok := lookupRule(id)
+	return ok && v.enabled[i]
 }
 
-// ValidatePacket assembles the advertisements a received mDNS packet
-// carries and validates each (setting its Findings); packet-level
-// findings (rule mdns-packet) are returned separately.
-func (v *Validator) ValidatePacket(msg *dns.Msg, meta PacketMeta) ([]*Advertisement, []Finding) {
-	return nil, nil
+// check is the state of one Validate call: the advertisement, what the
+// registry says about its type, and the findings so far.
+type check struct {
+	v   *Validator
+	a   *Advertisement
+	typ string // a.ServiceType(), computed on the first finding
+	out []Finding
+
+	name    string            // service name without the underscore
+	proto   registry.Protocol // "" when the proto label is not _tcp/_udp
+	byName  []*registry.Record
+	byType  []*registry.Record
+	view    []*registry.Record // byType, or byName when byType is empty
+	srvSeen bool
+}
+
+// add records a finding of rule r at level sev (unless the policy
+// overrides it); rfc "" means the rule's section.
+func (c *check) add(r ruleIndex, sev Severity, rfc, msg, evidence string) {
+	if c.v.override[r] {
+		sev = c.v.severity[r]
+	}
+	if rfc == "" {
+		rfc = catalogue[r].RFC
+	}
+	if c.typ == "" {
+		c.typ = c.a.ServiceType()
+	}
+	src := c.a.Origin
+	if src == "" && c.a.Source.IsValid() {
+		src = c.a.Source.String()
+	}
+	c.out = append(c.out, Finding{Rule: catalogue[r].ID, Severity: sev, Instance: c.a.Instance,
+		ServiceType: c.typ, Message: msg, RFC: rfc, Evidence: evidence, Source: src})
+}
+
+func (c *check) on(r ruleIndex) bool { return c.v.enabled[r] }
+
+// Validate runs every enabled rule on a and returns the findings in
+// catalogue order (nil when there are none). It does not modify a.
+func (v *Validator) Validate(a *Advertisement) []Finding {
+	c := check{v: v, a: a}
+	c.name = strings.TrimPrefix(a.Service, "_")
+	switch {
+	case strings.EqualFold(a.Proto, "_tcp"):
+		c.proto = registry.ProtoTCP
+	case strings.EqualFold(a.Proto, "_udp"):
+		c.proto = registry.ProtoUDP
+	}
+	// A goodbye or a packet without SRV leaves Host empty; port rules
+	// need the SRV.
+	c.srvSeen = a.Host != "" || (a.Origin != "" && a.Port != 0)
+	if v.registryOn && v.snap != nil && c.name != "" {
+		c.byName = v.snap.ByName(c.name)
+		if c.proto != "" && len(c.byName) > 0 {
+			c.byType = v.snap.ByType(c.name, c.proto)
+		}
+		c.view = c.byType
+		if len(c.view) == 0 {
+			c.view = c.byName
+		}
+	}
+	c.nameSyntax()
+	c.protoLabel()
+	c.registered()
+	c.portMismatch()
+	c.txtKeys()
+	c.txtFormat()
+	c.instanceName()
+	c.subtypes()
+	c.ttl()
+	c.srvTarget()
+	return c.out
+}
+
+// nameSyntax: RFC 6335 section 5.1 names, behind the underscore RFC 6763
+// section 7 prefixes them with.
+func (c *check) nameSyntax() {
+	if !c.on(rNameSyntax) {
+		return
+	}
+	s := c.a.Service
+	if !strings.HasPrefix(s, "_") {
+		c.add(rNameSyntax, SeverityError, "RFC 6763 section 7",
+			"the service label "+strconv.Quote(s)+" lacks the leading underscore", s)
+		return
+	}
+	if why := serviceNameProblem(c.name); why != "" {
+		c.add(rNameSyntax, SeverityError, "", "the service name "+strconv.Quote(c.name)+" "+why, s)
+	}
+}
+
+// serviceNameProblem says what is wrong with a service name under RFC
+// 6335 section 5.1, "" when nothing is.
+func serviceNameProblem(n string) string {
+	if registry.ValidServiceName(n) {
+		return ""
+	}
+	switch {
+	case n == "":
+		return "is empty"
+	case len(n) > 15:
+		return "is " + strconv.Itoa(len(n)) + " characters long, over the limit of 15"
+	case n[0] == '-' || n[len(n)-1] == '-':
+		return "starts or ends with a hyphen"
+	case strings.Contains(n, "--"):
+		return "holds two consecutive hyphens"
+	}
+	letter := false
+	for i := 0; i < len(n); i++ {
+		b := n[i]
+		switch {
+		case b >= 'a' && b <= 'z', b >= 'A' && b <= 'Z':
+			letter = true
+		case b >= '0' && b <= '9', b == '-':
+		default:
+			return "holds " + strconv.QuoteRune(rune(b)) + "; only letters, digits and hyphens are allowed"
+		}
+	}
+	if !letter {
+		return "has no letter"
+	}
+	return "is not a valid service name"
+}
+
+// protoLabel: RFC 6763 section 7, _tcp for TCP and _udp for everything
+// else.
+func (c *check) protoLabel() {
+	if !c.on(rProtoLabel) || c.proto != "" {
+		return
+	}
+	p := c.a.Proto
+	msg := "the protocol label " + strconv.Quote(p) + " is neither _tcp nor _udp"
+	if p == "" {
+		msg = "the service type has no protocol label (_tcp or _udp)"
+	} else if _, ok := registry.ParseProtocol(strings.TrimPrefix(p, "_")); ok {
+		msg += "; services on transports other than TCP use _udp"
+	}
+	c.add(rProtoLabel, SeverityError, "", msg, p)
+}
+
+// registered covers unregistered, alias-name, duplicate-name and
+// proto-mismatch: what the registry says about the name itself.
+func (c *check) registered() {
+	if c.name == "" {
+		return
+	}
+	if len(c.byName) == 0 {
+		if c.on(rUnregistered) {
+			c.add(rUnregistered, SeverityWarning, "",
+				"the service name "+strconv.Quote(c.name)+" is neither in the registry nor in the local additions", c.a.Service)
+		}
+		return
+	}
+	// A name is an alias (or a duplicate) when no record of it is a
+	// registration in its own right.
+	var alias *registry.Record
+	for _, r := range c.view {
+		if r.Status != registry.StatusAlias && r.Status != registry.StatusDuplicate {
+			alias = nil
+			break
+		}
+		if alias == nil {
+			alias = r
+		}
+	}
+	if alias != nil {
+		use := alias.AliasOf
+		if alias.Status == registry.StatusAlias && c.on(rAliasName) {
+			msg := strconv.Quote(c.name) + " is a historic alias"
+			if use != "" {
+				msg += "; advertise _" + use + " instead"
+			}
+			c.add(rAliasName, SeverityWarning, "", msg, c.a.Service)
+		}
+		if alias.Status == registry.StatusDuplicate && c.on(rDuplicateName) {
+			msg := "the registry says " + strconv.Quote(c.name) + " must not be used for discovery"
+			if use != "" {
+				msg += "; advertise _" + use + " instead"
+			}
+			c.add(rDuplicateName, SeverityWarning, "", msg, c.a.Service)
+		}
+	}
+	if c.on(rProtoMismatch) && c.proto != "" && len(c.byType) == 0 {
+		var protos []string
+		for _, r := range c.byName {
+			if p := string(r.Protocol); p != "" && !contains(protos, p) {
+				protos = append(protos, p)
+			}
+		}
+		if len(protos) > 0 {
+			c.add(rProtoMismatch, SeverityWarning, "",
+				strconv.Quote(c.name)+" is registered only for "+strings.Join(protos, ", ")+
+					" but advertised under _"+string(c.proto), c.a.Proto)
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// portMismatch: the SRV port (RFC 6763 section 5) against the registered
+// port or range of the type.
+func (c *check) portMismatch() {
+	if !c.on(rPortMismatch) || !c.srvSeen || len(c.byType) == 0 {
+		return
+	}
+	var ports []string
+	for _, r := range c.byType {
+		if !r.HasPort() {
+			continue
+		}
+		if r.Covers(int(c.a.Port)) {
+			return
+		}
+		p := strconv.Itoa(int(r.PortLow))
+		if r.IsRange() {
+			p += "-" + strconv.Itoa(int(r.PortHigh))
+		}
+		if !contains(ports, p) {
+			ports = append(ports, p)
+		}
+	}
+	if len(ports) == 0 {
+		return
+	}
+	c.add(rPortMismatch, SeverityInfo, "", "the SRV port "+strconv.Itoa(int(c.a.Port))+
+		" differs from the registered port "+strings.Join(ports, ", "), strconv.Itoa(int(c.a.Port)))
+}
+
+// txtKind is what the registry says about the type's TXT keys: defined
+// when any record defines a list, else none when any says none.
+func (c *check) txtKind() registry.TXTKind {
+	kind := registry.TXTUnknown
+	for _, r := range c.view {
+		switch r.TXTKeys.Kind {
+		case registry.TXTDefined:
+			return registry.TXTDefined
+		case registry.TXTNone:
+			kind = registry.TXTNone
+		}
+	}
+	return kind
+}
+
+// definesKey reports whether a record of the type defines key.
+func (c *check) definesKey(key string) bool {
+	for _, r := range c.view {
+		if r.TXTKeys.Kind == registry.TXTDefined && r.TXTKeys.Has(key) {
+			return true
+		}
+	}
+	return false
+}
+
+// txtKey returns the key of a TXT string (RFC 6763 section 6.3: up to
+// the first '=').
+func txtKey(s string) string {
+	if i := strings.IndexByte(s, '='); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// hasKeys reports whether the TXT record holds any key: a record of one
+// empty string is the empty TXT record (RFC 6763 section 6.1).
+func (c *check) hasKeys() bool {
+	for _, s := range c.a.TXT {
+		if s != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// txtKeys covers txt-unknown-key and txt-keys-none (RFC 6763 section 6.4
+// and the registry's "Defined TXT keys").
+func (c *check) txtKeys() {
+	if len(c.view) == 0 || !c.hasKeys() {
+		return
+	}
+	switch c.txtKind() {
+	case registry.TXTDefined:
+		if !c.on(rTXTUnknownKey) {
+			return
+		}
+		for i, s := range c.a.TXT {
+			k := txtKey(s)
+			if k == "" || firstKey(c.a.TXT, i, k) != i || c.definesKey(k) {
+				continue
+			}
+			c.add(rTXTUnknownKey, SeverityWarning, "", "the TXT key "+strconv.Quote(k)+" is not one the registration of "+
+				c.name+" defines", k)
+		}
+	case registry.TXTNone:
+		if !c.on(rTXTKeysNone) {
+			return
+		}
+		var keys []string
+		for _, s := range c.a.TXT {
+			if k := txtKey(s); k != "" && !contains(keys, k) {
+				keys = append(keys, k)
+			}
+		}
+		c.add(rTXTKeysNone, SeverityWarning, "", "the registration of "+c.name+
+			" defines no TXT keys, but the advertisement has "+strconv.Itoa(len(keys)), strings.Join(keys, ","))
+	}
+}
+
+// firstKey is the index of the first TXT string before or at i whose key
+// is k (case-insensitively, RFC 6763 section 6.4).
+func firstKey(txt []string, i int, k string) int {
+	for j := 0; j < i; j++ {
+		if strings.EqualFold(txtKey(txt[j]), k) {
+			return j
+		}
+	}
+	return i
+}
+
+// TXT size thresholds of RFC 6763 section 6.2.
+const (
+	txtSizeInfo    = 400
+	txtSizeWarning = 1300
+)
+
+// txtFormat: the syntax rules of RFC 6763 section 6.
+func (c *check) txtFormat() {
+	a := c.a
+	if !c.on(rTXTFormat) || !a.HasTXT {
+		return
+	}
+	if len(a.TXT) == 0 {
+		c.add(rTXTFormat, SeverityError, "RFC 6763 section 6.1",
+			"the TXT record has no strings; an empty TXT record holds one empty string", "")
+		return
+	}
+	size := 0
+	for i, s := range a.TXT {
+		size += 1 + len(s)
+		if s == "" {
+			continue
+		}
+		if s[0] == '=' {
+			c.add(rTXTFormat, SeverityError, "RFC 6763 section 6.4", "a TXT string starts with '=' (no key)", s)
+			continue
+		}
+		k := txtKey(s)
+		if j := badKeyByte(k); j >= 0 {
+			c.add(rTXTFormat, SeverityError, "RFC 6763 section 6.4", "the TXT key "+strconv.Quote(k)+
+				" holds byte 0x"+strconv.FormatUint(uint64(k[j]), 16)+"; keys are printable US-ASCII (0x20-0x7E)", k)
+			continue
+		}
+		if j := firstKey(a.TXT, i, k); j != i {
+			c.add(rTXTFormat, SeverityWarning, "RFC 6763 section 6.4", "the TXT key "+strconv.Quote(k)+
+				" is repeated (string "+strconv.Itoa(i+1)+" repeats string "+strconv.Itoa(j+1)+"); clients use only the first", k)
+			continue
+		}
+		if len(k) > 9 {
+			c.add(rTXTFormat, SeverityWarning, "RFC 6763 section 6.4", "the TXT key "+strconv.Quote(k)+" is "+
+				strconv.Itoa(len(k))+" characters long; keys should be at most 9", k)
+		}
+		if isHostPortKey(k) && !c.definesKey(k) {
+			c.add(rTXTFormat, SeverityWarning, "RFC 6763 section 6", "the TXT key "+strconv.Quote(k)+
+				" repeats what the SRV record already says", s)
+		}
+		if i > 0 && strings.EqualFold(k, "txtvers") {
+			c.add(rTXTFormat, SeverityInfo, "RFC 6763 section 6.7", "txtvers should be the first TXT string, it is string "+
+				strconv.Itoa(i+1), s)
+		}
+	}
+	switch {
+	case size > txtSizeWarning:
+		c.add(rTXTFormat, SeverityWarning, "RFC 6763 section 6.2", "the TXT record is "+strconv.Itoa(size)+
+			" bytes; over 1300 is not recommended", strconv.Itoa(size))
+	case size > txtSizeInfo:
+		c.add(rTXTFormat, SeverityInfo, "RFC 6763 section 6.2", "the TXT record is "+strconv.Itoa(size)+
+			" bytes; it should be kept under 400", strconv.Itoa(size))
+	}
+}
+
+// badKeyByte is the index of the first byte of key outside 0x20-0x7E,
+// -1 when there is none.
+func badKeyByte(k string) int {
+	for i := 0; i < len(k); i++ {
+		if k[i] < 0x20 || k[i] > 0x7e {
+			return i
+		}
+	}
+	return -1
+}
+
+// isHostPortKey reports keys that restate the SRV record's target or port.
+func isHostPortKey(k string) bool {
+	return strings.EqualFold(k, "host") || strings.EqualFold(k, "hostname") || strings.EqualFold(k, "port")
+}
+
+// maxLabel is the longest DNS label, RFC 1035 section 2.3.4.
+const maxLabel = 63
+
+// instanceName: RFC 6763 section 4.1.1, a UTF-8 label without control
+// characters.
+func (c *check) instanceName() {
+	if !c.on(rInstanceName) {
+		return
+	}
+	n := c.a.Instance
+	switch {
+	case n == "":
+		c.add(rInstanceName, SeverityError, "", "the instance name is empty", "")
+	case len(n) > maxLabel:
+		c.add(rInstanceName, SeverityError, "", "the instance name is "+strconv.Itoa(len(n))+
+			" bytes long; a DNS label holds at most 63", n)
+	case !utf8.ValidString(n):
+		c.add(rInstanceName, SeverityError, "", "the instance name is not valid UTF-8", strconv.Quote(n))
+	default:
+		for i := 0; i < len(n); i++ {
+			if n[i] < 0x20 || n[i] == 0x7f {
+				c.add(rInstanceName, SeverityError, "", "the instance name holds the control character 0x"+
+					strconv.FormatUint(uint64(n[i]), 16), strconv.Quote(n))
+				return
+			}
+		}
+	}
+}
+
+// subtypes: RFC 6763 section 7.1; the registry's "Known Subtypes".
+func (c *check) subtypes() {
+	if !c.on(rSubtype) || len(c.a.Subtypes) == 0 {
+		return
+	}
+	var known []string
+	for _, r := range c.view {
+		known = append(known, r.Subtypes...)
+	}
+	for _, st := range c.a.Subtypes {
+		if containsFold(known, st) {
+			continue
+		}
+		var msg string
+		switch {
+		case st == "" || len(st) > maxLabel:
+			msg = "the subtype label " + strconv.Quote(st) + " is not 1-63 bytes long"
+		case len(known) == 0:
+			msg = "the registry lists no subtypes for " + c.a.ServiceType()
+		case !strings.HasPrefix(st, "_") && containsFold(known, "_"+st):
+			msg = "the subtype " + strconv.Quote(st) + " is registered as _" + st +
+				" (a leading underscore is optional in general, but the label must match)"
+		default:
+			msg = "the subtype " + strconv.Quote(st) + " is not among the registered " + strings.Join(known, ", ")
+		}
+		c.add(rSubtype, SeverityInfo, "", msg, st)
+	}
+}
+
+func containsFold(list []string, s string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// Recommended TTLs, RFC 6762 section 10: host name records (and SRV,
+// which names a host) 120 s, everything else 75 minutes.
+const (
+	ttlHost  = 120
+	ttlOther = 4500
+)
+
+var ttlChecks = [...]struct {
+	typ  uint16
+	want uint32
+}{{dns.TypePTR, ttlOther}, {dns.TypeSRV, ttlHost}, {dns.TypeTXT, ttlOther}, {dns.TypeA, ttlHost}, {dns.TypeAAAA, ttlHost}}
+
+// ttl compares the TTLs seen with RFC 6762 section 10's recommendations;
+// zero is a goodbye (section 10.1), not a finding.
+func (c *check) ttl() {
+	if !c.on(rTTL) || c.a.TTL == nil {
+		return
+	}
+	for _, t := range ttlChecks {
+		got, ok := c.a.TTL[t.typ]
+		if !ok || got == 0 || got == t.want {
+			continue
+		}
+		name := dns.TypeToString[t.typ]
+		c.add(rTTL, SeverityInfo, "", "the "+name+" TTL is "+strconv.FormatUint(uint64(got), 10)+
+			" s; "+strconv.FormatUint(uint64(t.want), 10)+" s is recommended", name+" "+strconv.FormatUint(uint64(got), 10))
+	}
+}
+
+// srvTarget: RFC 6763 section 12.2, a responder sends the target's
+// address records with the SRV. Offline advertisements (Origin set) and
+// services declared absent with target "." are not checked.
+func (c *check) srvTarget() {
+	a := c.a
+	if !c.on(rSRVTarget) || a.Origin != "" || a.Host == "" || a.Host == "." || len(a.Addrs) > 0 {
+		return
+	}
+	if a.TTL != nil {
+		if ttl, ok := a.TTL[dns.TypeSRV]; ok && ttl == 0 {
+			return
+		}
+	}
+	c.add(rSRVTarget, SeverityWarning, "", "no A or AAAA record was seen for the SRV target "+a.Host, a.Host)
 }

@@ -1,0 +1,348 @@
+package mdns
+
+import (
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// Limits of RFC 6762 the packet checks enforce.
+const (
+	// mdnsPort is the port every response comes from (section 6).
+	mdnsPort = 5353
+	// mdnsHopLimit is the IP TTL / hop limit of every mDNS packet
+	// (section 11).
+	mdnsHopLimit = 255
+	// maxMDNSMessage is the largest mDNS message, IP and UDP headers
+	// included (section 17).
+	maxMDNSMessage = 9000
+)
+
+// cacheFlush is the top bit of the rrclass in mDNS responses (RFC 6762
+// section 10.2).
+const cacheFlush = 0x8000
+
+// ValidatePacket assembles the advertisements a received mDNS response
+// carries (instances named by PTR, SRV or TXT records, with the subtypes
+// of subtype PTRs and the addresses of the SRV target from A and AAAA
+// records in the same packet), validates each (setting its Findings), and
+// returns them in the order the packet first names them. Packet-level
+// findings (rule mdns-packet: header bits, source port, hop limit, size,
+// cache-flush on shared records) are returned separately, with Source the
+// sender. Queries (QR clear) yield nothing: the listener validates
+// answers, not questions. Names and TXT strings come from miekg/dns in
+// presentation format and are unescaped, so Instance and TXT are raw.
+func (v *Validator) ValidatePacket(msg *dns.Msg, meta PacketMeta) ([]*Advertisement, []Finding) {
+	if msg == nil || !msg.Response {
+		return nil, nil
+	}
+	src := ""
+	if meta.Source.IsValid() {
+		src = meta.Source.String()
+	}
+	var pf []Finding
+	if v.enabled[rMDNSPacket] {
+		pf = v.packetHeader(msg, meta, src)
+	}
+
+	var entStack [4]pktEntry
+	var hostStack [4]pktHost
+	ents, hosts := entStack[:0], hostStack[:0]
+	sections := [...][]dns.RR{msg.Answer, msg.Ns, msg.Extra}
+	for _, sec := range sections {
+		for _, rr := range sec {
+			h := rr.Header()
+			switch r := rr.(type) {
+			case *dns.PTR:
+				typeName, sub, ok := splitPTROwner(h.Name)
+				if !ok {
+					continue // reverse mapping or not DNS-SD
+				}
+				if h.Class&cacheFlush != 0 && v.enabled[rMDNSPacket] {
+					inst, _ := instanceOf(r.Ptr, typeName)
+					pf = append(pf, v.packetFinding(rMDNSPacket, "RFC 6762 section 10.2",
+						"the shared PTR record "+h.Name+" has the cache-flush bit set",
+						"class 0x"+strconv.FormatUint(uint64(h.Class), 16), Unescape(inst), typeOf(typeName), src))
+				}
+				if isEnumeration(typeName) {
+					continue
+				}
+				var e *pktEntry
+				ents, e = entryFor(ents, r.Ptr, typeName)
+				if e == nil {
+					continue
+				}
+				e.setTTL(dns.TypePTR, h.Ttl)
+				if sub != "" {
+					s := Unescape(sub)
+					if !contains(e.ad.Subtypes, s) {
+						e.ad.Subtypes = append(e.ad.Subtypes, s)
+					}
+				}
+			case *dns.SRV:
+				var e *pktEntry
+				if ents, e = entryFor(ents, h.Name, ""); e == nil {
+					continue
+				}
+				if _, seen := e.ad.TTL[dns.TypeSRV]; !seen {
+					e.ad.Host, e.ad.Port = r.Target, r.Port
+				}
+				e.setTTL(dns.TypeSRV, h.Ttl)
+			case *dns.TXT:
+				var e *pktEntry
+				if ents, e = entryFor(ents, h.Name, ""); e == nil {
+					continue
+				}
+				if !e.ad.HasTXT { // one TXT record per instance, RFC 6763 section 6.8
+					e.ad.HasTXT = true
+					e.ad.TXT = unescapeAll(r.Txt)
+				}
+				e.setTTL(dns.TypeTXT, h.Ttl)
+			case *dns.A:
+				if a, ok := netip.AddrFromSlice(r.A.To4()); ok {
+					hosts = append(hosts, pktHost{h.Name, a, dns.TypeA, h.Ttl})
+				}
+			case *dns.AAAA:
+				if a, ok := netip.AddrFromSlice(r.AAAA.To16()); ok {
+					hosts = append(hosts, pktHost{h.Name, a, dns.TypeAAAA, h.Ttl})
+				}
+			}
+		}
+	}
+	if len(ents) == 0 {
+		return nil, pf
+	}
+	ads := make([]*Advertisement, len(ents))
+	for i := range ents {
+		a := ents[i].ad
+		for _, hh := range hosts {
+			if a.Host != "" && strings.EqualFold(hh.name, a.Host) {
+				a.Addrs = append(a.Addrs, hh.addr)
+				a.TTL[hh.typ] = hh.ttl
+			}
+		}
+		a.Source, a.Interface = meta.Source, meta.Interface
+		if !meta.Received.IsZero() {
+			a.FirstSeen, a.LastSeen = meta.Received, meta.Received
+			a.Expires = meta.Received.Add(time.Duration(ents[i].minTTL) * time.Second)
+		}
+		a.Findings = v.Validate(a)
+		ads[i] = a
+	}
+	return ads, pf
+}
+
+// packetHeader checks the header and what the listener measured: RFC
+// 6762 sections 6, 11, 17 and 18.
+func (v *Validator) packetHeader(msg *dns.Msg, meta PacketMeta, src string) []Finding {
+	var pf []Finding
+	add := func(rfc, text, ev string) {
+		pf = append(pf, v.packetFinding(rMDNSPacket, rfc, text, ev, "", "", src))
+	}
+	if msg.Id != 0 {
+		add("RFC 6762 section 18.1", "the multicast response has ID "+strconv.Itoa(int(msg.Id))+", not zero",
+			"id="+strconv.Itoa(int(msg.Id)))
+	}
+	if msg.Opcode != 0 {
+		add("RFC 6762 section 18.3", "the response has opcode "+strconv.Itoa(msg.Opcode)+", not zero",
+			"opcode="+strconv.Itoa(msg.Opcode))
+	}
+	if !msg.Authoritative {
+		add("RFC 6762 section 18.4", "the response does not have the AA bit set", "aa=0")
+	}
+	if msg.Rcode != 0 {
+		add("RFC 6762 section 18.11", "the response has rcode "+strconv.Itoa(msg.Rcode)+", not zero",
+			"rcode="+strconv.Itoa(msg.Rcode))
+	}
+	if meta.Source.IsValid() && meta.Source.Port() != mdnsPort {
+		add("RFC 6762 section 6", "the response comes from port "+strconv.Itoa(int(meta.Source.Port()))+
+			", not 5353; receivers ignore it", "port="+strconv.Itoa(int(meta.Source.Port())))
+	}
+	if meta.HopLimit >= 0 && meta.HopLimit != mdnsHopLimit && meta.HopLimit != 0 {
+		add("RFC 6762 section 11", "the packet arrived with IP TTL/hop limit "+strconv.Itoa(meta.HopLimit)+
+			", not 255: it was routed or sent off-link", "hoplimit="+strconv.Itoa(meta.HopLimit))
+	}
+	if meta.Size > maxMDNSMessage {
+		add("RFC 6762 section 17", "the packet is "+strconv.Itoa(meta.Size)+" bytes, over the mDNS limit of 9000",
+			"size="+strconv.Itoa(meta.Size))
+	}
+	return pf
+}
+
+func (v *Validator) packetFinding(r ruleIndex, rfc, msg, ev, inst, typ, src string) Finding {
+	sev := catalogue[r].Severity
+	if v.override[r] {
+		sev = v.severity[r]
+	}
+	return Finding{Rule: catalogue[r].ID, Severity: sev, Instance: inst, ServiceType: typ,
+		Message: msg, RFC: rfc, Evidence: ev, Source: src}
+}
+
+// pktEntry is one instance being assembled from a packet.
+type pktEntry struct {
+	fqdn   string // owner name, presentation format
+	ad     *Advertisement
+	minTTL uint32
+}
+
+func (e *pktEntry) setTTL(t uint16, ttl uint32) {
+	e.ad.TTL[t] = ttl
+	if ttl < e.minTTL {
+		e.minTTL = ttl
+	}
+}
+
+// pktHost is one address record of a packet.
+type pktHost struct {
+	name string
+	addr netip.Addr
+	typ  uint16
+	ttl  uint32
+}
+
+// entryFor finds or adds the entry of instance name fqdn. typeName, when
+// known (from a PTR owner), says where the instance label ends, so that
+// a malformed type is still taken apart right; without it the name must
+// look like Instance._service._proto.domain.
+func entryFor(ents []pktEntry, fqdn, typeName string) ([]pktEntry, *pktEntry) {
+	for i := range ents {
+		if strings.EqualFold(ents[i].fqdn, fqdn) {
+			return ents, &ents[i]
+		}
+	}
+	var inst, rest string
+	if typeName != "" {
+		var ok bool
+		if inst, ok = instanceOf(fqdn, typeName); !ok {
+			return ents, nil
+		}
+		rest = typeName
+	} else {
+		inst, rest = nextLabel(fqdn)
+		if svc, _ := nextLabel(rest); !strings.HasPrefix(svc, "_") {
+			return ents, nil // a host's record, not a service instance's
+		}
+	}
+	svc, rest := nextLabel(rest)
+	proto, domain := nextLabel(rest)
+	if inst == "" || svc == "" {
+		return ents, nil
+	}
+	a := &Advertisement{Instance: Unescape(inst), Service: Unescape(svc), Proto: Unescape(proto),
+		Domain: strings.TrimSuffix(domain, "."), TTL: make(map[uint16]uint32, 5)}
+	ents = append(ents, pktEntry{fqdn: fqdn, ad: a, minTTL: ^uint32(0)})
+	return ents, &ents[len(ents)-1]
+}
+
+// splitPTROwner takes a PTR owner apart: "_printer._sub._ipp._tcp.local."
+// gives type "_ipp._tcp.local." and subtype "_printer". ok is false for
+// reverse-mapping names (unique records, RFC 6762 section 10.2) and for
+// names too short to be a service type and a domain.
+func splitPTROwner(owner string) (typeName, sub string, ok bool) {
+	if n := len(owner); n >= 5 && strings.EqualFold(strings.TrimSuffix(owner, ".")[max(0, len(strings.TrimSuffix(owner, "."))-5):], ".arpa") {
+		return "", "", false
+	}
+	first, rest := nextLabel(owner)
+	if second, after := nextLabel(rest); strings.EqualFold(second, "_sub") {
+		sub, owner = first, after
+		first, rest = nextLabel(owner)
+	}
+	if _, dom := nextLabel(rest); first == "" || dom == "" {
+		return "", "", false
+	}
+	return owner, sub, true
+}
+
+// isEnumeration reports the service type enumeration name (RFC 6763
+// section 9), whose PTRs name types, not instances.
+func isEnumeration(typeName string) bool {
+	return len(typeName) >= len("_services._dns-sd._udp.") &&
+		strings.EqualFold(typeName[:len("_services._dns-sd._udp.")], "_services._dns-sd._udp.")
+}
+
+// instanceOf returns the instance label of fqdn, which must be one label
+// followed by typeName.
+func instanceOf(fqdn, typeName string) (string, bool) {
+	n := len(fqdn) - len(typeName) - 1
+	if n <= 0 || fqdn[n] != '.' || !strings.EqualFold(fqdn[n+1:], typeName) {
+		return "", false
+	}
+	inst := fqdn[:n]
+	if l, rest := nextLabel(inst + "."); rest != "" || l != inst {
+		return "", false // more than one label (an unescaped dot)
+	}
+	return inst, true
+}
+
+// typeOf turns "_ipp._tcp.local." into "_ipp._tcp".
+func typeOf(typeName string) string {
+	svc, rest := nextLabel(typeName)
+	proto, _ := nextLabel(rest)
+	if proto == "" {
+		return Unescape(svc)
+	}
+	return Unescape(svc) + "." + Unescape(proto)
+}
+
+// nextLabel splits the first label off a presentation-format name,
+// honouring backslash escapes ("a\.b.c." gives `a\.b` and "c.").
+func nextLabel(s string) (label, rest string) {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			i++
+		case '.':
+			return s[:i], s[i+1:]
+		}
+	}
+	return s, ""
+}
+
+// Unescape decodes DNS presentation escapes (`\ `, `\.`, `\\`, `\DDD`)
+// into raw bytes, as RFC 1035 section 5.1 defines them; miekg/dns and
+// zeroconf hand names and TXT strings over escaped. Strings without a
+// backslash are returned as they are, without allocating.
+func Unescape(s string) string {
+	i := strings.IndexByte(s, '\\')
+	if i < 0 {
+		return s
+	}
+	b := make([]byte, 0, len(s))
+	b = append(b, s[:i]...)
+	for ; i < len(s); i++ {
+		c := s[i]
+		if c != '\\' || i+1 == len(s) {
+			b = append(b, c)
+			continue
+		}
+		if i+3 < len(s) && isDigit(s[i+1]) && isDigit(s[i+2]) && isDigit(s[i+3]) {
+			n := int(s[i+1]-'0')*100 + int(s[i+2]-'0')*10 + int(s[i+3]-'0')
+			if n <= 255 {
+				b = append(b, byte(n))
+				i += 3
+				continue
+			}
+		}
+		b = append(b, s[i+1])
+		i++
+	}
+	return string(b)
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// unescapeAll unescapes TXT strings; the slice is new, the strings are
+// shared when they hold no escape.
+func unescapeAll(ss []string) []string {
+	if len(ss) == 0 {
+		return []string{}
+	}
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = Unescape(s)
+	}
+	return out
+}
