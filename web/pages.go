@@ -1,0 +1,268 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/svcreg/svcreg/mdns"
+	"github.com/svcreg/svcreg/registry"
+)
+
+type homeView struct {
+	Stats    registry.Stats
+	Examples []string
+}
+
+func (s *server) handleHome(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	snap := s.snapshot(w, r, start)
+	if snap == nil {
+		return
+	}
+	v := homeView{Stats: snap.Stats(), Examples: []string{"ipp", "_http._tcp", "631", "53/udp", "printer", "whois++"}}
+	s.render(w, r, http.StatusOK, "home", s.newPage(snap, "Search the service registry", "search", v), start)
+}
+
+type searchView struct {
+	Query   string
+	Error   string
+	IsPort  bool
+	Port    int
+	Proto   registry.Protocol
+	Status  registry.Status // port queries: the verdict on the port
+	Rows    []*registry.Record
+	Exact   int // rows that match the name exactly (shown first)
+	Total   int // matches before the maxRows cut
+	Elapsed time.Duration
+}
+
+// handleSearch takes a name, a DNS-SD type (_ipp._tcp), a port (631,
+// 631/udp, _631._udp) or words from descriptions, as a plain GET form.
+func (s *server) handleSearch(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	snap := s.snapshot(w, r, start)
+	if snap == nil {
+		return
+	}
+	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	if q == "" {
+		s.handleHome(w, r)
+		return
+	}
+	v := searchView{Query: q}
+	status := http.StatusOK
+	if len(q) > maxQuery {
+		v.Error = fmt.Sprintf("The query is %d bytes long; the longest accepted is %d.", len(q), maxQuery)
+		status = http.StatusBadRequest
+	} else if pq, err := registry.ParseQuery(q); err != nil {
+		v.Error = queryError(err)
+		status = http.StatusBadRequest
+	} else if pq.IsPort {
+		v.IsPort, v.Port, v.Proto = true, pq.Port, pq.Protocol
+		v.Status = snap.PortStatus(pq.Port, pq.Protocol)
+		v.Rows = snap.ByPort(pq.Port, pq.Protocol)
+		v.Total = len(v.Rows)
+	} else {
+		hits := s.index(snap).search(pq)
+		v.Total = len(hits)
+		n := min(len(hits), maxRows)
+		v.Rows = make([]*registry.Record, n)
+		for i := range n {
+			v.Rows[i] = hits[i].rec
+			if hits[i].rank == rankExact {
+				v.Exact++
+			}
+		}
+	}
+	v.Elapsed = time.Since(start)
+	p := s.newPage(snap, "Search: "+q, "search", v)
+	p.Query = q
+	s.render(w, r, status, "search", p, start)
+}
+
+func queryError(err error) string {
+	msg := err.Error()
+	if errors.Is(err, registry.ErrBadQuery) {
+		msg = strings.TrimPrefix(msg, registry.ErrBadQuery.Error()+": ")
+	}
+	return "Cannot search for that: " + msg + "."
+}
+
+type serviceView struct {
+	Name      string
+	Records   []recordView
+	Aliases   []string // names that are aliases or duplicates of this one
+	UseName   string   // for an alias or duplicate: the name to use
+	UseStatus registry.Status
+	ValidName bool
+	Digs      []digCommand
+}
+
+type recordView struct {
+	*registry.Record
+	Assignee string
+	Contact  string
+}
+
+type digCommand struct {
+	ID    string // element id prefix for the copy buttons
+	Type  string // "_ipp._tcp"
+	Owner string // "_ipp._tcp.services.internal."
+	SRV   string
+	TXT   string
+}
+
+func (s *server) handleService(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	snap := s.snapshot(w, r, start)
+	if snap == nil {
+		return
+	}
+	name := r.PathValue("name")
+	recs := snap.ByName(name)
+	if len(recs) == 0 {
+		ev := errorView{
+			Heading: "Unknown service name",
+			Message: fmt.Sprintf("The registry has no service named %q.", name),
+			Status:  http.StatusNotFound,
+		}
+		if len(name) <= maxQuery {
+			pq := registry.Query{Name: name}
+			for _, h := range s.index(snap).search(pq) {
+				if len(ev.Suggest) == 8 {
+					break
+				}
+				if h.rec.Name != "" && h.rank <= rankName && !containsFold(ev.Suggest, h.rec.Name) {
+					ev.Suggest = append(ev.Suggest, h.rec.Name)
+				}
+			}
+		}
+		s.renderErrorView(w, r, ev, name, start)
+		return
+	}
+	v := serviceView{Name: recs[0].Name, ValidName: recs[0].ValidName()}
+	for _, rec := range recs {
+		rv := recordView{Record: rec, Assignee: contactName(snap, rec.Assignee), Contact: contactName(snap, rec.Contact)}
+		v.Records = append(v.Records, rv)
+		if rec.AliasOf != "" && v.UseName == "" {
+			v.UseName, v.UseStatus = rec.AliasOf, rec.Status
+		}
+	}
+	v.Aliases = s.index(snap).aliases[strings.ToLower(v.Name)]
+	if v.ValidName {
+		lname := strings.ToLower(v.Name)
+		for _, proto := range []registry.Protocol{registry.ProtoTCP, registry.ProtoUDP} {
+			if len(snap.ByType(lname, proto)) == 0 {
+				continue
+			}
+			owner := "_" + lname + "._" + string(proto) + "." + strings.TrimPrefix(s.zone, ".")
+			if s.zone == "." {
+				owner = "_" + lname + "._" + string(proto) + "."
+			}
+			at := "dig @" + s.dnsServer + " -p " + strconv.Itoa(s.dnsPort) + " "
+			v.Digs = append(v.Digs, digCommand{
+				ID:    "dig-" + string(proto),
+				Type:  "_" + lname + "._" + string(proto),
+				Owner: owner,
+				SRV:   at + owner + " SRV",
+				TXT:   at + owner + " TXT",
+			})
+		}
+	}
+	s.render(w, r, http.StatusOK, "service", s.newPage(snap, v.Name, "search", v), start)
+}
+
+func containsFold(list []string, s string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func contactName(snap *registry.Snapshot, id string) string {
+	if id == "" {
+		return ""
+	}
+	if c, ok := snap.Contact(id); ok {
+		switch {
+		case c.Name != "" && c.Organization != "":
+			return c.Name + " (" + c.Organization + ")"
+		case c.Name != "":
+			return c.Name
+		case c.Organization != "":
+			return c.Organization
+		}
+	}
+	return strings.ReplaceAll(id, "_", " ")
+}
+
+type portView struct {
+	Port      int
+	Proto     registry.Protocol
+	Status    registry.Status
+	Named     []*registry.Record // named registrations covering the port
+	Ranges    []*registry.Record // ranges covering it (named or not)
+	Rows      []*registry.Record // unnamed single-port rows (Reserved, Unassigned)
+	Others    []registry.Protocol
+	Dynamic   bool
+	Neighbors [2]int // previous and next port, -1 at the ends
+}
+
+func (s *server) handlePort(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	snap := s.snapshot(w, r, start)
+	if snap == nil {
+		return
+	}
+	proto, ok := registry.ParseProtocol(r.PathValue("proto"))
+	if !ok || proto == registry.ProtoNone {
+		s.renderError(w, r, http.StatusBadRequest, "Bad protocol",
+			fmt.Sprintf("%q is not a transport protocol of the registry (tcp, udp, sctp or dccp).", r.PathValue("proto")), start)
+		return
+	}
+	ps := r.PathValue("port")
+	port, err := strconv.Atoi(ps)
+	if !allDigits(ps) || len(ps) > 5 || err != nil || port > 65535 {
+		s.renderError(w, r, http.StatusBadRequest, "Bad port number",
+			fmt.Sprintf("%q is not a port number: ports run from 0 to 65535.", ps), start)
+		return
+	}
+	v := portView{Port: port, Proto: proto, Status: snap.PortStatus(port, proto), Dynamic: port >= registry.DynamicLow}
+	for _, rec := range snap.ByPort(port, proto) {
+		switch {
+		case rec.IsRange():
+			v.Ranges = append(v.Ranges, rec)
+		case rec.Name != "":
+			v.Named = append(v.Named, rec)
+		default:
+			v.Rows = append(v.Rows, rec)
+		}
+	}
+	for _, p := range registry.Protocols {
+		if p != proto {
+			v.Others = append(v.Others, p)
+		}
+	}
+	v.Neighbors = [2]int{port - 1, port + 1}
+	if port == 65535 {
+		v.Neighbors[1] = -1
+	}
+	title := fmt.Sprintf("Port %d/%s", port, proto)
+	s.render(w, r, http.StatusOK, "port", s.newPage(snap, title, "search", v), start)
+}
+
+type rulesView struct {
+	Rules []mdns.Rule
+}
+
+func (s *server) handleRules(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	v := rulesView{Rules: mdns.Rules()}
+	s.render(w, r, http.StatusOK, "rules", s.newPage(s.store.Load(), "Validation rules", "rules", v), start)
+}

@@ -1,0 +1,269 @@
+package web
+
+import (
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/svcreg/svcreg/mdns"
+	"github.com/svcreg/svcreg/registry"
+)
+
+func TestNewNeedsStore(t *testing.T) {
+	_, err := New(Options{})
+	require.ErrorIs(t, err, ErrNoStore)
+}
+
+func TestPages(t *testing.T) {
+	h := newHandler(t, smallSnapshot(t), nil)
+	tests := []struct {
+		name    string
+		target  string
+		status  int
+		want    []string
+		notWant []string
+	}{
+		{"home", "/", 200, []string{"<h1>Service names and port numbers</h1>", `<dt>Records</dt><dd>10</dd>`, `action="/search"`}, nil},
+		{"empty query is home", "/search?q=", 200, []string{"<h1>Service names and port numbers</h1>"}, nil},
+		{"name", "/search?q=ipp", 200,
+			[]string{`<a href="/services/ipp">ipp</a>`, `/ports/tcp/631`, `/ports/udp/631`, "Exact match", "2 registrations found"}, nil},
+		{"dns-sd type", "/search?q=_ipp._tcp", 200, []string{`/ports/tcp/631`, "1 registration found"}, []string{`/ports/udp/631`}},
+		{"dns-sd type includes DNS-SD-only names", "/search?q=_printer-only._udp", 200, []string{`/services/printer-only`}, nil},
+		{"port", "/search?q=631", 200, []string{`/services/ipp`, `Port 631: <span class="status st-assigned">`}, nil},
+		{"port and proto", "/search?q=631/udp", 200, []string{`/ports/udp/631`}, []string{`/ports/tcp/631"`}},
+		{"unassigned port", "/search?q=635/tcp", 200, []string{`st-unassigned`, "632-639"}, nil},
+		{"description words", "/search?q=printing+PROTOCOL", 200, []string{`/services/ipp`}, []string{`/services/http"`}},
+		{"txt key", "/search?q=pdl", 200, []string{`/services/ipp`}, nil},
+		{"prefix", "/search?q=who", 200, []string{`/services/whoispp`, `/services/whois&#43;&#43;`}, nil},
+		{"nothing", "/search?q=zzzz-nothing", 200, []string{"0 registrations found", "Nothing in the registry matches"}, nil},
+		{"port out of range", "/search?q=70000", 400, []string{"out of range 0-65535"}, []string{"<table"}},
+		{"query too long", "/search?q=" + strings.Repeat("a", 201), 400, []string{"longest accepted is 200"}, nil},
+		{"script in query", "/search?q=%3Cscript%3Ealert(1)%3C/script%3E", 200,
+			[]string{"&lt;script&gt;alert(1)&lt;/script&gt;"}, []string{"<script>alert"}},
+		{"script in attribute", `/search?q=%22%3E%3Cimg+src%3Dx%3E`, 200, []string{`value="&#34;&gt;&lt;img src=x&gt;"`}, []string{`<img src=x>`}},
+
+		{"service", "/services/ipp", 200, []string{
+			"<h1>Service <code>ipp</code></h1>",
+			`<code id="dig-tcp-srv">dig @127.0.0.1 -p 5300 _ipp._tcp.services.internal. SRV</code>`,
+			`<code id="dig-tcp-txt">dig @127.0.0.1 -p 5300 _ipp._tcp.services.internal. TXT</code>`,
+			`<code id="dig-udp-srv">dig @127.0.0.1 -p 5300 _ipp._udp.services.internal. SRV</code>`,
+			`data-copy="dig-tcp-srv"`,
+			`<a href="https://www.rfc-editor.org/rfc/rfc8011" rel="noreferrer">RFC8011</a>`,
+			`<td><code>rp</code></td><td>&lt;queue name&gt;</td>`,
+			`<li><code>_print</code></li>`, `<li><code>_universal</code></li>`,
+			`<dt>Registered</dt><dd><time datetime="2001-03-04">2001-03-04</time></dd>`,
+			`<dt>Modified</dt><dd><time datetime="2018-07-06">2018-07-06</time></dd>`,
+			"2 assignments",
+		}, nil},
+		{"service name case-insensitive", "/services/IPP", 200, []string{"_ipp._tcp.services.internal. SRV"}, nil},
+		{"duplicate", "/services/www", 200, []string{"duplicate that should not be used for discovery", `use <a href="/services/http">http</a> instead`}, nil},
+		{"aliased name lists its aliases", "/services/http", 200, []string{`Other names for this service`, `<a href="/services/www">www</a>`,
+			`<td><code>u</code></td><td>&lt;username&gt;</td>`, `<li><code>_printer</code></li>`}, nil},
+		{"historic alias", "/services/whois&#43;&#43;", 404, nil, nil}, // literal entity is not the name
+		{"historic alias escaped", "/services/whois%2B%2B", 200, []string{"historic alias", `<a href="/services/whoispp">whoispp</a>`, "not a valid RFC 6335 service name"},
+			[]string{"dig @"}},
+		{"DNS-SD only", "/services/printer-only", 200, []string{"no port (DNS-SD only)", "None: the TXT record should hold no keys",
+			"_printer-only._tcp.services.internal. SRV", "_printer-only._udp.services.internal. SRV"}, nil},
+		{"unknown service", "/services/nosuch", 404, []string{"Unknown service name", `no service named &#34;nosuch&#34;`}, nil},
+		{"unknown service suggests", "/services/ip", 404, []string{`Did you mean <a href="/services/ipp">ipp</a>`}, nil},
+		{"script in service name", "/services/%3Cscript%3Ealert(1)%3C%2Fscript%3E", 404,
+			[]string{"&lt;script&gt;alert(1)&lt;/script&gt;"}, []string{"<script>alert"}},
+
+		{"port page", "/ports/tcp/631", 200, []string{"<h1>Port 631/tcp</h1>", `/services/ipp`, `st-assigned`, `href="/ports/udp/631"`, `rel="prev"`}, nil},
+		{"port page proto case", "/ports/TCP/80", 200, []string{"<h1>Port 80/tcp</h1>", `/services/http`, `/services/www`}, nil},
+		{"port in range", "/ports/tcp/6001", 200, []string{"Covering range", "6000-6063", `/services/x11`}, nil},
+		{"unassigned in range", "/ports/tcp/633", 200, []string{"st-unassigned", "632-639", "No service is registered"}, nil},
+		{"dynamic", "/ports/udp/50000", 200, []string{"st-dynamic", "Dynamic and/or Private"}, nil},
+		{"port 0", "/ports/tcp/0", 200, []string{"st-reserved"}, []string{`rel="prev"`}},
+		{"port 65535", "/ports/tcp/65535", 200, nil, []string{`rel="next"`}},
+		{"port 70000", "/ports/tcp/70000", 400, []string{"Bad port number", "ports run from 0 to 65535"}, nil},
+		{"port 65536", "/ports/udp/65536", 400, []string{"Bad port number"}, nil},
+		{"port not a number", "/ports/tcp/http", 400, []string{"Bad port number"}, nil},
+		{"negative port", "/ports/tcp/-1", 400, []string{"Bad port number"}, nil},
+		{"plus sign port", "/ports/tcp/+80", 400, []string{"Bad port number"}, nil},
+		{"long digits", "/ports/tcp/0000000080", 400, []string{"Bad port number"}, nil},
+		{"bad protocol", "/ports/ddp/80", 400, []string{"Bad protocol"}, nil},
+		{"script in port", "/ports/tcp/%3Cscript%3E", 400, []string{"&lt;script&gt;"}, []string{"<script>"}},
+
+		{"rules", "/rules", 200, []string{"<h1>Validation rules</h1>", `id="rule-txt-format"`,
+			`<a href="https://www.rfc-editor.org/rfc/rfc6763#section-6" rel="noreferrer">`}, nil},
+		{"unknown path", "/nope", 404, []string{"Page not found"}, nil},
+		{"unknown path script", "/%3Cscript%3E", 404, []string{"&lt;script&gt;"}, []string{"<script>"}},
+		{"lan off", "/lan", 200, []string{"mDNS monitoring is off", "mdns:\n  interfaces: [eth0]", "--mdns-interface eth0"}, []string{`id="lan-live"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := get(t, h, tt.target)
+			assert.Equal(t, tt.status, res.Status, "body:\n%s", res.Body)
+			assert.Equal(t, "text/html; charset=utf-8", res.Header.Get("Content-Type"))
+			assert.Contains(t, res.Header.Get("Content-Security-Policy"), "default-src 'self'")
+			assert.Regexp(t, `^render;dur=\d+\.\d{3}$`, res.Header.Get("Server-Timing"))
+			for _, w := range tt.want {
+				assert.Contains(t, res.Body, w)
+			}
+			for _, w := range tt.notWant {
+				assert.NotContains(t, res.Body, w)
+			}
+		})
+	}
+}
+
+// TestRulesPageListsCatalogue: every rule of the catalogue has a row.
+func TestRulesPageListsCatalogue(t *testing.T) {
+	res := get(t, newHandler(t, smallSnapshot(t), nil), "/rules")
+	require.Equal(t, http.StatusOK, res.Status)
+	rules := mdns.Rules()
+	require.NotEmpty(t, rules)
+	assert.Equal(t, len(rules), strings.Count(res.Body, `<tr id="rule-`))
+	for _, r := range rules {
+		assert.Contains(t, res.Body, `<tr id="rule-`+r.ID+`">`)
+		assert.Contains(t, res.Body, `<span class="badge sev-`+r.Severity.String()+`">`)
+		if u := rfcURL(r.RFC); u != "" {
+			assert.Contains(t, res.Body, `href="`+u+`"`)
+		}
+	}
+}
+
+func TestMethods(t *testing.T) {
+	h := newHandler(t, smallSnapshot(t), nil)
+	res := do(t, h, http.MethodPost, "/search?q=ipp")
+	assert.Equal(t, http.StatusMethodNotAllowed, res.Status)
+	res = do(t, h, http.MethodHead, "/services/ipp")
+	assert.Equal(t, http.StatusOK, res.Status)
+	assert.Empty(t, res.Body)
+	assert.NotEmpty(t, res.Header.Get("Content-Length"))
+}
+
+func TestNoSnapshotYet(t *testing.T) {
+	h, err := New(Options{Store: registry.NewStore(nil)})
+	require.NoError(t, err)
+	for _, p := range []string{"/", "/search?q=ipp", "/services/ipp", "/ports/tcp/631"} {
+		res := get(t, h, p)
+		assert.Equal(t, http.StatusServiceUnavailable, res.Status, p)
+		assert.Contains(t, res.Body, "Registry not loaded", p)
+	}
+	assert.Equal(t, http.StatusOK, get(t, h, "/rules").Status)
+	assert.Equal(t, http.StatusOK, get(t, h, "/lan").Status)
+}
+
+// TestDigOptions: the dig commands follow the configured server, port and
+// zone; an unspecified listen address becomes loopback.
+func TestDigOptions(t *testing.T) {
+	tests := []struct {
+		server string
+		port   int
+		zone   string
+		want   string
+	}{
+		{"", 0, "", "dig @127.0.0.1 -p 5300 _ipp._tcp.services.internal. SRV"},
+		{"192.0.2.1", 53, "Example.ORG", "dig @192.0.2.1 -p 53 _ipp._tcp.example.org. SRV"},
+		{"0.0.0.0", 5353, "svc.", "dig @127.0.0.1 -p 5353 _ipp._tcp.svc. SRV"},
+		{"::", 5300, "svc.", "dig @::1 -p 5300 _ipp._tcp.svc. SRV"},
+		{"::1", 70000, "svc", "dig @::1 -p 5300 _ipp._tcp.svc. SRV"},
+	}
+	for _, tt := range tests {
+		h, err := New(Options{Store: registry.NewStore(smallSnapshot(t)), DNSServer: tt.server, DNSPort: tt.port, Zone: tt.zone})
+		require.NoError(t, err)
+		res := get(t, h, "/services/ipp")
+		require.Equal(t, http.StatusOK, res.Status)
+		assert.Contains(t, res.Body, ">"+tt.want+"<")
+	}
+}
+
+// TestNothingFromOtherHosts: every script, style sheet and image a page
+// loads comes from /static/ on this server, and the CSS imports nothing.
+func TestNothingFromOtherHosts(t *testing.T) {
+	lan := newFakeLAN()
+	lan.push(testAd("Printer", "_ipp", 631, mdns.Finding{Rule: "ttl", Severity: mdns.SeverityInfo}))
+	h := newHandler(t, smallSnapshot(t), lan)
+	load := regexp.MustCompile(`<(?:script|link|img|iframe|source|video|audio|embed|object)\b[^>]*?\s(?:src|href|data)="([^"]*)"`)
+	for _, p := range []string{"/", "/search?q=ipp", "/services/ipp", "/ports/tcp/631", "/lan", "/rules", "/nope"} {
+		res := get(t, h, p)
+		m := load.FindAllStringSubmatch(res.Body, -1)
+		require.NotEmpty(t, m, p)
+		for _, x := range m {
+			assert.True(t, strings.HasPrefix(x[1], "/static/"), "%s loads %s", p, x[1])
+			st := get(t, h, x[1])
+			assert.Equal(t, http.StatusOK, st.Status, x[1])
+			assert.Contains(t, st.Header.Get("Cache-Control"), "immutable", x[1])
+		}
+	}
+	css := get(t, h, "/static/app.css")
+	assert.Contains(t, css.Header.Get("Content-Type"), "text/css")
+	assert.NotRegexp(t, `(?i)@import|url\(\s*["']?(https?:)?//`, css.Body)
+	js := get(t, h, "/static/app.js")
+	assert.NotRegexp(t, `(?i)https?://`, js.Body)
+}
+
+// TestSearchIndexFollowsSnapshot: the index is per snapshot; a swapped-in
+// registry is searched, not the cached one.
+func TestSearchIndexFollowsSnapshot(t *testing.T) {
+	store := registry.NewStore(smallSnapshot(t))
+	hh, err := New(Options{Store: store})
+	require.NoError(t, err)
+	h := hh
+	assert.Contains(t, get(t, h, "/search?q=ipp").Body, "/services/ipp")
+
+	src, err := registry.ParseCSV(strings.NewReader(
+		"Service Name,Port Number,Transport Protocol,Description,Assignee,Contact,Registration Date,Modification Date,Reference,Service Code,Unauthorized Use Reported,Assignment Notes\n"+
+			"newsvc,4242,tcp,Brand new service,,,,,,,,\n"), "new.csv")
+	require.NoError(t, err)
+	snap2, err := registry.Build(src)
+	require.NoError(t, err)
+	store.Swap(snap2)
+
+	res := get(t, h, "/search?q=brand")
+	assert.Contains(t, res.Body, "/services/newsvc")
+	assert.NotContains(t, get(t, h, "/search?q=ipp").Body, "/services/ipp")
+}
+
+func TestRefURL(t *testing.T) {
+	tests := map[string]string{
+		"RFC9110":               "https://www.rfc-editor.org/rfc/rfc9110",
+		"rfc 0791":              "https://www.rfc-editor.org/rfc/rfc791",
+		"draft-ietf-foo-bar-03": "https://datatracker.ietf.org/doc/draft-ietf-foo-bar-03",
+		"https://example.org/x": "https://example.org/x",
+		"RFCxyz":                "",
+		"Jon_Postel":            "",
+		"":                      "",
+	}
+	for in, want := range tests {
+		assert.Equal(t, want, refURL(in), in)
+	}
+}
+
+func TestRFCURL(t *testing.T) {
+	tests := map[string]string{
+		"RFC 6763 section 6.4":        "https://www.rfc-editor.org/rfc/rfc6763#section-6.4",
+		"RFC 6762 sections 11 and 18": "https://www.rfc-editor.org/rfc/rfc6762#section-11",
+		"RFC 6335":                    "https://www.rfc-editor.org/rfc/rfc6335",
+		"RFC6763 section 7.1":         "https://www.rfc-editor.org/rfc/rfc6763#section-7.1",
+		"RFC 6763, section 4.1.1":     "https://www.rfc-editor.org/rfc/rfc6763#section-4.1.1",
+		"see the registry":            "",
+		"":                            "",
+	}
+	for in, want := range tests {
+		assert.Equal(t, want, rfcURL(in), in)
+	}
+}
+
+func TestDisplayRaw(t *testing.T) {
+	tests := map[string]string{
+		"Office Printer":      "Office Printer",
+		"Café 1.2":            "Café 1.2",
+		"a\x00b":              `a\000b`,
+		"tab\there":           `tab\009here`,
+		"bad\xffutf8":         `bad\255utf8`,
+		"del\x7f":             `del\127`,
+		"<script>":            "<script>", // html/template escapes it
+		"ok\xe2\x82":          `ok\226\130`,
+		"\u00e9t\u00e9\x01\n": `été\001\010`,
+	}
+	for in, want := range tests {
+		assert.Equal(t, want, displayRaw(in), "%q", in)
+	}
+}
