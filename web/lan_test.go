@@ -1,0 +1,159 @@
+package web
+
+import (
+	"bufio"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/svcreg/svcreg/mdns"
+)
+
+func lanFixture() *fakeLAN {
+	lan := newFakeLAN()
+	lan.push(testAd("Office Printer", "_ipp", 631,
+		mdns.Finding{Rule: mdns.RuleTXTUnknownKey, Severity: mdns.SeverityWarning, Message: "key note is not registered", RFC: "RFC 6763 section 6.4", Evidence: "note"}))
+	lan.push(testAd("Bad\x01Name", "_http", 80,
+		mdns.Finding{Rule: mdns.RuleInstanceName, Severity: mdns.SeverityError, Message: "control byte in instance name", RFC: "RFC 6763 section 4.1.1", Evidence: "\x01"},
+		mdns.Finding{Rule: mdns.RuleTTL, Severity: mdns.SeverityInfo, Message: "SRV TTL 60, recommended 120", RFC: "RFC 6762 section 10"}))
+	lan.push(testAd("Clean Camera", "_rtsp", 554))
+	lan.push(nil, mdns.Finding{Rule: mdns.RuleMDNSPacket, Severity: mdns.SeverityWarning, Message: "source port 5354, not 5353",
+		RFC: "RFC 6762 section 11", Evidence: "5354", Source: "192.0.2.99:5354"})
+	return lan
+}
+
+func TestLANPage(t *testing.T) {
+	h := newHandler(t, smallSnapshot(t), lanFixture())
+	tests := []struct {
+		name    string
+		target  string
+		want    []string
+		notWant []string
+	}{
+		{"all", "/lan", []string{
+			`id="lan-live"`, "3 of 3 advertisements",
+			`<td class="instance">Office Printer</td>`, `<td class="instance">Bad\001Name</td>`, `<td class="instance">Clean Camera</td>`,
+			`<span class="badge sev-warning">warning</span> <code>txt-unknown-key</code>`,
+			`<span class="badge sev-error">error</span> <code>instance-name</code>`,
+			`<span class="badge sev-error">1 error</span>`, `<span class="badge sev-warning">1 warning</span>`, `<span class="badge sev-info">1 info</span>`,
+			`<tr id="ad-1" class="worst-error">`, `<span class="ok">no findings</span>`,
+			`<code>_ipp._tcp</code><span class="muted">.local</span>`, `<code>host-ipp.local.</code>:631`, `<code>192.0.2.10</code>`,
+			`<li><code>note=&lt;b&gt;hi&lt;/b&gt;</code></li>`, "TTL PTR 4500, SRV 120", "from 192.0.2.10:5353", "veth-test",
+			`<time datetime="2026-11-29T08:00:00Z">08:00:00</time>`,
+			`href="https://www.rfc-editor.org/rfc/rfc6763#section-4.1.1"`,
+			"Packet findings", "source port 5354, not 5353", "192.0.2.99:5354",
+			`<option value="txt-format">txt-format</option>`, `<option value="_rtsp._tcp">`,
+		}, []string{"<b>hi</b>", "Nothing seen yet"}},
+		{"severity error", "/lan?severity=error", []string{"1 of 3 advertisements match the filter", "Bad\\001Name", `<option value="error" selected>`},
+			[]string{"Office Printer", "Clean Camera", "Packet findings"}},
+		{"severity warning or worse", "/lan?severity=warning", []string{"2 of 3", "Office Printer", "Bad\\001Name", "Packet findings"}, []string{"Clean Camera"}},
+		{"rule", "/lan?rule=ttl", []string{"1 of 3", "Bad\\001Name", `<option value="ttl" selected>ttl</option>`}, []string{"Office Printer"}},
+		{"type", "/lan?type=_RTSP._tcp", []string{"1 of 3", "Clean Camera", `value="_RTSP._tcp"`}, []string{"Office Printer", "Packet findings"}},
+		{"no match", "/lan?rule=subtype", []string{"0 of 3", "No advertisement matches the filter"}, nil},
+		{"bad severity ignored", "/lan?severity=%3Cscript%3E", []string{"3 of 3"}, []string{"<script>", "match the filter"}},
+		{"script in type", "/lan?type=%3Cscript%3E", []string{`value="&lt;script&gt;"`}, []string{"<script>"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := get(t, h, tt.target)
+			require.Equal(t, http.StatusOK, res.Status)
+			for _, w := range tt.want {
+				assert.Contains(t, res.Body, w)
+			}
+			for _, w := range tt.notWant {
+				assert.NotContains(t, res.Body, w)
+			}
+		})
+	}
+}
+
+func TestLANEmpty(t *testing.T) {
+	h := newHandler(t, smallSnapshot(t), newFakeLAN())
+	res := get(t, h, "/lan")
+	require.Equal(t, http.StatusOK, res.Status)
+	assert.Contains(t, res.Body, "Nothing seen yet")
+	assert.Contains(t, res.Body, "mdns.interfaces")
+	assert.Contains(t, res.Body, "--mdns-interface")
+	assert.Contains(t, res.Body, `id="lan-live"`)
+}
+
+func TestLANFragment(t *testing.T) {
+	lan := newFakeLAN()
+	h := newHandler(t, smallSnapshot(t), lan)
+	res := get(t, h, "/lan/fragment")
+	require.Equal(t, http.StatusOK, res.Status)
+	assert.NotContains(t, res.Body, "<html")
+	assert.Contains(t, res.Body, "Nothing seen yet")
+
+	lan.push(testAd("New One", "_ipp", 631, mdns.Finding{Rule: mdns.RuleSubtype, Severity: mdns.SeverityInfo, Message: "m"}))
+	res = get(t, h, "/lan/fragment?severity=info")
+	assert.Contains(t, res.Body, `<td class="instance">New One</td>`)
+	assert.Contains(t, res.Body, `<span class="badge sev-info">info</span> <code>subtype</code>`)
+	res = get(t, h, "/lan/fragment?severity=error")
+	assert.NotContains(t, res.Body, "New One")
+}
+
+func TestLANEventsOff(t *testing.T) {
+	res := get(t, newHandler(t, smallSnapshot(t), nil), "/lan/events")
+	assert.Equal(t, http.StatusNoContent, res.Status)
+}
+
+// TestLANEvents reads the event stream over a real connection: one event
+// at once, one per change, and the subscription ends with the request.
+func TestLANEvents(t *testing.T) {
+	lan := newFakeLAN()
+	srv := httptest.NewServer(newHandler(t, smallSnapshot(t), lan))
+	t.Cleanup(srv.Close)
+
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/lan/events", nil)
+	require.NoError(t, err)
+	resp, err := srv.Client().Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, "text/event-stream", resp.Header.Get("Content-Type"))
+
+	events := make(chan string, 16)
+	go func() {
+		defer close(events)
+		sc := bufio.NewScanner(resp.Body)
+		var ev []string
+		for sc.Scan() {
+			if sc.Text() == "" {
+				events <- strings.Join(ev, "|")
+				ev = nil
+				continue
+			}
+			ev = append(ev, sc.Text())
+		}
+	}()
+	next := func() string {
+		t.Helper()
+		select {
+		case e, ok := <-events:
+			require.True(t, ok, "stream ended")
+			return e
+		case <-time.After(5 * time.Second):
+			t.Fatal("no event within 5 s")
+		}
+		return ""
+	}
+	assert.Equal(t, "retry: 3000", next())
+	assert.Equal(t, "event: change|id: 1|data: 1", next())
+	require.Eventually(t, func() bool { return lan.subscribers() == 1 }, 5*time.Second, 10*time.Millisecond)
+	lan.push(testAd("A", "_ipp", 631))
+	assert.Equal(t, "event: change|id: 2|data: 2", next())
+	lan.push(testAd("B", "_ipp", 631))
+	assert.Equal(t, "event: change|id: 3|data: 3", next())
+
+	cancel()
+	require.Eventually(t, func() bool { return lan.subscribers() == 0 }, 5*time.Second, 10*time.Millisecond)
+}
