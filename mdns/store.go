@@ -1,0 +1,575 @@
+package mdns
+
+import (
+	"cmp"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// DefaultMaxInstances bounds the store when the config says nothing.
+const DefaultMaxInstances = 10000
+
+// StoreConfig configures a Store.
+type StoreConfig struct {
+	// MaxInstances bounds the advertisements kept; when a new instance
+	// would exceed it, the one seen least recently is evicted.
+	// 0 means DefaultMaxInstances.
+	MaxInstances int
+	// Validate, when set, computes an advertisement's findings; it is
+	// called on a copy after every change (lazily, on Flush).
+	Validate func(*Advertisement) []Finding
+	// OnEvict is called (with the store locked) once per eviction.
+	OnEvict func()
+	// OnFinding is called for each finding that is new on its
+	// advertisement when Flush revalidates it.
+	OnFinding func(Finding)
+}
+
+// Store keeps the advertisements seen on the LAN, one per instance
+// (keyed by instance, type and domain, compared case-insensitively as
+// DNS names are), merging the partial records that arrive in separate
+// packets. Entries expire with their records' TTLs (RFC 6762 section 5.2),
+// a goodbye (TTL 0 on the PTR or SRV, section 10.1) removes one at once,
+// and the store is bounded: the least recently seen instance is evicted
+// and counted. Store is safe for concurrent use.
+type Store struct {
+	mu      sync.Mutex
+	cfg     StoreConfig
+	entries map[string]*storeEntry
+	// LRU list by LastSeen: head is the oldest.
+	head, tail *storeEntry
+	hosts      map[string]*hostEntry
+	dirty      []*storeEntry
+	evictions  uint64
+}
+
+type storeEntry struct {
+	key        string
+	ad         Advertisement
+	expiry     expiries
+	host       *hostEntry           // SRV target, for its addresses
+	prev, next *storeEntry
+	dirty      bool
+	removed    bool
+}
+
+// hostEntry holds the address records seen for one host name, which may
+// arrive in other packets than the SRV naming the host.
+type hostAddr struct {
+	ttl uint32
+	exp time.Time
+}
+
+type hostEntry struct {
+	key   string
+	addrs map[netip.Addr]hostAddr
+	ads   map[*storeEntry]struct{}
+	seen  time.Time
+}
+
+// NewStore returns an empty store.
+func NewStore(cfg StoreConfig) *Store {
+	if cfg.MaxInstances <= 0 {
+		cfg.MaxInstances = DefaultMaxInstances
+	}
+	return &Store{
+		cfg:     cfg,
+		entries: make(map[string]*storeEntry),
+		hosts:   make(map[string]*hostEntry),
+	}
+}
+
+// storeKey folds ASCII case (RFC 6762 section 16: names compare
+// case-insensitively for ASCII; other bytes compare exactly).
+func storeKey(a *Advertisement) string {
+	var b strings.Builder
+	b.Grow(len(a.Instance) + len(a.Service) + len(a.Proto) + len(a.Domain) + 3)
+	for _, s := range [...]string{a.Instance, a.Service, a.Proto, a.Domain} {
+		for i := 0; i < len(s); i++ {
+			c := s[i]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			b.WriteByte(c)
+		}
+		b.WriteByte(0)
+	}
+	return b.String()
+}
+
+func hostKey(h string) string { return strings.ToLower(dns.Fqdn(h)) }
+
+// Merge folds what one packet said about an instance into the store. p
+// carries only the record types named in p.TTL (a missing key means the
+// packet did not carry that record); TTL 0 is a goodbye. It reports
+// whether the store changed.
+func (s *Store) Merge(p *Advertisement, now time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := storeKey(p)
+	e := s.entries[key]
+	if isGoodbye(p) {
+		if e == nil {
+			return false
+		}
+		s.remove(e)
+		return true
+	}
+	if e == nil {
+		if len(s.entries) >= s.cfg.MaxInstances {
+			s.evictOldest()
+		}
+		e = &storeEntry{key: key}
+		e.ad = Advertisement{
+			Instance: p.Instance, Service: p.Service, Proto: p.Proto, Domain: p.Domain,
+			FirstSeen: now, TTL: make(map[uint16]uint32, 4),
+		}
+		s.entries[key] = e
+		s.pushBack(e)
+	} else {
+		s.moveToBack(e)
+	}
+	a := &e.ad
+	a.LastSeen = now
+	if p.Source.IsValid() {
+		a.Source = p.Source
+	}
+	if p.Interface != "" {
+		a.Interface = p.Interface
+	}
+	for t, ttl := range p.TTL {
+		switch t {
+		case dns.TypeA, dns.TypeAAAA:
+			continue // addresses live with the host
+		case dns.TypeTXT:
+			if ttl == 0 { // the TXT alone said goodbye
+				a.TXT, a.HasTXT = nil, false
+				delete(a.TTL, t)
+				e.expiry.del(t)
+				continue
+			}
+			a.TXT = slices.Clone(p.TXT)
+			a.HasTXT = p.HasTXT
+		case dns.TypeSRV:
+			a.Port = p.Port
+			if hostKey(p.Host) != hostKeyOf(a.Host) {
+				s.setHost(e, p.Host, now)
+			}
+			a.Host = p.Host
+		}
+		if ttl == 0 {
+			continue
+		}
+		a.TTL[t] = ttl
+		e.expiry.set(t, now.Add(time.Duration(ttl)*time.Second))
+	}
+	for _, st := range p.Subtypes {
+		if !slices.Contains(a.Subtypes, st) {
+			a.Subtypes = append(a.Subtypes, st)
+			slices.Sort(a.Subtypes)
+		}
+	}
+	for _, addr := range p.Addrs {
+		ttl := p.TTL[dns.TypeA]
+		if addr.Is6() {
+			ttl = p.TTL[dns.TypeAAAA]
+		}
+		s.addHostAddr(p.Host, addr, ttl, now)
+	}
+	a.Expires = e.expiry.latest()
+	s.markDirty(e)
+	return true
+}
+
+func hostKeyOf(h string) string {
+	if h == "" {
+		return ""
+	}
+	return hostKey(h)
+}
+
+// isGoodbye: RFC 6762 section 10.1. Without its PTR or SRV an instance
+// is gone for a browser, so either record's goodbye removes it.
+func isGoodbye(p *Advertisement) bool {
+	if ttl, ok := p.TTL[dns.TypePTR]; ok && ttl == 0 {
+		return true
+	}
+	if ttl, ok := p.TTL[dns.TypeSRV]; ok && ttl == 0 {
+		return true
+	}
+	return false
+}
+
+// expiries holds when an instance's PTR, SRV and TXT expire (zero: not
+// held). Address records expire with their host.
+type expiries [3]time.Time
+
+var expiryTypes = [3]uint16{dns.TypePTR, dns.TypeSRV, dns.TypeTXT}
+
+func expiryIndex(t uint16) int {
+	switch t {
+	case dns.TypePTR:
+		return 0
+	case dns.TypeSRV:
+		return 1
+	case dns.TypeTXT:
+		return 2
+	}
+	return -1
+}
+
+func (x *expiries) set(t uint16, at time.Time) {
+	if i := expiryIndex(t); i >= 0 {
+		x[i] = at
+	}
+}
+
+func (x *expiries) del(t uint16) {
+	if i := expiryIndex(t); i >= 0 {
+		x[i] = time.Time{}
+	}
+}
+
+func (x *expiries) has(t uint16) bool {
+	i := expiryIndex(t)
+	return i >= 0 && !x[i].IsZero()
+}
+
+func (x *expiries) latest() time.Time {
+	var t time.Time
+	for _, v := range x {
+		if v.After(t) {
+			t = v
+		}
+	}
+	return t
+}
+
+// AddHostAddr records an A or AAAA record for host (ttl 0: goodbye) and
+// marks the advertisements whose SRV names host for revalidation.
+func (s *Store) AddHostAddr(host string, addr netip.Addr, ttl uint32, now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.addHostAddr(host, addr, ttl, now)
+}
+
+func (s *Store) addHostAddr(host string, addr netip.Addr, ttl uint32, now time.Time) {
+	if host == "" || !addr.IsValid() {
+		return
+	}
+	k := hostKey(host)
+	h := s.hosts[k]
+	if h == nil {
+		if ttl == 0 {
+			return
+		}
+		s.boundHosts()
+		h = &hostEntry{key: k, addrs: make(map[netip.Addr]hostAddr, 2), ads: make(map[*storeEntry]struct{})}
+		s.hosts[k] = h
+	}
+	h.seen = now
+	addr = addr.WithZone("")
+	_, had := h.addrs[addr]
+	if ttl == 0 {
+		if !had {
+			return
+		}
+		delete(h.addrs, addr)
+	} else {
+		h.addrs[addr] = hostAddr{ttl: ttl, exp: now.Add(time.Duration(ttl) * time.Second)}
+		if had {
+			return
+		}
+	}
+	for e := range h.ads {
+		s.markDirty(e)
+	}
+}
+
+// boundHosts keeps the host table within twice the instance bound by
+// dropping hosts no advertisement refers to (address records of plain
+// workstations are not what we keep).
+func (s *Store) boundHosts() {
+	if len(s.hosts) < 2*s.cfg.MaxInstances {
+		return
+	}
+	for k, h := range s.hosts {
+		if len(h.ads) == 0 {
+			delete(s.hosts, k)
+		}
+	}
+}
+
+func (s *Store) setHost(e *storeEntry, host string, now time.Time) {
+	if e.host != nil {
+		delete(e.host.ads, e)
+	}
+	e.host = nil
+	if host == "" {
+		return
+	}
+	k := hostKey(host)
+	h := s.hosts[k]
+	if h == nil {
+		s.boundHosts()
+		h = &hostEntry{key: k, addrs: make(map[netip.Addr]hostAddr, 2), ads: make(map[*storeEntry]struct{}), seen: now}
+		s.hosts[k] = h
+	}
+	h.ads[e] = struct{}{}
+	e.host = h
+}
+
+func (s *Store) markDirty(e *storeEntry) {
+	if e.dirty {
+		return
+	}
+	if len(s.dirty) >= 2*s.cfg.MaxInstances {
+		// a flood between two flushes: drop the evicted ones so the
+		// list stays within the bound too
+		s.dirty = slices.DeleteFunc(s.dirty, func(d *storeEntry) bool { return d.removed })
+	}
+	e.dirty = true
+	s.dirty = append(s.dirty, e)
+}
+
+func (s *Store) remove(e *storeEntry) {
+	delete(s.entries, e.key)
+	s.unlink(e)
+	if h := e.host; h != nil {
+		delete(h.ads, e)
+		if len(h.ads) == 0 && len(h.addrs) == 0 {
+			delete(s.hosts, h.key)
+		}
+		e.host = nil
+	}
+	e.removed = true
+}
+
+func (s *Store) evictOldest() {
+	if s.head == nil {
+		return
+	}
+	s.remove(s.head)
+	s.evictions++
+	if s.cfg.OnEvict != nil {
+		s.cfg.OnEvict()
+	}
+}
+
+func (s *Store) pushBack(e *storeEntry) {
+	e.prev, e.next = s.tail, nil
+	if s.tail != nil {
+		s.tail.next = e
+	} else {
+		s.head = e
+	}
+	s.tail = e
+}
+
+func (s *Store) unlink(e *storeEntry) {
+	if e.prev != nil {
+		e.prev.next = e.next
+	} else if s.head == e {
+		s.head = e.next
+	}
+	if e.next != nil {
+		e.next.prev = e.prev
+	} else if s.tail == e {
+		s.tail = e.prev
+	}
+	e.prev, e.next = nil, nil
+}
+
+func (s *Store) moveToBack(e *storeEntry) {
+	if s.tail == e {
+		return
+	}
+	s.unlink(e)
+	s.pushBack(e)
+}
+
+// Flush drops expired entries and addresses and revalidates the changed
+// advertisements. It reports whether anything was removed or revalidated.
+func (s *Store) Flush(now time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.flush(now)
+}
+
+func (s *Store) flush(now time.Time) bool {
+	changed := false
+	for _, e := range s.entries {
+		for i, exp := range e.expiry {
+			if !exp.IsZero() && !now.Before(exp) {
+				t := expiryTypes[i]
+				e.expiry[i] = time.Time{}
+				delete(e.ad.TTL, t)
+				if t == dns.TypeTXT {
+					e.ad.TXT, e.ad.HasTXT = nil, false
+				}
+				s.markDirty(e)
+			}
+		}
+		// RFC 6762 section 10: a record past its TTL is gone; with no
+		// PTR and no SRV left the instance is gone.
+		if !e.expiry.has(dns.TypePTR) && !e.expiry.has(dns.TypeSRV) {
+			s.remove(e)
+			changed = true
+			continue
+		}
+		e.ad.Expires = e.expiry.latest()
+	}
+	for k, h := range s.hosts {
+		for a, ha := range h.addrs {
+			if !now.Before(ha.exp) {
+				delete(h.addrs, a)
+				for e := range h.ads {
+					s.markDirty(e)
+				}
+			}
+		}
+		if len(h.addrs) == 0 && len(h.ads) == 0 {
+			delete(s.hosts, k)
+		}
+	}
+	for _, e := range s.dirty {
+		e.dirty = false
+		if e.removed {
+			continue
+		}
+		changed = true
+		s.fillAddrs(e)
+		if s.cfg.Validate == nil {
+			continue
+		}
+		c := cloneAd(&e.ad)
+		c.Findings = nil
+		fs := s.cfg.Validate(&c)
+		if s.cfg.OnFinding != nil {
+			for _, f := range fs {
+				if !containsFinding(e.ad.Findings, f) {
+					s.cfg.OnFinding(f)
+				}
+			}
+		}
+		e.ad.Findings = fs
+	}
+	clear(s.dirty)
+	s.dirty = s.dirty[:0]
+	return changed
+}
+
+func containsFinding(fs []Finding, f Finding) bool {
+	for i := range fs {
+		if fs[i].Rule == f.Rule && fs[i].Evidence == f.Evidence && fs[i].Message == f.Message {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Store) fillAddrs(e *storeEntry) {
+	e.ad.Addrs = e.ad.Addrs[:0]
+	if e.host != nil {
+		for a := range e.host.addrs {
+			e.ad.Addrs = append(e.ad.Addrs, a)
+		}
+	}
+	slices.SortFunc(e.ad.Addrs, netip.Addr.Compare)
+	if e.host != nil {
+		// RFC 6762 section 10: A and AAAA TTLs, as last seen for the host.
+		delete(e.ad.TTL, dns.TypeA)
+		delete(e.ad.TTL, dns.TypeAAAA)
+		for a, ha := range e.host.addrs {
+			t := dns.TypeA
+			if a.Is6() {
+				t = dns.TypeAAAA
+			}
+			if old, ok := e.ad.TTL[t]; !ok || ha.ttl < old {
+				e.ad.TTL[t] = ha.ttl
+			}
+		}
+	}
+}
+
+// MarkAllDirty has the next Flush revalidate every advertisement (after
+// a registry reload).
+func (s *Store) MarkAllDirty() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, e := range s.entries {
+		s.markDirty(e)
+	}
+}
+
+// Unresolved lists (up to 256) instances known from a PTR whose SRV or TXT
+// has not been seen, most recently seen first, for the browser to resolve.
+func (s *Store) Unresolved() []InstanceRef {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []InstanceRef
+	for e := s.tail; e != nil && len(out) < 256; e = e.prev {
+		if e.expiry.has(dns.TypeSRV) && e.expiry.has(dns.TypeTXT) {
+			continue
+		}
+		out = append(out, InstanceRef{Instance: e.ad.Instance, Service: e.ad.ServiceType(), Domain: e.ad.Domain})
+	}
+	return out
+}
+
+// Len is the number of advertisements held.
+func (s *Store) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.entries)
+}
+
+// Evictions is how many advertisements the bound pushed out.
+func (s *Store) Evictions() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.evictions
+}
+
+// Advertisements flushes and returns copies of every advertisement,
+// sorted by type, domain and instance.
+func (s *Store) Advertisements(now time.Time) []Advertisement {
+	s.mu.Lock()
+	s.flush(now)
+	out := make([]Advertisement, 0, len(s.entries))
+	for _, e := range s.entries {
+		out = append(out, cloneAd(&e.ad))
+	}
+	s.mu.Unlock()
+	slices.SortFunc(out, compareAds)
+	return out
+}
+
+func compareAds(a, b Advertisement) int {
+	return cmp.Or(
+		strings.Compare(a.Service, b.Service),
+		strings.Compare(a.Proto, b.Proto),
+		strings.Compare(a.Domain, b.Domain),
+		strings.Compare(a.Instance, b.Instance),
+	)
+}
+
+func cloneAd(a *Advertisement) Advertisement {
+	c := *a
+	c.Subtypes = slices.Clone(a.Subtypes)
+	c.TXT = slices.Clone(a.TXT)
+	c.Addrs = slices.Clone(a.Addrs)
+	c.Findings = slices.Clone(a.Findings)
+	if a.TTL != nil {
+		c.TTL = make(map[uint16]uint32, len(a.TTL))
+		for k, v := range a.TTL {
+			c.TTL[k] = v
+		}
+	}
+	return c
+}

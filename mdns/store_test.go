@@ -1,0 +1,325 @@
+package mdns
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var t0 = time.Date(2026, 11, 29, 8, 0, 0, 0, time.UTC)
+
+// part builds what one packet says about "Good Printer" _ipp._tcp.local.
+func part(instance string, ttls map[uint16]uint32, mod func(*Advertisement)) *Advertisement {
+	a := &Advertisement{Instance: instance, Service: "_ipp", Proto: "_tcp", Domain: "local", TTL: map[uint16]uint32{}}
+	for k, v := range ttls {
+		a.TTL[k] = v
+	}
+	if _, ok := ttls[dns.TypeSRV]; ok {
+		a.Host, a.Port = "printer.local.", 631
+	}
+	if _, ok := ttls[dns.TypeTXT]; ok {
+		a.TXT, a.HasTXT = []string{"txtvers=1", "rp=ipp/print"}, true
+	}
+	if mod != nil {
+		mod(a)
+	}
+	return a
+}
+
+func TestStoreMerge(t *testing.T) {
+	ptr := map[uint16]uint32{dns.TypePTR: 4500}
+	srvtxt := map[uint16]uint32{dns.TypeSRV: 120, dns.TypeTXT: 4500}
+	type step struct {
+		at  time.Duration
+		ad  *Advertisement
+		chg bool
+	}
+	tests := []struct {
+		name  string
+		steps []step
+		flush time.Duration // when to look
+		want  []string      // instances left
+		check func(t *testing.T, ads []Advertisement)
+	}{
+		{
+			name: "partial records from two packets merge",
+			steps: []step{
+				{0, part("Good Printer", ptr, nil), true},
+				{time.Second, part("Good Printer", srvtxt, nil), true},
+			},
+			flush: 2 * time.Second,
+			want:  []string{"Good Printer"},
+			check: func(t *testing.T, ads []Advertisement) {
+				a := ads[0]
+				assert.Equal(t, t0, a.FirstSeen)
+				assert.Equal(t, t0.Add(time.Second), a.LastSeen)
+				assert.Equal(t, "printer.local.", a.Host)
+				assert.Equal(t, uint16(631), a.Port)
+				assert.Equal(t, []string{"txtvers=1", "rp=ipp/print"}, a.TXT)
+				assert.Equal(t, map[uint16]uint32{dns.TypePTR: 4500, dns.TypeSRV: 120, dns.TypeTXT: 4500}, a.TTL)
+				assert.Equal(t, t0.Add(time.Second+4500*time.Second), a.Expires)
+			},
+		},
+		{
+			name: "names compare case-insensitively",
+			steps: []step{
+				{0, part("Good Printer", ptr, nil), true},
+				{0, part("GOOD PRINTER", srvtxt, func(a *Advertisement) { a.Service, a.Domain = "_IPP", "LOCAL" }), true},
+			},
+			want: []string{"Good Printer"},
+		},
+		{
+			name: "PTR goodbye removes",
+			steps: []step{
+				{0, part("Good Printer", ptr, nil), true},
+				{0, part("Good Printer", srvtxt, nil), true},
+				{time.Second, part("Good Printer", map[uint16]uint32{dns.TypePTR: 0}, nil), true},
+			},
+			want: []string{},
+		},
+		{
+			name: "SRV goodbye removes",
+			steps: []step{
+				{0, part("Good Printer", ptr, nil), true},
+				{time.Second, part("Good Printer", map[uint16]uint32{dns.TypeSRV: 0}, nil), true},
+			},
+			want: []string{},
+		},
+		{
+			name: "goodbye for an unknown instance changes nothing",
+			steps: []step{
+				{0, part("Other", map[uint16]uint32{dns.TypePTR: 0}, nil), false},
+			},
+			want: []string{},
+		},
+		{
+			name: "TXT goodbye drops only the TXT",
+			steps: []step{
+				{0, part("Good Printer", ptr, nil), true},
+				{0, part("Good Printer", srvtxt, nil), true},
+				{time.Second, part("Good Printer", map[uint16]uint32{dns.TypeTXT: 0}, nil), true},
+			},
+			want: []string{"Good Printer"},
+			check: func(t *testing.T, ads []Advertisement) {
+				assert.False(t, ads[0].HasTXT)
+				assert.Nil(t, ads[0].TXT)
+				assert.NotContains(t, ads[0].TTL, dns.TypeTXT)
+				assert.Equal(t, "printer.local.", ads[0].Host)
+			},
+		},
+		{
+			name: "SRV expires before the PTR; the instance stays",
+			steps: []step{
+				{0, part("Good Printer", ptr, nil), true},
+				{0, part("Good Printer", srvtxt, nil), true},
+			},
+			flush: 121 * time.Second,
+			want:  []string{"Good Printer"},
+			check: func(t *testing.T, ads []Advertisement) {
+				assert.Equal(t, map[uint16]uint32{dns.TypePTR: 4500, dns.TypeTXT: 4500}, ads[0].TTL)
+			},
+		},
+		{
+			name: "everything expired",
+			steps: []step{
+				{0, part("Good Printer", ptr, nil), true},
+				{0, part("Good Printer", srvtxt, nil), true},
+			},
+			flush: 4500 * time.Second,
+			want:  []string{},
+		},
+		{
+			name: "subtypes accumulate",
+			steps: []step{
+				{0, part("Good Printer", ptr, func(a *Advertisement) { a.Subtypes = []string{"_printer"} }), true},
+				{0, part("Good Printer", ptr, func(a *Advertisement) { a.Subtypes = []string{"_color", "_printer"} }), true},
+			},
+			want: []string{"Good Printer"},
+			check: func(t *testing.T, ads []Advertisement) {
+				assert.Equal(t, []string{"_color", "_printer"}, ads[0].Subtypes)
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := NewStore(StoreConfig{})
+			for i, st := range tt.steps {
+				assert.Equal(t, st.chg, s.Merge(st.ad, t0.Add(st.at)), "step %d", i)
+			}
+			ads := s.Advertisements(t0.Add(tt.flush))
+			got := []string{}
+			for _, a := range ads {
+				got = append(got, a.Instance)
+			}
+			assert.Equal(t, tt.want, got)
+			if tt.check != nil && len(ads) > 0 {
+				tt.check(t, ads)
+			}
+		})
+	}
+}
+
+func TestStoreHostAddressesLater(t *testing.T) {
+	validations := 0
+	s := NewStore(StoreConfig{Validate: func(a *Advertisement) []Finding {
+		validations++
+		if len(a.Addrs) == 0 {
+			return []Finding{{Rule: "srv-target", Instance: a.Instance}}
+		}
+		return nil
+	}})
+	s.Merge(part("Good Printer", map[uint16]uint32{dns.TypeSRV: 120, dns.TypePTR: 4500}, nil), t0)
+	ads := s.Advertisements(t0)
+	require.Len(t, ads, 1)
+	assert.Empty(t, ads[0].Addrs)
+	assert.Len(t, ads[0].Findings, 1)
+	assert.Equal(t, 1, validations)
+
+	// A different case of the host name still matches (RFC 6762 section 16).
+	s.AddHostAddr("PRINTER.local.", netip.MustParseAddr("198.18.0.1"), 120, t0.Add(time.Second))
+	s.AddHostAddr("printer.local.", netip.MustParseAddr("fd42::1"), 60, t0.Add(time.Second))
+	s.AddHostAddr("unrelated.local.", netip.MustParseAddr("198.18.0.9"), 120, t0.Add(time.Second))
+	ads = s.Advertisements(t0.Add(time.Second))
+	require.Len(t, ads, 1)
+	assert.Equal(t, []netip.Addr{netip.MustParseAddr("198.18.0.1"), netip.MustParseAddr("fd42::1")}, ads[0].Addrs)
+	assert.Equal(t, uint32(120), ads[0].TTL[dns.TypeA])
+	assert.Equal(t, uint32(60), ads[0].TTL[dns.TypeAAAA])
+	assert.Empty(t, ads[0].Findings)
+	assert.Equal(t, 2, validations)
+
+	// Nothing changed: no revalidation.
+	s.Advertisements(t0.Add(2 * time.Second))
+	assert.Equal(t, 2, validations)
+
+	// The AAAA expires, then the A says goodbye.
+	ads = s.Advertisements(t0.Add(62 * time.Second))
+	assert.Equal(t, []netip.Addr{netip.MustParseAddr("198.18.0.1")}, ads[0].Addrs)
+	s.AddHostAddr("printer.local.", netip.MustParseAddr("198.18.0.1"), 0, t0.Add(63*time.Second))
+	ads = s.Advertisements(t0.Add(63 * time.Second))
+	assert.Empty(t, ads[0].Addrs)
+	assert.Len(t, ads[0].Findings, 1)
+}
+
+func TestStoreOnFindingCountsNewOnes(t *testing.T) {
+	var seen []string
+	s := NewStore(StoreConfig{
+		Validate: func(a *Advertisement) []Finding {
+			fs := []Finding{{Rule: "ttl", Evidence: "PTR"}}
+			if !a.HasTXT {
+				fs = append(fs, Finding{Rule: "txt-format"})
+			}
+			return fs
+		},
+		OnFinding: func(f Finding) { seen = append(seen, f.Rule) },
+	})
+	s.Merge(part("A", map[uint16]uint32{dns.TypePTR: 10}, nil), t0)
+	s.Flush(t0)
+	s.Merge(part("A", map[uint16]uint32{dns.TypePTR: 10}, nil), t0)
+	s.Flush(t0)
+	assert.Equal(t, []string{"ttl", "txt-format"}, seen)
+	s.Merge(part("A", map[uint16]uint32{dns.TypeTXT: 10}, nil), t0)
+	s.Flush(t0)
+	assert.Equal(t, []string{"ttl", "txt-format"}, seen, "a finding that went away is not counted")
+}
+
+func TestStoreEvictsLeastRecentlySeen(t *testing.T) {
+	evicted := 0
+	s := NewStore(StoreConfig{MaxInstances: 3, OnEvict: func() { evicted++ }})
+	ptr := map[uint16]uint32{dns.TypePTR: 4500}
+	for i, n := range []string{"a", "b", "c"} {
+		s.Merge(part(n, ptr, nil), t0.Add(time.Duration(i)*time.Second))
+	}
+	s.Merge(part("a", ptr, nil), t0.Add(4*time.Second)) // a is fresh again
+	s.Merge(part("d", ptr, nil), t0.Add(5*time.Second)) // evicts b
+	s.Merge(part("e", ptr, nil), t0.Add(6*time.Second)) // evicts c
+	var got []string
+	for _, a := range s.Advertisements(t0.Add(7 * time.Second)) {
+		got = append(got, a.Instance)
+	}
+	assert.Equal(t, []string{"a", "d", "e"}, got)
+	assert.Equal(t, 2, evicted)
+	assert.Equal(t, uint64(2), s.Evictions())
+}
+
+// TestStoreFloodStaysBounded is the flood: 1,000,000 distinct
+// instances (100,000 with -short) through a store of the default bound,
+// without a flush in between (the worst case for the dirty list).
+func TestStoreFloodStaysBounded(t *testing.T) {
+	n := 1_000_000
+	if testing.Short() {
+		n = 100_000
+	}
+	s := NewStore(StoreConfig{Validate: func(*Advertisement) []Finding { return nil }})
+	ttl := map[uint16]uint32{dns.TypePTR: 4500, dns.TypeSRV: 120, dns.TypeTXT: 4500}
+	for i := range n {
+		a := part("flood-"+strconv.Itoa(i), ttl, nil)
+		a.Host = "h" + strconv.Itoa(i) + ".local."
+		s.Merge(a, t0)
+		if i%1000 == 0 {
+			s.AddHostAddr(a.Host, netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 120, t0)
+		}
+		if i%1000 == 0 && s.Len() > DefaultMaxInstances {
+			t.Fatalf("after %d instances the store holds %d", i+1, s.Len())
+		}
+	}
+	assert.Equal(t, DefaultMaxInstances, s.Len())
+	assert.Equal(t, uint64(n-DefaultMaxInstances), s.Evictions())
+	s.mu.Lock()
+	assert.LessOrEqual(t, len(s.dirty), 2*DefaultMaxInstances)
+	assert.LessOrEqual(t, len(s.hosts), 2*DefaultMaxInstances)
+	s.mu.Unlock()
+	ads := s.Advertisements(t0)
+	require.Len(t, ads, DefaultMaxInstances)
+	// the survivors are the newest
+	last := map[string]bool{}
+	for _, a := range ads {
+		last[a.Instance] = true
+	}
+	assert.True(t, last[fmt.Sprintf("flood-%d", n-1)])
+	assert.False(t, last[fmt.Sprintf("flood-%d", n-DefaultMaxInstances-1)])
+}
+
+// BenchmarkStoreMergeFlood merges b.N distinct instances into a store of
+// the default bound: the per-packet store cost under a flood.
+func BenchmarkStoreMergeFlood(b *testing.B) {
+	s := NewStore(StoreConfig{})
+	ttl := map[uint16]uint32{dns.TypePTR: 4500, dns.TypeSRV: 120, dns.TypeTXT: 4500}
+	ads := make([]*Advertisement, 4096)
+	for i := range ads {
+		ads[i] = part("", ttl, nil)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		a := ads[i%len(ads)]
+		a.Instance = "flood-" + strconv.Itoa(i)
+		s.Merge(a, t0)
+	}
+	b.StopTimer()
+	if s.Len() > DefaultMaxInstances {
+		b.Fatalf("store holds %d > %d", s.Len(), DefaultMaxInstances)
+	}
+	b.ReportMetric(float64(s.Evictions()), "evictions")
+}
+
+// BenchmarkStoreMergeRepeat re-announces the same 100 instances: the
+// steady state of a quiet LAN.
+func BenchmarkStoreMergeRepeat(b *testing.B) {
+	s := NewStore(StoreConfig{})
+	ttl := map[uint16]uint32{dns.TypePTR: 4500, dns.TypeSRV: 120, dns.TypeTXT: 4500}
+	ads := make([]*Advertisement, 100)
+	for i := range ads {
+		ads[i] = part("inst-"+strconv.Itoa(i), ttl, nil)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s.Merge(ads[i%len(ads)], t0)
+	}
+}
