@@ -52,7 +52,7 @@ type storeEntry struct {
 	key        string
 	ad         Advertisement
 	expiry     expiries
-	host       *hostEntry           // SRV target, for its addresses
+	host       *hostEntry // SRV target, for its addresses
 	prev, next *storeEntry
 	dirty      bool
 	removed    bool
