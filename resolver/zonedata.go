@@ -60,15 +60,16 @@ func (z *zoneData) add(rr dns.RR) {
 
 // rrs flattens the zone in canonical order, SOA first.
 func (z *zoneData) rrs() []dns.RR {
-	names := make([]string, 0, len(z.owners))
+	type keyed struct{ name, key string }
+	names := make([]keyed, 0, len(z.owners))
 	for n := range z.owners {
-		names = append(names, n)
+		names = append(names, keyed{n, canonicalKey(n)})
 	}
-	slices.SortFunc(names, canonicalCompare)
+	slices.SortFunc(names, func(a, b keyed) int { return strings.Compare(a.key, b.key) })
 	out := make([]dns.RR, 0, z.count)
 	out = append(out, z.soa)
 	for _, n := range names {
-		rrs := slices.Clone(z.owners[n].rrs)
+		rrs := slices.Clone(z.owners[n.name].rrs)
 		slices.SortStableFunc(rrs, func(a, b dns.RR) int {
 			return int(a.Header().Rrtype) - int(b.Header().Rrtype)
 		})
@@ -81,22 +82,19 @@ func (z *zoneData) rrs() []dns.RR {
 	return out
 }
 
-// canonicalCompare orders absolute lowercased names as RFC 4034 section
-// 6.1 does: label by label from the right, as octet strings.
-func canonicalCompare(a, b string) int {
-	la, lb := dns.SplitDomainName(a), dns.SplitDomainName(b)
-	for i, j := len(la)-1, len(lb)-1; i >= 0 || j >= 0; i, j = i-1, j-1 {
-		switch {
-		case i < 0:
-			return -1
-		case j < 0:
-			return 1
-		}
-		if c := strings.Compare(la[i], lb[j]); c != 0 {
-			return c
-		}
+// canonicalKey maps an absolute lowercased name to a string whose byte
+// order is RFC 4034 section 6.1's canonical order: the labels from the
+// right, each followed by a zero byte, so a label sorts before any longer
+// label it prefixes. (Labels here never hold a zero byte.)
+func canonicalKey(name string) string {
+	labels := dns.SplitDomainName(name)
+	var b strings.Builder
+	b.Grow(len(name) + 1)
+	for i := len(labels) - 1; i >= 0; i-- {
+		b.WriteString(labels[i])
+		b.WriteByte(0)
 	}
-	return 0
+	return b.String()
 }
 
 // serialBase turns the registry date (YYYY-MM-DD or YYYY-MM) into

@@ -1,0 +1,77 @@
+package resolver
+
+import (
+	"context"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// notify tells every configured secondary that the zone changed (RFC
+// 1996), in the background: each target is retried with a doubling
+// timeout until it answers or NotifyRetries attempts fail. A newer serial
+// cancels the NOTIFYs still running for the old one; Shutdown cancels all.
+func (s *Server) notify(serial uint32) {
+	if len(s.cfg.Notify) == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	s.notifyMu.Lock()
+	if s.notifyCx != nil {
+		s.notifyCx()
+	}
+	ctx, cancel := context.WithCancel(s.ctx)
+	s.notifyCx = cancel
+	s.notifyMu.Unlock()
+	for _, target := range s.cfg.Notify {
+		s.nwg.Add(1)
+		go s.notifyOne(ctx, target, serial)
+	}
+}
+
+func (s *Server) notifyOne(ctx context.Context, target string, serial uint32) {
+	defer s.nwg.Done()
+	m := new(dns.Msg)
+	m.SetNotify(s.cfg.Zone)
+	// RFC 1996 section 3.7: the SOA may ride in the answer section as a
+	// hint of the new serial.
+	if t := s.tab.Load(); t != nil && len(t.zone) > 0 {
+		soa := dns.Copy(t.zone[0])
+		soa.(*dns.SOA).Serial = serial
+		m.Answer = []dns.RR{soa}
+	}
+	c := &dns.Client{Net: "udp"}
+	wait := s.cfg.NotifyTimeout
+	for attempt := 1; attempt <= s.cfg.NotifyRetries; attempt++ {
+		actx, cancel := context.WithTimeout(ctx, wait)
+		r, _, err := c.ExchangeContext(actx, m, target)
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		if err == nil && r.Rcode == dns.RcodeSuccess && r.Opcode == dns.OpcodeNotify {
+			s.metrics.notifies.WithLabelValues("ok").Inc()
+			s.logger.Info("NOTIFY acknowledged", "target", target, "zone", s.cfg.Zone, "serial", serial, "attempt", attempt)
+			return
+		}
+		s.metrics.notifies.WithLabelValues("error").Inc()
+		if err == nil {
+			s.logger.Debug("NOTIFY refused", "target", target, "rcode", dns.RcodeToString[r.Rcode], "attempt", attempt)
+		} else {
+			s.logger.Debug("NOTIFY failed", "target", target, "err", err, "attempt", attempt)
+		}
+		// A fast failure (ICMP unreachable) still waits before the retry.
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait / 2):
+		}
+		wait *= 2
+	}
+	s.metrics.notifies.WithLabelValues("gave_up").Inc()
+	s.logger.Warn("NOTIFY gave up", "target", target, "zone", s.cfg.Zone, "serial", serial, "attempts", s.cfg.NotifyRetries)
+}

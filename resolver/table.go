@@ -1,0 +1,327 @@
+package resolver
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/miekg/dns"
+	"github.com/svcreg/svcreg/registry"
+)
+
+// table is everything the query path needs for one snapshot, built once
+// and never changed: pre-packed answers by owner name and type, the
+// negative-answer SOA, per-port data for synthesised port answers, the
+// CHAOS answers and the AXFR messages.
+type table struct {
+	serial  uint32
+	apexKey string           // lowercased wire form of the zone
+	nodes   map[string]*node // by lowercased wire-form owner name
+	// negSOA is the apex SOA as an authority record with an uncompressed
+	// owner and NegTTL as its TTL (RFC 2308 section 5).
+	negSOA []byte
+	// portGroup[proto][port] indexes groups for ports the zone does not
+	// hold (unassigned, dynamic): their TXT answers are synthesised.
+	portGroup [len(protocols)][]uint16
+	groups    [][]byte // TXT rdata after the "port=N" string
+	ttl       uint32
+	chaos     map[string][]byte // "version.bind" / "id.server" -> packed TXT answer
+	axfr      [][]byte          // packed AXFR messages, SOA first and last
+	zone      []dns.RR
+}
+
+// node is one owner name. An empty answers list is an empty non-terminal
+// (or a name with data of other types only): NOERROR, no data.
+type node struct {
+	answers []answer
+	any     []byte // RFC 8482 minimal answer to ANY
+}
+
+// answer is a complete response message for one query type: header
+// (ID 0, QR and AA set), the question in lowercase, and the sections,
+// compressed. The query path copies it and patches ID, flags and the
+// question's case.
+type answer struct {
+	qtype uint16
+	msg   []byte
+}
+
+func (n *node) lookup(qtype uint16) []byte {
+	for i := range n.answers {
+		if n.answers[i].qtype == qtype {
+			return n.answers[i].msg
+		}
+	}
+	return nil
+}
+
+// anyPreference is the RRset an ANY query gets (RFC 8482 section 4.1:
+// one RRset of the name's choosing).
+var anyPreference = [...]uint16{dns.TypeSOA, dns.TypeTXT, dns.TypeSRV, dns.TypePTR, dns.TypeNS, dns.TypeA, dns.TypeAAAA}
+
+// wireName is the lowercased uncompressed wire form of an absolute name.
+func wireName(name string) (string, error) {
+	buf := make([]byte, 256)
+	n, err := dns.PackDomainName(strings.ToLower(name), buf, 0, nil, false)
+	if err != nil {
+		return "", fmt.Errorf("packing %q: %w", name, err)
+	}
+	return string(buf[:n]), nil
+}
+
+// buildTable packs z (whose SOA already carries the serial to serve).
+// rrs is z.rrs(), which the caller has already computed.
+func buildTable(ctx context.Context, z *zoneData, rrs []dns.RR, snap *registry.Snapshot, cfg Config) (*table, error) {
+	t := &table{serial: z.soa.Serial, nodes: make(map[string]*node, len(z.owners)*2), ttl: cfg.TTL}
+	var err error
+	if t.apexKey, err = wireName(z.apex); err != nil {
+		return nil, err
+	}
+	neg := dns.Copy(z.soa).(*dns.SOA)
+	neg.Hdr.Ttl = min(cfg.NegTTL, cfg.TTL)
+	buf := make([]byte, 512)
+	n, err := dns.PackRR(neg, buf, 0, nil, false)
+	if err != nil {
+		return nil, fmt.Errorf("packing SOA: %w", err)
+	}
+	t.negSOA = slices.Clone(buf[:n])
+
+	addrs := map[string][]dns.RR{} // in-zone A/AAAA for additional sections
+	for name, o := range z.owners {
+		for _, rr := range o.rrs {
+			if tp := rr.Header().Rrtype; tp == dns.TypeA || tp == dns.TypeAAAA {
+				addrs[name] = append(addrs[name], rr)
+			}
+		}
+	}
+	i := 0
+	for name, o := range z.owners {
+		if i++; i%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		key, err := wireName(name)
+		if err != nil {
+			return nil, err
+		}
+		nd := t.nodes[key]
+		if nd == nil {
+			nd = &node{}
+			t.nodes[key] = nd
+		}
+		sets := map[uint16][]dns.RR{}
+		var types []uint16
+		for _, rr := range o.rrs {
+			tp := rr.Header().Rrtype
+			if sets[tp] == nil {
+				types = append(types, tp)
+			}
+			sets[tp] = append(sets[tp], rr)
+		}
+		for _, tp := range types {
+			msg, err := packAnswer(name, tp, sets[tp], additional(sets[tp], addrs))
+			if err != nil {
+				return nil, err
+			}
+			nd.answers = append(nd.answers, answer{qtype: tp, msg: msg})
+		}
+		for _, tp := range anyPreference {
+			if sets[tp] != nil {
+				if nd.any, err = packAnswer(name, dns.TypeANY, sets[tp], nil); err != nil {
+					return nil, err
+				}
+				break
+			}
+		}
+		// Empty non-terminals between the owner and the apex exist.
+		for off := 0; off < len(key) && len(key)-off > len(t.apexKey); off += int(key[off]) + 1 {
+			if off == 0 {
+				continue
+			}
+			if _, ok := t.nodes[key[off:]]; !ok {
+				t.nodes[key[off:]] = &node{}
+			}
+		}
+	}
+	if err := t.buildPorts(snap, cfg, z); err != nil {
+		return nil, err
+	}
+	if err := t.buildChaos(cfg); err != nil {
+		return nil, err
+	}
+	t.zone = rrs
+	if t.axfr, err = packAXFR(z.apex, t.zone); err != nil {
+		return nil, err
+	}
+	return t, ctx.Err()
+}
+
+// additional returns in-zone addresses of SRV targets and NS names
+// (RFC 2782, RFC 1035 section 3.3.11), which save a client a query.
+func additional(rrs []dns.RR, addrs map[string][]dns.RR) []dns.RR {
+	var extra []dns.RR
+	var done []string
+	for _, rr := range rrs {
+		var target string
+		switch r := rr.(type) {
+		case *dns.SRV:
+			target = r.Target
+		case *dns.NS:
+			target = r.Ns
+		default:
+			continue
+		}
+		if slices.Contains(done, target) {
+			continue
+		}
+		done = append(done, target)
+		extra = append(extra, addrs[target]...)
+	}
+	return extra
+}
+
+// packAnswer packs a full response to (name, qtype) with the given
+// answer and additional records.
+func packAnswer(name string, qtype uint16, ans, extra []dns.RR) ([]byte, error) {
+	m := &dns.Msg{MsgHdr: dns.MsgHdr{Response: true, Authoritative: true},
+		Compress: true,
+		Question: []dns.Question{{Name: name, Qtype: qtype, Qclass: dns.ClassINET}},
+		Answer:   ans, Extra: extra}
+	b, err := m.Pack()
+	if err != nil {
+		return nil, fmt.Errorf("packing answer for %s %s: %w", name, dns.TypeToString[qtype], err)
+	}
+	if len(b) > dns.MaxMsgSize {
+		return nil, fmt.Errorf("answer for %s %s is %d bytes, above the DNS maximum", name, dns.TypeToString[qtype], len(b))
+	}
+	return b, nil
+}
+
+// buildPorts fills the per-port groups for ports the zone does not hold.
+func (t *table) buildPorts(snap *registry.Snapshot, cfg Config, z *zoneData) error {
+	index := map[string]uint16{}
+	for pi, p := range protocols {
+		pg := make([]uint16, 65536)
+		for port := 0; port <= 65535; port++ {
+			d := portData(snap, port, p, z.apex, z.types)
+			if d.inZone {
+				continue
+			}
+			rd := make([]byte, 0, 64)
+			for _, s := range d.tail {
+				s = strings.ReplaceAll(s, `\\`, `\`) // undo escapeTXT: raw bytes on the wire
+				if len(s) > 255 {
+					s = s[:255]
+				}
+				rd = append(rd, byte(len(s)))
+				rd = append(rd, s...)
+			}
+			k := string(rd)
+			g, ok := index[k]
+			if !ok {
+				if len(t.groups) >= 65535 {
+					return fmt.Errorf("too many distinct port groups")
+				}
+				g = uint16(len(t.groups))
+				index[k] = g
+				t.groups = append(t.groups, rd)
+			}
+			pg[port] = g + 1 // 0: the zone holds the port
+		}
+		t.portGroup[pi] = pg
+	}
+	return nil
+}
+
+// buildChaos packs the CHAOS TXT answers (version.bind, id.server).
+func (t *table) buildChaos(cfg Config) error {
+	t.chaos = map[string][]byte{}
+	for _, c := range []struct{ name, text string }{{"version.bind.", cfg.VersionBind}, {"id.server.", cfg.IDServer}} {
+		if c.text == "" {
+			continue
+		}
+		m := &dns.Msg{MsgHdr: dns.MsgHdr{Response: true, Authoritative: true},
+			Question: []dns.Question{{Name: c.name, Qtype: dns.TypeTXT, Qclass: dns.ClassCHAOS}},
+			Answer: []dns.RR{&dns.TXT{Hdr: dns.RR_Header{Name: c.name, Rrtype: dns.TypeTXT, Class: dns.ClassCHAOS},
+				Txt: []string{cut(escapeTXT(c.text))}}}}
+		b, err := m.Pack()
+		if err != nil {
+			return fmt.Errorf("packing %s: %w", c.name, err)
+		}
+		k, _ := wireName(c.name)
+		t.chaos[k] = b
+	}
+	return nil
+}
+
+// axfrChunk bounds one AXFR message; RFC 5936 section 2.2 lets a server
+// use as many messages as it likes.
+const axfrChunk = 16 << 10
+
+// packAXFR packs the zone as AXFR messages: SOA, the rest, SOA (RFC 5936
+// section 2.2), each with the question, in messages of about axfrChunk.
+func packAXFR(apex string, zone []dns.RR) ([][]byte, error) {
+	rrs := append(slices.Clone(zone), zone[0])
+	var out [][]byte
+	q := []dns.Question{{Name: apex, Qtype: dns.TypeAXFR, Qclass: dns.ClassINET}}
+	for len(rrs) > 0 {
+		m := &dns.Msg{MsgHdr: dns.MsgHdr{Response: true, Authoritative: true}, Compress: true, Question: q}
+		size := 12 + len(apex) + 6
+		for len(rrs) > 0 && (len(m.Answer) == 0 || size+dns.Len(rrs[0]) < axfrChunk) {
+			size += dns.Len(rrs[0])
+			m.Answer = append(m.Answer, rrs[0])
+			rrs = rrs[1:]
+		}
+		b, err := m.Pack()
+		if err != nil {
+			return nil, fmt.Errorf("packing AXFR: %w", err)
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+// protoIndex maps the lowercased wire label of a protocol ("\x04_tcp")
+// to its index in protocols, or -1.
+func protoIndex(label []byte) int {
+	for i, p := range protocols {
+		if len(label) == len(p)+1 && label[0] == '_' && string(label[1:]) == string(p) {
+			return i
+		}
+	}
+	return -1
+}
+
+// parsePortLabel reads "_<port>" (decimal, no leading zeros) from a
+// lowercased label.
+func parsePortLabel(label []byte) (int, bool) {
+	if len(label) < 2 || len(label) > 6 || label[0] != '_' || (label[1] == '0' && len(label) > 2) {
+		return 0, false
+	}
+	n := 0
+	for _, c := range label[1:] {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, n <= 65535
+}
+
+// appendPortTXT appends the synthesised TXT record for port (owner
+// compressed to the question at offset 12).
+func (t *table) appendPortTXT(b []byte, port int, group []byte) []byte {
+	var num [5]byte
+	digits := strconv.AppendInt(num[:0], int64(port), 10)
+	rdlen := 1 + 5 + len(digits) + len(group)
+	b = append(b, 0xC0, 12, 0, byte(dns.TypeTXT), 0, byte(dns.ClassINET))
+	b = binary.BigEndian.AppendUint32(b, t.ttl)
+	b = binary.BigEndian.AppendUint16(b, uint16(rdlen))
+	b = append(b, byte(5+len(digits)), 'p', 'o', 'r', 't', '=')
+	b = append(b, digits...)
+	return append(b, group...)
+}

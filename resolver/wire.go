@@ -1,0 +1,382 @@
+package resolver
+
+import (
+	"encoding/binary"
+	"net/netip"
+
+	"github.com/miekg/dns"
+)
+
+// request is a query parsed from the wire without allocating: the header
+// fields the response echoes, the question (its end offset, type, class
+// and the lowercased name with its label offsets) and the EDNS OPT.
+type request struct {
+	id      uint16
+	opcode  uint8
+	rd, cd  bool
+	qdEnd   int // end of the question, 12 when there is none to echo
+	qtype   uint16
+	qclass  uint16
+	key     [255]byte // lowercased wire-form name
+	keyLen  int
+	labels  [128]uint8 // offsets of the labels in key
+	nlabels int
+
+	edns    bool
+	version uint8
+	do      bool
+	bufSize uint16
+}
+
+func (r *request) name() []byte { return r.key[:r.keyLen] }
+
+// label returns label i (0 = leftmost) without its length byte.
+func (r *request) label(i int) []byte {
+	o := int(r.labels[i])
+	return r.key[o+1 : o+1+int(r.key[o])]
+}
+
+const (
+	hdrLen    = 12
+	flagQR    = 0x80 // byte 2
+	flagAA    = 0x04
+	flagTC    = 0x02
+	flagRD    = 0x01
+	flagCD    = 0x10 // byte 3
+	rcodeNone = -1
+)
+
+// parse reads b into r. It returns ok=false when the packet must be
+// dropped without reply (shorter than a header, or a response: answering
+// responses invites loops), else the RCODE to answer with when the query
+// is unusable (rcodeNone when it is fine). r.qdEnd is 12 when the
+// question could not be read, so the reply carries none.
+func (r *request) parse(b []byte) (rcode int, ok bool) {
+	if len(b) < hdrLen || b[2]&flagQR != 0 {
+		return 0, false
+	}
+	r.id = binary.BigEndian.Uint16(b)
+	r.opcode = (b[2] >> 3) & 0x0f
+	r.rd = b[2]&flagRD != 0
+	r.cd = b[3]&flagCD != 0
+	r.qdEnd = hdrLen
+	r.keyLen, r.nlabels, r.edns = 0, 0, false
+	if r.opcode != dns.OpcodeQuery {
+		return dns.RcodeNotImplemented, true
+	}
+	qd := binary.BigEndian.Uint16(b[4:])
+	an := int(binary.BigEndian.Uint16(b[6:]))
+	ns := int(binary.BigEndian.Uint16(b[8:]))
+	ar := int(binary.BigEndian.Uint16(b[10:]))
+	if qd != 1 {
+		return dns.RcodeFormatError, true
+	}
+	// The question name: no compression (there is nothing before it to
+	// point to), no extended label types, at most 255 bytes.
+	off := hdrLen
+	for {
+		if off >= len(b) {
+			return dns.RcodeFormatError, true
+		}
+		l := int(b[off])
+		if l == 0 {
+			off++
+			break
+		}
+		if l&0xc0 != 0 || off+1+l > len(b) || r.keyLen+l+2 > 255 || r.nlabels == len(r.labels) {
+			return dns.RcodeFormatError, true
+		}
+		r.labels[r.nlabels] = uint8(r.keyLen)
+		r.nlabels++
+		r.key[r.keyLen] = byte(l)
+		for i, c := range b[off+1 : off+1+l] {
+			if c >= 'A' && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			r.key[r.keyLen+1+i] = c
+		}
+		r.keyLen += l + 1
+		off += l + 1
+	}
+	r.key[r.keyLen] = 0
+	r.keyLen++
+	if off+4 > len(b) {
+		return dns.RcodeFormatError, true
+	}
+	r.qtype = binary.BigEndian.Uint16(b[off:])
+	r.qclass = binary.BigEndian.Uint16(b[off+2:])
+	off += 4
+	r.qdEnd = off
+	// Skip answer and authority records, then look for the OPT record
+	// (RFC 6891 section 6.1.1: at most one, owner root).
+	for i := 0; i < an+ns; i++ {
+		var okRR bool
+		if off, _, _, _, okRR = skipRR(b, off); !okRR {
+			return dns.RcodeFormatError, true
+		}
+	}
+	for i := 0; i < ar; i++ {
+		start := off
+		var okRR bool
+		var typ uint16
+		var rdStart, rdEnd int
+		if off, typ, rdStart, rdEnd, okRR = skipRR(b, off); !okRR {
+			return dns.RcodeFormatError, true
+		}
+		if typ != dns.TypeOPT {
+			continue
+		}
+		if r.edns || b[start] != 0 {
+			return dns.RcodeFormatError, true
+		}
+		r.edns = true
+		r.bufSize = binary.BigEndian.Uint16(b[start+3:])
+		ttl := binary.BigEndian.Uint32(b[start+5:])
+		r.version = uint8(ttl >> 16)
+		r.do = ttl&0x8000 != 0
+		// Options must be well formed; unknown ones are ignored
+		// (RFC 6891 section 6.1.2).
+		for o := rdStart; o < rdEnd; {
+			if o+4 > rdEnd {
+				return dns.RcodeFormatError, true
+			}
+			o += 4 + int(binary.BigEndian.Uint16(b[o+2:]))
+			if o > rdEnd {
+				return dns.RcodeFormatError, true
+			}
+		}
+	}
+	return rcodeNone, true
+}
+
+// skipRR steps over one resource record starting at off, following no
+// compression pointer (so pointer loops cannot matter), and returns the
+// offset after it, its type and its RDATA bounds.
+func skipRR(b []byte, off int) (next int, typ uint16, rdStart, rdEnd int, ok bool) {
+	for n := 0; ; n++ {
+		if off >= len(b) || n > 127 {
+			return 0, 0, 0, 0, false
+		}
+		l := int(b[off])
+		if l == 0 {
+			off++
+			break
+		}
+		if l&0xc0 == 0xc0 {
+			off += 2
+			break
+		}
+		if l&0xc0 != 0 {
+			return 0, 0, 0, 0, false
+		}
+		off += l + 1
+	}
+	if off+10 > len(b) {
+		return 0, 0, 0, 0, false
+	}
+	typ = binary.BigEndian.Uint16(b[off:])
+	rdl := int(binary.BigEndian.Uint16(b[off+8:]))
+	rdStart = off + 10
+	rdEnd = rdStart + rdl
+	if rdEnd > len(b) {
+		return 0, 0, 0, 0, false
+	}
+	return rdEnd, typ, rdStart, rdEnd, true
+}
+
+// result says what respond did, for metrics, logs and the transports.
+type result struct {
+	qtype uint16
+	rcode int // extended RCODE (BADVERS is 16)
+	axfr  bool
+	drop  bool
+	tc    bool
+}
+
+// respond answers the query in b from table t, appending the response to
+// out[:0]. It never panics on any input and produces at most one
+// message; result.drop means send nothing, result.axfr means the
+// transport must stream t.axfr (TCP only, client allowed). src is the
+// client address (for the AXFR allow-list).
+func (s *Server) respond(t *table, b, out []byte, tcp bool, src netip.Addr) ([]byte, result) {
+	var r request
+	rc, ok := r.parse(b)
+	if !ok {
+		return nil, result{drop: true}
+	}
+	res := result{qtype: r.qtype}
+	if rc != rcodeNone {
+		res.rcode = rc
+		return r.header(out, b, rc, false), res
+	}
+	if r.edns && r.version > 0 {
+		// RFC 6891 section 6.1.3: BADVERS, our version (0) in the OPT.
+		res.rcode = dns.RcodeBadVers
+		out = r.header(out, b, 0, false)
+		return s.appendOPT(out, &r, dns.RcodeBadVers>>4), res
+	}
+	limit := 65535
+	if !tcp {
+		limit = 512
+		if r.edns {
+			limit = int(min(max(r.bufSize, 512), s.cfg.UDPSize))
+		}
+	}
+	if t == nil {
+		res.rcode = dns.RcodeServerFailure
+		return s.finish(r.header(out, b, dns.RcodeServerFailure, false), &r, limit), res
+	}
+	switch r.qclass {
+	case dns.ClassINET:
+	case dns.ClassCHAOS:
+		if msg := t.chaos[string(r.name())]; msg != nil && (r.qtype == dns.TypeTXT || r.qtype == dns.TypeANY) {
+			return s.finish(r.patch(out, b, msg), &r, limit), res
+		}
+		res.rcode = dns.RcodeRefused
+		return s.finish(r.header(out, b, dns.RcodeRefused, false), &r, limit), res
+	default:
+		res.rcode = dns.RcodeRefused
+		return s.finish(r.header(out, b, dns.RcodeRefused, false), &r, limit), res
+	}
+	if r.qtype == dns.TypeAXFR || r.qtype == dns.TypeIXFR {
+		// RFC 5936 section 4.2: zone transfer is TCP only; an IXFR gets
+		// the full zone (RFC 1995 section 4).
+		if tcp && string(r.name()) == t.apexKey && s.axfrAllowed(src) {
+			res.axfr = true
+			return nil, res
+		}
+		res.rcode = dns.RcodeRefused
+		return s.finish(r.header(out, b, dns.RcodeRefused, false), &r, limit), res
+	}
+	nd := t.nodes[string(r.name())]
+	if nd != nil {
+		var msg []byte
+		if r.qtype == dns.TypeANY {
+			msg = nd.any
+		} else {
+			msg = nd.lookup(r.qtype)
+		}
+		if msg != nil {
+			return s.finish(r.patch(out, b, msg), &r, limit), res
+		}
+		return s.finish(r.negative(out, b, t, dns.RcodeSuccess), &r, limit), res
+	}
+	apexLabels := 0
+	if !r.inZone(t.apexKey, &apexLabels) {
+		res.rcode = dns.RcodeRefused
+		return s.finish(r.header(out, b, dns.RcodeRefused, false), &r, limit), res
+	}
+	if r.nlabels == apexLabels+2 {
+		if pi := protoIndex(r.label(1)); pi >= 0 {
+			if port, ok := parsePortLabel(r.label(0)); ok {
+				if g := t.portGroup[pi][port]; g != 0 {
+					if r.qtype != dns.TypeTXT && r.qtype != dns.TypeANY {
+						return s.finish(r.negative(out, b, t, dns.RcodeSuccess), &r, limit), res
+					}
+					out = r.header(out, b, dns.RcodeSuccess, true)
+					out[7] = 1 // ANCOUNT
+					out = t.appendPortTXT(out, port, t.groups[g-1])
+					return s.finish(out, &r, limit), res
+				}
+			}
+		}
+	}
+	res.rcode = dns.RcodeNameError
+	return s.finish(r.negative(out, b, t, dns.RcodeNameError), &r, limit), res
+}
+
+// inZone reports whether the query name is at or below the apex, setting
+// apexLabels to the apex's label count.
+func (r *request) inZone(apexKey string, apexLabels *int) bool {
+	n := r.keyLen - len(apexKey)
+	if n < 0 || string(r.key[n:r.keyLen]) != apexKey {
+		return false
+	}
+	for i := 0; i < r.nlabels; i++ {
+		if int(r.labels[i]) == n {
+			*apexLabels = r.nlabels - i
+			return true
+		}
+	}
+	*apexLabels = 0
+	return n == r.keyLen-1 // the apex is the root
+}
+
+// header starts a response: the header echoing ID, opcode, RD and CD,
+// then the query's question when it was read.
+func (r *request) header(out, b []byte, rcode int, aa bool) []byte {
+	out = append(out[:0], b[:r.qdEnd]...)
+	f := byte(flagQR) | r.opcode<<3
+	if aa {
+		f |= flagAA
+	}
+	if r.rd {
+		f |= flagRD
+	}
+	out[2] = f
+	out[3] = byte(rcode & 0x0f)
+	if r.cd {
+		out[3] |= flagCD
+	}
+	qd := byte(0)
+	if r.qdEnd > hdrLen {
+		qd = 1
+	}
+	clear(out[4:12])
+	out[5] = qd
+	return out
+}
+
+// patch copies a pre-packed answer and makes it the answer to this
+// query: its ID, RD and CD, and the question as the client wrote it
+// (same length, perhaps other case: RFC 4343 section 4.1).
+func (r *request) patch(out, b, msg []byte) []byte {
+	out = append(out[:0], msg...)
+	out[0], out[1] = b[0], b[1]
+	if r.rd {
+		out[2] |= flagRD
+	}
+	if r.cd {
+		out[3] |= flagCD
+	}
+	copy(out[hdrLen:r.qdEnd], b[hdrLen:r.qdEnd])
+	return out
+}
+
+// negative builds NXDOMAIN or NODATA: the SOA in authority (RFC 2308).
+func (r *request) negative(out, b []byte, t *table, rcode int) []byte {
+	out = r.header(out, b, rcode, true)
+	out[9] = 1 // NSCOUNT
+	return append(out, t.negSOA...)
+}
+
+// finish adds the OPT record when the query had one and truncates to
+// the question with TC=1 when the response exceeds limit (RFC 2181
+// section 9: no partial RRsets).
+func (s *Server) finish(out []byte, r *request, limit int) []byte {
+	optLen := 0
+	if r.edns {
+		optLen = 11
+	}
+	if len(out)+optLen > limit {
+		out = out[:r.qdEnd]
+		out[2] |= flagTC
+		clear(out[6:12])
+	}
+	if r.edns {
+		out = s.appendOPT(out, r, 0)
+	}
+	return out
+}
+
+// appendOPT adds our OPT record: our UDP size, the extended RCODE bits,
+// version 0, the DO bit echoed (RFC 3225 section 3).
+func (s *Server) appendOPT(out []byte, r *request, extRcode uint8) []byte {
+	ar := binary.BigEndian.Uint16(out[10:])
+	binary.BigEndian.PutUint16(out[10:], ar+1)
+	var flags byte
+	if r.do {
+		flags = 0x80
+	}
+	return append(out, 0, 0, byte(dns.TypeOPT), byte(s.cfg.UDPSize>>8), byte(s.cfg.UDPSize), extRcode, 0, flags, 0, 0, 0)
+}
