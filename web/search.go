@@ -85,6 +85,7 @@ const (
 type hit struct {
 	rec  *registry.Record
 	rank int
+	i    int // entry index: registry order
 }
 
 // search answers a name or word query (q.IsPort is handled by the
@@ -115,18 +116,33 @@ func (ix *searchIndex) search(q registry.Query) []hit {
 		default:
 			continue
 		}
-		hits = append(hits, hit{rec: e.rec, rank: rank})
+		hits = append(hits, hit{rec: e.rec, rank: rank, i: i})
 	}
-	slices.SortStableFunc(hits, func(a, b hit) int {
-		if c := cmp.Compare(a.rank, b.rank); c != 0 {
-			return c
-		}
-		if a.rank == rankText {
-			return 0 // keep registry (port) order for word matches
-		}
-		return cmp.Compare(len(a.rec.Name), len(b.rec.Name))
-	})
-	return hits
+	// A counting sort by rank keeps the registry's (port) order within a
+	// rank in one pass; only the name matches are then ordered, shortest
+	// first.
+	var start [rankText + 2]int
+	for _, h := range hits {
+		start[h.rank+1]++
+	}
+	for r := 1; r < len(start); r++ {
+		start[r] += start[r-1]
+	}
+	out := make([]hit, len(hits))
+	next := start
+	for _, h := range hits {
+		out[next[h.rank]] = h
+		next[h.rank]++
+	}
+	for _, rank := range []int{rankPrefix, rankName} {
+		slices.SortFunc(out[start[rank]:start[rank+1]], func(x, y hit) int {
+			if c := cmp.Compare(len(x.rec.Name), len(y.rec.Name)); c != 0 {
+				return c
+			}
+			return cmp.Compare(x.i, y.i)
+		})
+	}
+	return out
 }
 
 // protoMatches follows Snapshot.ByType: a DNS-SD-only registration (no

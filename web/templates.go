@@ -48,6 +48,7 @@ var funcs = template.FuncMap{
 	"srvType":    func(a *mdns.Advertisement) string { return a.ServiceType() },
 	"ttlName":    ttlName,
 	"dict":       dict,
+	"rows":       recordRows,
 }
 
 // dict builds a map from key/value pairs, to pass several values to a

@@ -38,7 +38,7 @@ func TestPages(t *testing.T) {
 		{"unassigned port", "/search?q=635/tcp", 200, []string{`st-unassigned`, "632-639"}, nil},
 		{"description words", "/search?q=printing+PROTOCOL", 200, []string{`/services/ipp`}, []string{`/services/http"`}},
 		{"txt key", "/search?q=pdl", 200, []string{`/services/ipp`}, nil},
-		{"prefix", "/search?q=who", 200, []string{`/services/whoispp`, `/services/whois&#43;&#43;`}, nil},
+		{"prefix", "/search?q=who", 200, []string{`/services/whoispp`, `/services/whois++`}, nil},
 		{"nothing", "/search?q=zzzz-nothing", 200, []string{"0 registrations found", "Nothing in the registry matches"}, nil},
 		{"port out of range", "/search?q=70000", 400, []string{"out of range 0-65535"}, []string{"<table"}},
 		{"query too long", "/search?q=" + strings.Repeat("a", 201), 400, []string{"longest accepted is 200"}, nil},
