@@ -231,7 +231,6 @@ func buildZone(ctx context.Context, snap *registry.Snapshot, cfg Config) (*zoneD
 		var ports []int32
 		var txt []dns.RR
 		sd := false
-		subs := map[string]bool{}
 		for _, r := range rs {
 			if r.HasPort() && !slices.Contains(ports, r.PortLow) {
 				ports = append(ports, r.PortLow)
@@ -239,15 +238,6 @@ func buildZone(ctx context.Context, snap *registry.Snapshot, cfg Config) (*zoneD
 			txt = append(txt, &dns.TXT{Hdr: hdr(own, dns.TypeTXT), Txt: recordTXT(r)})
 			if r.TXTKeys.Kind != registry.TXTUnknown || !r.HasPort() {
 				sd = true
-			}
-			for _, s := range r.Subtypes {
-				s = strings.ToLower(strings.TrimPrefix(s, "_"))
-				if validLabel(s) && !subs[s] {
-					subs[s] = true
-					so := "_" + s + "._sub." + own
-					z.add(&dns.TXT{Hdr: hdr(so, dns.TypeTXT), Txt: []string{
-						"subtype=" + s, "service=" + k.name, "proto=" + string(k.proto)}})
-				}
 			}
 		}
 		for _, p := range ports {
@@ -258,6 +248,38 @@ func buildZone(ctx context.Context, snap *registry.Snapshot, cfg Config) (*zoneD
 		}
 		if sd && (k.proto == registry.ProtoTCP || k.proto == registry.ProtoUDP) {
 			dnssd = append(dnssd, own)
+		}
+	}
+	// Known subtypes (RFC 6763 section 7.1), under the record's own type
+	// and, for aliases and duplicates (www-http), under the type they
+	// stand for (http).
+	subDone := map[string]bool{}
+	for i := range recs {
+		r := &recs[i]
+		if len(r.Subtypes) == 0 || r.Name == "" {
+			continue
+		}
+		names := []string{strings.ToLower(r.Name)}
+		if r.Status == registry.StatusAlias || r.Status == registry.StatusDuplicate {
+			names = append(names, strings.ToLower(r.AliasOf))
+		}
+		for _, n := range names {
+			for _, p := range recordProtos(r) {
+				own := typeKey{n, p}.owner(apex)
+				if !validLabel(n) || !z.types[own] {
+					continue
+				}
+				for _, sub := range r.Subtypes {
+					sub = strings.ToLower(strings.TrimPrefix(sub, "_"))
+					so := "_" + sub + "._sub." + own
+					if !validLabel(sub) || subDone[so] {
+						continue
+					}
+					subDone[so] = true
+					z.add(&dns.TXT{Hdr: hdr(so, dns.TypeTXT), Txt: []string{
+						"subtype=" + sub, "service=" + n, "proto=" + string(p)}})
+				}
+			}
 		}
 	}
 	sdOwner := "_services._dns-sd._udp." + apex
