@@ -1,0 +1,295 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/svcreg/svcreg/mdns"
+	"github.com/svcreg/svcreg/registry"
+)
+
+// ErrNoStore is returned by New without a registry store.
+var ErrNoStore = errors.New("httpapi: Options.Store is required")
+
+// LAN is what the API reads from the mDNS monitor (*mdns.Monitor).
+type LAN interface {
+	Advertisements() []mdns.Advertisement
+	Findings() []mdns.Finding
+}
+
+// Options configures the handler.
+type Options struct {
+	Store *registry.Store // required
+	// LAN is the mDNS monitor; nil when mDNS validation is off.
+	LAN LAN
+	// Ready reports why the daemon is not ready (nil = ready); nil means
+	// ready once the store holds a snapshot.
+	Ready func() error
+	// Gatherer serves /metrics (nil: /metrics is 404).
+	Gatherer prometheus.Gatherer
+	// UI is mounted at "/" (the web interface); nil serves a JSON index.
+	UI     http.Handler
+	Logger *slog.Logger
+}
+
+type api struct {
+	opts Options
+	log  *slog.Logger
+}
+
+// New returns the daemon's HTTP handler.
+func New(opts Options) (http.Handler, error) {
+	if opts.Store == nil {
+		return nil, ErrNoStore
+	}
+	a := &api{opts: opts, log: opts.Logger}
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/v1/services/{name}", a.get(a.service))
+	mux.Handle("/v1/ports/{proto}/{port}", a.get(a.port))
+	mux.Handle("/v1/registry", a.get(a.registry))
+	mux.Handle("/v1/findings", a.get(a.findings))
+	mux.Handle("/v1/advertisements", a.get(a.advertisements))
+	mux.Handle("/v1/", a.get(func(w http.ResponseWriter, r *http.Request) {
+		a.error(w, http.StatusNotFound, "no such API endpoint: %s", r.URL.Path)
+	}))
+	mux.Handle("/healthz", a.get(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	}))
+	mux.Handle("/readyz", a.get(a.ready))
+	if opts.Gatherer != nil {
+		mux.Handle("/metrics", promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{
+			ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelError),
+		}))
+	}
+	if opts.UI != nil {
+		mux.Handle("/", opts.UI)
+	} else {
+		mux.Handle("/", a.get(a.index))
+	}
+	return mux, nil
+}
+
+// get allows GET and HEAD only, answering others with a JSON 405.
+func (a *api) get(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			a.error(w, http.StatusMethodNotAllowed, "method %s not allowed", r.Method)
+			return
+		}
+		h(w, r)
+	})
+}
+
+// apiError is the body of every error response.
+type apiError struct {
+	Error  string `json:"error"`
+	Status int    `json:"status"`
+}
+
+func (a *api) error(w http.ResponseWriter, status int, format string, args ...any) {
+	writeJSON(w, status, apiError{Error: fmt.Sprintf(format, args...), Status: status})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v) // the client went away; nothing to do
+}
+
+// snapshot returns the current snapshot or answers 503.
+func (a *api) snapshot(w http.ResponseWriter) *registry.Snapshot {
+	snap := a.opts.Store.Load()
+	if snap == nil {
+		a.error(w, http.StatusServiceUnavailable, "no registry loaded yet")
+	}
+	return snap
+}
+
+// serviceResponse answers /v1/services/{name}.
+type serviceResponse struct {
+	Query    string             `json:"query"`
+	Name     string             `json:"name"`
+	Protocol registry.Protocol  `json:"protocol,omitempty"`
+	Records  []*registry.Record `json:"records"`
+}
+
+// service looks a name up: "http", "_http._tcp" (a DNS-SD type), with an
+// optional ?proto=tcp.
+func (a *api) service(w http.ResponseWriter, r *http.Request) {
+	raw := r.PathValue("name")
+	q, err := registry.ParseQuery(raw)
+	if err != nil {
+		a.error(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	if q.IsPort {
+		a.error(w, http.StatusBadRequest, "%q is a port; ask /v1/ports/{proto}/{port}", raw)
+		return
+	}
+	if p := r.URL.Query().Get("proto"); p != "" {
+		proto, ok := registry.ParseProtocol(p)
+		if !ok {
+			a.error(w, http.StatusBadRequest, "unknown protocol %q (want tcp, udp, sctp or dccp)", p)
+			return
+		}
+		q.Protocol = proto
+	}
+	snap := a.snapshot(w)
+	if snap == nil {
+		return
+	}
+	recs := snap.Lookup(q)
+	if len(recs) == 0 {
+		a.error(w, http.StatusNotFound, "no service named %q", raw)
+		return
+	}
+	writeJSON(w, http.StatusOK, serviceResponse{Query: raw, Name: q.Name, Protocol: q.Protocol, Records: recs})
+}
+
+// portResponse answers /v1/ports/{proto}/{port}.
+type portResponse struct {
+	Port     int                `json:"port"`
+	Protocol registry.Protocol  `json:"protocol,omitempty"`
+	Status   registry.Status    `json:"status"`
+	Records  []*registry.Record `json:"records"`
+}
+
+// port reports a port's status and registrations; proto "any" means every
+// protocol. An unassigned port is an answer (200), not an error.
+func (a *api) port(w http.ResponseWriter, r *http.Request) {
+	var proto registry.Protocol
+	if p := r.PathValue("proto"); p != "any" {
+		var ok bool
+		if proto, ok = registry.ParseProtocol(p); !ok {
+			a.error(w, http.StatusBadRequest, "unknown protocol %q (want tcp, udp, sctp, dccp or any)", p)
+			return
+		}
+	}
+	port, err := strconv.Atoi(r.PathValue("port"))
+	if err != nil || port < 0 || port > 65535 {
+		a.error(w, http.StatusBadRequest, "bad port %q (want 0-65535)", r.PathValue("port"))
+		return
+	}
+	snap := a.snapshot(w)
+	if snap == nil {
+		return
+	}
+	recs := snap.ByPort(port, proto)
+	if recs == nil {
+		recs = []*registry.Record{}
+	}
+	writeJSON(w, http.StatusOK, portResponse{Port: port, Protocol: proto, Status: snap.PortStatus(port, proto), Records: recs})
+}
+
+func (a *api) registry(w http.ResponseWriter, r *http.Request) {
+	snap := a.snapshot(w)
+	if snap == nil {
+		return
+	}
+	writeJSON(w, http.StatusOK, snap.Stats())
+}
+
+type findingsResponse struct {
+	MDNSEnabled bool           `json:"mdns_enabled"`
+	Count       int            `json:"count"`
+	Findings    []mdns.Finding `json:"findings"`
+}
+
+type advertisementsResponse struct {
+	MDNSEnabled    bool                 `json:"mdns_enabled"`
+	Count          int                  `json:"count"`
+	Advertisements []mdns.Advertisement `json:"advertisements"`
+}
+
+// findings lists the LAN monitor's findings; with mDNS off the list is
+// empty and mdns_enabled false (a monitoring probe need not branch on 404).
+func (a *api) findings(w http.ResponseWriter, r *http.Request) {
+	resp := findingsResponse{Findings: []mdns.Finding{}}
+	if a.opts.LAN != nil {
+		resp.MDNSEnabled = true
+		if f := a.opts.LAN.Findings(); f != nil {
+			resp.Findings = f
+		}
+	}
+	resp.Count = len(resp.Findings)
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (a *api) advertisements(w http.ResponseWriter, r *http.Request) {
+	resp := advertisementsResponse{Advertisements: []mdns.Advertisement{}}
+	if a.opts.LAN != nil {
+		resp.MDNSEnabled = true
+		if ads := a.opts.LAN.Advertisements(); ads != nil {
+			resp.Advertisements = ads
+		}
+	}
+	resp.Count = len(resp.Advertisements)
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (a *api) ready(w http.ResponseWriter, r *http.Request) {
+	err := error(nil)
+	if a.opts.Ready != nil {
+		err = a.opts.Ready()
+	} else if a.opts.Store.Load() == nil {
+		err = errors.New("no registry loaded yet")
+	}
+	if err != nil {
+		a.error(w, http.StatusServiceUnavailable, "not ready: %v", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// index lists the endpoints when no web UI is mounted.
+func (a *api) index(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != "/" {
+		a.error(w, http.StatusNotFound, "not found: %s", r.URL.Path)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string][]string{"endpoints": {
+		"/v1/services/{name}", "/v1/ports/{proto}/{port}", "/v1/registry", "/v1/findings",
+		"/v1/advertisements", "/healthz", "/readyz", "/metrics",
+	}})
+}
+
+// Probe fetches url and returns nil when it answers 200 within ctx (for
+// svcreg healthcheck).
+func Probe(ctx context.Context, client *http.Client, url string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return fmt.Errorf("probing %s: %w", url, err)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("probing %s: %w", url, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		var body apiError
+		_ = json.NewDecoder(http.MaxBytesReader(nil, resp.Body, 4096)).Decode(&body)
+		msg := strings.TrimSpace(body.Error)
+		if msg == "" {
+			msg = http.StatusText(resp.StatusCode)
+		}
+		return fmt.Errorf("probing %s: %d %s", url, resp.StatusCode, msg)
+	}
+	return nil
+}
