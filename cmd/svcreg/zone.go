@@ -1,13 +1,171 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/miekg/dns"
+
+	"github.com/svcreg/svcreg/resolver"
 )
 
-// TODO(helper): implement svcreg zone.
+// zoneFlags are the flags of svcreg zone that shape the zone; they mirror
+// the serve flags of the same names so that a secondary loading the file
+// serves what svcreg serves.
+type zoneFlags struct {
+	cfg   resolver.Config
+	ns    []string
+	addrs []netip.Addr
+}
+
+func (z *zoneFlags) register(fs *flag.FlagSet) {
+	// Unset fields stay zero so that ZoneRRs derives them (NS, SOA
+	// mailbox, SRV target) from the zone actually given.
+	def := resolver.DefaultConfig()
+	fs.Func("zone", "zone `NAME` (default "+def.Zone+")", func(s string) error {
+		n, err := absName(s)
+		z.cfg.Zone = n
+		return err
+	})
+	fs.Func("ttl", "TTL of every record in `SECONDS` (default "+strconv.FormatUint(uint64(def.TTL), 10)+")", func(s string) error {
+		v, err := strconv.ParseUint(s, 10, 31) // RFC 2181 section 8: at most 2^31-1
+		if err != nil {
+			return fmt.Errorf("TTL %q: want 0 to 2147483647 seconds", s)
+		}
+		z.cfg.TTL = uint32(v)
+		return nil
+	})
+	fs.Func("ns", "authoritative name server `NAME` for the apex NS RRset (repeat for several; default ns1.<zone>)", func(s string) error {
+		n, err := absName(s)
+		z.ns = append(z.ns, n)
+		return err
+	})
+	fs.Func("addr", "`IP` for the A/AAAA records at the apex and at in-zone NS names (repeat for several; default 127.0.0.1; \"none\" for none)", func(s string) error {
+		if s == "none" {
+			z.addrs = []netip.Addr{}
+			return nil
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return fmt.Errorf("%q is not an IP address", s)
+		}
+		z.addrs = append(z.addrs, a.Unmap())
+		return nil
+	})
+	fs.Func("target", "SRV target `NAME` (default: the zone apex)", func(s string) error {
+		n, err := absName(s)
+		z.cfg.Target = n
+		return err
+	})
+}
+
+// config is the resolver configuration the flags describe.
+func (z *zoneFlags) config() resolver.Config {
+	cfg := z.cfg
+	if len(z.ns) > 0 {
+		cfg.NS = z.ns
+	}
+	if z.addrs != nil {
+		cfg.Addresses = z.addrs
+	}
+	return cfg
+}
+
+// absName checks a domain name and makes it absolute.
+func absName(s string) (string, error) {
+	if _, ok := dns.IsDomainName(s); !ok || s == "" {
+		return "", fmt.Errorf("%q is not a domain name", s)
+	}
+	return dns.CanonicalName(s), nil
+}
+
+// runZone implements "svcreg zone [--registry PATH]... [--format F]
+// [--zone Z] [--ttl N] [--ns NAME]... [--target NAME] [-o FILE]".
 func runZone(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "svcreg zone: not implemented yet")
-	return exitUsage
+	fs := flag.NewFlagSet("svcreg zone", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var rf registryFlags
+	rf.register(fs)
+	var zf zoneFlags
+	zf.register(fs)
+	out := fs.String("o", "", "write the zone to `FILE` (replaced atomically) instead of standard output")
+	quiet := fs.Bool("q", false, "log only warnings and errors to stderr")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: svcreg zone [--registry PATH]... [--format FORMAT] [--zone Z] [--ttl N] [--ns NAME]... [--target NAME] [--addr IP]... [-o FILE] [-q]")
+		fmt.Fprintln(fs.Output(), "\nPrints the zone svcreg serves as an RFC 1035 zone file for BIND, NSD, Knot or CoreDNS's file plugin.")
+		fmt.Fprintln(fs.Output(), "\nflags:")
+		fs.PrintDefaults()
+	}
+	rest, err := parseInterspersed(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if len(rest) > 0 {
+		fmt.Fprintf(stderr, "svcreg zone: unexpected argument %q (use --registry PATH)\n", rest[0])
+		return exitUsage
+	}
+	snap, err := rf.load(ctx, newCLILogger(stderr, *quiet))
+	if err != nil {
+		fmt.Fprintf(stderr, "svcreg zone: %v\n", err)
+		return exitUsage
+	}
+	cfg := zf.config()
+	if *out == "" {
+		bw := bufio.NewWriter(stdout)
+		err = resolver.WriteZone(bw, snap, cfg)
+		if err == nil {
+			err = bw.Flush()
+		}
+	} else {
+		err = writeZoneFile(*out, func(w io.Writer) error { return resolver.WriteZone(w, snap, cfg) })
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "svcreg zone: %v\n", err)
+		return exitUsage
+	}
+	return exitOK
+}
+
+// writeZoneFile writes path through a temporary file in the same
+// directory and renames it into place, so that a name server reloading
+// the file never reads half of it.
+func writeZoneFile(path string, write func(io.Writer) error) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	bw := bufio.NewWriter(f)
+	if err = write(bw); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err = bw.Flush(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err = f.Chmod(0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err = f.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err = os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
 }
