@@ -152,7 +152,10 @@ func TestValidateRules(t *testing.T) {
 		{"txt repeated key", func(a *Advertisement) { a.TXT = append(a.TXT, "RP=other") }, []want{{RuleTXTFormat, SeverityWarning, "RP"}}},
 		{"txt long key", func(a *Advertisement) { a.Service = "_nosuch"; a.TXT = []string{"abcdefghij=1", "abcdefghi=1"} },
 			[]want{{RuleUnregistered, SeverityWarning, "_nosuch"}, {RuleTXTFormat, SeverityWarning, "abcdefghij"}}},
-		{"txt host key", func(a *Advertisement) { a.Service = "_myapp"; a.TXT = []string{"ver=1", "Host=printer.local", "port=631"} },
+		{"txt host key", func(a *Advertisement) {
+			a.Service = "_myapp"
+			a.TXT = []string{"ver=1", "Host=printer.local", "port=631"}
+		},
 			[]want{{RuleTXTUnknownKey, SeverityWarning, "Host"}, {RuleTXTUnknownKey, SeverityWarning, "port"},
 				{RuleTXTFormat, SeverityWarning, "Host=printer.local"}, {RuleTXTFormat, SeverityWarning, "port=631"}}},
 		{"txt host key defined", func(a *Advertisement) { a.Service = "_relay"; a.TXT = []string{"host=x", "port=1"} }, nil},
