@@ -63,8 +63,12 @@ func (l *Loaded) encode(v reflect.Value, key string, origins bool) *yaml.Node {
 		for i := range v.Len() {
 			n.Content = append(n.Content, l.encode(v.Index(i), fmt.Sprintf("%s[%d]", key, i), origins))
 		}
-		if v.Type().Elem() != reflect.TypeFor[LocalService]() || v.Len() == 0 {
-			n.Style = yaml.FlowStyle // lists of scalars on one line
+		width := 0
+		for _, c := range n.Content {
+			width += len(c.Value) + 2
+		}
+		if v.Len() == 0 || v.Type().Elem() != reflect.TypeFor[LocalService]() && width <= 60 {
+			n.Style = yaml.FlowStyle // short lists of scalars on one line
 		}
 		return n
 	case reflect.Map:
