@@ -1,0 +1,106 @@
+package resolver_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/svcreg/svcreg/internal/testutil"
+	"github.com/svcreg/svcreg/registry"
+	"github.com/svcreg/svcreg/resolver"
+)
+
+// knotAddedCSV is a registry addition that the second snapshot of the
+// secondary test carries and the first does not.
+const knotAddedCSV = "Service Name,Port Number,Transport Protocol,Description,Assignee,Contact,Registration Date,Modification Date,Reference,Service Code,Unauthorized Use Reported,Assignment Notes\n" +
+	"svcreg-knot-added,39999,tcp,Added between two snapshots,[x],[x],2030-01-01,,,,,\n"
+
+// TestSystemKnotSecondary runs knotd as a secondary of an in-process
+// svcreg: Knot pulls the zone by AXFR and answers like svcreg for a
+// sample of names; after SetSnapshot with a changed registry svcreg sends
+// NOTIFY, Knot transfers the new serial and answers the new names too.
+func TestSystemKnotSecondary(t *testing.T) {
+	knotd := testutil.RequireTool(t, "knotd", "knot")
+	all := make([]string, len(zoneSeeds))
+	for i := range zoneSeeds {
+		all[i] = seedPath(i)
+	}
+	snap1 := zoneSnapshot(t, all[:4]...)
+	var srcs []*registry.Source
+	for _, p := range all {
+		src, err := registry.LoadFile(context.Background(), p, "")
+		require.NoError(t, err)
+		srcs = append(srcs, src)
+	}
+	added, err := registry.Parse(strings.NewReader(knotAddedCSV), "added.csv", registry.FormatCSV)
+	require.NoError(t, err)
+	snap2, err := registry.Build(append(srcs, added)...)
+	require.NoError(t, err)
+
+	knotPort := sysFreePort(t)
+	knotAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(knotPort))
+	cfg := resolver.Config{Notify: []string{knotAddr}}
+	srv, svcAddr := sysStartServer(t, snap1, cfg)
+	_, svcPort, err := net.SplitHostPort(svcAddr)
+	require.NoError(t, err)
+
+	dir := t.TempDir()
+	z := resolver.DefaultZone
+	conf := sysKnotConf(t, dir, knotPort, fmt.Sprintf(`remote:
+  - id: svcreg
+    address: 127.0.0.1@%s
+acl:
+  - id: notify-from-svcreg
+    address: 127.0.0.1
+    action: notify
+zone:
+  - domain: %q
+    file: %q
+    master: svcreg
+    acl: notify-from-svcreg
+    zonefile-sync: -1
+    zonefile-load: none
+    journal-content: none
+`, svcPort, z, filepath.Join(dir, "secondary.zone")))
+	sysStartProcess(t, "knotd", knotd, "-c", conf)
+
+	// Knot refreshes at start-up: AXFR of the first snapshot.
+	want1, err := resolver.ZoneRRs(snap1, cfg)
+	require.NoError(t, err)
+	serial1 := srv.Serial()
+	require.Equal(t, want1[0].(*dns.SOA).Serial, serial1, "Serial is the SOA serial of ZoneRRs")
+	sysWaitSerial(t, knotAddr, z, serial1, 30*time.Second)
+	sysCompareSample(t, knotAddr, svcAddr, sysSample(want1, 150, 1))
+
+	// A changed registry: new serial, NOTIFY, and Knot transfers it. The
+	// SOA refresh timer is far longer than the wait, so only NOTIFY can
+	// bring the new serial in time.
+	refresh := want1[0].(*dns.SOA).Refresh
+	require.Greater(t, refresh, uint32(60), "the refresh timer would make this test pass without NOTIFY")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	require.NoError(t, srv.SetSnapshot(ctx, snap2))
+	serial2 := srv.Serial()
+	require.NotEqual(t, serial1, serial2, "a changed registry changes the serial")
+	sysWaitSerial(t, knotAddr, z, serial2, 20*time.Second)
+
+	want2, err := resolver.ZoneRRs(snap2, cfg)
+	require.NoError(t, err)
+	qs := sysSample(want2, 150, 2)
+	newName := "_svcreg-knot-added._tcp." + z
+	qs = append(qs, sysQuestion{newName, dns.TypeSRV}, sysQuestion{newName, dns.TypeTXT}, sysQuestion{"_39999._tcp." + z, dns.TypePTR})
+	sysCompareSample(t, knotAddr, svcAddr, qs)
+	r, err := sysExchange("tcp", knotAddr, newName, dns.TypeSRV)
+	require.NoError(t, err)
+	require.Len(t, r.Answer, 1, "Knot serves the added name after NOTIFY")
+	assert.Equal(t, uint16(39999), r.Answer[0].(*dns.SRV).Port)
+}
