@@ -28,7 +28,7 @@ func TestParseAvahiGood(t *testing.T) {
 	require.Len(t, ads, 2)
 	assert.Equal(t, &Advertisement{Instance: "Office Printer on myhost", Service: "_ipp", Proto: "_tcp", Domain: "local",
 		Subtypes: []string{"_universal"}, Port: 631, HasTXT: true,
-		TXT: []string{"txtvers=1", "rp=ipp/print", "ty=Office Printer", "qtotal=1", "pdl=application/pdf,image/urf", "note=2nd floor"},
+		TXT:    []string{"txtvers=1", "rp=ipp/print", "ty=Office Printer", "qtotal=1", "pdl=application/pdf,image/urf", "note=2nd floor"},
 		Origin: "printer.service:6"}, ads[0])
 	assert.Equal(t, &Advertisement{Instance: "Office Printer on myhost", Service: "_http", Proto: "_tcp", Domain: "local",
 		Host: "printer.local.", Port: 80, HasTXT: true, TXT: []string{"path=/", "u=admin"}, Origin: "printer.service:17"}, ads[1])
