@@ -1,0 +1,425 @@
+package mdns
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/miekg/dns"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/svcreg/svcreg/registry"
+)
+
+// MonitorConfig configures a Monitor. Interfaces, MaxInstances, Browse,
+// BrowseInterval and Policy are the config file's; the rest are seams and
+// knobs for tests and svcreg scan.
+type MonitorConfig struct {
+	Interfaces     []string
+	MaxInstances   int           // default DefaultMaxInstances
+	Browse         bool          // also query actively (zeroconf)
+	BrowseInterval time.Duration // between browse rounds, default 60 s
+	Policy         Policy
+
+	// BrowseWindow is how long each browse round's queries stay open
+	// (default 5 s, capped at BrowseInterval).
+	BrowseWindow time.Duration
+	// FlushInterval is how often expiries are applied, changed
+	// advertisements revalidated and subscribers signalled (default 250 ms).
+	FlushInterval time.Duration
+	// Source replaces the multicast listener (tests); Browser the
+	// zeroconf browser.
+	Source  PacketSource
+	Browser ServiceBrowser
+	// Port is the UDP port the listener binds (default 5353).
+	Port int
+	// Now replaces the clock (tests).
+	Now func() time.Time
+}
+
+// Packet results, the closed label set of svcreg_mdns_packets_total.
+const (
+	resultResponse  = "response"  // validated
+	resultQuery     = "query"     // QR=0: probes and queries are not advertisements
+	resultMalformed = "malformed" // did not unpack
+)
+
+// maxPacketFindings bounds the distinct packet-level findings kept.
+const maxPacketFindings = 1000
+
+// maxKnownTypes bounds the service types learnt from enumeration answers.
+const maxKnownTypes = 1024
+
+// Monitor watches the LAN: the passive listener's packets go through the
+// Validator into the Store, an optional Browser provokes answers, and
+// readers (svcreg scan, the web UI, the HTTP API) take sorted copies.
+type Monitor struct {
+	cfg    MonitorConfig
+	snaps  *registry.Store
+	logger *slog.Logger
+	store  *Store
+	now    func() time.Time
+
+	// validator is rebuilt when the registry snapshot changes; vmu
+	// serialises rebuilds (never held with mu or the store's lock).
+	vmu       sync.Mutex
+	snap      *registry.Snapshot
+	validator atomic.Pointer[Validator]
+
+	mu       sync.Mutex         // guards the fields below
+	pktFinds map[string]Finding // dedup key -> finding
+	types    map[string]struct{}
+	subs     map[chan struct{}]struct{}
+
+	changed atomic.Bool
+	running atomic.Bool
+
+	packets    *prometheus.CounterVec
+	findings   *prometheus.CounterVec
+	evictions  prometheus.Counter
+	adsGauge   prometheus.GaugeFunc
+	packetsRes [3]prometheus.Counter
+}
+
+// ErrAlreadyRunning is returned by a second Run.
+var ErrAlreadyRunning = errors.New("mdns: monitor already running")
+
+// NewMonitor checks the config and registers the metrics on reg (nil:
+// none). snaps supplies the registry snapshot; a reload is picked up on
+// the next packet and every advertisement is revalidated.
+func NewMonitor(cfg MonitorConfig, snaps *registry.Store, logger *slog.Logger, reg prometheus.Registerer) (*Monitor, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if snaps == nil {
+		return nil, errors.New("mdns: monitor needs a registry store")
+	}
+	if len(cfg.Interfaces) == 0 && cfg.Source == nil {
+		return nil, fmt.Errorf("%w: no interface configured", ErrNoInterface)
+	}
+	if cfg.MaxInstances < 0 {
+		return nil, fmt.Errorf("mdns: max instances %d is negative", cfg.MaxInstances)
+	}
+	if cfg.FlushInterval <= 0 {
+		cfg.FlushInterval = 250 * time.Millisecond
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	m := &Monitor{
+		cfg: cfg, snaps: snaps, logger: logger, now: cfg.Now,
+		pktFinds: make(map[string]Finding),
+		types:    make(map[string]struct{}),
+		subs:     make(map[chan struct{}]struct{}),
+	}
+	m.packets = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "svcreg_mdns_packets_total",
+		Help: "mDNS packets received, by result (response, query, malformed).",
+	}, []string{"result"})
+	m.findings = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "svcreg_mdns_findings_total",
+		Help: "Validation findings newly raised on the LAN, by rule and severity.",
+	}, []string{"rule", "severity"})
+	m.evictions = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "svcreg_mdns_evictions_total",
+		Help: "Advertisements evicted because the store was full.",
+	})
+	m.store = NewStore(StoreConfig{
+		MaxInstances: cfg.MaxInstances,
+		Validate:     m.validate,
+		OnEvict:      m.evictions.Inc,
+		OnFinding:    m.countFinding,
+	})
+	m.adsGauge = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "svcreg_mdns_advertisements",
+		Help: "Advertisements currently held.",
+	}, func() float64 { return float64(m.store.Len()) })
+	for i, r := range [...]string{resultResponse, resultQuery, resultMalformed} {
+		m.packetsRes[i] = m.packets.WithLabelValues(r)
+	}
+	if reg != nil {
+		for _, c := range []prometheus.Collector{m.packets, m.findings, m.evictions, m.adsGauge} {
+			if err := reg.Register(c); err != nil {
+				return nil, fmt.Errorf("mdns: registering metrics: %w", err)
+			}
+		}
+	}
+	return m, nil
+}
+
+// Run listens (and browses, when configured) until ctx ends; it returns
+// nil then, or the error that stopped the listener.
+func (m *Monitor) Run(ctx context.Context) error {
+	if !m.running.CompareAndSwap(false, true) {
+		return ErrAlreadyRunning
+	}
+	src := m.cfg.Source
+	if src == nil {
+		l, err := NewListener(ctx, ListenConfig{Interfaces: m.cfg.Interfaces, Port: m.cfg.Port}, m.logger)
+		if err != nil {
+			return err
+		}
+		src = l
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errc := make(chan error, 1)
+	wg.Go(func() {
+		errc <- src.Serve(ctx, m.HandlePacket)
+		cancel()
+	})
+	if m.cfg.Browse {
+		sb := m.cfg.Browser
+		if sb == nil {
+			z, err := NewZeroconfBrowser(m.cfg.Interfaces)
+			if err != nil {
+				cancel()
+				wg.Wait()
+				return err
+			}
+			sb = z
+		}
+		b := NewBrowser(sb, BrowserConfig{
+			Window: m.cfg.BrowseWindow, Interval: m.cfg.BrowseInterval,
+			KnownTypes: m.knownTypes, Unresolved: m.store.Unresolved,
+		}, m.logger)
+		wg.Go(func() { _ = b.Run(ctx) })
+	}
+	t := time.NewTicker(m.cfg.FlushInterval)
+	defer t.Stop()
+	for done := false; !done; {
+		select {
+		case <-ctx.Done():
+			done = true
+		case <-t.C:
+		}
+		m.flush()
+	}
+	wg.Wait()
+	return <-errc
+}
+
+// flush applies expiries, revalidates and signals subscribers.
+func (m *Monitor) flush() {
+	storeChanged := m.store.Flush(m.now())
+	if m.changed.Swap(false) || storeChanged {
+		m.notify()
+	}
+}
+
+// HandlePacket processes one received datagram (the PacketHandler the
+// listener calls; exported for fuzzing and tests).
+func (m *Monitor) HandlePacket(pkt []byte, meta PacketMeta) {
+	msg := new(dns.Msg)
+	if err := msg.Unpack(pkt); err != nil {
+		m.packetsRes[2].Inc()
+		m.logger.Debug("mdns: malformed packet", "source", meta.Source, "err", err)
+		return
+	}
+	if !msg.Response {
+		m.packetsRes[1].Inc()
+		return
+	}
+	m.packetsRes[0].Inc()
+	if meta.Received.IsZero() {
+		meta.Received = m.now()
+	}
+	v := m.currentValidator()
+	ads, fs := v.ValidatePacket(msg, meta)
+	changed := false
+	for _, a := range ads {
+		if m.store.Merge(a, meta.Received) {
+			changed = true
+		}
+	}
+	m.learnRecords(msg, meta.Received)
+	if m.addPacketFindings(fs, meta) {
+		changed = true
+	}
+	if changed {
+		m.changed.Store(true)
+	}
+}
+
+// learnRecords takes what the validator does not hand back as
+// advertisements: address records (they may come without the SRV) and
+// the service types of enumeration answers (RFC 6763 section 9), which
+// the browser then browses.
+func (m *Monitor) learnRecords(msg *dns.Msg, now time.Time) {
+	for _, sec := range [...][]dns.RR{msg.Answer, msg.Ns, msg.Extra} {
+		for _, rr := range sec {
+			switch r := rr.(type) {
+			case *dns.A:
+				if a, ok := netip.AddrFromSlice(r.A); ok {
+					m.store.AddHostAddr(r.Hdr.Name, a.Unmap(), r.Hdr.Ttl, now)
+				}
+			case *dns.AAAA:
+				if a, ok := netip.AddrFromSlice(r.AAAA); ok {
+					m.store.AddHostAddr(r.Hdr.Name, a, r.Hdr.Ttl, now)
+				}
+			case *dns.PTR:
+				if r.Hdr.Ttl == 0 || !strings.HasPrefix(strings.ToLower(r.Hdr.Name), EnumerationType+".") {
+					continue
+				}
+				domain := strings.TrimSuffix(r.Hdr.Name[len(EnumerationType)+1:], ".")
+				if t := normalizeType(r.Ptr, domain); t != "" {
+					m.mu.Lock()
+					if len(m.types) < maxKnownTypes {
+						m.types[t] = struct{}{}
+					}
+					m.mu.Unlock()
+				}
+			}
+		}
+	}
+}
+
+func (m *Monitor) knownTypes() []string {
+	m.mu.Lock()
+	out := make([]string, 0, len(m.types))
+	for t := range m.types {
+		out = append(out, t)
+	}
+	m.mu.Unlock()
+	for _, a := range m.store.Advertisements(m.now()) {
+		if a.Domain == "local" && a.Proto != "" {
+			out = append(out, a.ServiceType())
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// currentValidator rebuilds the validator when the registry was reloaded
+// and marks every advertisement for revalidation.
+func (m *Monitor) currentValidator() *Validator {
+	snap := m.snaps.Load()
+	if v := m.validator.Load(); v != nil && snap == m.loadedSnap() {
+		return v
+	}
+	m.vmu.Lock()
+	reload := false
+	v := m.validator.Load()
+	if v == nil || snap != m.snap {
+		reload = v != nil
+		v = NewValidator(snap, m.cfg.Policy)
+		m.snap = snap
+		m.validator.Store(v)
+	}
+	m.vmu.Unlock()
+	if reload {
+		m.logger.Info("mdns: registry reloaded; revalidating every advertisement")
+		m.store.MarkAllDirty()
+	}
+	return v
+}
+
+func (m *Monitor) loadedSnap() *registry.Snapshot {
+	m.vmu.Lock()
+	defer m.vmu.Unlock()
+	return m.snap
+}
+
+func (m *Monitor) validate(a *Advertisement) []Finding {
+	v := m.validator.Load()
+	if v == nil {
+		return nil
+	}
+	return v.Validate(a)
+}
+
+func (m *Monitor) countFinding(f Finding) {
+	m.findings.WithLabelValues(f.Rule, f.Severity.String()).Inc()
+}
+
+// addPacketFindings keeps packet-level findings once per rule, sender
+// address and evidence (a chatty device repeats itself every announcement).
+func (m *Monitor) addPacketFindings(fs []Finding, meta PacketMeta) bool {
+	if len(fs) == 0 {
+		return false
+	}
+	src := meta.Source.Addr().WithZone("").String()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	added := false
+	for _, f := range fs {
+		if f.Source == "" && meta.Source.IsValid() {
+			f.Source = meta.Source.String()
+		}
+		k := f.Rule + "\x00" + src + "\x00" + f.Instance + "\x00" + f.Evidence + "\x00" + f.Message
+		if _, ok := m.pktFinds[k]; ok || len(m.pktFinds) >= maxPacketFindings {
+			continue
+		}
+		m.pktFinds[k] = f
+		m.countFinding(f)
+		added = true
+	}
+	return added
+}
+
+// Advertisements returns copies of what is advertised now, sorted by
+// type, domain and instance.
+func (m *Monitor) Advertisements() []Advertisement {
+	return m.store.Advertisements(m.now())
+}
+
+// Findings returns the current advertisements' findings (in their order)
+// followed by the packet-level ones (sorted).
+func (m *Monitor) Findings() []Finding {
+	var out []Finding
+	for _, a := range m.Advertisements() {
+		out = append(out, a.Findings...)
+	}
+	m.mu.Lock()
+	pf := make([]Finding, 0, len(m.pktFinds))
+	for _, f := range m.pktFinds {
+		pf = append(pf, f)
+	}
+	m.mu.Unlock()
+	slices.SortFunc(pf, func(a, b Finding) int {
+		return cmp.Or(strings.Compare(a.Rule, b.Rule), strings.Compare(a.Source, b.Source),
+			strings.Compare(a.Instance, b.Instance), strings.Compare(a.Evidence, b.Evidence),
+			strings.Compare(a.Message, b.Message))
+	})
+	return append(out, pf...)
+}
+
+// Evictions is how many advertisements the store bound pushed out.
+func (m *Monitor) Evictions() uint64 { return m.store.Evictions() }
+
+// Subscribe returns a channel signalled (without blocking; signals
+// coalesce) after advertisements or findings change. It is closed when
+// ctx ends.
+func (m *Monitor) Subscribe(ctx context.Context) <-chan struct{} {
+	ch := make(chan struct{}, 1)
+	m.mu.Lock()
+	m.subs[ch] = struct{}{}
+	m.mu.Unlock()
+	context.AfterFunc(ctx, func() {
+		m.mu.Lock()
+		delete(m.subs, ch)
+		close(ch)
+		m.mu.Unlock()
+	})
+	return ch
+}
+
+func (m *Monitor) notify() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for ch := range m.subs {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+}

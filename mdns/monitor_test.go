@@ -1,0 +1,391 @@
+package mdns
+
+import (
+	"context"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/svcreg/svcreg/registry"
+)
+
+// fakeSource is the in-memory PacketSource: tests push datagrams and
+// wait until the monitor has handled them.
+type fakeSource struct{ pkts chan fakePkt }
+
+type fakePkt struct {
+	data []byte
+	meta PacketMeta
+	done chan struct{}
+}
+
+func newFakeSource() *fakeSource { return &fakeSource{pkts: make(chan fakePkt)} }
+
+func (f *fakeSource) Serve(ctx context.Context, h PacketHandler) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case p := <-f.pkts:
+			h(p.data, p.meta)
+			close(p.done)
+		}
+	}
+}
+
+func (f *fakeSource) send(t *testing.T, m *dns.Msg, meta PacketMeta) {
+	t.Helper()
+	b, err := m.Pack()
+	require.NoError(t, err)
+	f.sendRaw(t, b, meta)
+}
+
+func (f *fakeSource) sendRaw(t *testing.T, b []byte, meta PacketMeta) {
+	t.Helper()
+	p := fakePkt{data: b, meta: meta, done: make(chan struct{})}
+	select {
+	case f.pkts <- p:
+	case <-time.After(5 * time.Second):
+		t.Fatal("monitor did not take the packet")
+	}
+	<-p.done
+}
+
+func rr(t *testing.T, s string) dns.RR {
+	t.Helper()
+	r, err := dns.NewRR(s)
+	require.NoError(t, err)
+	return r
+}
+
+// response builds an mDNS response as a well-behaved responder sends it
+// (ID 0, AA, cache-flush on unique records).
+func response(t *testing.T, answers, extra []string) *dns.Msg {
+	t.Helper()
+	m := &dns.Msg{MsgHdr: dns.MsgHdr{Response: true, Authoritative: true}}
+	for _, s := range answers {
+		m.Answer = append(m.Answer, rr(t, s))
+	}
+	for _, s := range extra {
+		m.Extra = append(m.Extra, rr(t, s))
+	}
+	for _, r := range append(m.Answer, m.Extra...) {
+		if _, shared := r.(*dns.PTR); !shared {
+			r.Header().Class |= 0x8000
+		}
+	}
+	return m
+}
+
+var goodMeta = PacketMeta{
+	Source: netip.MustParseAddrPort("198.18.0.1:5353"), Interface: "lab0", HopLimit: 255,
+}
+
+func newTestMonitor(t *testing.T, src PacketSource, reg prometheus.Registerer, mod func(*MonitorConfig)) *Monitor {
+	t.Helper()
+	snap, err := registry.Build(registry.Builtin())
+	require.NoError(t, err)
+	cfg := MonitorConfig{Source: src, FlushInterval: 10 * time.Millisecond}
+	if mod != nil {
+		mod(&cfg)
+	}
+	m, err := NewMonitor(cfg, registry.NewStore(snap), nil, reg)
+	require.NoError(t, err)
+	return m
+}
+
+func runMonitor(t *testing.T, m *Monitor) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			assert.NoError(t, err)
+		case <-time.After(5 * time.Second):
+			t.Error("Run did not return after cancel")
+		}
+	})
+}
+
+func instances(ads []Advertisement) []string {
+	out := []string{}
+	for _, a := range ads {
+		out = append(out, a.Instance+" "+a.ServiceType())
+	}
+	return out
+}
+
+func findingKeys(fs []Finding) []string {
+	out := []string{}
+	for _, f := range fs {
+		out = append(out, f.Rule+"/"+f.Instance+"/"+f.Evidence)
+	}
+	return out
+}
+
+func TestMonitorAnnouncementThenGoodbye(t *testing.T) {
+	src := newFakeSource()
+	reg := prometheus.NewRegistry()
+	m := newTestMonitor(t, src, reg, nil)
+	runMonitor(t, m)
+	sub := m.Subscribe(t.Context())
+
+	// The PTR arrives alone, then SRV+TXT, then the address: partial
+	// records in three packets.
+	src.send(t, response(t, []string{`_ipp._tcp.local. 4500 IN PTR Good\ Printer._ipp._tcp.local.`}, nil), goodMeta)
+	src.send(t, response(t, []string{
+		`Good\ Printer._ipp._tcp.local. 120 IN SRV 0 0 631 printer.local.`,
+		`Good\ Printer._ipp._tcp.local. 4500 IN TXT "txtvers=1" "rp=ipp/print"`,
+	}, nil), goodMeta)
+	src.send(t, response(t, []string{`printer.local. 120 IN A 198.18.0.1`}, nil), goodMeta)
+	// a query is counted, not stored
+	q := new(dns.Msg)
+	q.SetQuestion("_ipp._tcp.local.", dns.TypePTR)
+	q.Id = 0
+	src.send(t, q, goodMeta)
+	src.sendRaw(t, []byte{1, 2, 3}, goodMeta)
+
+	waitSignal(t, sub)
+	ads := m.Advertisements()
+	require.Equal(t, []string{"Good Printer _ipp._tcp"}, instances(ads))
+	a := ads[0]
+	assert.Equal(t, "printer.local.", a.Host)
+	assert.Equal(t, uint16(631), a.Port)
+	assert.Equal(t, []string{"txtvers=1", "rp=ipp/print"}, a.TXT)
+	assert.Equal(t, []netip.Addr{netip.MustParseAddr("198.18.0.1")}, a.Addrs)
+	assert.Equal(t, "lab0", a.Interface)
+	assert.Empty(t, m.Findings(), "a registered, well-formed advertisement has no findings")
+
+	assert.Equal(t, 3.0, testutil.ToFloat64(m.packets.WithLabelValues("response")))
+	assert.Equal(t, 1.0, testutil.ToFloat64(m.packets.WithLabelValues("query")))
+	assert.Equal(t, 1.0, testutil.ToFloat64(m.packets.WithLabelValues("malformed")))
+	assert.Equal(t, 1.0, testutil.ToFloat64(m.adsGauge))
+
+	// RFC 6762 section 10.1: goodbye.
+	src.send(t, response(t, []string{`_ipp._tcp.local. 0 IN PTR Good\ Printer._ipp._tcp.local.`}, nil), goodMeta)
+	waitSignal(t, sub)
+	assert.Empty(t, m.Advertisements())
+	assert.Equal(t, 0.0, testutil.ToFloat64(m.adsGauge))
+}
+
+func waitSignal(t *testing.T, ch <-chan struct{}) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no change signalled")
+	}
+}
+
+func TestMonitorFindings(t *testing.T) {
+	src := newFakeSource()
+	reg := prometheus.NewRegistry()
+	m := newTestMonitor(t, src, reg, nil)
+	runMonitor(t, m)
+	sub := m.Subscribe(t.Context())
+
+	// An unregistered 16-character type, announced in one packet, with a
+	// non-zero ID (mdns-packet) and a hop limit of 64 (mdns-packet).
+	msg := response(t, []string{
+		`_androidtvremote2._tcp.local. 4500 IN PTR tv._androidtvremote2._tcp.local.`,
+		`tv._androidtvremote2._tcp.local. 120 IN SRV 0 0 6466 tv.local.`,
+		`tv._androidtvremote2._tcp.local. 4500 IN TXT "bt=AA:BB"`,
+	}, []string{`tv.local. 120 IN A 198.18.0.7`})
+	msg.Id = 7
+	meta := goodMeta
+	meta.HopLimit = 64
+	src.send(t, msg, meta)
+	src.send(t, msg, meta) // repeated: packet findings are kept once
+	waitSignal(t, sub)
+
+	fs := m.Findings()
+	rules := map[string]int{}
+	for _, f := range fs {
+		rules[f.Rule]++
+		if f.Rule != "mdns-packet" {
+			assert.Equal(t, "tv", f.Instance)
+			assert.Equal(t, "_androidtvremote2._tcp", f.ServiceType)
+		}
+	}
+	assert.Equal(t, 1, rules["name-syntax"], "findings: %v", findingKeys(fs))
+	assert.Equal(t, 1, rules["unregistered"], "findings: %v", findingKeys(fs))
+	assert.Equal(t, 2, rules["mdns-packet"], "ID and hop limit, once each: %v", findingKeys(fs))
+	assert.Equal(t, 1.0, testutil.ToFloat64(m.findings.WithLabelValues("name-syntax", "error")))
+	assert.Equal(t, 2.0, testutil.ToFloat64(m.findings.WithLabelValues("mdns-packet", "warning")))
+
+	// the metric names are the contract's
+	n, err := testutil.GatherAndCount(reg, "svcreg_mdns_packets_total", "svcreg_mdns_advertisements",
+		"svcreg_mdns_findings_total", "svcreg_mdns_evictions_total")
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, n, 4)
+}
+
+func TestMonitorBoundAndEvictionMetric(t *testing.T) {
+	src := newFakeSource()
+	reg := prometheus.NewRegistry()
+	m := newTestMonitor(t, src, reg, func(c *MonitorConfig) { c.MaxInstances = 2 })
+	runMonitor(t, m)
+	for _, n := range []string{"a", "b", "c", "d"} {
+		src.send(t, response(t, []string{`_http._tcp.local. 4500 IN PTR ` + n + `._http._tcp.local.`}, nil), goodMeta)
+	}
+	assert.Equal(t, []string{"c _http._tcp", "d _http._tcp"}, instances(m.Advertisements()))
+	assert.Equal(t, 2.0, testutil.ToFloat64(m.evictions))
+}
+
+func TestMonitorRegistryReloadRevalidates(t *testing.T) {
+	src := newFakeSource()
+	empty, err := registry.Build(&registry.Source{Name: "empty"})
+	require.NoError(t, err)
+	snaps := registry.NewStore(empty)
+	m, err := NewMonitor(MonitorConfig{Source: src, FlushInterval: 10 * time.Millisecond}, snaps, nil, nil)
+	require.NoError(t, err)
+	runMonitor(t, m)
+	src.send(t, response(t, []string{
+		`_ipp._tcp.local. 4500 IN PTR p._ipp._tcp.local.`,
+		`p._ipp._tcp.local. 120 IN SRV 0 0 631 p.local.`,
+		`p._ipp._tcp.local. 4500 IN TXT "txtvers=1"`,
+	}, []string{`p.local. 120 IN A 198.18.0.1`}), goodMeta)
+	assert.Contains(t, findingKeys(m.Findings()), "unregistered/p/_ipp")
+
+	full, err := registry.Build(registry.Builtin())
+	require.NoError(t, err)
+	snaps.Swap(full)
+	// the next packet picks the new snapshot up
+	src.send(t, response(t, []string{`other.local. 120 IN A 198.18.0.9`}, nil), goodMeta)
+	assert.NotContains(t, findingKeys(m.Findings()), "unregistered/p/_ipp")
+}
+
+func TestMonitorLearnsEnumeratedTypes(t *testing.T) {
+	src := newFakeSource()
+	m := newTestMonitor(t, src, nil, nil)
+	runMonitor(t, m)
+	src.send(t, response(t, []string{
+		`_services._dns-sd._udp.local. 4500 IN PTR _ipp._tcp.local.`,
+		`_services._dns-sd._udp.local. 4500 IN PTR _Weird.local.`,
+		`_http._tcp.local. 4500 IN PTR x._http._tcp.local.`,
+	}, nil), goodMeta)
+	assert.Equal(t, []string{"_http._tcp", "_ipp._tcp"}, m.knownTypes())
+}
+
+func TestNewMonitorErrors(t *testing.T) {
+	snaps := registry.NewStore(nil)
+	_, err := NewMonitor(MonitorConfig{}, snaps, nil, nil)
+	assert.ErrorIs(t, err, ErrNoInterface)
+	_, err = NewMonitor(MonitorConfig{Interfaces: []string{"x"}}, nil, nil, nil)
+	assert.Error(t, err)
+	reg := prometheus.NewRegistry()
+	_, err = NewMonitor(MonitorConfig{Interfaces: []string{"x"}}, snaps, nil, reg)
+	require.NoError(t, err)
+	_, err = NewMonitor(MonitorConfig{Interfaces: []string{"x"}}, snaps, nil, reg)
+	assert.ErrorContains(t, err, "registering metrics", "a second monitor on one registry is refused")
+	// Run with an interface that does not exist fails at once.
+	m, err := NewMonitor(MonitorConfig{Interfaces: []string{"nonexistent0"}}, snaps, nil, nil)
+	require.NoError(t, err)
+	err = m.Run(t.Context())
+	assert.ErrorIs(t, err, ErrNoInterface)
+}
+
+// fakeBrowser records what the Browser asks zeroconf for and answers the
+// enumeration with types.
+type fakeBrowser struct {
+	mu      sync.Mutex
+	browsed []string
+	lookups []string
+	types   []string
+}
+
+func (f *fakeBrowser) Browse(ctx context.Context, service, domain string, found func(string)) error {
+	f.mu.Lock()
+	f.browsed = append(f.browsed, service+"."+domain)
+	f.mu.Unlock()
+	if service == EnumerationType {
+		for _, t := range f.types {
+			found(t)
+		}
+	}
+	<-ctx.Done()
+	return nil
+}
+
+func (f *fakeBrowser) Lookup(ctx context.Context, instance, service, domain string) error {
+	f.mu.Lock()
+	f.lookups = append(f.lookups, instance+"|"+service+"|"+domain)
+	f.mu.Unlock()
+	return nil
+}
+
+func TestBrowserRound(t *testing.T) {
+	fb := &fakeBrowser{types: []string{"_ipp._tcp.local", "_http._tcp.local.", "_ipp._tcp.local", "not-a-type.local", "_x._udp"}}
+	b := NewBrowser(fb, BrowserConfig{
+		Window:     50 * time.Millisecond,
+		KnownTypes: func() []string { return []string{"_airplay._tcp", "_http._tcp"} },
+		Unresolved: func() []InstanceRef { return []InstanceRef{{"Good Printer", "_ipp._tcp", "local"}} },
+	}, nil)
+	got := b.Round(t.Context())
+	assert.Equal(t, []string{"_airplay._tcp", "_http._tcp", "_ipp._tcp", "_x._udp"}, got)
+	fb.mu.Lock()
+	defer fb.mu.Unlock()
+	assert.ElementsMatch(t, []string{"_services._dns-sd._udp.local", "_airplay._tcp.local", "_http._tcp.local",
+		"_ipp._tcp.local", "_x._udp.local"}, fb.browsed, "each type once per round")
+	assert.Equal(t, []string{"Good Printer|_ipp._tcp|local"}, fb.lookups)
+}
+
+func TestBrowserMaxTypes(t *testing.T) {
+	fb := &fakeBrowser{types: []string{"_a._tcp", "_b._tcp", "_c._tcp"}}
+	b := NewBrowser(fb, BrowserConfig{Window: 20 * time.Millisecond, MaxTypes: 2}, nil)
+	assert.Len(t, b.Round(t.Context()), 2)
+}
+
+func TestBrowserRunRepeats(t *testing.T) {
+	fb := &fakeBrowser{}
+	b := NewBrowser(fb, BrowserConfig{Window: 10 * time.Millisecond, Interval: 20 * time.Millisecond}, nil)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx) }()
+	require.Eventually(t, func() bool {
+		fb.mu.Lock()
+		defer fb.mu.Unlock()
+		return len(fb.browsed) >= 3
+	}, 2*time.Second, 5*time.Millisecond, "a Resolver browses once: the browser must start new rounds")
+	cancel()
+	assert.NoError(t, <-done)
+}
+
+func TestEscapeLabel(t *testing.T) {
+	for raw, want := range map[string]string{
+		"Good Printer": `Good\ Printer`,
+		"Web.Thing":    `Web\.Thing`,
+		`a\b`:          `a\\b`,
+		"caf\xc3\xa9":  `caf\195\169`,
+	} {
+		got := escapeLabel(raw)
+		assert.Equal(t, want, got)
+		// miekg/dns packs it back to the raw bytes
+		m := new(dns.Msg)
+		m.SetQuestion(got+"._ipp._tcp.local.", dns.TypeSRV)
+		b, err := m.Pack()
+		require.NoError(t, err)
+		assert.True(t, strings.Contains(string(b), raw), "%q packs to its raw bytes", raw)
+	}
+}
+
+func TestNormalizeType(t *testing.T) {
+	for in, want := range map[string]string{
+		"_ipp._tcp.local": "_ipp._tcp", "_ipp._tcp.local.": "_ipp._tcp", "_ipp._tcp": "_ipp._tcp",
+		"_IPP._TCP.LOCAL": "_IPP._TCP", "ipp._tcp.local": "", "_a._b._tcp.local": "", "": "",
+	} {
+		assert.Equal(t, want, normalizeType(in, "local"), in)
+	}
+}
