@@ -1,13 +1,287 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/svcreg/svcreg/mdns"
+	"github.com/svcreg/svcreg/registry"
 )
 
-// TODO(helper): implement svcreg scan.
+// scanFlags are svcreg scan's flags besides the registry ones.
+type scanFlags struct {
+	ifaces   []string
+	duration time.Duration
+	asJSON   bool
+	ads      bool
+	noBrowse bool
+	failOn   string
+	quiet    bool
+	policy   mdns.Policy
+}
+
+func (f *scanFlags) register(fs *flag.FlagSet) {
+	fs.Func("interface", "listen on `IF` (repeatable; required)", func(s string) error {
+		if s == "" {
+			return errors.New("empty interface name")
+		}
+		f.ifaces = append(f.ifaces, s)
+		return nil
+	})
+	fs.DurationVar(&f.duration, "duration", 10*time.Second, "how long to listen")
+	fs.BoolVar(&f.asJSON, "json", false, "print one JSON object per finding, one per line")
+	fs.BoolVar(&f.ads, "advertisements", false, "with --json: print one JSON object per advertisement (its findings inside) instead")
+	fs.BoolVar(&f.noBrowse, "no-browse", false, "only listen: send no queries (sees announcements and other hosts' answers only)")
+	fs.StringVar(&f.failOn, "fail-on", "error", "exit 1 when a finding reaches `LEVEL`: info, warning, error or none")
+	fs.BoolVar(&f.quiet, "q", false, "log only warnings and errors to stderr")
+	fs.Func("severity", "report rule `RULE=LEVEL` at another level (info, warning, error; repeatable)", func(s string) error {
+		id, lvl, ok := strings.Cut(s, "=")
+		if !ok {
+			return fmt.Errorf("%q: want RULE=LEVEL", s)
+		}
+		sev, err := mdns.ParseSeverity(lvl)
+		if err != nil {
+			return err
+		}
+		if f.policy.Severity == nil {
+			f.policy.Severity = map[string]mdns.Severity{}
+		}
+		f.policy.Severity[id] = sev
+		return f.policy.Check()
+	})
+	fs.Func("disable", "turn rule `RULE` off (repeatable)", func(s string) error {
+		if f.policy.Disabled == nil {
+			f.policy.Disabled = map[string]bool{}
+		}
+		f.policy.Disabled[s] = true
+		return f.policy.Check()
+	})
+}
+
+// failLevel parses --fail-on; ok is false for "none".
+func failLevel(s string) (sev mdns.Severity, ok bool, err error) {
+	if strings.EqualFold(s, "none") {
+		return 0, false, nil
+	}
+	sev, err = mdns.ParseSeverity(s)
+	return sev, err == nil, err
+}
+
+// runScan implements "svcreg scan --interface IF [--interface IF2]
+// [--duration 10s] [--json] [--registry PATH]... [--fail-on LEVEL]
+// [--no-browse]": listen (and browse) on the LAN for a while, then report
+// the advertisements and what is wrong with them. Exit status: 0 when no
+// finding reaches --fail-on, 1 when one does, 2 for bad usage, an
+// unreadable registry or an interface that cannot be used.
 func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "svcreg scan: not implemented yet")
-	return exitUsage
+	fs := flag.NewFlagSet("svcreg scan", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var rf registryFlags
+	rf.register(fs)
+	var sf scanFlags
+	sf.register(fs)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: svcreg scan --interface IF [--interface IF2]... [--duration 10s] [--json [--advertisements]]")
+		fmt.Fprintln(fs.Output(), "                   [--registry PATH]... [--fail-on LEVEL] [--no-browse] [--severity RULE=LEVEL] [--disable RULE]")
+		fmt.Fprintln(fs.Output(), "\nListens for mDNS on the interfaces (sharing port 5353 with avahi-daemon), browses every")
+		fmt.Fprintln(fs.Output(), "advertised DNS-SD type, and reports each advertisement's findings. Needs the privilege to")
+		fmt.Fprintln(fs.Output(), "bind port 5353. Exit status: 0 no finding at --fail-on, 1 one is, 2 bad usage or input.")
+		fmt.Fprintln(fs.Output(), "\nflags:")
+		fs.PrintDefaults()
+	}
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "svcreg scan: "+format+"\n", a...)
+		return exitUsage
+	}
+	switch {
+	case len(pos) > 0:
+		return fail("unexpected argument %q", pos[0])
+	case len(sf.ifaces) == 0:
+		fs.Usage()
+		return fail("--interface is required")
+	case sf.duration <= 0:
+		return fail("--duration must be positive")
+	case sf.ads && !sf.asJSON:
+		return fail("--advertisements goes with --json")
+	}
+	failAt, failOn, err := failLevel(sf.failOn)
+	if err != nil {
+		return fail("--fail-on: %v", err)
+	}
+	logger := newCLILogger(stderr, sf.quiet)
+	snap, err := rf.load(ctx, logger)
+	if err != nil {
+		return fail("%v", err)
+	}
+	// Browse in back-to-back rounds of at most 5 s so a second round
+	// browses the types and resolves the instances the first one found.
+	window := min(max(sf.duration/2, time.Second), 5*time.Second)
+	m, err := mdns.NewMonitor(mdns.MonitorConfig{
+		Interfaces: sf.ifaces, Browse: !sf.noBrowse, BrowseInterval: window, BrowseWindow: window,
+		Policy: sf.policy,
+	}, registry.NewStore(snap), logger, nil)
+	if err != nil {
+		return fail("%v", err)
+	}
+	sctx, cancel := context.WithTimeout(ctx, sf.duration)
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() { errc <- m.Run(sctx) }()
+	var runErr error
+	if tty := terminal(stderr); tty != nil && !sf.asJSON {
+		runErr = scanProgress(sctx, tty, m, errc, sf)
+	} else {
+		runErr = <-errc
+	}
+	if runErr != nil {
+		return fail("%v", runErr)
+	}
+	if ctx.Err() != nil {
+		logger.Warn("scan interrupted; reporting what was seen so far")
+	}
+	ads := m.Advertisements()
+	findings := m.Findings()
+	w := bufio.NewWriter(stdout)
+	switch {
+	case sf.asJSON && sf.ads:
+		err = writeScanJSON(w, ads)
+	case sf.asJSON:
+		err = writeScanJSON(w, findings)
+	default:
+		writeScanTable(w, ads, findings, sf)
+	}
+	if err == nil {
+		err = w.Flush()
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "svcreg scan: writing output: %v\n", err)
+		return exitUsage
+	}
+	if failOn {
+		for _, f := range findings {
+			if f.Severity >= failAt {
+				return exitNotFound
+			}
+		}
+	}
+	return exitOK
+}
+
+// terminal returns w as a file when it is a terminal.
+func terminal(w io.Writer) *os.File {
+	f, ok := w.(*os.File)
+	if !ok {
+		return nil
+	}
+	if _, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS); err != nil {
+		return nil
+	}
+	return f
+}
+
+// scanProgress shows a live count and countdown on the terminal until the
+// monitor stops, then erases its line.
+func scanProgress(ctx context.Context, tty *os.File, m *mdns.Monitor, errc <-chan error, sf scanFlags) error {
+	deadline, _ := ctx.Deadline()
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case err := <-errc:
+			fmt.Fprint(tty, "\r\033[K")
+			return err
+		case <-t.C:
+			left := max(time.Until(deadline).Round(time.Second), 0)
+			fmt.Fprintf(tty, "\r\033[Kscanning %s: %d advertisements, %d findings, %s left",
+				strings.Join(sf.ifaces, ","), len(m.Advertisements()), len(m.Findings()), left)
+		}
+	}
+}
+
+func writeScanJSON[T any](w io.Writer, items []T) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	for i := range items {
+		if err := enc.Encode(items[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func writeScanTable(w io.Writer, ads []mdns.Advertisement, findings []mdns.Finding, sf scanFlags) {
+	fmt.Fprintf(w, "%d advertisements on %s in %s\n", len(ads), strings.Join(sf.ifaces, ", "), sf.duration)
+	if len(ads) > 0 {
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "\nINSTANCE\tTYPE\tHOST:PORT\tADDRESSES\tTXT\tFINDINGS")
+		for _, a := range ads {
+			host := "-"
+			if a.Host != "" {
+				host = a.Host + ":" + strconv.Itoa(int(a.Port))
+			}
+			addrs := make([]string, len(a.Addrs))
+			for i, ad := range a.Addrs {
+				addrs[i] = ad.String()
+			}
+			txt := make([]string, len(a.TXT))
+			for i, s := range a.TXT {
+				txt[i] = scanPrintable(s)
+			}
+			typ := a.ServiceType()
+			for _, s := range a.Subtypes {
+				typ += "," + scanPrintable(s)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\n", scanPrintable(a.Instance), typ, host,
+				scanOrDash(strings.Join(addrs, ",")), scanOrDash(strings.Join(txt, " ")), len(a.Findings))
+		}
+		tw.Flush()
+	}
+	fmt.Fprintf(w, "\n%d findings\n", len(findings))
+	if len(findings) == 0 {
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "\nSEVERITY\tRULE\tINSTANCE\tTYPE\tMESSAGE\tRFC")
+	for _, f := range findings {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", f.Severity, f.Rule, scanOrDash(scanPrintable(f.Instance)),
+			scanOrDash(f.ServiceType), f.Message, f.RFC)
+	}
+	tw.Flush()
+}
+
+func scanOrDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// scanPrintable quotes a raw name or TXT string that holds bytes a terminal
+// should not see raw (control characters, invalid UTF-8) or tabs.
+func scanPrintable(s string) string {
+	if !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsPrint(r) && r != ' ' }) {
+		return strconv.Quote(s)
+	}
+	return s
 }
