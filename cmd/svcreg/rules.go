@@ -1,13 +1,63 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"text/tabwriter"
+
+	"github.com/svcreg/svcreg/mdns"
 )
 
-// TODO(helper): implement svcreg rules.
+// runRules implements "svcreg rules [--json]": the validation catalogue
+// with default severities, in the order findings are reported.
 func runRules(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "svcreg rules: not implemented yet")
-	return exitUsage
+	fs := flag.NewFlagSet("svcreg rules", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	asJSON := fs.Bool("json", false, "print one JSON object per rule, one per line")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: svcreg rules [--json]")
+		fmt.Fprintln(fs.Output(), "\nflags:")
+		fs.PrintDefaults()
+	}
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if len(pos) > 0 {
+		fmt.Fprintf(stderr, "svcreg rules: unexpected argument %q\n", pos[0])
+		return exitUsage
+	}
+	w := bufio.NewWriter(stdout)
+	if *asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false)
+		for _, r := range mdns.Rules() {
+			if err = enc.Encode(r); err != nil {
+				break
+			}
+		}
+	} else {
+		tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+		fmt.Fprintln(tw, "RULE\tSEVERITY\tRFC\tSUMMARY")
+		for _, r := range mdns.Rules() {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.ID, r.Severity, r.RFC, r.Summary)
+		}
+		err = tw.Flush()
+	}
+	if err == nil {
+		err = w.Flush()
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "svcreg rules: writing output: %v\n", err)
+		return exitUsage
+	}
+	return exitOK
 }

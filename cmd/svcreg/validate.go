@@ -1,13 +1,357 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/svcreg/svcreg/mdns"
 )
 
-// TODO(helper): implement svcreg validate.
+// failNone is --fail-on none: no finding changes the exit status.
+const failNone = mdns.Severity(-1)
+
+// policyFlags are the flags that adjust the rule catalogue: repeatable
+// --severity RULE=LEVEL (LEVEL off disables, as in the config file) and
+// --disable RULE[,RULE...].
+type policyFlags struct {
+	policy mdns.Policy
+}
+
+func (p *policyFlags) register(fs *flag.FlagSet) {
+	fs.Func("severity", "set a rule's level: `RULE=LEVEL` with LEVEL info, warning, error or off; repeatable", func(s string) error {
+		rule, level, ok := strings.Cut(s, "=")
+		if !ok || rule == "" {
+			return fmt.Errorf("%q is not RULE=LEVEL", s)
+		}
+		if strings.EqualFold(level, "off") {
+			p.disable(rule)
+			return nil
+		}
+		sev, err := mdns.ParseSeverity(level)
+		if err != nil {
+			return err
+		}
+		if p.policy.Severity == nil {
+			p.policy.Severity = map[string]mdns.Severity{}
+		}
+		p.policy.Severity[rule] = sev
+		return p.policy.Check()
+	})
+	fs.Func("disable", "turn off `RULE` (comma-separated list allowed); repeatable", func(s string) error {
+		for _, r := range strings.Split(s, ",") {
+			if r = strings.TrimSpace(r); r != "" {
+				p.disable(r)
+			}
+		}
+		return p.policy.Check()
+	})
+}
+
+func (p *policyFlags) disable(rule string) {
+	if p.policy.Disabled == nil {
+		p.policy.Disabled = map[string]bool{}
+	}
+	p.policy.Disabled[rule] = true
+}
+
+// failOnFlag is --fail-on: the lowest severity that makes the exit
+// status 1.
+type failOnFlag struct{ level mdns.Severity }
+
+func (f *failOnFlag) String() string {
+	if f.level == failNone {
+		return "none"
+	}
+	return f.level.String()
+}
+
+func (f *failOnFlag) Set(s string) error {
+	if strings.EqualFold(s, "none") {
+		f.level = failNone
+		return nil
+	}
+	l, err := mdns.ParseSeverity(s)
+	if err != nil {
+		return fmt.Errorf("%w, or none", err)
+	}
+	f.level = l
+	return nil
+}
+
+// reaches reports whether any finding is at or above the --fail-on level.
+func (f *failOnFlag) reaches(fs []mdns.Finding) bool {
+	if f.level == failNone {
+		return false
+	}
+	for _, x := range fs {
+		if x.Severity >= f.level {
+			return true
+		}
+	}
+	return false
+}
+
+// runValidate implements
+//
+//	svcreg validate TYPE --instance NAME [--port N] [--host H] [--txt K=V]... [--subtype S]...
+//	svcreg validate --avahi FILE...
+//
+// with the common --registry, --json, --fail-on, --severity and --disable.
+// Exit status: 0 when no finding reaches --fail-on, 1 when one does, 2 for
+// bad usage or input that cannot be read or parsed.
 func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "svcreg validate: not implemented yet")
-	return exitUsage
+	fs := flag.NewFlagSet("svcreg validate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		rf       registryFlags
+		pf       policyFlags
+		failOn   = failOnFlag{level: mdns.SeverityError}
+		txt      []string
+		subtypes []string
+	)
+	rf.register(fs)
+	pf.register(fs)
+	fs.Var(&failOn, "fail-on", "exit 1 when a finding is at `LEVEL` or above: error, warning, info, or none")
+	asJSON := fs.Bool("json", false, "print one JSON object per finding, one per line")
+	quiet := fs.Bool("q", false, "log only warnings and errors to stderr")
+	avahi := fs.Bool("avahi", false, "the arguments are Avahi .service files to lint")
+	hostname := fs.String("hostname", "", "`NAME` that replaces %h in Avahi service names (default: this host's name)")
+	instance := fs.String("instance", "", "the service instance `NAME`, raw (UTF-8, spaces and dots allowed)")
+	port := -1
+	fs.Func("port", "the SRV `PORT`, 0-65535 (omitted: the port checks are skipped)", func(s string) error {
+		n, err := strconv.ParseUint(s, 10, 16)
+		if err != nil {
+			return fmt.Errorf("%q is not a port from 0 to 65535", s)
+		}
+		port = int(n)
+		return nil
+	})
+	host := fs.String("host", "", "the SRV target `HOST` (e.g. printer.local)")
+	fs.Func("txt", "one TXT string `KEY=VALUE` (or KEY, or an empty string), in order; repeatable", func(s string) error {
+		txt = append(txt, s)
+		return nil
+	})
+	fs.Func("subtype", "a `SUBTYPE` label the instance is also advertised under (_printer); repeatable", func(s string) error {
+		subtypes = append(subtypes, s)
+		return nil
+	})
+	fs.Usage = func() {
+		o := fs.Output()
+		fmt.Fprintln(o, "usage: svcreg validate [FLAGS] TYPE --instance NAME [--port N] [--host H] [--txt K=V]... [--subtype S]...")
+		fmt.Fprintln(o, "       svcreg validate [FLAGS] --avahi FILE...")
+		fmt.Fprintln(o, "\nTYPE is a DNS-SD service type such as _ipp._tcp (a domain, default local, may follow).")
+		fmt.Fprintln(o, "Exit status: 0 no finding reaches --fail-on, 1 one does, 2 bad usage or unreadable input.")
+		fmt.Fprintln(o, "svcreg rules lists the rules.")
+		fmt.Fprintln(o, "\nflags:")
+		fs.PrintDefaults()
+	}
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+
+	var ads []*mdns.Advertisement
+	readFailed := false
+	if *avahi {
+		for _, n := range []string{"instance", "port", "host", "txt", "subtype"} {
+			if set[n] {
+				fmt.Fprintf(stderr, "svcreg validate: --%s does not apply to --avahi files\n", n)
+				return exitUsage
+			}
+		}
+		if len(pos) == 0 {
+			fmt.Fprintln(stderr, "svcreg validate: --avahi needs at least one FILE")
+			return exitUsage
+		}
+		hn := *hostname
+		if hn == "" {
+			if hn, err = os.Hostname(); err != nil {
+				hn = "localhost"
+			}
+		}
+		for _, path := range pos {
+			got, err := readAvahi(path, hn)
+			if err != nil {
+				fmt.Fprintf(stderr, "svcreg validate: %v\n", err)
+				readFailed = true
+				continue
+			}
+			ads = append(ads, got...)
+		}
+	} else {
+		if set["hostname"] {
+			fmt.Fprintln(stderr, "svcreg validate: --hostname applies only to --avahi")
+			return exitUsage
+		}
+		a, err := cliAdvertisement(pos, *instance, set["instance"], port, *host, txt, set["txt"], subtypes)
+		if err != nil {
+			fmt.Fprintf(stderr, "svcreg validate: %v (svcreg validate -h shows the usage)\n", err)
+			return exitUsage
+		}
+		ads = append(ads, a)
+	}
+
+	snap, err := rf.load(ctx, newCLILogger(stderr, *quiet))
+	if err != nil {
+		fmt.Fprintf(stderr, "svcreg validate: %v\n", err)
+		return exitUsage
+	}
+	v := mdns.NewValidator(snap, pf.policy)
+	var findings []mdns.Finding
+	for _, a := range ads {
+		findings = append(findings, v.Validate(a)...)
+	}
+	w := bufio.NewWriter(stdout)
+	if *asJSON {
+		err = writeFindingsJSON(w, findings)
+	} else {
+		writeFindingsTable(w, findings, *avahi)
+	}
+	if err == nil {
+		err = w.Flush()
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "svcreg validate: writing output: %v\n", err)
+		return exitUsage
+	}
+	switch {
+	case readFailed:
+		return exitUsage
+	case failOn.reaches(findings):
+		return exitNotFound
+	}
+	return exitOK
+}
+
+// readAvahi parses one file; errors name the file (and line).
+func readAvahi(path, hostname string) ([]*mdns.Advertisement, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return mdns.ParseAvahi(f, path, hostname)
+}
+
+// cliAdvertisement builds the advertisement of svcreg validate's flags.
+func cliAdvertisement(pos []string, instance string, haveInstance bool, port int, host string,
+	txt []string, haveTXT bool, subtypes []string) (*mdns.Advertisement, error) {
+	switch {
+	case len(pos) == 0:
+		return nil, errors.New("no service TYPE given (e.g. _ipp._tcp)")
+	case len(pos) > 1:
+		return nil, fmt.Errorf("one service TYPE expected, got %d arguments: %s", len(pos), strings.Join(pos, " "))
+	case !haveInstance:
+		return nil, errors.New("--instance is required")
+	}
+	typ := strings.TrimSuffix(pos[0], ".")
+	svc, rest := cutLabel(typ)
+	proto, domain := cutLabel(rest)
+	if domain == "" {
+		domain = "local"
+	}
+	a := &mdns.Advertisement{Instance: instance, Service: svc, Proto: proto, Domain: domain,
+		Subtypes: subtypes, Origin: "command line"}
+	if port >= 0 {
+		a.Port = uint16(port)
+	}
+	if host != "" {
+		a.Host = strings.TrimSuffix(host, ".") + "."
+	}
+	if haveTXT {
+		a.TXT, a.HasTXT = txt, true
+		for _, s := range txt {
+			if len(s) > 255 {
+				return nil, fmt.Errorf("--txt %q...: a TXT string holds at most 255 bytes", s[:20])
+			}
+		}
+	}
+	return a, nil
+}
+
+// cutLabel splits the first label off a service type.
+func cutLabel(s string) (label, rest string) {
+	label, rest, _ = strings.Cut(s, ".")
+	return label, rest
+}
+
+// writeFindingsJSON writes one finding per line.
+func writeFindingsJSON(w io.Writer, fs []mdns.Finding) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	for i := range fs {
+		if err := enc.Encode(&fs[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeFindingsTable writes an aligned table and a count; withSource adds
+// the file:line column (Avahi files).
+func writeFindingsTable(w io.Writer, fs []mdns.Finding, withSource bool) {
+	if len(fs) == 0 {
+		fmt.Fprintln(w, "no findings")
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	if withSource {
+		fmt.Fprint(tw, "SOURCE\t")
+	}
+	fmt.Fprintln(tw, "SEVERITY\tRULE\tINSTANCE\tTYPE\tMESSAGE\tRFC")
+	var count [3]int
+	for _, f := range fs {
+		if withSource {
+			fmt.Fprintf(tw, "%s\t", f.Source)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", f.Severity, f.Rule, cellText(f.Instance), cellText(f.ServiceType),
+			cellText(f.Message), f.RFC)
+		if f.Severity >= 0 && int(f.Severity) < len(count) {
+			count[f.Severity]++
+		}
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\n%d %s: %d %s, %d %s, %d info\n", len(fs), plural(len(fs), "finding"),
+		count[mdns.SeverityError], plural(count[mdns.SeverityError], "error"),
+		count[mdns.SeverityWarning], plural(count[mdns.SeverityWarning], "warning"), count[mdns.SeverityInfo])
+}
+
+func plural(n int, s string) string {
+	if n == 1 {
+		return s
+	}
+	return s + "s"
+}
+
+// cellText quotes a string that would garble the table (control
+// characters, tabs, invalid UTF-8); others are shown as they are.
+func cellText(s string) string {
+	if !utf8.ValidString(s) {
+		return strconv.Quote(s)
+	}
+	for _, r := range s {
+		if !unicode.IsPrint(r) && r != ' ' {
+			return strconv.Quote(s)
+		}
+	}
+	if s == "" {
+		return "-"
+	}
+	return s
 }
