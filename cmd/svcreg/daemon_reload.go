@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -20,6 +21,7 @@ import (
 	"github.com/svcreg/svcreg/config"
 	"github.com/svcreg/svcreg/fetch"
 	"github.com/svcreg/svcreg/httpapi"
+	"github.com/svcreg/svcreg/internal/embedded"
 	"github.com/svcreg/svcreg/registry"
 	"github.com/svcreg/svcreg/web"
 )
@@ -40,7 +42,7 @@ func (d *daemon) loadRegistry(ctx context.Context, cfg *config.Config) (*registr
 	var watched []string
 	if len(cfg.Registry.Sources) == 0 {
 		var err error
-		if srcs, err = registry.DefaultSources(ctx, cfg.Registry.ServicesFile, d.logger); err != nil {
+		if srcs, err = d.defaultSources(ctx, cfg); err != nil {
 			return nil, nil, err
 		}
 		watched = append(watched, cfg.Registry.ServicesFile)
@@ -69,7 +71,7 @@ func (d *daemon) loadRegistry(ctx context.Context, cfg *config.Config) (*registr
 		// than nothing.
 		d.logger.Warn("registry: no configured source is available; using the built-in default until a refresh succeeds")
 		var err error
-		if srcs, err = registry.DefaultSources(ctx, cfg.Registry.ServicesFile, d.logger); err != nil {
+		if srcs, err = d.defaultSources(ctx, cfg); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -82,6 +84,23 @@ func (d *daemon) loadRegistry(ctx context.Context, cfg *config.Config) (*registr
 		return nil, nil, err
 	}
 	return snap, watched, nil
+}
+
+// defaultSources is the registry without configured sources: a build
+// with -tags ianaembed serves its embedded IANA snapshot (then the
+// built-in table, as DefaultSources orders the host's services file);
+// other builds serve registry.DefaultSources, the host's services file
+// plus the built-in table.
+func (d *daemon) defaultSources(ctx context.Context, cfg *config.Config) ([]*registry.Source, error) {
+	if b, ok := embedded.Registry(); ok {
+		src, err := registry.Parse(bytes.NewReader(b), embedded.Name, registry.FormatXML)
+		if err != nil {
+			return nil, fmt.Errorf("embedded registry: %w", err)
+		}
+		logSource(d.logger, "embedded", "", src)
+		return []*registry.Source{src, registry.Builtin()}, nil
+	}
+	return registry.DefaultSources(ctx, cfg.Registry.ServicesFile, d.logger)
 }
 
 func logSource(logger *slog.Logger, name, path string, src *registry.Source) {

@@ -1,0 +1,25 @@
+package embedded
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/svcreg/svcreg/registry"
+)
+
+// TestRegistry: without the tag there is nothing; with it (make
+// build-embed) the embedded file parses as the IANA XML.
+func TestRegistry(t *testing.T) {
+	b, ok := Registry()
+	if !ok {
+		assert.Empty(t, b)
+		return
+	}
+	src, err := registry.Parse(bytes.NewReader(b), Name, "")
+	require.NoError(t, err)
+	assert.Equal(t, registry.FormatXML, src.Format)
+	assert.Greater(t, len(src.Records), 1000)
+}
