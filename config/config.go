@@ -137,7 +137,7 @@ func Default() Config {
 			},
 		},
 		HTTP: HTTP{Listen: []string{DefaultHTTPListen}},
-		MDNS: MDNS{MaxInstances: DefaultMaxInstances, BrowseInterval: 5 * time.Minute},
+		MDNS: MDNS{MaxInstances: DefaultMaxInstances, BrowseInterval: time.Minute},
 		Log:  Log{Level: "info", Format: "text"},
 	}
 }
