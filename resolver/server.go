@@ -184,18 +184,27 @@ func (s *Server) Start(ctx context.Context) error {
 		return err
 	}
 	for _, addr := range s.cfg.Listen {
-		pc, err := lc.ListenPacket(ctx, "udp", addr)
-		if err != nil {
-			return fail(fmt.Errorf("listening on udp %s: %w", addr, err))
+		_, port, _ := net.SplitHostPort(addr)
+		for attempt := 0; ; attempt++ {
+			pc, err := lc.ListenPacket(ctx, "udp", addr)
+			if err != nil {
+				return fail(fmt.Errorf("listening on udp %s: %w", addr, err))
+			}
+			// The TCP socket takes the port UDP got, so ":0" works; when
+			// that port is taken for TCP, a ":0" address tries another.
+			taddr := pc.LocalAddr().String()
+			l, err := lc.Listen(ctx, "tcp", taddr)
+			if err != nil {
+				pc.Close()
+				if port == "0" && attempt < 20 {
+					continue
+				}
+				return fail(fmt.Errorf("listening on tcp %s: %w", taddr, err))
+			}
+			udp = append(udp, pc.(*net.UDPConn))
+			tcp = append(tcp, l.(*net.TCPListener))
+			break
 		}
-		udp = append(udp, pc.(*net.UDPConn))
-		// The TCP socket takes the port UDP got, so ":0" works.
-		taddr := pc.LocalAddr().String()
-		l, err := lc.Listen(ctx, "tcp", taddr)
-		if err != nil {
-			return fail(fmt.Errorf("listening on tcp %s: %w", taddr, err))
-		}
-		tcp = append(tcp, l.(*net.TCPListener))
 	}
 	s.udp, s.tcp, s.started = udp, tcp, true
 	workers := s.cfg.UDPWorkers

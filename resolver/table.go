@@ -187,18 +187,41 @@ func additional(rrs []dns.RR, addrs map[string][]dns.RR) []dns.RR {
 // packAnswer packs a full response to (name, qtype) with the given
 // answer and additional records.
 func packAnswer(name string, qtype uint16, ans, extra []dns.RR) ([]byte, error) {
-	m := &dns.Msg{MsgHdr: dns.MsgHdr{Response: true, Authoritative: true},
-		Compress: true,
-		Question: []dns.Question{{Name: name, Qtype: qtype, Qclass: dns.ClassINET}},
-		Answer:   ans, Extra: extra}
-	b, err := m.Pack()
+	b, err := packMsg(dns.Question{Name: name, Qtype: qtype, Qclass: dns.ClassINET}, ans, extra)
 	if err != nil {
 		return nil, fmt.Errorf("packing answer for %s %s: %w", name, dns.TypeToString[qtype], err)
 	}
-	if len(b) > dns.MaxMsgSize {
-		return nil, fmt.Errorf("answer for %s %s is %d bytes, above the DNS maximum", name, dns.TypeToString[qtype], len(b))
-	}
 	return b, nil
+}
+
+// packMsg packs an authoritative response (ID 0) with compression among
+// the records only: no name points into the question, because the query
+// path overwrites the question with the client's spelling (RFC 4343
+// section 4.1: echo it as sent), and the zone's data must keep its own
+// case whatever the client wrote.
+func packMsg(q dns.Question, ans, extra []dns.RR) ([]byte, error) {
+	buf := make([]byte, dns.MaxMsgSize)
+	buf[2] = flagQR | flagAA
+	binary.BigEndian.PutUint16(buf[4:], 1)
+	binary.BigEndian.PutUint16(buf[6:], uint16(len(ans)))
+	binary.BigEndian.PutUint16(buf[10:], uint16(len(extra)))
+	off, err := dns.PackDomainName(q.Name, buf, hdrLen, nil, false)
+	if err != nil {
+		return nil, err
+	}
+	if off+4 > len(buf) {
+		return nil, dns.ErrBuf
+	}
+	binary.BigEndian.PutUint16(buf[off:], q.Qtype)
+	binary.BigEndian.PutUint16(buf[off+2:], q.Qclass)
+	off += 4
+	comp := map[string]int{}
+	for _, rr := range append(slices.Clip(ans), extra...) {
+		if off, err = dns.PackRR(rr, buf, off, comp, true); err != nil {
+			return nil, fmt.Errorf("message above %d bytes: %w", dns.MaxMsgSize, err)
+		}
+	}
+	return slices.Clone(buf[:off]), nil
 }
 
 // buildPorts fills the per-port groups for ports the zone does not hold.
@@ -244,11 +267,9 @@ func (t *table) buildChaos(cfg Config) error {
 		if c.text == "" {
 			continue
 		}
-		m := &dns.Msg{MsgHdr: dns.MsgHdr{Response: true, Authoritative: true},
-			Question: []dns.Question{{Name: c.name, Qtype: dns.TypeTXT, Qclass: dns.ClassCHAOS}},
-			Answer: []dns.RR{&dns.TXT{Hdr: dns.RR_Header{Name: c.name, Rrtype: dns.TypeTXT, Class: dns.ClassCHAOS},
-				Txt: []string{cut(escapeTXT(c.text))}}}}
-		b, err := m.Pack()
+		b, err := packMsg(dns.Question{Name: c.name, Qtype: dns.TypeTXT, Qclass: dns.ClassCHAOS},
+			[]dns.RR{&dns.TXT{Hdr: dns.RR_Header{Name: c.name, Rrtype: dns.TypeTXT, Class: dns.ClassCHAOS},
+				Txt: []string{cut(escapeTXT(c.text))}}}, nil)
 		if err != nil {
 			return fmt.Errorf("packing %s: %w", c.name, err)
 		}
@@ -267,16 +288,15 @@ const axfrChunk = 16 << 10
 func packAXFR(apex string, zone []dns.RR) ([][]byte, error) {
 	rrs := append(slices.Clone(zone), zone[0])
 	var out [][]byte
-	q := []dns.Question{{Name: apex, Qtype: dns.TypeAXFR, Qclass: dns.ClassINET}}
+	q := dns.Question{Name: apex, Qtype: dns.TypeAXFR, Qclass: dns.ClassINET}
 	for len(rrs) > 0 {
-		m := &dns.Msg{MsgHdr: dns.MsgHdr{Response: true, Authoritative: true}, Compress: true, Question: q}
-		size := 12 + len(apex) + 6
-		for len(rrs) > 0 && (len(m.Answer) == 0 || size+dns.Len(rrs[0]) < axfrChunk) {
-			size += dns.Len(rrs[0])
-			m.Answer = append(m.Answer, rrs[0])
-			rrs = rrs[1:]
+		size, n := 12+len(apex)+6, 0
+		for n < len(rrs) && (n == 0 || size+dns.Len(rrs[n]) < axfrChunk) {
+			size += dns.Len(rrs[n])
+			n++
 		}
-		b, err := m.Pack()
+		b, err := packMsg(q, rrs[:n], nil)
+		rrs = rrs[n:]
 		if err != nil {
 			return nil, fmt.Errorf("packing AXFR: %w", err)
 		}
