@@ -157,3 +157,42 @@ func TestLANEvents(t *testing.T) {
 	cancel()
 	require.Eventually(t, func() bool { return lan.subscribers() == 0 }, 5*time.Second, 10*time.Millisecond)
 }
+
+// TestLANEventsOutliveWriteTimeout: the daemon's HTTP server has a write
+// timeout for pages; an event stream clears its deadline and keeps going.
+func TestLANEventsOutliveWriteTimeout(t *testing.T) {
+	lan := newFakeLAN()
+	srv := httptest.NewUnstartedServer(newHandler(t, smallSnapshot(t), lan))
+	const writeTimeout = 300 * time.Millisecond
+	srv.Config.WriteTimeout = writeTimeout
+	srv.Start()
+	t.Cleanup(srv.Close)
+
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/lan/events", nil)
+	require.NoError(t, err)
+	resp, err := srv.Client().Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	rd := bufio.NewReader(resp.Body)
+	readEvent := func() string {
+		var lines []string
+		for {
+			l, err := rd.ReadString('\n')
+			require.NoError(t, err)
+			if l == "\n" {
+				return strings.Join(lines, "|")
+			}
+			lines = append(lines, strings.TrimSuffix(l, "\n"))
+		}
+	}
+	assert.Equal(t, "retry: 3000", readEvent())
+	assert.Equal(t, "event: change|id: 1|data: 1", readEvent())
+	require.Eventually(t, func() bool { return lan.subscribers() == 1 }, 5*time.Second, 10*time.Millisecond)
+	// Outlast the write timeout: with the deadline left in place the next
+	// write would fail and the stream would end.
+	<-time.After(3 * writeTimeout)
+	lan.push(testAd("Late", "_ipp", 631))
+	assert.Equal(t, "event: change|id: 2|data: 2", readEvent())
+}
