@@ -1,0 +1,352 @@
+package mdns
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/svcreg/svcreg/internal/testutil"
+	"github.com/svcreg/svcreg/registry"
+)
+
+// The end-to-end test with a real advertiser: avahi-daemon in a network
+// namespace of ../shared/tools/mdns-lab publishes good and deliberately
+// bad services, and the built svcreg binary scans from the observer
+// namespace. Needs root, iproute2 and avahi; skips without them, fails
+// under CI=true.
+
+const labPrefix = "svcl1" // unique among the team's lab tests
+
+type lab struct {
+	t    *testing.T
+	tool string
+	env  []string
+}
+
+func startLab(t *testing.T) *lab {
+	t.Helper()
+	testutil.RequireRoot(t)
+	testutil.RequireTool(t, "ip", "iproute2")
+	testutil.RequireTool(t, "avahi-daemon", "avahi-daemon")
+	testutil.RequireTool(t, "avahi-publish-service", "avahi-utils")
+	l := &lab{
+		t:    t,
+		tool: testutil.SharedFile(t, "tools", "mdns-lab"),
+		env:  append(os.Environ(), "MDNSLAB_PREFIX="+labPrefix),
+	}
+	t.Cleanup(func() {
+		if out, err := l.cmd(context.Background(), "down").CombinedOutput(); err != nil {
+			t.Errorf("mdns-lab down: %v\n%s", err, out)
+		}
+	})
+	l.run("up")
+	return l
+}
+
+func (l *lab) cmd(ctx context.Context, args ...string) *exec.Cmd {
+	c := exec.CommandContext(ctx, l.tool, args...)
+	c.Env = l.env
+	return c
+}
+
+// run runs an mdns-lab command that must succeed and returns its stdout.
+func (l *lab) run(args ...string) string {
+	l.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	c := l.cmd(ctx, args...)
+	c.Stdout, c.Stderr = &stdout, &stderr
+	require.NoError(l.t, c.Run(), "mdns-lab %v: %s", args, stderr.String())
+	return strings.TrimSpace(stdout.String())
+}
+
+// portBound reports whether something in the observer namespace listens
+// on UDP 5353 (0x14E9), i.e. the scan is up.
+func (l *lab) portBound() bool {
+	out, err := l.cmd(context.Background(), "exec", "cat", "/proc/net/udp", "/proc/net/udp6").Output()
+	return err == nil && bytes.Contains(out, []byte(":14E9 "))
+}
+
+func buildSvcreg(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "svcreg")
+	c := exec.Command("go", "build", "-o", bin, "./cmd/svcreg")
+	c.Dir = testutil.RepoRoot()
+	out, err := c.CombinedOutput()
+	require.NoError(t, err, "go build: %s", out)
+	return bin
+}
+
+// labService is one service the test publishes, and what scan must say.
+type labService struct {
+	name, typ, port string
+	opts            []string // mdns-lab publish options
+	txt             []string
+	want            []string // "severity rule evidence"
+}
+
+var labServices = []labService{
+	{name: "Good Printer", typ: "_ipp._tcp", port: "631", txt: []string{"txtvers=1", "rp=ipp/print"}},
+	// raw bytes: a space, a dot and UTF-8 in the instance label
+	{name: "Café Dot.Name", typ: "_http._tcp", port: "80", txt: []string{"path=/"}},
+	{name: "Bad Keys", typ: "_http._tcp", port: "8080",
+		txt: []string{"=novalue", "path=/", "PATH=/x", "averyverylongkey=1"},
+		want: []string{
+			"info port-mismatch 8080",
+			"warning txt-unknown-key averyverylongkey",
+			"error txt-format =novalue",
+			"warning txt-format PATH",
+			"warning txt-format averyverylongkey",
+		}},
+	{name: "TV", typ: "_androidtvremote2._tcp", port: "6466", txt: []string{"bt=1"},
+		want: []string{"error name-syntax _androidtvremote2", "warning unregistered _androidtvremote2"}},
+	{name: "Mystery", typ: "_zzqqxx._tcp", port: "1234",
+		want: []string{"warning unregistered _zzqqxx"}},
+	{name: "Sub Printer", typ: "_ipp._tcp", port: "631", opts: []string{"--subtype", "_nonsense._sub._ipp._tcp"},
+		txt: []string{"txtvers=1"}, want: []string{"info subtype _nonsense"}},
+}
+
+func (l *lab) publish(s labService) {
+	l.t.Helper()
+	args := append([]string{"publish"}, s.opts...)
+	args = append(args, s.name, s.typ, s.port)
+	got := l.run(append(args, s.txt...)...)
+	require.Equal(l.t, s.name, got, "avahi renamed the service")
+}
+
+func TestLabScan(t *testing.T) {
+	l := startLab(t)
+	bin := buildSvcreg(t)
+	iana := testutil.SharedFile(t, "iana", "service-names-port-numbers.xml")
+	advAddrs := []string{"198.18.0.1:5353", "[fd42::1]:5353"}
+
+	// Phase 1: the scan runs while the services are published, so it
+	// hears avahi's announcements, the only place subtype PTRs appear
+	// unasked (RFC 6763 section 7.1).
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var out, errOut bytes.Buffer
+	scan := l.cmd(ctx, "exec", bin, "scan", "--interface", "lab0", "--duration", "15s", "--json", "--registry", iana)
+	scan.Stdout, scan.Stderr = &out, &errOut
+	require.NoError(t, scan.Start())
+	require.Eventually(t, l.portBound, 10*time.Second, 50*time.Millisecond, "scan never bound udp/5353")
+	start := time.Now()
+	for _, s := range labServices {
+		l.publish(s)
+	}
+	require.Less(t, time.Since(start), 12*time.Second, "publishing took too long for the 15 s scan")
+	err := scan.Wait()
+	var exitErr *exec.ExitError
+	require.ErrorAs(t, err, &exitErr, "scan must exit 1 (error findings); stderr: %s", errOut.String())
+	assert.Equal(t, 1, exitErr.ExitCode(), "stderr: %s", errOut.String())
+
+	var want, got []string
+	for _, s := range labServices {
+		for _, w := range s.want {
+			want = append(want, s.name+" "+s.typ+" "+w)
+		}
+	}
+	sc := bufio.NewScanner(&out)
+	for sc.Scan() {
+		var f Finding
+		require.NoError(t, json.Unmarshal(sc.Bytes(), &f), "line %q", sc.Text())
+		got = append(got, f.Instance+" "+f.ServiceType+" "+f.Severity.String()+" "+f.Rule+" "+f.Evidence)
+		assert.Contains(t, advAddrs, f.Source, "finding source")
+		assert.NotEmpty(t, f.Message)
+		assert.True(t, strings.HasPrefix(f.RFC, "RFC "), "rfc %q", f.RFC)
+	}
+	// Exactly these: avahi's packets are clean (no mdns-packet finding)
+	// and the good services have none.
+	assert.ElementsMatch(t, want, got)
+
+	// Phase 2: everything is published; the browser alone must find it
+	// all (enumeration, browse, resolve), with raw instance names.
+	ads := scanAds(t, l, bin, iana)
+	var names []string
+	for _, a := range ads {
+		names = append(names, a.Instance+" "+a.ServiceType())
+	}
+	var wantNames []string
+	for _, s := range labServices {
+		wantNames = append(wantNames, s.name+" "+s.typ)
+	}
+	assert.ElementsMatch(t, wantNames, names)
+	for _, a := range ads {
+		if a.Instance != "Good Printer" {
+			continue
+		}
+		assert.Equal(t, labPrefix+"-adv.local.", a.Host)
+		assert.Equal(t, uint16(631), a.Port)
+		assert.Equal(t, []string{"txtvers=1", "rp=ipp/print"}, a.TXT)
+		assert.Contains(t, a.Addrs, mustAddr(t, "198.18.0.1"))
+		assert.Equal(t, "lab0", a.Interface)
+		assert.Empty(t, a.Findings)
+		assert.False(t, a.LastSeen.Before(a.FirstSeen))
+		assert.True(t, a.Expires.After(a.LastSeen))
+	}
+
+	// --fail-on none: the same findings, exit 0.
+	c := l.cmd(ctx, "exec", bin, "scan", "--interface", "lab0", "--duration", "2s", "--json", "--fail-on", "none", "--registry", iana)
+	b, err := c.Output()
+	require.NoError(t, err)
+	assert.NotEmpty(t, b)
+}
+
+func mustAddr(t *testing.T, s string) netip.Addr {
+	t.Helper()
+	a, err := netip.ParseAddr(s)
+	require.NoError(t, err)
+	return a
+}
+
+func scanAds(t *testing.T, l *lab, bin, iana string) []Advertisement {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c := l.cmd(ctx, "exec", bin, "scan", "--interface", "lab0", "--duration", "4s", "--json", "--advertisements",
+		"--fail-on", "none", "--registry", iana)
+	var stderr bytes.Buffer
+	c.Stderr = &stderr
+	out, err := c.Output()
+	require.NoError(t, err, "stderr: %s", stderr.String())
+	var ads []Advertisement
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		var a Advertisement
+		require.NoError(t, json.Unmarshal(sc.Bytes(), &a), "line %q", sc.Text())
+		ads = append(ads, a)
+	}
+	return ads
+}
+
+// TestLabGoodbye watches a Monitor run inside the observer namespace
+// (this test binary, re-executed there; see TestMain) and checks that avahi's goodbye
+// removes the advertisement at once, long before its TTLs (120 s SRV,
+// 4500 s PTR) would.
+func TestLabGoodbye(t *testing.T) {
+	l := startLab(t)
+	l.publish(labServices[0])
+	l.publish(labServices[2])
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	h := l.cmd(ctx, "exec", os.Args[0])
+	h.Env = append(slices.Clone(l.env), "SVCREG_LAB_HELPER=1")
+	stdin, err := h.StdinPipe()
+	require.NoError(t, err)
+	stdout, err := h.StdoutPipe()
+	require.NoError(t, err)
+	var stderr bytes.Buffer
+	h.Stderr = &stderr
+	require.NoError(t, h.Start())
+	defer func() { // before cancel: the helper ends when its stdin closes
+		stdin.Close()
+		if err := h.Wait(); err != nil {
+			t.Errorf("helper: %v\n%s", err, stderr.String())
+		}
+	}()
+	lines := make(chan []string)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			var names []string
+			if json.Unmarshal(sc.Bytes(), &names) != nil {
+				continue
+			}
+			select {
+			case lines <- names:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	waitFor := func(what string, d time.Duration, ok func([]string) bool) {
+		t.Helper()
+		timeout := time.After(d)
+		for {
+			select {
+			case names, open := <-lines:
+				require.True(t, open, "helper ended; stderr: %s", stderr.String())
+				if ok(names) {
+					return
+				}
+			case <-timeout:
+				t.Fatalf("%s: not within %s; helper stderr: %s", what, d, stderr.String())
+			}
+		}
+	}
+	waitFor("both services seen", 15*time.Second, func(n []string) bool {
+		return slices.Contains(n, "Bad Keys") && slices.Contains(n, "Good Printer")
+	})
+	start := time.Now()
+	l.run("unpublish", "Bad Keys")
+	waitFor("goodbye applied", 10*time.Second, func(n []string) bool {
+		return !slices.Contains(n, "Bad Keys") && slices.Contains(n, "Good Printer")
+	})
+	t.Logf("goodbye removed the advertisement %s after unpublish", time.Since(start).Round(time.Millisecond))
+}
+
+// TestMain runs the monitor helper of TestLabGoodbye when the test
+// binary is re-executed as that helper, and the tests otherwise.
+func TestMain(m *testing.M) {
+	if os.Getenv("SVCREG_LAB_HELPER") == "1" {
+		os.Exit(labMonitorHelper())
+	}
+	os.Exit(m.Run())
+}
+
+// labMonitorHelper is TestLabGoodbye's monitor, run in the observer
+// namespace: it prints the instance names as a JSON array after every
+// change until its stdin closes (or 60 s pass).
+func labMonitorHelper() int {
+	snap, err := registry.Build(registry.Builtin())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	m, err := NewMonitor(MonitorConfig{
+		Interfaces: []string{"lab0"}, Browse: true, BrowseWindow: 2 * time.Second, BrowseInterval: 10 * time.Second,
+	}, registry.NewStore(snap), nil, nil)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	go func() {
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		cancel()
+	}()
+	sub := m.Subscribe(ctx)
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	for range sub {
+		names := []string{}
+		for _, a := range m.Advertisements() {
+			names = append(names, a.Instance)
+		}
+		b, _ := json.Marshal(names)
+		fmt.Println(string(b))
+	}
+	if err := <-done; err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
