@@ -43,7 +43,7 @@ func TestInvalidFixtures(t *testing.T) {
 		{"invalid-log-level.yml", "invalid-log-level.yml:2: log.level: \"verbose\": want debug, info, warn or error"},
 		{"invalid-notify.yml", "invalid-notify.yml:2: dns.notify[0]: \"ns2.example.com\": want an IP address with an optional :port"},
 		{"invalid-refresh-short.yml", "invalid-refresh-short.yml:2: registry.refresh_interval: 5s: want 0 (off) or at least 1m0s"},
-		{"invalid-rule-severity.yml", "invalid-rule-severity.yml:4: mdns.rules.txt-key-unknown: \"fatal\": want info, warning, error or off"},
+		{"invalid-rule-severity.yml", "invalid-rule-severity.yml:4: mdns.rules.txt-unknown-key: \"fatal\": want info, warning, error or off"},
 		{"invalid-source-url.yml", "invalid-source-url.yml:2: registry.sources[0]: \"ftp://ftp.example.com/registry.xml\": a URL source must be http:// or https:// with a host"},
 		{"invalid-syntax.yml", "invalid-syntax.yml:1: did not find expected ',' or ']'"},
 		{"invalid-ttl.yml", "invalid-ttl.yml:2: dns.ttl: \"one hour\" is not an integer from 0 to 4294967295"},
@@ -85,7 +85,7 @@ func TestValidFixture(t *testing.T) {
 	assert.Equal(t, int64(16<<20), c.Registry.MaxDownloadBytes)
 	assert.Equal(t, []string{"eth0"}, c.MDNS.Interfaces)
 	assert.Equal(t, 2*time.Minute, c.MDNS.BrowseInterval)
-	assert.Equal(t, map[string]string{"txt-key-unknown": "info", "port-mismatch": "off"}, c.MDNS.Rules)
+	assert.Equal(t, map[string]string{"txt-unknown-key": "info", "port-mismatch": "off"}, c.MDNS.Rules)
 	assert.Equal(t, Log{Level: "debug", Format: "json"}, c.Log)
 	assert.Equal(t, "valid.yml:23", l.Origin("dns.zone"))
 	assert.Equal(t, "valid.yml:24", l.Origin("dns.listen[1]"))

@@ -56,7 +56,7 @@ func TestAPI(t *testing.T) {
 	snap := testSnapshot(t)
 	lan := &fakeLAN{
 		ads:      []mdns.Advertisement{{Instance: "Office Printer", Service: "_ipp", Proto: "_tcp", Domain: "local", Port: 631}},
-		findings: []mdns.Finding{{Rule: "txt-key-unknown", Severity: mdns.SeverityWarning, Instance: "Office Printer", ServiceType: "_ipp._tcp"}},
+		findings: []mdns.Finding{{Rule: "txt-unknown-key", Severity: mdns.SeverityWarning, Instance: "Office Printer", ServiceType: "_ipp._tcp"}},
 	}
 	h, err := New(Options{Store: registry.NewStore(snap), LAN: lan})
 	require.NoError(t, err)
@@ -81,7 +81,7 @@ func TestAPI(t *testing.T) {
 		{"port bad number", "GET", "/v1/ports/tcp/65536", 400, []string{`bad port \"65536\"`}},
 		{"port bad proto", "GET", "/v1/ports/icmp/1", 400, []string{`unknown protocol \"icmp\"`}},
 		{"registry", "GET", "/v1/registry", 200, []string{`"records":`, `"sources":`, `"name": "builtin"`}},
-		{"findings", "GET", "/v1/findings", 200, []string{`"mdns_enabled": true`, `"count": 1`, `"rule": "txt-key-unknown"`}},
+		{"findings", "GET", "/v1/findings", 200, []string{`"mdns_enabled": true`, `"count": 1`, `"rule": "txt-unknown-key"`}},
 		{"advertisements", "GET", "/v1/advertisements", 200, []string{`"count": 1`, `"instance": "Office Printer"`}},
 		{"unknown endpoint", "GET", "/v1/nothing", 404, []string{`"status": 404`}},
 		{"method", "POST", "/v1/registry", 405, []string{`"error": "method POST not allowed"`}},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/netip"
@@ -86,7 +87,7 @@ func (d *daemon) run(ctx context.Context, cfg *config.Loaded, hup <-chan os.Sign
 	var wg sync.WaitGroup
 
 	if len(cfg.MDNS.Interfaces) > 0 {
-		if d.monitor, err = d.newMonitor(cfg.MDNS, reg); err != nil {
+		if d.monitor, err = d.newMonitor(cfg, reg); err != nil {
 			return err
 		}
 		wg.Go(func() {
@@ -188,8 +189,9 @@ func (d *daemon) shutdown(servers []*http.Server, stopBG context.CancelFunc, wg 
 
 // newMonitor builds the LAN monitor from the mdns section; rule IDs in
 // mdns.rules must exist in the catalogue.
-func (d *daemon) newMonitor(mc config.MDNS, reg prometheus.Registerer) (*mdns.Monitor, error) {
-	pol, err := mdnsPolicy(mc.Rules)
+func (d *daemon) newMonitor(cfg *config.Loaded, reg prometheus.Registerer) (*mdns.Monitor, error) {
+	mc := cfg.MDNS
+	pol, err := mdnsPolicy(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -207,10 +209,23 @@ func (d *daemon) newMonitor(mc config.MDNS, reg prometheus.Registerer) (*mdns.Mo
 }
 
 // mdnsPolicy turns mdns.rules (rule -> info|warning|error|off) into the
-// validator's policy and checks the rule IDs against the catalogue.
-func mdnsPolicy(rules map[string]string) (mdns.Policy, error) {
+// validator's policy. A rule ID the catalogue lacks is an error naming
+// where it was set.
+func mdnsPolicy(cfg *config.Loaded) (mdns.Policy, error) {
+	known := map[string]bool{}
+	for _, r := range mdns.Rules() {
+		known[r.ID] = true
+	}
 	var p mdns.Policy
-	for id, sev := range rules {
+	var errs []error
+	ids := slices.Sorted(maps.Keys(cfg.MDNS.Rules))
+	for _, id := range ids {
+		key := "mdns.rules." + id
+		if !known[id] {
+			errs = append(errs, fmt.Errorf("%s: %s: %w (svcreg rules lists them)", cfg.Origin(key), key, mdns.ErrUnknownRule))
+			continue
+		}
+		sev := cfg.MDNS.Rules[id]
 		if sev == "off" {
 			if p.Disabled == nil {
 				p.Disabled = map[string]bool{}
@@ -220,17 +235,18 @@ func mdnsPolicy(rules map[string]string) (mdns.Policy, error) {
 		}
 		s, err := mdns.ParseSeverity(sev)
 		if err != nil {
-			return p, fmt.Errorf("config: mdns.rules.%s: %w", id, err)
+			errs = append(errs, fmt.Errorf("%s: %s: %w", cfg.Origin(key), key, err))
+			continue
 		}
 		if p.Severity == nil {
 			p.Severity = map[string]mdns.Severity{}
 		}
 		p.Severity[id] = s
 	}
-	if err := p.Check(); err != nil {
-		return p, fmt.Errorf("config: mdns.rules: %w", err)
+	if err := errors.Join(errs...); err != nil {
+		return p, err
 	}
-	return p, nil
+	return p, p.Check()
 }
 
 // resolverConfig maps the config's dns section onto the resolver's.

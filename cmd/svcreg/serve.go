@@ -94,6 +94,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	environ := os.Environ()
 	cfg, err := cf.load(environ)
+	if err == nil {
+		_, err = mdnsPolicy(cfg) // rule IDs need the mdns catalogue
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "svcreg serve: %v\n", err)
 		return exitUsage

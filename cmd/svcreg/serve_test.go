@@ -1,0 +1,180 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/svcreg/svcreg/config"
+	"github.com/svcreg/svcreg/internal/testutil"
+	"github.com/svcreg/svcreg/mdns"
+)
+
+func TestServeFlags(t *testing.T) {
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var cf configFlags
+	cf.register(fs)
+	require.NoError(t, fs.Parse([]string{"--dns-listen", "127.0.0.1:1", "--zone", "a.example", "--dns-listen", "[::1]:1",
+		"--registry", "/r1", "--registry", "https://example.com/r.xml", "--http-listen", "127.0.0.1:2",
+		"--mdns-interface", "eth0", "--log-level", "debug", "--log-format", "json", "--zone", "b.example"}))
+	l, err := cf.load([]string{"SVCREG_DNS_ZONE=env.example", "SVCREG_LOG_LEVEL=error", "SVCREG_DNS_TTL=60"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"127.0.0.1:1", "[::1]:1"}, l.DNS.Listen, "repeated flags accumulate")
+	assert.Equal(t, "b.example.", l.DNS.Zone, "last --zone wins over the env")
+	assert.Equal(t, uint32(60), l.DNS.TTL, "env applies where no flag is given")
+	assert.Equal(t, []string{"/r1", "https://example.com/r.xml"}, l.Registry.Sources)
+	assert.Equal(t, []string{"127.0.0.1:2"}, l.HTTP.Listen)
+	assert.Equal(t, []string{"eth0"}, l.MDNS.Interfaces)
+	assert.Equal(t, config.Log{Level: "debug", Format: "json"}, l.Log)
+	assert.Equal(t, "--dns-listen", l.Origin("dns.listen[1]"))
+}
+
+func TestResolverConfig(t *testing.T) {
+	c := config.Default().DNS
+	rc := resolverConfig(c)
+	assert.Equal(t, config.DefaultZone, rc.Zone)
+	assert.Equal(t, []string{config.DefaultDNSListen}, rc.Listen)
+	assert.Equal(t, c.AXFRAllow, rc.AXFRAllow)
+	assert.Equal(t, uint16(config.DefaultUDPSize), rc.UDPSize)
+
+	c.AXFRAllow = nil // the config said []
+	c.NS = []string{"ns.example."}
+	c.Mbox = "root.example."
+	c.Notify = []string{"192.0.2.1:53"}
+	rc = resolverConfig(c)
+	assert.NotNil(t, rc.AXFRAllow, "an empty allow-list stays empty, not the resolver's loopback default")
+	assert.Empty(t, rc.AXFRAllow)
+	assert.Equal(t, []string{"ns.example."}, rc.NS)
+	assert.Equal(t, "root.example.", rc.Mbox)
+	assert.Equal(t, []string{"192.0.2.1:53"}, rc.Notify)
+}
+
+func TestMDNSPolicy(t *testing.T) {
+	rules := mdns.Rules()
+	require.NotEmpty(t, rules)
+	id := rules[0].ID
+	l, err := config.Parse(strings.NewReader("mdns:\n  rules:\n    "+id+": error\n"), "c.yml")
+	require.NoError(t, err)
+	p, err := mdnsPolicy(l)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]mdns.Severity{id: mdns.SeverityError}, p.Severity)
+
+	l, err = config.Parse(strings.NewReader("mdns:\n  rules:\n    "+id+": off\n"), "c.yml")
+	require.NoError(t, err)
+	p, err = mdnsPolicy(l)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]bool{id: true}, p.Disabled)
+
+	l, err = config.Parse(strings.NewReader("mdns:\n  rules:\n    no-such-rule: warning\n"), "c.yml")
+	require.NoError(t, err)
+	_, err = mdnsPolicy(l)
+	require.ErrorIs(t, err, mdns.ErrUnknownRule)
+	assert.Contains(t, err.Error(), "c.yml:3: mdns.rules.no-such-rule: ")
+}
+
+func runCmd(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestConfigCheckCommand(t *testing.T) {
+	valid := filepath.Join("..", "..", "config", "testdata", "valid.yml")
+	code, out, errOut := runCmd(t, "config", "check", "--config", valid, "--zone", "flag.example")
+	require.Equal(t, exitOK, code, errOut)
+	assert.Contains(t, out, "zone: flag.example. # --zone\n")
+	assert.Contains(t, out, "ttl: 7200 # "+valid+":25\n")
+	assert.Contains(t, out, "http:\n  listen: ['127.0.0.1:8053'] # "+valid+":37\n")
+
+	// The printed config is itself a valid config.
+	code, out, _ = runCmd(t, "config", "check", "--bare", "--config", valid)
+	require.Equal(t, exitOK, code)
+	printed := filepath.Join(t.TempDir(), "printed.yml")
+	require.NoError(t, os.WriteFile(printed, []byte(out), 0o644))
+	code, _, errOut = runCmd(t, "config", "check", "--config", printed)
+	assert.Equal(t, exitOK, code, errOut)
+
+	bad := filepath.Join("..", "..", "config", "testdata", "invalid-unknown-key.yml")
+	code, out, errOut = runCmd(t, "config", "check", "--config", bad)
+	assert.Equal(t, exitUsage, code)
+	assert.Empty(t, out)
+	assert.Equal(t, "svcreg config check: "+bad+":3: dns.listne: unknown key (known: axfr_allow, id_server, listen, mbox, negative_ttl, notify, ns, query_log, target, ttl, udp_size, version_bind, zone)\n", errOut)
+
+	code, _, _ = runCmd(t, "config")
+	assert.Equal(t, exitUsage, code)
+}
+
+func TestHealthcheckCommand(t *testing.T) {
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/healthz" {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = io.WriteString(w, `{"error":"not ready: starting","status":503}`)
+			return
+		}
+		_, _ = io.WriteString(w, `{"status":"ok"}`)
+	}))
+	defer ts.Close()
+	code, out, _ := runCmd(t, "healthcheck", "--url", ts.URL+"/healthz")
+	assert.Equal(t, exitOK, code)
+	assert.Equal(t, "ok "+ts.URL+"/healthz\n", out)
+	code, _, errOut := runCmd(t, "healthcheck", "--url", ts.URL+"/readyz")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "503 not ready: starting")
+	code, out, errOut = runCmd(t, "healthcheck", "--quiet", "--url", ts.URL+"/readyz")
+	assert.Equal(t, 1, code)
+	assert.Empty(t, out+errOut)
+}
+
+func TestFetchCommand(t *testing.T) {
+	xml := testutil.SharedFile(t, "iana", "service-names-port-numbers.xml")
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/service-names-port-numbers.xml" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("ETag", `"v1"`)
+		if r.Header.Get("If-None-Match") == `"v1"` {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		http.ServeFile(w, r, xml)
+	}))
+	defer ts.Close()
+	out := filepath.Join(t.TempDir(), "registry.xml")
+	type result struct {
+		Path    string `json:"path"`
+		Changed bool   `json:"changed"`
+		Bytes   int64  `json:"bytes"`
+	}
+	for i, wantChanged := range []bool{true, false} {
+		code, stdout, stderr := runCmd(t, "fetch", "--url", ts.URL+"/service-names-port-numbers.xml", "--out", out, "--json")
+		require.Equal(t, exitOK, code, stderr)
+		assert.Empty(t, stderr, "no progress when stderr is not a terminal")
+		var r result
+		require.NoError(t, json.Unmarshal([]byte(stdout), &r), stdout)
+		assert.Equal(t, wantChanged, r.Changed, "run %d", i)
+		assert.Equal(t, out, r.Path)
+	}
+	st, err := os.Stat(out)
+	require.NoError(t, err)
+	want, err := os.Stat(xml)
+	require.NoError(t, err)
+	assert.Equal(t, want.Size(), st.Size())
+
+	code, _, stderr := runCmd(t, "fetch", "--url", ts.URL+"/nothing.xml", "--out", out)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "404 Not Found")
+}
