@@ -18,6 +18,14 @@ const heartbeat = 25 * time.Second
 // maxPacketFindings bounds the packet-level findings the LAN page lists.
 const maxPacketFindings = 50
 
+// maxAds bounds the advertisements one page lists (the store may hold
+// 10,000); the filter narrows the rest.
+const maxAds = 1000
+
+// minEventGap spaces change events: a LAN in turmoil (a flood of
+// announcements) costs each open tab at most two refreshes a second.
+const minEventGap = 500 * time.Millisecond
+
 type lanFilter struct {
 	Severity string // "", "info", "warning", "error": at least this severe
 	Rule     string
@@ -87,6 +95,7 @@ type lanView struct {
 	Types          []string
 	Ads            []adView
 	Total          int // advertisements before filtering
+	Matched        int // advertisements the filter keeps (Ads holds at most maxAds)
 	Counts         [3]int
 	PacketFindings []mdns.Finding
 	PacketTotal    int
@@ -128,6 +137,9 @@ func (s *server) lanView(r *http.Request) lanView {
 			}
 		}
 		if !v.Filter.ad(a) {
+			continue
+		}
+		if v.Matched++; v.Matched > maxAds {
 			continue
 		}
 		av := adView{Advertisement: a, ID: fmt.Sprintf("ad-%d", i)}
@@ -216,14 +228,33 @@ func (s *server) handleLANEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	tick := time.NewTicker(heartbeat)
 	defer tick.Stop()
+	last := time.Now()
+	var later <-chan time.Time // set while a change waits for minEventGap
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case _, ok := <-ch:
-			if !ok || !send() {
+			if !ok {
 				return
 			}
+			if later != nil {
+				continue
+			}
+			if wait := minEventGap - time.Since(last); wait > 0 {
+				later = time.After(wait)
+				continue
+			}
+			if !send() {
+				return
+			}
+			last = time.Now()
+		case <-later:
+			later = nil
+			if !send() {
+				return
+			}
+			last = time.Now()
 		case <-tick.C:
 			if _, err := fmt.Fprint(w, ": ping\n\n"); err != nil || rc.Flush() != nil {
 				return

@@ -3,6 +3,7 @@ package web
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -195,4 +196,67 @@ func TestLANEventsOutliveWriteTimeout(t *testing.T) {
 	<-time.After(3 * writeTimeout)
 	lan.push(testAd("Late", "_ipp", 631))
 	assert.Equal(t, "event: change|id: 2|data: 2", readEvent())
+}
+
+// TestLANEventsCoalesce: a burst of changes becomes a few events, spaced
+// by minEventGap, and the last change is never lost.
+func TestLANEventsCoalesce(t *testing.T) {
+	lan := newFakeLAN()
+	h := newHandler(t, smallSnapshot(t), lan)
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/lan/events", nil)
+	require.NoError(t, err)
+	resp, err := srv.Client().Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+
+	got := make(chan time.Time, 100)
+	go func() {
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			if strings.HasPrefix(sc.Text(), "event: change") {
+				got <- time.Now()
+			}
+		}
+	}()
+	<-got // the initial event
+	require.Eventually(t, func() bool { return lan.subscribers() == 1 }, 5*time.Second, 10*time.Millisecond)
+	start := time.Now()
+	const burst = 50
+	for i := range burst {
+		lan.push(testAd(fmt.Sprintf("Burst %d", i), "_ipp", 631))
+	}
+	// Every change is in the fragment the next refresh fetches.
+	res := get(t, h, "/lan/fragment")
+	assert.Contains(t, res.Body, fmt.Sprintf("%d of %d advertisements", burst, burst))
+
+	var events []time.Time
+	deadline := time.After(3 * minEventGap)
+	for collecting := true; collecting; {
+		select {
+		case at := <-got:
+			events = append(events, at)
+		case <-deadline:
+			collecting = false
+		}
+	}
+	require.NotEmpty(t, events, "the burst produced no event")
+	assert.LessOrEqual(t, len(events), 3, "burst of %d changes in %v", burst, time.Since(start))
+	for i := 1; i < len(events); i++ {
+		assert.GreaterOrEqual(t, events[i].Sub(events[i-1]), minEventGap-50*time.Millisecond)
+	}
+}
+
+func TestLANPageBounded(t *testing.T) {
+	lan := newFakeLAN()
+	for i := range maxAds + 5 {
+		lan.ads = append(lan.ads, *testAd(fmt.Sprintf("Printer %04d", i), "_ipp", 631))
+	}
+	res := get(t, newHandler(t, smallSnapshot(t), lan), "/lan")
+	require.Equal(t, http.StatusOK, res.Status)
+	assert.Contains(t, res.Body, fmt.Sprintf("%d of %d advertisements (the first %d shown: narrow the filter)", maxAds+5, maxAds+5, maxAds))
+	assert.Equal(t, maxAds, strings.Count(res.Body, `<td class="instance">`))
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -255,6 +256,12 @@ func (s *server) handlePort(w http.ResponseWriter, r *http.Request) {
 	}
 	title := fmt.Sprintf("Port %d/%s", port, proto)
 	s.render(w, r, http.StatusOK, "port", s.newPage(snap, title, "search", v), start)
+}
+
+// handlePortAnyProto sends /ports/631 to the search for 631, which lists
+// every protocol.
+func (s *server) handlePortAnyProto(w http.ResponseWriter, r *http.Request) {
+	http.Redirect(w, r, "/search?q="+url.QueryEscape(r.PathValue("port")), http.StatusFound)
 }
 
 type rulesView struct {

@@ -122,6 +122,7 @@ func New(opts Options) (http.Handler, error) {
 	mux.HandleFunc("GET /search", s.handleSearch)
 	mux.HandleFunc("GET /services/{name}", s.handleService)
 	mux.HandleFunc("GET /ports/{proto}/{port}", s.handlePort)
+	mux.HandleFunc("GET /ports/{port}", s.handlePortAnyProto)
 	mux.HandleFunc("GET /lan", s.handleLAN)
 	mux.HandleFunc("GET /lan/fragment", s.handleLANFragment)
 	mux.HandleFunc("GET /lan/events", s.handleLANEvents)

@@ -136,6 +136,9 @@ func TestMethods(t *testing.T) {
 	assert.Equal(t, http.StatusOK, res.Status)
 	assert.Empty(t, res.Body)
 	assert.NotEmpty(t, res.Header.Get("Content-Length"))
+	res = get(t, h, "/ports/631")
+	assert.Equal(t, http.StatusFound, res.Status)
+	assert.Equal(t, "/search?q=631", res.Header.Get("Location"))
 }
 
 func TestNoSnapshotYet(t *testing.T) {
