@@ -21,6 +21,10 @@ type Validator struct {
 	// registryOn is false when every registry rule is disabled, so the
 	// lookups can be skipped.
 	registryOn bool
+	// keys holds, per record with a defined TXT key list, its keys
+	// lowercased: one map probe per advertised key instead of a
+	// case-insensitive walk of the list (RFC 6763 section 6.4).
+	keys map[*registry.Record]map[string]struct{}
 }
 
 // NewValidator resolves the policy against the catalogue. snap may be nil
@@ -38,6 +42,21 @@ func NewValidator(snap *registry.Snapshot, p Policy) *Validator {
 	for _, r := range []ruleIndex{rUnregistered, rAliasName, rDuplicateName, rProtoMismatch, rPortMismatch,
 		rTXTUnknownKey, rTXTKeysNone, rTXTFormat, rSubtype} {
 		v.registryOn = v.registryOn || v.enabled[r]
+	}
+	if snap != nil {
+		recs := snap.Records()
+		v.keys = make(map[*registry.Record]map[string]struct{})
+		for i := range recs {
+			r := &recs[i]
+			if r.TXTKeys.Kind != registry.TXTDefined {
+				continue
+			}
+			set := make(map[string]struct{}, len(r.TXTKeys.Keys))
+			for _, k := range r.TXTKeys.Keys {
+				set[strings.ToLower(k.Name)] = struct{}{}
+			}
+			v.keys[r] = set
+		}
 	}
 	return v
 }
@@ -90,6 +109,12 @@ func (c *check) on(r ruleIndex) bool { return c.v.enabled[r] }
 // catalogue order (nil when there are none). It does not modify a.
 func (v *Validator) Validate(a *Advertisement) []Finding {
 	c := check{v: v, a: a}
+	// The key of each TXT string, on the stack for usual records.
+	var kb [16]string
+	keys := kb[:0]
+	for _, s := range a.TXT {
+		keys = append(keys, txtKey(s))
+	}
 	c.name = strings.TrimPrefix(a.Service, "_")
 	switch {
 	case strings.EqualFold(a.Proto, "_tcp"):
@@ -114,8 +139,8 @@ func (v *Validator) Validate(a *Advertisement) []Finding {
 	c.protoLabel()
 	c.registered()
 	c.portMismatch()
-	c.txtKeys()
-	c.txtFormat()
+	c.txtKeys(keys)
+	c.txtFormat(keys)
 	c.instanceName()
 	c.subtypes()
 	c.ttl()
@@ -299,10 +324,29 @@ func (c *check) txtKind() registry.TXTKind {
 	return kind
 }
 
-// definesKey reports whether a record of the type defines key.
+// definesKey reports whether a record of the type defines key
+// (case-insensitively).
 func (c *check) definesKey(key string) bool {
+	var buf [32]byte
+	lower := buf[:0]
+	if len(key) <= len(buf) {
+		for i := 0; i < len(key); i++ {
+			b := key[i]
+			if 'A' <= b && b <= 'Z' {
+				b += 'a' - 'A'
+			}
+			lower = append(lower, b)
+		}
+	}
 	for _, r := range c.view {
-		if r.TXTKeys.Kind == registry.TXTDefined && r.TXTKeys.Has(key) {
+		if r.TXTKeys.Kind != registry.TXTDefined {
+			continue
+		}
+		if set, ok := c.v.keys[r]; ok && len(key) <= len(buf) {
+			if _, ok := set[string(lower)]; ok {
+				return true
+			}
+		} else if r.TXTKeys.Has(key) {
 			return true
 		}
 	}
@@ -331,7 +375,7 @@ func (c *check) hasKeys() bool {
 
 // txtKeys covers txt-unknown-key and txt-keys-none (RFC 6763 section 6.4
 // and the registry's "Defined TXT keys").
-func (c *check) txtKeys() {
+func (c *check) txtKeys(keys []string) {
 	if len(c.view) == 0 || !c.hasKeys() {
 		return
 	}
@@ -340,9 +384,8 @@ func (c *check) txtKeys() {
 		if !c.on(rTXTUnknownKey) {
 			return
 		}
-		for i, s := range c.a.TXT {
-			k := txtKey(s)
-			if k == "" || firstKey(c.a.TXT, i, k) != i || c.definesKey(k) {
+		for i, k := range keys {
+			if k == "" || firstKey(keys, i, k) != i || c.definesKey(k) {
 				continue
 			}
 			c.add(rTXTUnknownKey, SeverityWarning, "", "the TXT key "+strconv.Quote(k)+" is not one the registration of "+
@@ -352,22 +395,22 @@ func (c *check) txtKeys() {
 		if !c.on(rTXTKeysNone) {
 			return
 		}
-		var keys []string
-		for _, s := range c.a.TXT {
-			if k := txtKey(s); k != "" && !contains(keys, k) {
-				keys = append(keys, k)
+		var present []string
+		for _, k := range keys {
+			if k != "" && !contains(present, k) {
+				present = append(present, k)
 			}
 		}
 		c.add(rTXTKeysNone, SeverityWarning, "", "the registration of "+c.name+
-			" defines no TXT keys, but the advertisement has "+strconv.Itoa(len(keys)), strings.Join(keys, ","))
+			" defines no TXT keys, but the advertisement has "+strconv.Itoa(len(present)), strings.Join(present, ","))
 	}
 }
 
 // firstKey is the index of the first TXT string before or at i whose key
 // is k (case-insensitively, RFC 6763 section 6.4).
-func firstKey(txt []string, i int, k string) int {
+func firstKey(keys []string, i int, k string) int {
 	for j := 0; j < i; j++ {
-		if strings.EqualFold(txtKey(txt[j]), k) {
+		if len(keys[j]) == len(k) && strings.EqualFold(keys[j], k) {
 			return j
 		}
 	}
@@ -381,7 +424,7 @@ const (
 )
 
 // txtFormat: the syntax rules of RFC 6763 section 6.
-func (c *check) txtFormat() {
+func (c *check) txtFormat(keys []string) {
 	a := c.a
 	if !c.on(rTXTFormat) || !a.HasTXT {
 		return
@@ -401,13 +444,13 @@ func (c *check) txtFormat() {
 			c.add(rTXTFormat, SeverityError, "RFC 6763 section 6.4", "a TXT string starts with '=' (no key)", s)
 			continue
 		}
-		k := txtKey(s)
+		k := keys[i]
 		if j := badKeyByte(k); j >= 0 {
 			c.add(rTXTFormat, SeverityError, "RFC 6763 section 6.4", "the TXT key "+strconv.Quote(k)+
 				" holds byte 0x"+strconv.FormatUint(uint64(k[j]), 16)+"; keys are printable US-ASCII (0x20-0x7E)", k)
 			continue
 		}
-		if j := firstKey(a.TXT, i, k); j != i {
+		if j := firstKey(keys, i, k); j != i {
 			c.add(rTXTFormat, SeverityWarning, "RFC 6763 section 6.4", "the TXT key "+strconv.Quote(k)+
 				" is repeated (string "+strconv.Itoa(i+1)+" repeats string "+strconv.Itoa(j+1)+"); clients use only the first", k)
 			continue
