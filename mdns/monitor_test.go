@@ -389,3 +389,61 @@ func TestNormalizeType(t *testing.T) {
 		assert.Equal(t, want, normalizeType(in, "local"), in)
 	}
 }
+
+func lanAnnouncement(tb testing.TB, instance string) []byte {
+	m := &dns.Msg{MsgHdr: dns.MsgHdr{Response: true, Authoritative: true}}
+	name := escapeLabel(instance) + "._ipp._tcp.local."
+	for _, s := range []string{
+		"_ipp._tcp.local. 4500 IN PTR " + name,
+		name + " 120 IN SRV 0 0 631 printer.local.",
+		name + ` 4500 IN TXT "txtvers=1" "rp=ipp/print" "ty=Office" "note=Hall" "pdl=application/pdf" "qtotal=1"`,
+		"printer.local. 120 IN A 198.18.0.1",
+	} {
+		r, err := dns.NewRR(s)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		m.Answer = append(m.Answer, r)
+	}
+	b, err := m.Pack()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+// BenchmarkMonitorHandlePacket is the whole per-packet path of the LAN
+// monitor: unpack, ValidatePacket, merge into the store and the address
+// table (revalidation of the merged advertisement happens on flush, once
+// per change, not per packet).
+func BenchmarkMonitorHandlePacket(b *testing.B) {
+	snap, err := registry.Build(registry.Builtin())
+	require.NoError(b, err)
+	m, err := NewMonitor(MonitorConfig{Source: newFakeSource()}, registry.NewStore(snap), nil, nil)
+	require.NoError(b, err)
+	pkt := lanAnnouncement(b, "Office Printer")
+	b.ReportAllocs()
+	for b.Loop() {
+		m.HandlePacket(pkt, goodMeta)
+	}
+}
+
+// FuzzMonitorHandlePacket feeds arbitrary datagrams through the monitor:
+// it must not panic, and the store must stay within its bound.
+func FuzzMonitorHandlePacket(f *testing.F) {
+	f.Add(lanAnnouncement(f, "Office Printer"))
+	f.Add(lanAnnouncement(f, "Café Dot.Name"))
+	f.Add([]byte{0, 0, 0x84, 0, 0, 0, 0, 1, 0, 0, 0, 0})
+	f.Add([]byte{})
+	snap, err := registry.Build(registry.Builtin())
+	require.NoError(f, err)
+	f.Fuzz(func(t *testing.T, pkt []byte) {
+		m, err := NewMonitor(MonitorConfig{Source: newFakeSource(), MaxInstances: 4}, registry.NewStore(snap), nil, nil)
+		require.NoError(t, err)
+		m.HandlePacket(pkt, goodMeta)
+		m.HandlePacket(pkt, goodMeta)
+		ads := m.Advertisements()
+		require.LessOrEqual(t, len(ads), 4)
+		_ = m.Findings()
+	})
+}

@@ -84,35 +84,38 @@ func NewStore(cfg StoreConfig) *Store {
 	}
 }
 
-// storeKey folds ASCII case (RFC 6762 section 16: names compare
-// case-insensitively for ASCII; other bytes compare exactly).
-func storeKey(a *Advertisement) string {
-	var b strings.Builder
-	b.Grow(len(a.Instance) + len(a.Service) + len(a.Proto) + len(a.Domain) + 3)
+// appendStoreKey appends a's key to b, folding ASCII case (RFC 6762
+// section 16: names compare case-insensitively for ASCII; other bytes
+// compare exactly).
+func appendStoreKey(b []byte, a *Advertisement) []byte {
 	for _, s := range [...]string{a.Instance, a.Service, a.Proto, a.Domain} {
 		for i := 0; i < len(s); i++ {
 			c := s[i]
 			if 'A' <= c && c <= 'Z' {
 				c += 'a' - 'A'
 			}
-			b.WriteByte(c)
+			b = append(b, c)
 		}
-		b.WriteByte(0)
+		b = append(b, 0)
 	}
-	return b.String()
+	return b
 }
+
+func storeKey(a *Advertisement) string { return string(appendStoreKey(nil, a)) }
 
 func hostKey(h string) string { return strings.ToLower(dns.Fqdn(h)) }
 
 // Merge folds what one packet said about an instance into the store. p
 // carries only the record types named in p.TTL (a missing key means the
 // packet did not carry that record); TTL 0 is a goodbye. It reports
-// whether the store changed.
+// whether what the store holds changed beyond the times (a repeated
+// announcement only refreshes LastSeen and the expiries).
 func (s *Store) Merge(p *Advertisement, now time.Time) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	key := storeKey(p)
-	e := s.entries[key]
+	var kbuf [128]byte
+	kb := appendStoreKey(kbuf[:0], p)
+	e := s.entries[string(kb)] // no allocation for the lookup
 	if isGoodbye(p) {
 		if e == nil {
 			return false
@@ -120,16 +123,18 @@ func (s *Store) Merge(p *Advertisement, now time.Time) bool {
 		s.remove(e)
 		return true
 	}
+	changed := false
 	if e == nil {
 		if len(s.entries) >= s.cfg.MaxInstances {
 			s.evictOldest()
 		}
-		e = &storeEntry{key: key}
+		changed = true
+		e = &storeEntry{key: string(kb)}
 		e.ad = Advertisement{
 			Instance: p.Instance, Service: p.Service, Proto: p.Proto, Domain: p.Domain,
 			FirstSeen: now, TTL: make(map[uint16]uint32, 4),
 		}
-		s.entries[key] = e
+		s.entries[e.key] = e
 		s.pushBack(e)
 	} else {
 		s.moveToBack(e)
@@ -148,30 +153,40 @@ func (s *Store) Merge(p *Advertisement, now time.Time) bool {
 			continue // addresses live with the host
 		case dns.TypeTXT:
 			if ttl == 0 { // the TXT alone said goodbye
+				changed = changed || a.HasTXT
 				a.TXT, a.HasTXT = nil, false
 				delete(a.TTL, t)
 				e.expiry.del(t)
 				continue
 			}
-			a.TXT = slices.Clone(p.TXT)
-			a.HasTXT = p.HasTXT
-		case dns.TypeSRV:
-			a.Port = p.Port
-			if hostKey(p.Host) != hostKeyOf(a.Host) {
-				s.setHost(e, p.Host, now)
+			if a.HasTXT != p.HasTXT || !slices.Equal(a.TXT, p.TXT) {
+				a.TXT = slices.Clone(p.TXT)
+				a.HasTXT = p.HasTXT
+				changed = true
 			}
-			a.Host = p.Host
+		case dns.TypeSRV:
+			if a.Port != p.Port || a.Host != p.Host {
+				if hostKey(p.Host) != hostKeyOf(a.Host) {
+					s.setHost(e, p.Host, now)
+				}
+				a.Port, a.Host = p.Port, p.Host
+				changed = true
+			}
 		}
 		if ttl == 0 {
 			continue
 		}
-		a.TTL[t] = ttl
+		if old, ok := a.TTL[t]; !ok || old != ttl {
+			a.TTL[t] = ttl
+			changed = true
+		}
 		e.expiry.set(t, now.Add(time.Duration(ttl)*time.Second))
 	}
 	for _, st := range p.Subtypes {
 		if !slices.Contains(a.Subtypes, st) {
 			a.Subtypes = append(a.Subtypes, st)
 			slices.Sort(a.Subtypes)
+			changed = true
 		}
 	}
 	for _, addr := range p.Addrs {
@@ -182,8 +197,10 @@ func (s *Store) Merge(p *Advertisement, now time.Time) bool {
 		s.addHostAddr(p.Host, addr, ttl, now)
 	}
 	a.Expires = e.expiry.latest()
-	s.markDirty(e)
-	return true
+	if changed {
+		s.markDirty(e)
+	}
+	return changed
 }
 
 func hostKeyOf(h string) string {
