@@ -24,6 +24,8 @@
 #   SEED         query-file seed [1]
 #   SERVER_CPU, CLIENT_CPU  taskset CPUs [1, 0]
 #   SVCREG_PORT, HTTP_PORT, KNOT_PORT  loopback ports [15300, 15380, 15353]
+#   NICE         nice level of both servers and dnsperf [0]; on a shared
+#                machine -10 keeps other load from deciding the result
 #   ONLY         "svcreg" or "knot" to run one side only
 #   KEEP=1       keep the work directory (zone, queries, logs)
 # Needs: go, dnsperf, knotd, dig, taskset (util-linux).
@@ -43,6 +45,7 @@ SVCREG_PORT=${SVCREG_PORT:-15300}
 HTTP_PORT=${HTTP_PORT:-15380}
 KNOT_PORT=${KNOT_PORT:-15353}
 ONLY=${ONLY:-}
+NICE=${NICE:-0}
 ZONE=services.internal.
 CLK_TCK=$(getconf CLK_TCK)
 
@@ -119,7 +122,7 @@ cpu_ticks() {
 
 start_svcreg() {
 	log "starting svcreg serve on 127.0.0.1:$SVCREG_PORT (CPU $SERVER_CPU)"
-	taskset -c "$SERVER_CPU" "$WORK/svcreg" serve --registry "$REGISTRY" --zone "$ZONE" \
+	nice -n "$NICE" taskset -c "$SERVER_CPU" "$WORK/svcreg" serve --registry "$REGISTRY" --zone "$ZONE" \
 		--dns-listen "127.0.0.1:$SVCREG_PORT" --http-listen "127.0.0.1:$HTTP_PORT" --log-level warn \
 		>"$WORK/svcreg.log" 2>&1 &
 	SVCREG_PID=$!
@@ -148,7 +151,7 @@ start_knot() {
 		    zonefile-sync: -1
 		    journal-content: none
 	CONF
-	taskset -c "$SERVER_CPU" "$KNOTD" -c "$WORK/knot/knot.conf" >"$WORK/knot.log" 2>&1 &
+	nice -n "$NICE" taskset -c "$SERVER_CPU" "$KNOTD" -c "$WORK/knot/knot.conf" >"$WORK/knot.log" 2>&1 &
 	KNOT_PID=$!
 	PIDS+=("$KNOT_PID")
 	wait_serial knot "$KNOT_PORT" "$KNOT_PID"
@@ -179,7 +182,7 @@ run_dnsperf() {
 	fi
 	log "dnsperf against $name: dnsperf ${args[*]}"
 	t0=$(cpu_ticks "$pid")
-	taskset -c "$CLIENT_CPU" dnsperf "${args[@]}" >"$WORK/$name.dnsperf" 2>&1
+	nice -n "$NICE" taskset -c "$CLIENT_CPU" dnsperf "${args[@]}" >"$WORK/$name.dnsperf" 2>&1
 	t1=$(cpu_ticks "$pid")
 	out="$WORK/$name.dnsperf"
 	R_DONE=$(awk '/Queries completed:/ { print $3 }' "$out")
@@ -214,7 +217,7 @@ fi
 echo
 limit=""
 [ "$QPS_LIMIT" = 0 ] || limit=" -Q $QPS_LIMIT"
-echo "zone $ZONE serial $SERIAL, $(grep -c . "$WORK/zone.db") lines; $QUERIES queries (seed $SEED); dnsperf -l $DURATION -c $CLIENTS -q $OUTSTANDING -T 1$limit; server on CPU $SERVER_CPU, dnsperf on CPU $CLIENT_CPU"
+echo "zone $ZONE serial $SERIAL, $(grep -c . "$WORK/zone.db") lines; $QUERIES queries (seed $SEED); dnsperf -l $DURATION -c $CLIENTS -q $OUTSTANDING -T 1$limit; server on CPU $SERVER_CPU, dnsperf on CPU $CLIENT_CPU, nice $NICE; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-8s %12s %10s %10s %12s %12s  %s\n' server "queries/s" "avg us" "CPU us/q" "CPU s total" "done/lost" "response codes"
 printf '%s\n' "${RESULTS[@]}"
 if [ -z "$ONLY" ]; then
