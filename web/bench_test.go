@@ -1,15 +1,19 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/svcreg/svcreg/mdns"
 )
 
 // searchQueries are the benchmark's queries over the full registry, from
@@ -99,5 +103,26 @@ func BenchmarkBuildIndex(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		buildIndex(snap)
+	}
+}
+
+// BenchmarkLANFragment renders the live part of /lan, which every open tab
+// fetches after a change, for LANs of 100 and 1000 advertisements (each
+// with two findings).
+func BenchmarkLANFragment(b *testing.B) {
+	for _, n := range []int{100, 1000} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			lan := newFakeLAN()
+			for i := range n {
+				lan.ads = append(lan.ads, *testAd(fmt.Sprintf("Printer %04d", i), "_ipp", 631,
+					mdns.Finding{Rule: mdns.RuleTXTUnknownKey, Severity: mdns.SeverityWarning, Message: "key note is not registered", RFC: "RFC 6763 section 6.4", Evidence: "note"},
+					mdns.Finding{Rule: mdns.RuleTTL, Severity: mdns.SeverityInfo, Message: "SRV TTL 60, recommended 120", RFC: "RFC 6762 section 10"}))
+			}
+			h := newHandler(b, smallSnapshot(b), lan)
+			b.ReportAllocs()
+			for b.Loop() {
+				get(b, h, "/lan/fragment")
+			}
+		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"html/template"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/svcreg/svcreg/registry"
 )
@@ -65,4 +66,157 @@ func writeRecordRow(b *strings.Builder, r *registry.Record) {
 	b.WriteString("</td>\n    <td>")
 	b.WriteString(esc(txtSummary(r.TXTKeys)))
 	b.WriteString("</td>\n  </tr>\n")
+}
+
+// adRows renders the rows of the LAN table, by hand for the same reason
+// as recordRows: every open tab refetches the table after each change,
+// and a LAN may hold a thousand instances. Raw bytes from the network go
+// through displayRaw and then template.HTMLEscapeString.
+func adRows(ads []adView) template.HTML {
+	var b strings.Builder
+	b.Grow(len(ads) * 1200)
+	for i := range ads {
+		writeAdRow(&b, &ads[i])
+	}
+	return template.HTML(b.String()) //nolint:gosec // every field escaped
+}
+
+func writeAdRow(b *strings.Builder, a *adView) {
+	esc := template.HTMLEscapeString
+	w := b.WriteString
+	w(`<tr id="`)
+	w(esc(a.ID))
+	w(`"`)
+	if a.Worst != "" {
+		w(` class="worst-`)
+		w(a.Worst)
+		w(`"`)
+	}
+	w(">\n    <td class=\"instance\">")
+	w(esc(displayRaw(a.Instance)))
+	w("</td>\n    <td><code>")
+	w(esc(displayRaw(a.ServiceType())))
+	w("</code>")
+	if a.Domain != "" {
+		w(`<span class="muted">.`)
+		w(esc(displayRaw(a.Domain)))
+		w("</span>")
+	}
+	if len(a.Subtypes) > 0 {
+		w(`<br><span class="muted">subtypes:</span> `)
+		for i, s := range a.Subtypes {
+			if i > 0 {
+				w(", ")
+			}
+			w("<code>")
+			w(esc(displayRaw(s)))
+			w("</code>")
+		}
+	}
+	w("</td>\n    <td>")
+	if a.Host != "" {
+		w("<code>")
+		w(esc(displayRaw(a.Host)))
+		w("</code>")
+	} else {
+		w(`<span class="muted">no SRV</span>`)
+	}
+	if a.Port != 0 {
+		w(":")
+		w(strconv.Itoa(int(a.Port)))
+	}
+	w("</td>\n    <td>")
+	for _, addr := range a.Addrs {
+		w("<code>")
+		w(esc(addr.String()))
+		w("</code><br>")
+	}
+	w("</td>\n    <td>")
+	switch {
+	case !a.HasTXT:
+		w(`<span class="muted">no TXT</span>`)
+	case len(a.TXT) == 0:
+		w(`<span class="muted">empty TXT record</span>`)
+	default:
+		w(`<ul class="txt">`)
+		for _, s := range a.TXT {
+			w("<li><code>")
+			w(esc(displayRaw(s)))
+			w("</code></li>")
+		}
+		w("</ul>")
+	}
+	last := a.LastSeen.UTC().Format(time.RFC3339)
+	w(`</td>` + "\n    " + `<td data-sort="`)
+	w(last)
+	w(`">first <time datetime="`)
+	w(a.FirstSeen.UTC().Format(time.RFC3339))
+	w(`">`)
+	w(a.FirstSeen.UTC().Format("15:04:05"))
+	w(`</time><br>` + "\n      " + `last <time datetime="`)
+	w(last)
+	w(`">`)
+	w(a.LastSeen.UTC().Format("15:04:05"))
+	w("</time>")
+	if len(a.TTLs) > 0 {
+		w(`<br><span class="muted">TTL `)
+		for i, t := range a.TTLs {
+			if i > 0 {
+				w(", ")
+			}
+			w(t.Type)
+			w(" ")
+			w(strconv.FormatUint(uint64(t.TTL), 10))
+		}
+		w("</span>")
+	}
+	w("</td>\n    <td>")
+	w(esc(a.Interface))
+	if a.Source.IsValid() {
+		w(`<br><span class="muted">from `)
+		w(esc(a.Source.String()))
+		w("</span>")
+	}
+	w(`</td>` + "\n    " + `<td data-sort="`)
+	w(a.Worst)
+	w(`">`)
+	if len(a.Findings) == 0 {
+		w(`<span class="ok">no findings</span>`)
+	} else {
+		w(`<ul class="findings">`)
+		for i := range a.Findings {
+			f := &a.Findings[i]
+			sev := esc(f.Severity.String())
+			w("<li>\n      <details><summary><span class=\"badge sev-")
+			w(sev)
+			w(`">`)
+			w(sev)
+			w("</span> <code>")
+			w(esc(f.Rule))
+			w("</code></summary>\n      <p>")
+			w(esc(f.Message))
+			w("</p>")
+			if f.Evidence != "" {
+				w(`<p><span class="muted">evidence:</span> <code>`)
+				w(esc(displayRaw(f.Evidence)))
+				w("</code></p>")
+			}
+			if f.RFC != "" {
+				w("\n      <p>")
+				if u := rfcURL(f.RFC); u != "" {
+					w(`<a href="`)
+					w(esc(u))
+					w(`" rel="noreferrer">`)
+					w(esc(f.RFC))
+					w("</a>")
+				} else {
+					w(esc(f.RFC))
+				}
+				w("</p>")
+			}
+			w("\n      </details></li>")
+		}
+		w("</ul>")
+	}
+	w("</td>\n  </tr>\n")
 }

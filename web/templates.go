@@ -49,6 +49,7 @@ var funcs = template.FuncMap{
 	"ttlName":    ttlName,
 	"dict":       dict,
 	"rows":       recordRows,
+	"adRows":     adRows,
 }
 
 // dict builds a map from key/value pairs, to pass several values to a
