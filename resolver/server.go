@@ -40,6 +40,7 @@ type Server struct {
 
 	setMu    sync.Mutex // serialises SetSnapshot
 	hash     [32]byte   // zone content (without SOA) of the current table
+	lastSnap *registry.Snapshot
 	notifyMu sync.Mutex
 	notifyCx context.CancelFunc // cancels NOTIFYs of the previous serial
 
@@ -92,6 +93,9 @@ func (s *Server) Config() Config { return s.cfg }
 func (s *Server) SetSnapshot(ctx context.Context, snap *registry.Snapshot) error {
 	s.setMu.Lock()
 	defer s.setMu.Unlock()
+	if snap != nil && snap == s.lastSnap {
+		return nil // the same immutable snapshot: nothing to rebuild
+	}
 	start := time.Now()
 	z, err := buildZone(ctx, snap, s.cfg)
 	if err != nil {
@@ -119,7 +123,7 @@ func (s *Server) SetSnapshot(ctx context.Context, snap *registry.Snapshot) error
 		return fmt.Errorf("building answers for %s: %w", s.cfg.Zone, err)
 	}
 	s.tab.Store(t)
-	s.hash = h
+	s.hash, s.lastSnap = h, snap
 	s.metrics.serial.Set(float64(serial))
 	s.logger.Info("DNS zone loaded", "zone", s.cfg.Zone, "serial", serial, "records", len(rrs),
 		"names", len(t.nodes), "took", time.Since(start).Round(time.Millisecond))

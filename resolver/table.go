@@ -97,6 +97,7 @@ func buildTable(ctx context.Context, z *zoneData, rrs []dns.RR, snap *registry.S
 			}
 		}
 	}
+	var p packer
 	i := 0
 	for name, o := range z.owners {
 		if i++; i%4096 == 0 {
@@ -123,7 +124,7 @@ func buildTable(ctx context.Context, z *zoneData, rrs []dns.RR, snap *registry.S
 			sets[tp] = append(sets[tp], rr)
 		}
 		for _, tp := range types {
-			msg, err := packAnswer(name, tp, sets[tp], additional(sets[tp], addrs))
+			msg, err := p.packAnswer(name, tp, sets[tp], additional(sets[tp], addrs))
 			if err != nil {
 				return nil, err
 			}
@@ -131,7 +132,7 @@ func buildTable(ctx context.Context, z *zoneData, rrs []dns.RR, snap *registry.S
 		}
 		for _, tp := range anyPreference {
 			if sets[tp] != nil {
-				if nd.any, err = packAnswer(name, dns.TypeANY, sets[tp], nil); err != nil {
+				if nd.any, err = p.packAnswer(name, dns.TypeANY, sets[tp], nil); err != nil {
 					return nil, err
 				}
 				break
@@ -147,14 +148,12 @@ func buildTable(ctx context.Context, z *zoneData, rrs []dns.RR, snap *registry.S
 			}
 		}
 	}
-	if err := t.buildPorts(snap, cfg, z); err != nil {
-		return nil, err
-	}
-	if err := t.buildChaos(cfg); err != nil {
+	t.portGroup, t.groups = z.synth.group, z.synth.groups
+	if err := t.buildChaos(&p, cfg); err != nil {
 		return nil, err
 	}
 	t.zone = rrs
-	if t.axfr, err = packAXFR(z.apex, t.zone); err != nil {
+	if t.axfr, err = p.packAXFR(z.apex, t.zone); err != nil {
 		return nil, err
 	}
 	return t, ctx.Err()
@@ -186,12 +185,19 @@ func additional(rrs []dns.RR, addrs map[string][]dns.RR) []dns.RR {
 
 // packAnswer packs a full response to (name, qtype) with the given
 // answer and additional records.
-func packAnswer(name string, qtype uint16, ans, extra []dns.RR) ([]byte, error) {
-	b, err := packMsg(dns.Question{Name: name, Qtype: qtype, Qclass: dns.ClassINET}, ans, extra)
+func (p *packer) packAnswer(name string, qtype uint16, ans, extra []dns.RR) ([]byte, error) {
+	b, err := p.packMsg(dns.Question{Name: name, Qtype: qtype, Qclass: dns.ClassINET}, ans, extra)
 	if err != nil {
 		return nil, fmt.Errorf("packing answer for %s %s: %w", name, dns.TypeToString[qtype], err)
 	}
 	return b, nil
+}
+
+// packer reuses one message buffer and compression map while a table
+// is built.
+type packer struct {
+	buf  []byte
+	comp map[string]int
 }
 
 // packMsg packs an authoritative response (ID 0) with compression among
@@ -199,8 +205,14 @@ func packAnswer(name string, qtype uint16, ans, extra []dns.RR) ([]byte, error) 
 // path overwrites the question with the client's spelling (RFC 4343
 // section 4.1: echo it as sent), and the zone's data must keep its own
 // case whatever the client wrote.
-func packMsg(q dns.Question, ans, extra []dns.RR) ([]byte, error) {
-	buf := make([]byte, dns.MaxMsgSize)
+func (p *packer) packMsg(q dns.Question, ans, extra []dns.RR) ([]byte, error) {
+	if p.buf == nil {
+		p.buf = make([]byte, dns.MaxMsgSize)
+		p.comp = map[string]int{}
+	}
+	buf := p.buf
+	clear(buf[:hdrLen])
+	clear(p.comp)
 	buf[2] = flagQR | flagAA
 	binary.BigEndian.PutUint16(buf[4:], 1)
 	binary.BigEndian.PutUint16(buf[6:], uint16(len(ans)))
@@ -215,59 +227,58 @@ func packMsg(q dns.Question, ans, extra []dns.RR) ([]byte, error) {
 	binary.BigEndian.PutUint16(buf[off:], q.Qtype)
 	binary.BigEndian.PutUint16(buf[off+2:], q.Qclass)
 	off += 4
-	comp := map[string]int{}
 	for _, rr := range append(slices.Clip(ans), extra...) {
-		if off, err = dns.PackRR(rr, buf, off, comp, true); err != nil {
+		if off, err = dns.PackRR(rr, buf, off, p.comp, true); err != nil {
 			return nil, fmt.Errorf("message above %d bytes: %w", dns.MaxMsgSize, err)
 		}
 	}
 	return slices.Clone(buf[:off]), nil
 }
 
-// buildPorts fills the per-port groups for ports the zone does not hold.
-func (t *table) buildPorts(snap *registry.Snapshot, cfg Config, z *zoneData) error {
-	index := map[string]uint16{}
-	for pi, p := range protocols {
-		pg := make([]uint16, 65536)
-		for port := 0; port <= 65535; port++ {
-			d := portData(snap, port, p, z.apex, z.types)
-			if d.inZone {
-				continue
-			}
-			rd := make([]byte, 0, 64)
-			for _, s := range d.tail {
-				s = strings.ReplaceAll(s, `\\`, `\`) // undo escapeTXT: raw bytes on the wire
-				if len(s) > 255 {
-					s = s[:255]
-				}
-				rd = append(rd, byte(len(s)))
-				rd = append(rd, s...)
-			}
-			k := string(rd)
-			g, ok := index[k]
-			if !ok {
-				if len(t.groups) >= 65535 {
-					return fmt.Errorf("too many distinct port groups")
-				}
-				g = uint16(len(t.groups))
-				index[k] = g
-				t.groups = append(t.groups, rd)
-			}
-			pg[port] = g + 1 // 0: the zone holds the port
+// portSynth describes ports the zone does not hold (unassigned,
+// dynamic): group[proto][port] is 0 for ports in the zone, else 1 + the
+// index in groups of the TXT rdata after the "port=N" string, which many
+// ports share.
+type portSynth struct {
+	group  [len(protocols)][]uint16
+	groups [][]byte
+	index  map[string]uint16
+}
+
+func (ps *portSynth) add(pidx, port int, tail []string) error {
+	var rd []byte
+	for _, s := range tail {
+		s = strings.ReplaceAll(s, `\\`, `\`) // undo escapeTXT: raw bytes on the wire
+		if len(s) > 255 {
+			s = s[:255]
 		}
-		t.portGroup[pi] = pg
+		rd = append(rd, byte(len(s)))
+		rd = append(rd, s...)
 	}
+	if ps.index == nil {
+		ps.index = map[string]uint16{}
+	}
+	g, ok := ps.index[string(rd)]
+	if !ok {
+		if len(ps.groups) >= 65535 {
+			return fmt.Errorf("too many distinct port groups")
+		}
+		g = uint16(len(ps.groups))
+		ps.index[string(rd)] = g
+		ps.groups = append(ps.groups, rd)
+	}
+	ps.group[pidx][port] = g + 1
 	return nil
 }
 
 // buildChaos packs the CHAOS TXT answers (version.bind, id.server).
-func (t *table) buildChaos(cfg Config) error {
+func (t *table) buildChaos(p *packer, cfg Config) error {
 	t.chaos = map[string][]byte{}
 	for _, c := range []struct{ name, text string }{{"version.bind.", cfg.VersionBind}, {"id.server.", cfg.IDServer}} {
 		if c.text == "" {
 			continue
 		}
-		b, err := packMsg(dns.Question{Name: c.name, Qtype: dns.TypeTXT, Qclass: dns.ClassCHAOS},
+		b, err := p.packMsg(dns.Question{Name: c.name, Qtype: dns.TypeTXT, Qclass: dns.ClassCHAOS},
 			[]dns.RR{&dns.TXT{Hdr: dns.RR_Header{Name: c.name, Rrtype: dns.TypeTXT, Class: dns.ClassCHAOS},
 				Txt: []string{cut(escapeTXT(c.text))}}}, nil)
 		if err != nil {
@@ -285,7 +296,7 @@ const axfrChunk = 16 << 10
 
 // packAXFR packs the zone as AXFR messages: SOA, the rest, SOA (RFC 5936
 // section 2.2), each with the question, in messages of about axfrChunk.
-func packAXFR(apex string, zone []dns.RR) ([][]byte, error) {
+func (p *packer) packAXFR(apex string, zone []dns.RR) ([][]byte, error) {
 	rrs := append(slices.Clone(zone), zone[0])
 	var out [][]byte
 	q := dns.Question{Name: apex, Qtype: dns.TypeAXFR, Qclass: dns.ClassINET}
@@ -295,7 +306,7 @@ func packAXFR(apex string, zone []dns.RR) ([][]byte, error) {
 			size += dns.Len(rrs[n])
 			n++
 		}
-		b, err := packMsg(q, rrs[:n], nil)
+		b, err := p.packMsg(q, rrs[:n], nil)
 		rrs = rrs[n:]
 		if err != nil {
 			return nil, fmt.Errorf("packing AXFR: %w", err)

@@ -257,6 +257,10 @@ func (s *Server) respond(t *table, b, out []byte, tcp bool, src netip.Addr) ([]b
 			msg = nd.lookup(r.qtype)
 		}
 		if msg != nil {
+			if len(msg) > limit {
+				// Will not fit: skip copying what finish would cut.
+				return s.finish(r.header(out, b, dns.RcodeSuccess, true), &r, 0), res
+			}
 			return s.finish(r.patch(out, b, msg), &r, limit), res
 		}
 		return s.finish(r.negative(out, b, t, dns.RcodeSuccess), &r, limit), res

@@ -40,6 +40,9 @@ type zoneData struct {
 	// present in the zone, for checking PTR targets.
 	types map[string]bool
 	count int // records, SOA included
+	// synth holds what the query path needs to answer for ports the zone
+	// does not hold.
+	synth portSynth
 }
 
 type owner struct {
@@ -291,10 +294,15 @@ func buildZone(ctx context.Context, snap *registry.Snapshot, cfg Config) (*zoneD
 	}
 
 	// Port labels (RFC 6698 style) that carry registry data.
-	for _, p := range protocols {
+	cache := map[plainKey][]string{}
+	for pidx, p := range protocols {
+		z.synth.group[pidx] = make([]uint16, 65536)
 		for port := 0; port <= 65535; port++ {
-			pi := portData(snap, port, p, apex, z.types)
+			pi := portData(snap, port, p, apex, z.types, cache)
 			if !pi.inZone {
+				if err := z.synth.add(pidx, port, pi.tail); err != nil {
+					return nil, err
+				}
 				continue
 			}
 			own := portOwner(port, p, apex)
@@ -318,13 +326,30 @@ type portInfo struct {
 	ptrs   []string // _name._proto owners of the services on the port
 }
 
-func portData(snap *registry.Snapshot, port int, p registry.Protocol, apex string, types map[string]bool) portInfo {
+// plainKey identifies the TXT strings of ports without any record.
+type plainKey struct {
+	p      registry.Protocol
+	status registry.Status
+}
+
+func portData(snap *registry.Snapshot, port int, p registry.Protocol, apex string, types map[string]bool, cache map[plainKey][]string) portInfo {
 	status := snap.PortStatus(port, p)
 	pi := portInfo{inZone: status != registry.StatusUnassigned && status != registry.StatusDynamic}
+	recs := snap.ByPort(port, p)
+	if len(recs) == 0 && !pi.inZone {
+		// Most of the 262,144 port names: the common case allocates
+		// nothing (the TXT strings are rebuilt from the status only).
+		k := plainKey{p, status}
+		if pi.tail = cache[k]; pi.tail == nil {
+			pi.tail = []string{"proto=" + string(p), "status=" + status.String()}
+			cache[k] = pi.tail
+		}
+		return pi
+	}
 	pi.tail = []string{"proto=" + string(p), "status=" + status.String()}
 	var services []string
 	rng := ""
-	for _, r := range snap.ByPort(port, p) {
+	for _, r := range recs {
 		if r.IsRange() && rng == "" {
 			rng = fmt.Sprintf("range=%d-%d", r.PortLow, r.PortHigh)
 		}
