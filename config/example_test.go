@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -30,4 +31,18 @@ func TestPackagingExample(t *testing.T) {
 	assert.Equal(t, def.MDNS.MaxInstances, l.MDNS.MaxInstances)
 	require.Len(t, l.Registry.Local, 1)
 	assert.NotNil(t, l.LocalSource())
+}
+
+// TestDocsListEveryKey keeps docs/daemon.md's key reference in step with
+// the Config type.
+func TestDocsListEveryKey(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "docs", "daemon.md"))
+	require.NoError(t, err)
+	doc := string(b)
+	for _, k := range Keys() {
+		assert.Contains(t, doc, "| `"+k+"` |", "docs/daemon.md has a row for %s", k)
+	}
+	for _, k := range sortedKeys(structFields(reflect.TypeFor[LocalService]())) {
+		assert.Contains(t, doc, "| `"+k+"` |", "docs/daemon.md has a row for registry.local[].%s", k)
+	}
 }

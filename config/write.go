@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"sort"
 	"strconv"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -106,6 +107,13 @@ func fmtDuration(v any) string {
 	d := v.(interface{ String() string }).String()
 	if d == "0s" {
 		return "0"
+	}
+	// "24h0m0s" reads better as "24h"; both parse to the same duration.
+	if strings.HasSuffix(d, "m0s") {
+		d = strings.TrimSuffix(d, "0s")
+	}
+	if strings.HasSuffix(d, "h0m") {
+		d = strings.TrimSuffix(d, "0m")
 	}
 	return d
 }
