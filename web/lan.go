@@ -3,9 +3,11 @@ package web
 import (
 	"bytes"
 	"fmt"
+	"hash/fnv"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -142,7 +144,7 @@ func (s *server) lanView(r *http.Request) lanView {
 		if v.Matched++; v.Matched > maxAds {
 			continue
 		}
-		av := adView{Advertisement: a, ID: fmt.Sprintf("ad-%d", i)}
+		av := adView{Advertisement: a, ID: adID(a)}
 		worst := mdns.Severity(-1)
 		for _, fd := range a.Findings {
 			worst = max(worst, fd.Severity)
@@ -168,6 +170,18 @@ func (s *server) lanView(r *http.Request) lanView {
 		v.PacketFindings = v.PacketFindings[n-maxPacketFindings:]
 	}
 	return v
+}
+
+// adID names an advertisement's table row stably across refreshes (the
+// script keeps open details open by it): a hash of what identifies the
+// instance, since raw instance bytes make poor HTML ids.
+func adID(a *mdns.Advertisement) string {
+	h := fnv.New64a()
+	for _, s := range []string{a.Instance, a.Service, a.Proto, a.Domain, a.Interface} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	return "ad-" + strconv.FormatUint(h.Sum64(), 36)
 }
 
 func (s *server) handleLAN(w http.ResponseWriter, r *http.Request) {

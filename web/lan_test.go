@@ -43,7 +43,7 @@ func TestLANPage(t *testing.T) {
 			`<span class="badge sev-warning">warning</span> <code>txt-unknown-key</code>`,
 			`<span class="badge sev-error">error</span> <code>instance-name</code>`,
 			`<span class="badge sev-error">1 error</span>`, `<span class="badge sev-warning">1 warning</span>`, `<span class="badge sev-info">1 info</span>`,
-			`<tr id="ad-1" class="worst-error">`, `<span class="ok">no findings</span>`,
+			`class="worst-error">` + "\n    " + `<td class="instance">Bad\001Name</td>`, `<span class="ok">no findings</span>`,
 			`<code>_ipp._tcp</code><span class="muted">.local</span>`, `<code>host-ipp.local.</code>:631`, `<code>192.0.2.10</code>`,
 			`<li><code>note=&lt;b&gt;hi&lt;/b&gt;</code></li>`, "TTL PTR 4500, SRV 120", "from 192.0.2.10:5353", "veth-test",
 			`<time datetime="2026-11-29T08:00:00Z">08:00:00</time>`,
@@ -259,4 +259,16 @@ func TestLANPageBounded(t *testing.T) {
 	require.Equal(t, http.StatusOK, res.Status)
 	assert.Contains(t, res.Body, fmt.Sprintf("%d of %d advertisements (the first %d shown: narrow the filter)", maxAds+5, maxAds+5, maxAds))
 	assert.Equal(t, maxAds, strings.Count(res.Body, `<td class="instance">`))
+}
+
+func TestAdIDStable(t *testing.T) {
+	a, b := testAd("Printer", "_ipp", 631), testAd("Printer", "_ipp", 631)
+	b.LastSeen = b.LastSeen.Add(time.Hour)
+	b.Findings = []mdns.Finding{{Rule: mdns.RuleTTL}}
+	assert.Equal(t, adID(a), adID(b), "same instance, later state")
+	c := testAd("Printer 2", "_ipp", 631)
+	d := testAd("Printer", "_ipps", 631)
+	assert.NotEqual(t, adID(a), adID(c))
+	assert.NotEqual(t, adID(a), adID(d))
+	assert.Regexp(t, `^ad-[0-9a-z]+$`, adID(a))
 }
