@@ -37,11 +37,24 @@ func (z *zoneFlags) register(fs *flag.FlagSet) {
 	})
 	fs.Func("ttl", "TTL of every record in `SECONDS` (default "+strconv.FormatUint(uint64(def.TTL), 10)+")", func(s string) error {
 		v, err := strconv.ParseUint(s, 10, 31) // RFC 2181 section 8: at most 2^31-1
-		if err != nil {
-			return fmt.Errorf("TTL %q: want 0 to 2147483647 seconds", s)
+		if err != nil || v == 0 {
+			return fmt.Errorf("TTL %q: want 1 to 2147483647 seconds", s)
 		}
 		z.cfg.TTL = uint32(v)
 		return nil
+	})
+	fs.Func("neg-ttl", "negative-caching TTL, the SOA minimum, in `SECONDS` (default "+strconv.FormatUint(uint64(def.NegTTL), 10)+")", func(s string) error {
+		v, err := strconv.ParseUint(s, 10, 31)
+		if err != nil || v == 0 {
+			return fmt.Errorf("negative TTL %q: want 1 to 2147483647 seconds", s)
+		}
+		z.cfg.NegTTL = uint32(v)
+		return nil
+	})
+	fs.Func("mbox", "SOA mailbox `NAME`, the @ written as a dot (default hostmaster.<zone>)", func(s string) error {
+		n, err := absName(s)
+		z.cfg.Mbox = n
+		return err
 	})
 	fs.Func("ns", "authoritative name server `NAME` for the apex NS RRset (repeat for several; default ns1.<zone>)", func(s string) error {
 		n, err := absName(s)
@@ -88,7 +101,8 @@ func absName(s string) (string, error) {
 }
 
 // runZone implements "svcreg zone [--registry PATH]... [--format F]
-// [--zone Z] [--ttl N] [--ns NAME]... [--target NAME] [-o FILE]".
+// [--zone Z] [--ttl N] [--neg-ttl N] [--mbox NAME] [--ns NAME]...
+// [--target NAME] [--addr IP]... [-o FILE]".
 func runZone(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("svcreg zone", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -99,7 +113,7 @@ func runZone(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	out := fs.String("o", "", "write the zone to `FILE` (replaced atomically) instead of standard output")
 	quiet := fs.Bool("q", false, "log only warnings and errors to stderr")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: svcreg zone [--registry PATH]... [--format FORMAT] [--zone Z] [--ttl N] [--ns NAME]... [--target NAME] [--addr IP]... [-o FILE] [-q]")
+		fmt.Fprintln(fs.Output(), "usage: svcreg zone [--registry PATH]... [--format FORMAT] [--zone Z] [--ttl N] [--neg-ttl N] [--mbox NAME] [--ns NAME]... [--target NAME] [--addr IP]... [-o FILE] [-q]")
 		fmt.Fprintln(fs.Output(), "\nPrints the zone svcreg serves as an RFC 1035 zone file for BIND, NSD, Knot or CoreDNS's file plugin.")
 		fmt.Fprintln(fs.Output(), "\nflags:")
 		fs.PrintDefaults()

@@ -34,7 +34,7 @@ func TestZoneGolden(t *testing.T) {
 // records it shapes.
 func TestZoneFlags(t *testing.T) {
 	stdout, stderr, code := cli(t, "zone", "-q", "--registry", seed(0), "--zone", "svc.example", "--ttl", "600",
-		"--ns", "a.ns.example", "--ns", "b.ns.example.", "--target", "host.example")
+		"--neg-ttl", "120", "--mbox", "dns-admin.example.org", "--ns", "a.ns.example", "--ns", "b.ns.example.", "--target", "host.example")
 	require.Equal(t, exitOK, code, stderr)
 	zp := dns.NewZoneParser(strings.NewReader(stdout), "", "")
 	var rrs []dns.RR
@@ -46,6 +46,8 @@ func TestZoneFlags(t *testing.T) {
 	soa, ok := rrs[0].(*dns.SOA)
 	require.True(t, ok, "first record %s", rrs[0])
 	assert.Equal(t, "svc.example.", soa.Hdr.Name)
+	assert.Equal(t, uint32(120), soa.Minttl)
+	assert.Equal(t, "dns-admin.example.org.", soa.Mbox)
 	var ns []string
 	srv := 0
 	for _, rr := range rrs {
@@ -90,6 +92,9 @@ func TestZoneBadUsage(t *testing.T) {
 		want string
 	}{
 		{"ttl negative", []string{"--ttl", "-1"}, "TTL"},
+		{"ttl zero", []string{"--ttl", "0"}, "TTL"},
+		{"neg-ttl zero", []string{"--neg-ttl", "0"}, "negative TTL"},
+		{"mbox bad", []string{"--mbox", "a..b"}, "not a domain name"},
 		{"ttl too big", []string{"--ttl", "2147483648"}, "TTL"},
 		{"zone empty label", []string{"--zone", "a..b"}, "not a domain name"},
 		{"ns empty", []string{"--ns", ""}, "not a domain name"},
