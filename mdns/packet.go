@@ -39,13 +39,9 @@ func (v *Validator) ValidatePacket(msg *dns.Msg, meta PacketMeta) ([]*Advertisem
 	if msg == nil || !msg.Response {
 		return nil, nil
 	}
-	src := ""
-	if meta.Source.IsValid() {
-		src = meta.Source.String()
-	}
 	var pf []Finding
 	if v.enabled[rMDNSPacket] {
-		pf = v.packetHeader(msg, meta, src)
+		pf = v.packetHeader(msg, meta)
 	}
 
 	var entStack [4]pktEntry
@@ -65,7 +61,7 @@ func (v *Validator) ValidatePacket(msg *dns.Msg, meta PacketMeta) ([]*Advertisem
 					inst, _ := instanceOf(r.Ptr, typeName)
 					pf = append(pf, v.packetFinding(rMDNSPacket, "RFC 6762 section 10.2",
 						"the shared PTR record "+h.Name+" has the cache-flush bit set",
-						"class 0x"+strconv.FormatUint(uint64(h.Class), 16), Unescape(inst), typeOf(typeName), src))
+						"class 0x"+strconv.FormatUint(uint64(h.Class), 16), Unescape(inst), typeOf(typeName), sourceOf(meta)))
 				}
 				if isEnumeration(typeName) {
 					continue
@@ -137,10 +133,10 @@ func (v *Validator) ValidatePacket(msg *dns.Msg, meta PacketMeta) ([]*Advertisem
 
 // packetHeader checks the header and what the listener measured: RFC
 // 6762 sections 6, 11, 17 and 18.
-func (v *Validator) packetHeader(msg *dns.Msg, meta PacketMeta, src string) []Finding {
+func (v *Validator) packetHeader(msg *dns.Msg, meta PacketMeta) []Finding {
 	var pf []Finding
 	add := func(rfc, text, ev string) {
-		pf = append(pf, v.packetFinding(rMDNSPacket, rfc, text, ev, "", "", src))
+		pf = append(pf, v.packetFinding(rMDNSPacket, rfc, text, ev, "", "", sourceOf(meta)))
 	}
 	if msg.Id != 0 {
 		add("RFC 6762 section 18.1", "the multicast response has ID "+strconv.Itoa(int(msg.Id))+", not zero",
@@ -170,6 +166,14 @@ func (v *Validator) packetHeader(msg *dns.Msg, meta PacketMeta, src string) []Fi
 			"size="+strconv.Itoa(meta.Size))
 	}
 	return pf
+}
+
+// sourceOf is a packet finding's Source: the sender, "" when unknown.
+func sourceOf(meta PacketMeta) string {
+	if meta.Source.IsValid() {
+		return meta.Source.String()
+	}
+	return ""
 }
 
 func (v *Validator) packetFinding(r ruleIndex, rfc, msg, ev, inst, typ, src string) Finding {

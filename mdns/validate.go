@@ -491,7 +491,13 @@ func badKeyByte(k string) int {
 
 // isHostPortKey reports keys that restate the SRV record's target or port.
 func isHostPortKey(k string) bool {
-	return strings.EqualFold(k, "host") || strings.EqualFold(k, "hostname") || strings.EqualFold(k, "port")
+	switch len(k) {
+	case 4:
+		return strings.EqualFold(k, "host") || strings.EqualFold(k, "port")
+	case 8:
+		return strings.EqualFold(k, "hostname")
+	}
+	return false
 }
 
 // maxLabel is the longest DNS label, RFC 1035 section 2.3.4.
