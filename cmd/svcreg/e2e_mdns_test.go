@@ -1,0 +1,149 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/svcreg/svcreg/internal/testutil"
+)
+
+// mdnsLabPrefix is unique among the team's lab tests.
+const mdnsLabPrefix = "svcdm1"
+
+// TestE2EServeMDNS runs serve with --mdns-interface in the observer
+// namespace of ../shared/tools/mdns-lab while avahi in the advertiser
+// namespace publishes a good and an unregistered service: the API lists
+// both advertisements and the finding, and the mDNS metrics appear.
+// Needs root, iproute2, avahi and curl; skips without them, fails under
+// CI=true.
+func TestE2EServeMDNS(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.RequireTool(t, "ip", "iproute2")
+	testutil.RequireTool(t, "avahi-daemon", "avahi-daemon")
+	testutil.RequireTool(t, "avahi-publish-service", "avahi-utils")
+	testutil.RequireTool(t, "curl", "curl")
+	tool := testutil.SharedFile(t, "tools", "mdns-lab")
+	bin := svcregBinary(t)
+	env := append(os.Environ(), "MDNSLAB_PREFIX="+mdnsLabPrefix)
+	lab := func(args ...string) (string, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		c := exec.CommandContext(ctx, tool, args...)
+		c.Env = env
+		var stdout, stderr bytes.Buffer
+		c.Stdout, c.Stderr = &stdout, &stderr
+		err := c.Run()
+		if err != nil {
+			err = fmt.Errorf("mdns-lab %v: %w\n%s", args, err, stderr.String())
+		}
+		return stdout.String(), err
+	}
+	t.Cleanup(func() {
+		if _, err := lab("down"); err != nil {
+			t.Errorf("%v", err)
+		}
+	})
+	_, err := lab("up")
+	require.NoError(t, err)
+
+	// The namespace has its own loopback, so fixed ports are free there.
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "svcreg.yml")
+	require.NoError(t, os.WriteFile(cfgPath, []byte(`registry:
+  services_file: `+filepath.Join(dir, "no-services-file")+`
+  watch: false
+dns:
+  listen: ["127.0.0.1:5300"]
+http:
+  listen: ["127.0.0.1:8053"]
+mdns:
+  max_instances: 100
+log:
+  format: json
+`), 0o644))
+	logs := &syncBuffer{}
+	cmd := exec.Command(tool, "exec", "--", bin, "serve", "--config", cfgPath, "--mdns-interface", "lab0")
+	cmd.Env = env
+	cmd.Stdout, cmd.Stderr = logs, logs
+	require.NoError(t, cmd.Start())
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill() // our own child (mdns-lab exec execs into svcreg), by PID
+			<-done
+		}
+		if t.Failed() {
+			t.Logf("daemon log:\n%s", logs.String())
+		}
+	})
+	get := func(path string) string {
+		out, err := lab("exec", "--", "curl", "-sf", "--max-time", "5", "http://127.0.0.1:8053"+path)
+		if err != nil {
+			return ""
+		}
+		return out
+	}
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(45 * time.Second)
+		for !cond() {
+			select {
+			case err := <-done:
+				t.Fatalf("daemon exited while waiting for %s: %v", what, err)
+			default:
+			}
+			require.True(t, time.Now().Before(deadline), "timed out waiting for %s", what)
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	waitFor("ready", func() bool { return strings.Contains(get("/readyz"), `"ready"`) })
+
+	// Published after the daemon is up: avahi's announcements reach the
+	// passive listener.
+	_, err = lab("publish", "Lab Printer", "_ipp._tcp", "631", "txtvers=1", "rp=ipp/print", "ty=Lab")
+	require.NoError(t, err)
+	_, err = lab("publish", "Mystery Box", "_zzqqxx._tcp", "4242")
+	require.NoError(t, err)
+
+	waitFor("both advertisements", func() bool {
+		ads := get("/v1/advertisements")
+		return strings.Contains(ads, `"instance": "Lab Printer"`) && strings.Contains(ads, `"instance": "Mystery Box"`)
+	})
+	ads := get("/v1/advertisements")
+	assert.Contains(t, ads, `"mdns_enabled": true`)
+	assert.Contains(t, ads, `"service": "_ipp"`)
+	assert.Contains(t, ads, `"port": 631`)
+
+	waitFor("the unregistered finding", func() bool {
+		return strings.Contains(get("/v1/findings"), `"rule": "unregistered"`)
+	})
+	findings := get("/v1/findings")
+	assert.Contains(t, findings, `"service_type": "_zzqqxx._tcp"`)
+
+	metrics := get("/metrics")
+	assert.Contains(t, metrics, "svcreg_mdns_packets_total{")
+	assert.Contains(t, metrics, "svcreg_mdns_advertisements ")
+	assert.Contains(t, metrics, `svcreg_mdns_findings_total{rule="unregistered"`)
+
+	start := time.Now()
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	select {
+	case err := <-done:
+		require.NoError(t, err, "exit status 0")
+		assert.Less(t, time.Since(start), 5*time.Second)
+	case <-time.After(5 * time.Second):
+		t.Fatal("still running 5 s after SIGTERM")
+	}
+}
