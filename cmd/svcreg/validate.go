@@ -218,9 +218,12 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		findings = append(findings, v.Validate(a)...)
 	}
 	w := bufio.NewWriter(stdout)
-	if *asJSON {
+	switch {
+	case *asJSON:
 		err = writeFindingsJSON(w, findings)
-	} else {
+	case readFailed && len(ads) == 0:
+		// Nothing was read: "no findings" would read as a pass.
+	default:
 		writeFindingsTable(w, findings, *avahi)
 	}
 	if err == nil {

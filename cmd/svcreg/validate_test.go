@@ -133,6 +133,12 @@ func TestValidateAvahi(t *testing.T) {
 	assert.Equal(t, exitUsage, code)
 	assert.Contains(t, stderr, "no-port.service:4: <service> has no <port>")
 	assert.Len(t, strings.Split(strings.TrimSpace(stdout), "\n"), 10)
+
+	// Nothing readable: no table (and no "no findings"), exit 2.
+	stdout, stderr, code = cli(t, validateArgs("--avahi", avahiFile("bad", "no-port.service"))...)
+	assert.Equal(t, exitUsage, code)
+	assert.Empty(t, stdout)
+	assert.Contains(t, stderr, "no-port.service:4")
 }
 
 func TestRules(t *testing.T) {
