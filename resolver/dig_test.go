@@ -1,0 +1,150 @@
+package resolver_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/svcreg/svcreg/internal/testutil"
+	"github.com/svcreg/svcreg/registry"
+	"github.com/svcreg/svcreg/resolver"
+)
+
+// rcTool runs dig or kdig against addr and returns its output.
+func rcTool(t *testing.T, tool, addr string, args ...string) string {
+	t.Helper()
+	host, port, err := net.SplitHostPort(addr)
+	require.NoError(t, err)
+	var full []string
+	switch tool {
+	case "kdig":
+		full = append([]string{"@" + host, "-p", port, "+norec", "+time=3", "+retry=0"}, args...)
+	default:
+		full = append([]string{"@" + host, "-p", port, "+norec", "+time=3", "+tries=1"}, args...)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, tool, full...).CombinedOutput()
+	require.NoError(t, err, "%s %s\n%s", tool, strings.Join(full, " "), out)
+	return string(out)
+}
+
+var rcStatusRE = regexp.MustCompile(`status: ([A-Z]+)`)
+
+func rcStatus(t *testing.T, out string) string {
+	t.Helper()
+	m := rcStatusRE.FindStringSubmatch(out)
+	require.NotNil(t, m, out)
+	return m[1]
+}
+
+// rcFlags returns the header flags dig or kdig printed ("qr aa tc").
+func rcFlags(t *testing.T, out string) []string {
+	t.Helper()
+	m := regexp.MustCompile(`(?i)flags: ([a-z ]*);`).FindStringSubmatch(out)
+	require.NotNil(t, m, out)
+	return strings.Fields(m[1])
+}
+
+func rcLines(out string) []string {
+	var l []string
+	for _, s := range strings.Split(strings.TrimSpace(out), "\n") {
+		if s = strings.TrimSpace(s); s != "" && !strings.HasPrefix(s, ";") {
+			l = append(l, s)
+		}
+	}
+	return l
+}
+
+// TestDigAndKdigIANA asks dig and kdig the examples of issue 3 against a
+// server loaded with the full IANA registry; expected values come from the
+// registry snapshot.
+func TestDigAndKdigIANA(t *testing.T) {
+	snap := rcIANA(t)
+	_, addr := rcStart(t, resolver.Config{VersionBind: "svcreg-test"}, snap, nil)
+	rrs, err := resolver.ZoneRRs(snap, resolver.Config{})
+	require.NoError(t, err)
+	httpPort := snap.ByType("http", registry.ProtoTCP)[0].PortLow
+	for _, tool := range []string{"dig", "kdig"} {
+		t.Run(tool, func(t *testing.T) {
+			testutil.RequireTool(t, tool, map[string]string{"dig": "bind9-dnsutils", "kdig": "knot-dnsutils"}[tool])
+			z := "services.internal"
+			out := rcTool(t, tool, addr, "_http._tcp."+z, "SRV")
+			assert.Equal(t, "NOERROR", rcStatus(t, out))
+			assert.Contains(t, rcFlags(t, out), "aa")
+			assert.Equal(t, []string{fmt.Sprintf("0 0 %d services.internal.", httpPort)},
+				rcLines(rcTool(t, tool, addr, "+short", "_HTTP._TCP."+z, "SRV")))
+			txt := rcTool(t, tool, addr, "+short", "_http._tcp."+z, "TXT")
+			assert.Contains(t, txt, `"name=http"`)
+			assert.Contains(t, txt, fmt.Sprintf(`"port=%d"`, httpPort))
+			assert.Contains(t, txt, `"txtkeys=u,p,path"`)
+			assert.Contains(t, rcLines(rcTool(t, tool, addr, "+short", "_80._tcp."+z, "PTR")), "_http._tcp.services.internal.")
+			assert.Contains(t, rcTool(t, tool, addr, "+short", "_80._tcp."+z, "TXT"), `"services=http,`)
+			assert.Contains(t, rcTool(t, tool, addr, "+short", "_whoispp._tcp."+z, "TXT"), `"name=whois++"`)
+			assert.Contains(t, rcTool(t, tool, addr, "+short", "_50000._udp."+z, "TXT"), `"status=dynamic"`)
+			assert.Equal(t, "NOERROR", rcStatus(t, rcTool(t, tool, addr, "_printer._sub._http._tcp."+z, "TXT")))
+			assert.Equal(t, "NOERROR", rcStatus(t, rcTool(t, tool, addr, "_tcp."+z, "A")))
+
+			// _services._dns-sd._udp: TC over UDP, whole over TCP.
+			udp := rcTool(t, tool, addr, "+ignore", "+bufsize=1232", "_services._dns-sd._udp."+z, "PTR")
+			assert.Contains(t, rcFlags(t, udp), "tc")
+			tcp := rcLines(rcTool(t, tool, addr, "+tcp", "+short", "_services._dns-sd._udp."+z, "PTR"))
+			assert.Greater(t, len(tcp), 1500)
+
+			nx := rcTool(t, tool, addr, "_no-such-service._tcp."+z, "SRV")
+			assert.Equal(t, "NXDOMAIN", rcStatus(t, nx))
+			assert.Regexp(t, `(?m)^services\.internal\.\s+300\s+IN\s+SOA\s`, nx)
+			assert.Equal(t, "REFUSED", rcStatus(t, rcTool(t, tool, addr, "example.com", "A")))
+			assert.Equal(t, []string{`"svcreg-test"`}, rcLines(rcTool(t, tool, addr, "+short", "version.bind", "CH", "TXT")))
+			assert.Equal(t, "REFUSED", rcStatus(t, rcTool(t, tool, addr, "id.server", "CH", "TXT")))
+
+			soa := strings.Fields(rcLines(rcTool(t, tool, addr, "+short", z, "SOA"))[0])
+			serial, err := strconv.Atoi(soa[2])
+			require.NoError(t, err)
+			assert.Equal(t, strings.ReplaceAll(snap.Updated(), "-", "")+"00", strconv.Itoa(serial))
+
+			axfr := rcLines(rcTool(t, tool, addr, "AXFR", z))
+			assert.Len(t, axfr, len(rrs)+1, "zone plus closing SOA")
+		})
+	}
+	t.Run("dig BADVERS", func(t *testing.T) {
+		testutil.RequireTool(t, "dig", "bind9-dnsutils")
+		out := rcTool(t, "dig", addr, "+edns=1", "+noednsnegotiation", "_http._tcp.services.internal", "SRV")
+		assert.Equal(t, "BADVERS", rcStatus(t, out))
+	})
+}
+
+// TestDigSeeds loads each seed rendering in testdata/seeds and checks
+// dig sees its date in the serial and, for the seed holding http, its SRV.
+func TestDigSeeds(t *testing.T) {
+	testutil.RequireTool(t, "dig", "bind9-dnsutils")
+	seeds := []string{"000_405dc4897ff35f03.txt", "001_880d677b6a70875c.txt", "002_0411c9ada570d720.txt", "003_595dab137627a1b7.txt", "004_57b5c43415911c67.txt"}
+	for _, seed := range seeds {
+		t.Run(seed, func(t *testing.T) {
+			snap := rcSnap(t, testutil.Testdata("seeds", seed))
+			_, addr := rcStart(t, resolver.Config{}, snap, nil)
+			soa := strings.Fields(rcLines(rcTool(t, "dig", addr, "+short", "services.internal", "SOA"))[0])
+			assert.Equal(t, strings.ReplaceAll(snap.Updated(), "-", "")+"00", soa[2])
+			apex := rcTool(t, "dig", addr, "+short", "services.internal", "TXT")
+			assert.Contains(t, apex, fmt.Sprintf(`"records=%d"`, snap.Stats().Records))
+			for _, rec := range snap.Records() {
+				if rec.Name == "" || !rcValid(strings.ToLower(rec.Name)) || !rec.HasPort() || rec.Protocol == "" {
+					continue
+				}
+				name := fmt.Sprintf("_%s._%s.services.internal", strings.ToLower(rec.Name), rec.Protocol)
+				assert.Contains(t, rcLines(rcTool(t, "dig", addr, "+short", name, "SRV")),
+					fmt.Sprintf("0 0 %d services.internal.", rec.PortLow), name)
+				break
+			}
+		})
+	}
+}
