@@ -37,6 +37,8 @@ func TestFullRegistry(t *testing.T) {
 		{"/services/http", []string{`<a href="/services/www">www</a>`, `<td><code>path</code></td>`}},
 		{"/services/www-http", []string{`<li><code>_printer</code></li>`, `use <a href="/services/http">http</a>`}},
 		{"/ports/tcp/631", []string{`/services/ipp`}},
+		{"/services/914c%2Fg", []string{"<h1>Service <code>914c/g</code></h1>", "not a valid RFC 6335 service name"}},
+		{"/search?q=914c/g", []string{`<a href="/services/914c%2Fg">914c/g</a>`}},
 		{"/ports/udp/60000", []string{"st-dynamic"}},
 	}
 	for _, tt := range tests {

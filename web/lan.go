@@ -166,8 +166,8 @@ func (s *server) lanView(r *http.Request) lanView {
 		v.PacketTotal++
 		v.PacketFindings = append(v.PacketFindings, fd)
 	}
-	if n := len(v.PacketFindings); n > maxPacketFindings {
-		v.PacketFindings = v.PacketFindings[n-maxPacketFindings:]
+	if len(v.PacketFindings) > maxPacketFindings {
+		v.PacketFindings = v.PacketFindings[:maxPacketFindings]
 	}
 	return v
 }

@@ -49,7 +49,7 @@ func (s *server) handleSearch(w http.ResponseWriter, r *http.Request) {
 	if snap == nil {
 		return
 	}
-	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	q := normalizeQuery(r.URL.Query().Get("q"))
 	if q == "" {
 		s.handleHome(w, r)
 		return
@@ -83,6 +83,29 @@ func (s *server) handleSearch(w http.ResponseWriter, r *http.Request) {
 	p := s.newPage(snap, "Search: "+q, "search", v)
 	p.Query = q
 	s.render(w, r, status, "search", p, start)
+}
+
+// normalizeQuery accepts DNS-SD names as tools print them: a domain after
+// the type (_ipp._tcp.local.), a subtype (_printer._sub._ipp._tcp) and a
+// lone _ipp are searched as _ipp._tcp, _ipp._tcp and ipp.
+func normalizeQuery(q string) string {
+	q = strings.TrimSpace(q)
+	if !strings.HasPrefix(q, "_") || len(q) > maxQuery {
+		return q
+	}
+	lq := strings.ToLower(q)
+	if i := strings.LastIndex(lq, "._sub._"); i >= 0 {
+		q, lq = q[i+len("._sub."):], lq[i+len("._sub."):]
+	}
+	for _, p := range []string{"._tcp", "._udp"} {
+		if i := strings.Index(lq, p); i > 1 && (len(lq) == i+len(p) || lq[i+len(p)] == '.') {
+			return q[:i+len(p)]
+		}
+	}
+	if !strings.Contains(q, ".") && len(q) > 1 && !allDigits(q[1:]) {
+		return q[1:]
+	}
+	return q
 }
 
 func queryError(err error) string {

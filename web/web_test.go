@@ -32,6 +32,8 @@ func TestPages(t *testing.T) {
 		{"name", "/search?q=ipp", 200,
 			[]string{`<a href="/services/ipp">ipp</a>`, `/ports/tcp/631`, `/ports/udp/631`, "Exact match", "2 registrations found"}, nil},
 		{"dns-sd type", "/search?q=_ipp._tcp", 200, []string{`/ports/tcp/631`, "1 registration found"}, []string{`/ports/udp/631`}},
+		{"dns-sd name with domain", "/search?q=_ipp._tcp.local.", 200, []string{`/ports/tcp/631`, "1 registration found"}, nil},
+		{"lone underscore label", "/search?q=_ipp", 200, []string{`/ports/tcp/631`, `/ports/udp/631`}, nil},
 		{"dns-sd type includes DNS-SD-only names", "/search?q=_printer-only._udp", 200, []string{`/services/printer-only`}, nil},
 		{"port", "/search?q=631", 200, []string{`/services/ipp`, `Port 631: <span class="status st-assigned">`}, nil},
 		{"port and proto", "/search?q=631/udp", 200, []string{`/ports/udp/631`}, []string{`/ports/tcp/631"`}},
@@ -222,6 +224,27 @@ func TestSearchIndexFollowsSnapshot(t *testing.T) {
 	res := get(t, h, "/search?q=brand")
 	assert.Contains(t, res.Body, "/services/newsvc")
 	assert.NotContains(t, get(t, h, "/search?q=ipp").Body, "/services/ipp")
+}
+
+func TestNormalizeQuery(t *testing.T) {
+	tests := map[string]string{
+		"  ipp ":                       "ipp",
+		"_ipp._tcp":                    "_ipp._tcp",
+		"_ipp._tcp.local.":             "_ipp._tcp",
+		"_IPP._TCP.local":              "_IPP._TCP",
+		"_printer._sub._http._tcp":     "_http._tcp",
+		"_printer._sub._http._tcp.lan": "_http._tcp",
+		"_ipp":                         "ipp",
+		"_631":                         "_631",
+		"_631._udp":                    "_631._udp",
+		"_":                            "_",
+		"_a._tcpx":                     "_a._tcpx",
+		"whois++":                      "whois++",
+		"914c/g":                       "914c/g",
+	}
+	for in, want := range tests {
+		assert.Equal(t, want, normalizeQuery(in), "%q", in)
+	}
 }
 
 func TestRefURL(t *testing.T) {
