@@ -118,18 +118,22 @@ func writeAtomic(t *testing.T, path, content string) {
 	require.NoError(t, os.Rename(tmp, path))
 }
 
-// startDaemon writes a config (extra is appended YAML under registry:)
-// and starts serve with it, waiting until /readyz says ready.
+// startDaemon writes a config (registryExtra is YAML appended under
+// registry:) and starts serve with it, waiting until /readyz says ready.
 func startDaemon(t *testing.T, dir, registryPath, registryExtra string) *daemonProc {
+	t.Helper()
+	return startDaemonRaw(t, dir, fmt.Sprintf("registry:\n  sources: [%q]\n  format: services\n%s", registryPath, registryExtra))
+}
+
+// startDaemonRaw starts serve with registrySection as the config's
+// registry part, free loopback ports and the test zone.
+func startDaemonRaw(t *testing.T, dir, registrySection string) *daemonProc {
 	t.Helper()
 	bin := svcregBinary(t)
 	dnsPort, httpPort := freePort(t), freePort(t)
 	zone := "svc.test."
 	cfgPath := filepath.Join(dir, "svcreg.yml")
-	cfg := fmt.Sprintf(`registry:
-  sources: [%q]
-  format: services
-%sdns:
+	cfg := fmt.Sprintf(`%sdns:
   zone: %s
   listen: ["127.0.0.1:%d"]
 http:
@@ -137,7 +141,7 @@ http:
 log:
   format: json
   level: debug
-`, registryPath, registryExtra, zone, dnsPort, httpPort)
+`, registrySection, zone, dnsPort, httpPort)
 	require.NoError(t, os.WriteFile(cfgPath, []byte(cfg), 0o644))
 
 	p := &daemonProc{t: t, log: &syncBuffer{}, zone: zone, done: make(chan error, 1),
@@ -156,7 +160,7 @@ log:
 			t.Logf("daemon log:\n%s", p.log.String())
 		}
 	})
-	p.waitFor("ready", 30*time.Second, func() bool {
+	p.waitFor("ready", 60*time.Second, func() bool {
 		code, _ := p.get("/readyz")
 		return code == 200
 	})
@@ -412,4 +416,39 @@ func TestE2EBadConfigExits(t *testing.T) {
 	require.ErrorAs(t, err, &ee)
 	assert.Equal(t, exitUsage, ee.ExitCode())
 	assert.Equal(t, "svcreg serve: "+cfgPath+`:2: dns.listen[0]: "127.0.0.1:99999": the port must be 0-65535`+"\n", string(out))
+}
+
+// TestE2EReloadIANA reloads the full official registry (about 14,500
+// records, seconds of parsing and table building on a busy machine) while
+// a query loop runs: not one query may fail or see a wrong answer.
+func TestE2EReloadIANA(t *testing.T) {
+	xml := testutil.SharedFile(t, "iana", "service-names-port-numbers.xml")
+	dir := t.TempDir()
+	extra := filepath.Join(dir, "services")
+	writeAtomic(t, extra, servicesV1)
+	// No forced format: the XML and the services file are detected.
+	p := startDaemonRaw(t, dir, fmt.Sprintf(`registry:
+  sources: [%q, %q]
+  watch: false
+`, xml, extra))
+	c := &dns.Client{Timeout: 2 * time.Second}
+	port, err := p.srvPort(c, "http")
+	require.NoError(t, err)
+	require.Equal(t, uint16(80), port)
+
+	loop := p.startQueryLoop("http", 80, 2)
+	p.waitFor("queries flowing", 10*time.Second, func() bool { return loop.queries.Load() > 20 })
+	writeAtomic(t, extra, servicesV2)
+	start := time.Now()
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGHUP))
+	p.waitFor("svctwo after SIGHUP", 60*time.Second, func() bool {
+		port, err := p.srvPort(c, "svctwo")
+		return err == nil && port == 2222
+	})
+	took := time.Since(start)
+	loop.finish()
+	assert.Zero(t, loop.failures.Load(), "failed queries during the reload (first: %v)", loop.first)
+	t.Logf("reload of the IANA registry visible after %s; %d queries meanwhile, %d failed",
+		took.Round(time.Millisecond), loop.queries.Load(), loop.failures.Load())
+	p.stop(syscall.SIGTERM, 5*time.Second)
 }
