@@ -3,8 +3,8 @@ package httpapi
 import (
 	"context"
 	"net/http/httptest"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
