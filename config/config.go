@@ -23,8 +23,8 @@ const (
 
 // Config is svcreg's whole configuration. The yaml tags are the file's
 // key names; the environment variable of a key is SVCREG_ followed by its
-// dotted path in upper case with dots as underscores (dns.neg_ttl ->
-// SVCREG_DNS_NEGATIVE_TTL).
+// dotted path in upper case with dots as underscores (dns.negative_ttl
+// -> SVCREG_DNS_NEGATIVE_TTL).
 type Config struct {
 	Registry Registry `yaml:"registry"`
 	DNS      DNS      `yaml:"dns"`

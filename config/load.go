@@ -426,9 +426,9 @@ type leaf struct {
 	typ   reflect.Type
 }
 
-// Keys lists every settable leaf key in file order, e.g. "dns.zone".
-// Lists of mappings (registry.local) and maps (mdns.rules) are file-only
-// and listed too, marked by their type in KeyTypes.
+// Keys lists every leaf key in file order, e.g. "dns.zone". The list of
+// mappings registry.local and the map mdns.rules are included; they can
+// only be set in the file.
 func Keys() []string {
 	var out []string
 	for _, l := range leaves(reflect.TypeFor[Config](), "", nil) {

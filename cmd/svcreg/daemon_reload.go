@@ -45,7 +45,9 @@ func (d *daemon) loadRegistry(ctx context.Context, cfg *config.Config) (*registr
 		if srcs, err = d.defaultSources(ctx, cfg); err != nil {
 			return nil, nil, err
 		}
-		watched = append(watched, cfg.Registry.ServicesFile)
+		if _, ok := embedded.Registry(); !ok {
+			watched = append(watched, cfg.Registry.ServicesFile)
+		}
 	}
 	for _, s := range cfg.Registry.Sources {
 		path := s
