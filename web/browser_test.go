@@ -28,7 +28,6 @@ import (
 // without a reload. Screenshots go to the test's temp dir (or to
 // $SVCREG_SCREENSHOT_DIR when set, to keep them).
 func TestBrowser(t *testing.T) {
-	chromium := testutil.RequireTool(t, "chromium", "chromium")
 	snap := fullSnapshot(t)
 	lan := newFakeLAN()
 	h, err := New(Options{Store: registry.NewStore(snap), LAN: lan, DNSServer: "127.0.0.1", DNSPort: 5300, Zone: "services.internal."})
@@ -36,62 +35,8 @@ func TestBrowser(t *testing.T) {
 	srv := httptest.NewServer(h) // 127.0.0.1:0
 	t.Cleanup(srv.Close)
 
-	shots := os.Getenv("SVCREG_SCREENSHOT_DIR")
-	if shots == "" {
-		shots = t.TempDir()
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 120*time.Second)
-	defer cancel()
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chromium),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-	)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
-	defer cancelBrowser()
-
-	// Start the browser, then collect console messages: a script error or
-	// a Content-Security-Policy violation fails the test at the end.
-	require.NoError(t, chromedp.Do(bctx, chromedp.Navigate("about:blank")))
-	var conMu sync.Mutex
-	var console []string
-	messages := chromedp.Console(bctx)
-	go func() {
-		for m, err := range messages {
-			if err != nil {
-				return
-			}
-			conMu.Lock()
-			console = append(console, fmt.Sprintf("%s %s:%d %s", m.Type, m.URL, m.Line+1, m))
-			conMu.Unlock()
-		}
-	}()
-
-	shot := func(name string) {
-		t.Helper()
-		buf, err := chromedp.Run(bctx, chromedp.FullScreenshot(100)) // quality 100 gives a PNG
-		require.NoError(t, err)
-		p := filepath.Join(shots, name)
-		require.NoError(t, os.WriteFile(p, buf, 0o644))
-		t.Logf("screenshot %s (%d bytes)", p, len(buf))
-	}
-	step := func(what string, d time.Duration, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(bctx, d)
-		defer cancel()
-		require.NoError(t, chromedp.Do(sctx, actions...), what)
-	}
+	br := newBrowser(t)
+	bctx, shot, step := br.ctx, br.shot, br.step
 
 	// 1. Search for ipp with the plain form.
 	step("home page", 30*time.Second,
@@ -191,13 +136,88 @@ func TestBrowser(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "rgb(20, 23, 26)", bg)
 	shot("lan-dark.png")
+}
 
-	conMu.Lock()
-	defer conMu.Unlock()
-	for _, m := range console {
-		low := strings.ToLower(m)
-		assert.False(t, strings.HasPrefix(low, "error") || strings.HasPrefix(low, "exception") ||
-			strings.Contains(low, "content security policy"), "console: %s", m)
-		t.Log("console:", m)
+// browser is one headless Chromium for one test, with its console
+// watched: a script error or a Content-Security-Policy violation fails
+// the test when it ends.
+type browser struct {
+	t     *testing.T
+	ctx   context.Context
+	shots string
+
+	mu      sync.Mutex
+	console []string
+}
+
+func newBrowser(t *testing.T) *browser {
+	t.Helper()
+	chromium := testutil.RequireTool(t, "chromium", "chromium")
+	br := &browser{t: t, shots: os.Getenv("SVCREG_SCREENSHOT_DIR")}
+	if br.shots == "" {
+		br.shots = t.TempDir()
 	}
+	ctx, cancel := context.WithTimeout(t.Context(), 120*time.Second)
+	actx, cancelAlloc := chromedp.NewExecAllocator(ctx,
+		chromedp.ExecPath(chromium),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+	)
+	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
+	br.ctx = bctx
+	t.Cleanup(func() {
+		cancelBrowser()
+		cancelAlloc()
+		cancel()
+		br.mu.Lock()
+		defer br.mu.Unlock()
+		for _, m := range br.console {
+			low := strings.ToLower(m)
+			assert.False(t, strings.HasPrefix(low, "error") || strings.HasPrefix(low, "exception") ||
+				strings.Contains(low, "content security policy"), "console: %s", m)
+			t.Log("console:", m)
+		}
+	})
+	// Start the browser, then collect its console messages.
+	require.NoError(t, chromedp.Do(bctx, chromedp.Navigate("about:blank")))
+	messages := chromedp.Console(bctx)
+	go func() {
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			br.mu.Lock()
+			br.console = append(br.console, fmt.Sprintf("%s %s:%d %s", m.Type, m.URL, m.Line+1, m))
+			br.mu.Unlock()
+		}
+	}()
+	return br
+}
+
+// shot saves a full-page PNG screenshot under the test's temp dir.
+func (br *browser) shot(name string) {
+	br.t.Helper()
+	buf, err := chromedp.Run(br.ctx, chromedp.FullScreenshot(100)) // quality 100 gives a PNG
+	require.NoError(br.t, err)
+	p := filepath.Join(br.shots, name)
+	require.NoError(br.t, os.WriteFile(p, buf, 0o644))
+	br.t.Logf("screenshot %s (%d bytes)", p, len(buf))
+}
+
+// step runs actions with their own deadline.
+func (br *browser) step(what string, d time.Duration, actions ...chromedp.Action[chromedp.Void]) {
+	br.t.Helper()
+	sctx, cancel := context.WithTimeout(br.ctx, d)
+	defer cancel()
+	require.NoError(br.t, chromedp.Do(sctx, actions...), what)
 }
