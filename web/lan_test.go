@@ -79,6 +79,7 @@ func TestLANEmpty(t *testing.T) {
 	res := get(t, h, "/lan")
 	require.Equal(t, http.StatusOK, res.Status)
 	assert.Contains(t, res.Body, "Nothing seen yet")
+	assert.Contains(t, res.Body, `<span class="badge sev-error zero">0 error</span>`)
 	assert.Contains(t, res.Body, "mdns.interfaces")
 	assert.Contains(t, res.Body, "--mdns-interface")
 	assert.Contains(t, res.Body, `id="lan-live"`)
