@@ -219,7 +219,7 @@ func parseZoneText(t testing.TB, text string) []dns.RR {
 // wireRR is rr in uncompressed wire form, hex-encoded for readable diffs.
 func wireRR(t testing.TB, rr dns.RR) string {
 	t.Helper()
-	buf := make([]byte, dns.MaxMsgSize)
+	buf := make([]byte, dns.Len(rr)+1) // Len is the uncompressed wire length
 	n, err := dns.PackRR(rr, buf, 0, nil, false)
 	require.NoError(t, err, "packing %s", rr)
 	return hex.EncodeToString(buf[:n])
