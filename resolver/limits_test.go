@@ -1,0 +1,302 @@
+package resolver_test
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+	"github.com/prometheus/client_golang/prometheus"
+	promtest "github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/svcreg/svcreg/registry"
+	"github.com/svcreg/svcreg/resolver"
+)
+
+// rcMetric sums the series of a metric family whose labels include want.
+func rcMetric(t *testing.T, reg *prometheus.Registry, name string, want map[string]string) (float64, int) {
+	t.Helper()
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	sum, series := 0.0, 0
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range mf.GetMetric() {
+			series++
+			got := map[string]string{}
+			for _, lp := range m.GetLabel() {
+				got[lp.GetName()] = lp.GetValue()
+			}
+			for k, v := range want {
+				if got[k] != v {
+					continue next
+				}
+			}
+			switch {
+			case m.GetCounter() != nil:
+				sum += m.GetCounter().GetValue()
+			case m.GetHistogram() != nil:
+				sum += float64(m.GetHistogram().GetSampleCount())
+			}
+		}
+	}
+	return sum, series
+}
+
+func TestMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	_, addr := rcStart(t, resolver.Config{}, rcMini(t), reg)
+	udp := &dns.Client{Net: "udp"}
+	tcp := &dns.Client{Net: "tcp"}
+	for _, q := range []struct {
+		c     *dns.Client
+		name  string
+		qtype uint16
+	}{
+		{udp, "_http._tcp." + rcZ, dns.TypeTXT},
+		{udp, "_http._tcp." + rcZ, dns.TypeTXT},
+		{tcp, "_http._tcp." + rcZ, dns.TypeSRV},
+		{udp, "_nope._tcp." + rcZ, dns.TypeSRV},
+		{udp, "example.com.", dns.TypeA},
+		{udp, "_http._tcp." + rcZ, 65000},
+		{udp, "_http._tcp." + rcZ, dns.TypeCAA},
+	} {
+		_, _, err := q.c.Exchange(rcMsg(q.name, q.qtype, 0), addr)
+		require.NoError(t, err)
+	}
+	rcSendRaw(t, "udp", addr, []byte{1, 2, 3})
+
+	v, series := rcMetric(t, reg, "svcreg_dns_requests_total", map[string]string{"proto": "udp", "type": "TXT"})
+	assert.Equal(t, 2.0, v)
+	assert.Equal(t, 2*11, series, "closed label set: 2 transports x 11 types, whatever was asked")
+	v, _ = rcMetric(t, reg, "svcreg_dns_requests_total", map[string]string{"proto": "tcp", "type": "SRV"})
+	assert.Equal(t, 1.0, v)
+	v, _ = rcMetric(t, reg, "svcreg_dns_requests_total", map[string]string{"type": "other"})
+	assert.Equal(t, 2.0, v, "TYPE65000 and CAA fold into other")
+	v, _ = rcMetric(t, reg, "svcreg_dns_responses_total", map[string]string{"rcode": "NXDOMAIN"})
+	assert.Equal(t, 1.0, v)
+	v, _ = rcMetric(t, reg, "svcreg_dns_responses_total", map[string]string{"rcode": "REFUSED"})
+	assert.Equal(t, 1.0, v)
+	v, _ = rcMetric(t, reg, "svcreg_dns_dropped_total", map[string]string{"reason": "malformed"})
+	assert.Equal(t, 1.0, v)
+	v, _ = rcMetric(t, reg, "svcreg_dns_request_duration_seconds", nil)
+	assert.Equal(t, 7.0, v)
+	problems, err := promtest.GatherAndLint(reg)
+	require.NoError(t, err)
+	assert.Empty(t, problems)
+}
+
+// TestRRL: with 5 responses/s per prefix and slip 2, a burst of 40 UDP
+// queries gets a few answers, some TC=1 slips and many drops; TCP is
+// never limited.
+func TestRRL(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	_, addr := rcStart(t, resolver.Config{RRLRate: 5, RRLSlip: 2}, rcMini(t), reg)
+	c, err := net.Dial("udp", addr)
+	require.NoError(t, err)
+	defer c.Close()
+	const n = 40
+	for i := range n {
+		m := rcMsg("_http._tcp."+rcZ, dns.TypeSRV, 0)
+		m.Id = uint16(i + 1)
+		b, _ := m.Pack()
+		_, err := c.Write(b)
+		require.NoError(t, err)
+	}
+	full, slipped := 0, 0
+	buf := make([]byte, 2048)
+	c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+	for {
+		k, err := c.Read(buf)
+		if err != nil {
+			break
+		}
+		m := new(dns.Msg)
+		require.NoError(t, m.Unpack(buf[:k]))
+		if m.Truncated {
+			assert.Empty(t, m.Answer)
+			slipped++
+		} else {
+			assert.Len(t, m.Answer, 1)
+			full++
+		}
+	}
+	dropped := n - full - slipped
+	t.Logf("full %d, slipped %d, dropped %d", full, slipped, dropped)
+	assert.GreaterOrEqual(t, full, 5)
+	assert.LessOrEqual(t, full, 10, "at most two one-second windows")
+	assert.Positive(t, slipped)
+	assert.Positive(t, dropped)
+	v, _ := rcMetric(t, reg, "svcreg_dns_dropped_total", map[string]string{"reason": "rrl"})
+	assert.Equal(t, float64(dropped), v)
+
+	tcp := &dns.Client{Net: "tcp"}
+	for range 20 {
+		r, _, err := tcp.Exchange(rcMsg("_http._tcp."+rcZ, dns.TypeSRV, 0), addr)
+		require.NoError(t, err)
+		require.Len(t, r.Answer, 1)
+	}
+}
+
+// rcTCPQuery writes one query on c and reads the answer.
+func rcTCPQuery(c net.Conn) (*dns.Msg, error) {
+	b, _ := rcMsg("_http._tcp."+rcZ, dns.TypeSRV, 0).Pack()
+	if _, err := c.Write(append(binary.BigEndian.AppendUint16(nil, uint16(len(b))), b...)); err != nil {
+		return nil, err
+	}
+	var l [2]byte
+	if _, err := io.ReadFull(c, l[:]); err != nil {
+		return nil, err
+	}
+	resp := make([]byte, binary.BigEndian.Uint16(l[:]))
+	if _, err := io.ReadFull(c, resp); err != nil {
+		return nil, err
+	}
+	m := new(dns.Msg)
+	return m, m.Unpack(resp)
+}
+
+// rcClosedWithin reports whether the server closes c within d.
+func rcClosedWithin(c net.Conn, d time.Duration) bool {
+	c.SetReadDeadline(time.Now().Add(d))
+	_, err := c.Read(make([]byte, 1))
+	return err == io.EOF || (err != nil && !isTimeout(err))
+}
+
+func isTimeout(err error) bool {
+	ne, ok := err.(net.Error)
+	return ok && ne.Timeout()
+}
+
+func TestTCPLimits(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	_, addr := rcStart(t, resolver.Config{MaxTCPConns: 2, TCPIdleTimeout: 400 * time.Millisecond,
+		TCPReadTimeout: 200 * time.Millisecond}, rcMini(t), reg)
+	c1, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer c1.Close()
+	c2, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer c2.Close()
+	for _, c := range []net.Conn{c1, c2} {
+		m, err := rcTCPQuery(c)
+		require.NoError(t, err)
+		require.Len(t, m.Answer, 1)
+	}
+	// A third connection is closed at once.
+	c3, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer c3.Close()
+	assert.True(t, rcClosedWithin(c3, time.Second), "over the limit: closed")
+	v, _ := rcMetric(t, reg, "svcreg_dns_dropped_total", map[string]string{"reason": "tcp_limit"})
+	assert.Equal(t, 1.0, v)
+
+	// A query that starts but never completes hits the read timeout; an
+	// idle connection the idle timeout.
+	_, err = c1.Write([]byte{0, 40, 1, 2})
+	require.NoError(t, err)
+	start := time.Now()
+	assert.True(t, rcClosedWithin(c1, 3*time.Second), "stalled query: closed")
+	assert.Less(t, time.Since(start), 2*time.Second)
+	assert.True(t, rcClosedWithin(c2, 3*time.Second), "idle: closed")
+
+	// Slots are free again.
+	require.Eventually(t, func() bool {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			return false
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(time.Second))
+		m, err := rcTCPQuery(c)
+		return err == nil && len(m.Answer) == 1
+	}, 3*time.Second, 50*time.Millisecond)
+}
+
+// TestReloadWhileServing swaps two different snapshots 10 times while
+// two clients query: every query is answered, never SERVFAIL, always from
+// a complete table (the http SRV exists in both).
+func TestReloadWhileServing(t *testing.T) {
+	mini := rcMini(t)
+	src, err := registry.ParseCSV(strings.NewReader("Service Name,Port Number,Transport Protocol,Description,Assignee,Contact,Registration Date,Modification Date,Reference,Service Code,Unauthorized Use Reported,Assignment Notes\n"+
+		"http,80,tcp,World Wide Web HTTP,,,,,,,,\nextra,7777,tcp,Extra,,,,,,,,\n"), "other.csv")
+	require.NoError(t, err)
+	other, err := registry.Build(src)
+	require.NoError(t, err)
+	s, addr := rcStart(t, resolver.Config{}, mini, nil)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	answered, failures := 0, []string{}
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := &dns.Client{Net: "udp", Timeout: 2 * time.Second}
+			for i := 0; i < 5000 && ctx.Err() == nil; i++ {
+				r, _, err := c.Exchange(rcMsg("_http._tcp."+rcZ, dns.TypeSRV, 0), addr)
+				mu.Lock()
+				switch {
+				case err != nil:
+					failures = append(failures, err.Error())
+				case r.Rcode != dns.RcodeSuccess || len(r.Answer) != 1:
+					failures = append(failures, fmt.Sprintf("rcode %s, %d answers", dns.RcodeToString[r.Rcode], len(r.Answer)))
+				default:
+					answered++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	serial := s.Serial()
+	for i := range 10 {
+		snap := mini
+		if i%2 == 0 {
+			snap = other
+		}
+		require.NoError(t, s.SetSnapshot(context.Background(), snap))
+		assert.Greater(t, s.Serial(), serial, "each swap changes data: serial rises")
+		serial = s.Serial()
+	}
+	cancel()
+	wg.Wait()
+	assert.Empty(t, failures)
+	assert.Positive(t, answered)
+}
+
+func TestShutdown(t *testing.T) {
+	s, err := resolver.New(resolver.Config{Listen: []string{"127.0.0.1:0"}}, nil, prometheus.NewRegistry())
+	require.NoError(t, err)
+	require.NoError(t, s.SetSnapshot(context.Background(), rcMini(t)))
+	require.NoError(t, s.Start(context.Background()))
+	require.ErrorIs(t, s.Start(context.Background()), resolver.ErrStarted)
+	addr := s.Addrs()[0].String()
+	idle, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer idle.Close()
+	_, err = rcTCPQuery(idle)
+	require.NoError(t, err)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	start := time.Now()
+	require.NoError(t, s.Shutdown(ctx))
+	assert.Less(t, time.Since(start), time.Second, "idle TCP does not hold shutdown")
+	assert.True(t, rcClosedWithin(idle, time.Second))
+	_, _, err = (&dns.Client{Net: "udp", Timeout: 300 * time.Millisecond}).Exchange(rcMsg(rcZ, dns.TypeSOA, 0), addr)
+	assert.Error(t, err, "no longer serving")
+	require.ErrorIs(t, s.Start(context.Background()), resolver.ErrClosed)
+	require.NoError(t, s.Shutdown(ctx), "twice is fine")
+}
