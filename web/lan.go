@@ -226,6 +226,9 @@ func (s *server) handleLANEvents(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return
+	}
 
 	ctx := r.Context()
 	ch := s.lan.Subscribe(ctx)

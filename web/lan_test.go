@@ -273,3 +273,10 @@ func TestAdIDStable(t *testing.T) {
 	assert.NotEqual(t, adID(a), adID(d))
 	assert.Regexp(t, `^ad-[0-9a-z]+$`, adID(a))
 }
+
+func TestLANEventsHead(t *testing.T) {
+	res := do(t, newHandler(t, smallSnapshot(t), newFakeLAN()), http.MethodHead, "/lan/events")
+	assert.Equal(t, http.StatusOK, res.Status)
+	assert.Equal(t, "text/event-stream", res.Header.Get("Content-Type"))
+	assert.Empty(t, res.Body)
+}
