@@ -257,8 +257,9 @@ func TestStoreFloodStaysBounded(t *testing.T) {
 	}
 	s := NewStore(StoreConfig{Validate: func(*Advertisement) []Finding { return nil }})
 	ttl := map[uint16]uint32{dns.TypePTR: 4500, dns.TypeSRV: 120, dns.TypeTXT: 4500}
+	a := part("", ttl, nil)
 	for i := range n {
-		a := part("flood-"+strconv.Itoa(i), ttl, nil)
+		a.Instance = "flood-" + strconv.Itoa(i)
 		a.Host = "h" + strconv.Itoa(i) + ".local."
 		s.Merge(a, t0)
 		if i%1000 == 0 {
