@@ -267,7 +267,7 @@ func entryFor(ents []pktEntry, fqdn, typeName string) ([]pktEntry, *pktEntry) {
 // reverse-mapping names (unique records, RFC 6762 section 10.2) and for
 // names too short to be a service type and a domain.
 func splitPTROwner(owner string) (typeName, sub string, ok bool) {
-	if n := len(owner); n >= 5 && strings.EqualFold(strings.TrimSuffix(owner, ".")[max(0, len(strings.TrimSuffix(owner, "."))-5):], ".arpa") {
+	if t := strings.TrimSuffix(owner, "."); len(t) >= 5 && strings.EqualFold(t[len(t)-5:], ".arpa") {
 		return "", "", false
 	}
 	first, rest := nextLabel(owner)
@@ -296,7 +296,7 @@ func instanceOf(fqdn, typeName string) (string, bool) {
 		return "", false
 	}
 	inst := fqdn[:n]
-	if l, rest := nextLabel(inst + "."); rest != "" || l != inst {
+	if l, _ := nextLabel(inst); l != inst {
 		return "", false // more than one label (an unescaped dot)
 	}
 	return inst, true

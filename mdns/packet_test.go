@@ -330,3 +330,45 @@ func TestNextLabel(t *testing.T) {
 	assert.Equal(t, `a\\`, l)
 	assert.Equal(t, "b", rest)
 }
+
+func TestSplitPTROwner(t *testing.T) {
+	cases := []struct {
+		owner, typeName, sub string
+		ok                   bool
+	}{
+		{"_ipp._tcp.local.", "_ipp._tcp.local.", "", true},
+		{"_universal._sub._ipp._tcp.local.", "_ipp._tcp.local.", "_universal", true},
+		{"_Printer._SUB._http._tcp.local.", "_http._tcp.local.", "_Printer", true},
+		{"_services._dns-sd._udp.local.", "_services._dns-sd._udp.local.", "", true},
+		{"ipp.tcp.local.", "ipp.tcp.local.", "", true},
+		{"10.2.0.192.in-addr.arpa.", "", "", false},
+		{"0.1.0.0.ip6.ARPA.", "", "", false},
+		{"_ipp._tcp.", "", "", false},
+		{"local.", "", "", false},
+	}
+	for _, tc := range cases {
+		typeName, sub, ok := splitPTROwner(tc.owner)
+		assert.Equal(t, tc.ok, ok, tc.owner)
+		assert.Equal(t, tc.typeName, typeName, tc.owner)
+		assert.Equal(t, tc.sub, sub, tc.owner)
+	}
+}
+
+func TestInstanceOf(t *testing.T) {
+	cases := []struct {
+		fqdn, typeName, inst string
+		ok                   bool
+	}{
+		{`Office\ Printer._ipp._tcp.local.`, "_ipp._tcp.local.", `Office\ Printer`, true},
+		{`a\.b._ipp._tcp.local.`, "_IPP._tcp.local.", `a\.b`, true},
+		{`a.b._ipp._tcp.local.`, "_ipp._tcp.local.", "", false},
+		{`_ipp._tcp.local.`, "_ipp._tcp.local.", "", false},
+		{`x._http._tcp.local.`, "_ipp._tcp.local.", "", false},
+		{`x_ipp._tcp.local.`, "_ipp._tcp.local.", "", false},
+	}
+	for _, tc := range cases {
+		inst, ok := instanceOf(tc.fqdn, tc.typeName)
+		assert.Equal(t, tc.ok, ok, tc.fqdn)
+		assert.Equal(t, tc.inst, inst, tc.fqdn)
+	}
+}
