@@ -50,6 +50,7 @@ func TestBrowser(t *testing.T) {
 	loc, err := chromedp.Run(bctx, chromedp.Location())
 	require.NoError(t, err)
 	assert.Equal(t, srv.URL+"/search?q=ipp", loc)
+	br.checkA11y("search")
 
 	// The script turned the headers into sort buttons; sort by port.
 	step("sort by port", 10*time.Second,
@@ -97,6 +98,7 @@ func TestBrowser(t *testing.T) {
 	)
 	require.Eventually(t, func() bool { return lan.subscribers() >= 1 }, 15*time.Second, 20*time.Millisecond,
 		"the page subscribes to /lan/events")
+	br.checkA11y("lan")
 	shot("lan-empty.png")
 
 	lan.push(testAd("Test Printer", "_ipp", 631,
@@ -202,6 +204,31 @@ func newBrowser(t *testing.T) *browser {
 		}
 	}()
 	return br
+}
+
+// checkA11y asserts what a screen reader and a keyboard user need on the
+// current page: every form control has a label, one h1, a main landmark,
+// and the first Tab reaches the skip link.
+func (br *browser) checkA11y(page string) {
+	br.t.Helper()
+	ok, err := chromedp.Run(br.ctx, chromedp.Evaluate[string](`(() => {
+		const bad = [...document.querySelectorAll("input:not([type=hidden]), select, textarea")]
+			.filter(el => el.labels.length === 0 && !el.getAttribute("aria-label")).map(el => el.id || el.name);
+		if (bad.length) return "unlabelled: " + bad.join(", ");
+		if (document.querySelectorAll("h1").length !== 1) return "h1 count " + document.querySelectorAll("h1").length;
+		if (!document.querySelector("main")) return "no main";
+		const unnamed = [...document.querySelectorAll("button")].filter(b => !b.textContent.trim() && !b.getAttribute("aria-label"));
+		if (unnamed.length) return "button without a name";
+		return "ok";
+	})()`))
+	require.NoError(br.t, err)
+	assert.Equal(br.t, "ok", ok, page)
+	br.step("tab to skip link", 5*time.Second,
+		chromedp.Evaluate[chromedp.Void](`document.activeElement && document.activeElement.blur()`),
+		chromedp.KeyEvent("\t"))
+	focused, err := chromedp.Run(br.ctx, chromedp.Evaluate[string](`document.activeElement.className + ":" + document.activeElement.getAttribute("href")`))
+	require.NoError(br.t, err)
+	assert.Equal(br.t, "skip:#main", focused, "%s: first Tab stop", page)
 }
 
 // shot saves a full-page PNG screenshot under the test's temp dir.

@@ -197,6 +197,7 @@ func TestNothingFromOtherHosts(t *testing.T) {
 			assert.Contains(t, st.Header.Get("Cache-Control"), "immutable", x[1])
 		}
 	}
+	assert.Equal(t, http.StatusNotFound, get(t, h, "/static/").Status, "no directory listing")
 	css := get(t, h, "/static/app.css")
 	assert.Contains(t, css.Header.Get("Content-Type"), "text/css")
 	assert.NotRegexp(t, `(?i)@import|url\(\s*["']?(https?:)?//`, css.Body)
