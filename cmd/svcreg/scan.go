@@ -13,8 +13,6 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
 
@@ -29,9 +27,9 @@ type scanFlags struct {
 	asJSON   bool
 	ads      bool
 	noBrowse bool
-	failOn   string
+	failOn   failOnFlag // shared with svcreg validate
 	quiet    bool
-	policy   mdns.Policy
+	policy   policyFlags // --severity, --disable as in svcreg validate
 }
 
 func (f *scanFlags) register(fs *flag.FlagSet) {
@@ -46,39 +44,10 @@ func (f *scanFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.asJSON, "json", false, "print one JSON object per finding, one per line")
 	fs.BoolVar(&f.ads, "advertisements", false, "with --json: print one JSON object per advertisement (its findings inside) instead")
 	fs.BoolVar(&f.noBrowse, "no-browse", false, "only listen: send no queries (sees announcements and other hosts' answers only)")
-	fs.StringVar(&f.failOn, "fail-on", "error", "exit 1 when a finding reaches `LEVEL`: info, warning, error or none")
+	f.failOn.level = mdns.SeverityError
+	fs.Var(&f.failOn, "fail-on", "exit 1 when a finding reaches `LEVEL`: info, warning, error or none")
 	fs.BoolVar(&f.quiet, "q", false, "log only warnings and errors to stderr")
-	fs.Func("severity", "report rule `RULE=LEVEL` at another level (info, warning, error; repeatable)", func(s string) error {
-		id, lvl, ok := strings.Cut(s, "=")
-		if !ok {
-			return fmt.Errorf("%q: want RULE=LEVEL", s)
-		}
-		sev, err := mdns.ParseSeverity(lvl)
-		if err != nil {
-			return err
-		}
-		if f.policy.Severity == nil {
-			f.policy.Severity = map[string]mdns.Severity{}
-		}
-		f.policy.Severity[id] = sev
-		return f.policy.Check()
-	})
-	fs.Func("disable", "turn rule `RULE` off (repeatable)", func(s string) error {
-		if f.policy.Disabled == nil {
-			f.policy.Disabled = map[string]bool{}
-		}
-		f.policy.Disabled[s] = true
-		return f.policy.Check()
-	})
-}
-
-// failLevel parses --fail-on; ok is false for "none".
-func failLevel(s string) (sev mdns.Severity, ok bool, err error) {
-	if strings.EqualFold(s, "none") {
-		return 0, false, nil
-	}
-	sev, err = mdns.ParseSeverity(s)
-	return sev, err == nil, err
+	f.policy.register(fs)
 }
 
 // runScan implements "svcreg scan --interface IF [--interface IF2]
@@ -125,9 +94,8 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case sf.ads && !sf.asJSON:
 		return fail("--advertisements goes with --json")
 	}
-	failAt, failOn, err := failLevel(sf.failOn)
-	if err != nil {
-		return fail("--fail-on: %v", err)
+	if err := sf.policy.policy.Check(); err != nil { // --severity RULE=off is not checked as it is parsed
+		return fail("%v", err)
 	}
 	logger := newCLILogger(stderr, sf.quiet)
 	snap, err := rf.load(ctx, logger)
@@ -139,7 +107,7 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	window := min(max(sf.duration/2, time.Second), 5*time.Second)
 	m, err := mdns.NewMonitor(mdns.MonitorConfig{
 		Interfaces: sf.ifaces, Browse: !sf.noBrowse, BrowseInterval: window, BrowseWindow: window,
-		Policy: sf.policy,
+		Policy: sf.policy.policy,
 	}, registry.NewStore(snap), logger, nil)
 	if err != nil {
 		return fail("%v", err)
@@ -167,7 +135,7 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case sf.asJSON && sf.ads:
 		err = writeScanJSON(w, ads)
 	case sf.asJSON:
-		err = writeScanJSON(w, findings)
+		err = writeFindingsJSON(w, findings)
 	default:
 		writeScanTable(w, ads, findings, sf)
 	}
@@ -178,12 +146,8 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "svcreg scan: writing output: %v\n", err)
 		return exitUsage
 	}
-	if failOn {
-		for _, f := range findings {
-			if f.Severity >= failAt {
-				return exitNotFound
-			}
-		}
+	if sf.failOn.reaches(findings) {
+		return exitNotFound
 	}
 	return exitOK
 }
@@ -246,42 +210,17 @@ func writeScanTable(w io.Writer, ads []mdns.Advertisement, findings []mdns.Findi
 			}
 			txt := make([]string, len(a.TXT))
 			for i, s := range a.TXT {
-				txt[i] = scanPrintable(s)
+				txt[i] = cellText(s)
 			}
 			typ := a.ServiceType()
 			for _, s := range a.Subtypes {
-				typ += "," + scanPrintable(s)
+				typ += "," + cellText(s)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\n", scanPrintable(a.Instance), typ, host,
-				scanOrDash(strings.Join(addrs, ",")), scanOrDash(strings.Join(txt, " ")), len(a.Findings))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\n", cellText(a.Instance), typ, host,
+				cellText(strings.Join(addrs, ",")), cellText(strings.Join(txt, " ")), len(a.Findings))
 		}
 		tw.Flush()
 	}
-	fmt.Fprintf(w, "\n%d findings\n", len(findings))
-	if len(findings) == 0 {
-		return
-	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "\nSEVERITY\tRULE\tINSTANCE\tTYPE\tMESSAGE\tRFC")
-	for _, f := range findings {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", f.Severity, f.Rule, scanOrDash(scanPrintable(f.Instance)),
-			scanOrDash(f.ServiceType), f.Message, f.RFC)
-	}
-	tw.Flush()
-}
-
-func scanOrDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
-// scanPrintable quotes a raw name or TXT string that holds bytes a terminal
-// should not see raw (control characters, invalid UTF-8) or tabs.
-func scanPrintable(s string) string {
-	if !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsPrint(r) && r != ' ' }) {
-		return strconv.Quote(s)
-	}
-	return s
+	fmt.Fprintln(w)
+	writeFindingsTable(w, findings, false)
 }

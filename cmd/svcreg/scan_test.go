@@ -23,6 +23,7 @@ func TestScanUsage(t *testing.T) {
 		{"unknown rule", []string{"--interface", "lo", "--disable", "no-such-rule"}, "no-such-rule"},
 		{"bad severity", []string{"--interface", "lo", "--severity", "name-syntax=fatal"}, "fatal"},
 		{"severity without level", []string{"--interface", "lo", "--severity", "name-syntax"}, "RULE=LEVEL"},
+		{"severity off for an unknown rule", []string{"--interface", "lo", "--severity", "nope=off"}, "nope"},
 		{"unreadable registry", []string{"--interface", "lo", "--registry", "/nonexistent/x.xml"}, "/nonexistent/x.xml"},
 		{"no such interface", []string{"--interface", "nonexistent0", "--duration", "1s", "-q"}, `"nonexistent0"`},
 	}
@@ -39,27 +40,4 @@ func TestScanHelp(t *testing.T) {
 	_, stderr, code := cli(t, "scan", "-h")
 	assert.Equal(t, exitOK, code)
 	assert.Contains(t, stderr, "usage: svcreg scan --interface IF")
-}
-
-func TestFailLevel(t *testing.T) {
-	for in, want := range map[string]struct {
-		lvl string
-		on  bool
-	}{"error": {"error", true}, "WARNING": {"warning", true}, "info": {"info", true}, "none": {"info", false}} {
-		sev, on, err := failLevel(in)
-		assert.NoError(t, err)
-		assert.Equal(t, want.on, on, in)
-		if on {
-			assert.Equal(t, want.lvl, sev.String(), in)
-		}
-	}
-	_, _, err := failLevel("loud")
-	assert.Error(t, err)
-}
-
-func TestScanPrintable(t *testing.T) {
-	assert.Equal(t, "Café Dot.Name", scanPrintable("Café Dot.Name"))
-	assert.Equal(t, `"bad\x01name"`, scanPrintable("bad\x01name"))
-	assert.Equal(t, `"\xff"`, scanPrintable("\xff"))
-	assert.Equal(t, `"a\tb"`, scanPrintable("a\tb"))
 }
