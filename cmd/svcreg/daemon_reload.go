@@ -85,7 +85,26 @@ func (d *daemon) loadRegistry(ctx context.Context, cfg *config.Config) (*registr
 	if err != nil {
 		return nil, nil, err
 	}
+	warnShadowed(d.logger, snap)
 	return snap, watched, nil
+}
+
+// warnShadowed logs local additions whose name and protocol another
+// source registers too: legal (the local entry wins where it describes the
+// same port), but usually a private name chosen without looking.
+func warnShadowed(logger *slog.Logger, snap *registry.Snapshot) {
+	for _, r := range snap.Records() {
+		if r.Source != config.LocalSourceName {
+			continue
+		}
+		for _, o := range snap.ByName(r.Name) {
+			if o.Source != config.LocalSourceName && o.Protocol == r.Protocol {
+				logger.Warn("registry: a local addition uses a name another source registers",
+					"name", r.Name, "protocol", string(r.Protocol), "other_source", o.Source, "other_line", o.Line)
+				break
+			}
+		}
+	}
 }
 
 // defaultSources is the registry without configured sources: a build

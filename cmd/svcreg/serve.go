@@ -58,6 +58,7 @@ func (c *configFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.path, "config", "", "read the config `FILE` (YAML; default $"+config.EnvConfig+", else none)")
 	c.listFlag(fs, "registry", "registry.sources", "registry `PATH or URL` (repeatable; default: the host's services file plus the built-in table)")
 	c.valueFlag(fs, "format", "registry.format", "read every registry file as `FORMAT` (xml, csv, text, markdown, services; default detect)")
+	c.valueFlag(fs, "services-file", "registry.services_file", "services `FILE` the default registry reads (default /etc/services)")
 	c.valueFlag(fs, "zone", "dns.zone", "DNS `ZONE` served (default "+config.DefaultZone+")")
 	c.listFlag(fs, "dns-listen", "dns.listen", "DNS listen `ADDR` host:port, UDP and TCP (repeatable; default "+config.DefaultDNSListen+")")
 	c.listFlag(fs, "http-listen", "http.listen", "HTTP listen `ADDR` host:port (repeatable; default "+config.DefaultHTTPListen+")")
