@@ -77,8 +77,7 @@ func (p *avahiParser) line() int {
 }
 
 // next returns the next start or end element, skipping comments,
-// directives, processing instructions and white space; other text
-// outside a leaf element is an error.
+// directives, processing instructions and text.
 func (p *avahiParser) next() (xml.Token, int, error) {
 	for {
 		line := p.line()
@@ -92,11 +91,8 @@ func (p *avahiParser) next() (xml.Token, int, error) {
 		switch t := tok.(type) {
 		case xml.StartElement, xml.EndElement:
 			return t, p.line(), nil
-		case xml.CharData:
-			if s := strings.TrimSpace(string(t)); s != "" {
-				return nil, p.line(), p.errf(p.line(), "unexpected text %q", trunc(s))
-			}
 		}
+		// Text between elements is ignored, as avahi-daemon does.
 	}
 }
 
@@ -172,10 +168,11 @@ func (p *avahiParser) parse() ([]*Advertisement, error) {
 					return nil, p.errf(line, "replace-wildcards is %q, not yes or no", a.Value)
 				}
 			}
+			// Not trimmed: avahi-daemon publishes the name as written,
+			// white space and all, and the instance-name rule judges it.
 			if name, err = p.text(se, line); err != nil {
 				return nil, err
 			}
-			name = strings.TrimSpace(name)
 		case "service":
 			a, err := p.service(se, line)
 			if err != nil {
@@ -192,7 +189,7 @@ func (p *avahiParser) parse() ([]*Advertisement, error) {
 		}
 		return nil, p.errf(line, "%s after </service-group>", describe(tok))
 	}
-	if !nameSeen || name == "" {
+	if !nameSeen {
 		return nil, p.errf(endLine, "the service group has no <name>")
 	}
 	if len(ads) == 0 {

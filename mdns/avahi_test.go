@@ -122,7 +122,8 @@ func TestParseAvahiInline(t *testing.T) {
 			"x:1: more than one <port> in <service>"},
 		{"trailing element", `<service-group><name>a</name><service><type>_a._tcp</type><port>1</port></service></service-group><x/>`,
 			"x:1: <x> after </service-group>"},
-		{"text in group", `<service-group>hello<name>a</name></service-group>`, `x:1: unexpected text "hello"`},
+		{"text in group ignored", `<service-group>hello<name>n</name><service>ignored<type>_http._tcp</type><port>1</port>` +
+			`<txt-record value-format="binary-hex">k=0001</txt-record></service></service-group>`, ""},
 		{"nested in leaf", `<service-group><name>a<b/></name></service-group>`, "x:1: element <b> inside <name>"},
 		{"bad wildcard", `<service-group><name replace-wildcards="maybe">a</name></service-group>`, `x:1: replace-wildcards is "maybe", not yes or no`},
 		{"bad format", `<service-group><name>a</name><service><type>_a._tcp</type><port>1</port>` +
@@ -181,4 +182,16 @@ func FuzzParseAvahi(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestParseAvahiNameAsWritten: the name is published as written, so a
+// line break inside <name> reaches the instance-name rule.
+func TestParseAvahiNameAsWritten(t *testing.T) {
+	in := "<service-group><name>\n  Printer\n</name><service><type>_ipp._tcp</type><port>631</port></service></service-group>"
+	ads, err := ParseAvahi(strings.NewReader(in), "x", "h")
+	require.NoError(t, err)
+	require.Len(t, ads, 1)
+	assert.Equal(t, "\n  Printer\n", ads[0].Instance)
+	fs := NewValidator(testSnapshot(t), Policy{}).Validate(ads[0])
+	assert.Equal(t, []want{{RuleInstanceName, SeverityError, `"\n  Printer\n"`}}, reduce(fs))
 }
