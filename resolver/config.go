@@ -55,6 +55,9 @@ type Config struct {
 	// UDPWorkers is the number of goroutines reading each UDP socket;
 	// 0 means GOMAXPROCS.
 	UDPWorkers int
+	// UDPBatch is how many datagrams one system call reads or writes
+	// (recvmmsg/sendmmsg); default 32, 1 reads one at a time.
+	UDPBatch int
 
 	// TCP limits (issue 6): at most MaxTCPConns connections at once
 	// (default 256; further connections are closed at accept), a query
@@ -146,6 +149,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.NotifyTimeout == 0 {
 		c.NotifyTimeout = 2 * time.Second
+	}
+	if c.UDPBatch == 0 {
+		c.UDPBatch = 32
 	}
 	if c.MaxTCPConns == 0 {
 		c.MaxTCPConns = 256

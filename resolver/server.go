@@ -218,7 +218,11 @@ func (s *Server) Start(ctx context.Context) error {
 	for _, c := range udp {
 		for range workers {
 			s.wg.Add(1)
-			go s.serveUDP(c)
+			if s.cfg.UDPBatch > 1 {
+				go s.serveUDPBatch(c, s.cfg.UDPBatch)
+			} else {
+				go s.serveUDP(c)
+			}
 		}
 	}
 	for _, l := range tcp {
