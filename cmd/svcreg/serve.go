@@ -114,6 +114,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 
 	d := &daemon{flags: cf, environ: environ, logger: logger, level: level, version: buildVersion()}
 	if err := d.run(ctx, cfg, hup); err != nil {
+		if ctx.Err() != nil {
+			// SIGTERM during start-up (a large registry takes seconds to
+			// load) is an ordinary stop.
+			logger.Info("svcreg: stopped during start-up", "error", err)
+			return exitOK
+		}
 		logger.Error("svcreg serve: stopped", "error", err)
 		return 1
 	}
