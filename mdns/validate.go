@@ -28,8 +28,11 @@ type Validator struct {
 }
 
 // NewValidator resolves the policy against the catalogue. snap may be nil
-// (then every name is unregistered). Unknown rule IDs in p are ignored
-// here; Policy.Check reports them.
+// before the first registry load: then the rules that need the registry
+// (unregistered, alias-name, duplicate-name, proto-mismatch,
+// port-mismatch, txt-unknown-key, txt-keys-none, subtype) are skipped
+// rather than reporting every name as unregistered. Unknown rule IDs in
+// p are ignored here; Policy.Check reports them.
 func NewValidator(snap *registry.Snapshot, p Policy) *Validator {
 	v := &Validator{snap: snap}
 	for i := range catalogue {
@@ -217,7 +220,7 @@ func (c *check) protoLabel() {
 // registered covers unregistered, alias-name, duplicate-name and
 // proto-mismatch: what the registry says about the name itself.
 func (c *check) registered() {
-	if c.name == "" {
+	if c.name == "" || c.v.snap == nil {
 		return
 	}
 	if len(c.byName) == 0 {
@@ -531,7 +534,7 @@ func (c *check) instanceName() {
 
 // subtypes: RFC 6763 section 7.1; the registry's "Known Subtypes".
 func (c *check) subtypes() {
-	if !c.on(rSubtype) || len(c.a.Subtypes) == 0 {
+	if !c.on(rSubtype) || len(c.a.Subtypes) == 0 || c.v.snap == nil {
 		return
 	}
 	var known []string

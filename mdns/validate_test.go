@@ -240,9 +240,17 @@ func TestValidatePolicy(t *testing.T) {
 	assert.Empty(t, NewValidator(snap, off).Validate(a))
 }
 
+// TestValidateNilSnapshot: before the first registry load only the
+// rules that need no registry run.
 func TestValidateNilSnapshot(t *testing.T) {
-	got := reduce(NewValidator(nil, Policy{}).Validate(goodAd()))
-	assert.Equal(t, []want{{RuleUnregistered, SeverityWarning, "_ipp"}}, got)
+	v := NewValidator(nil, Policy{})
+	assert.Empty(t, v.Validate(goodAd()))
+	a := goodAd()
+	a.Service = "_androidtvremote2"
+	a.Subtypes = []string{"_x"}
+	a.TXT = append(a.TXT, "=x")
+	assert.Equal(t, []want{{RuleNameSyntax, SeverityError, "_androidtvremote2"}, {RuleTXTFormat, SeverityError, "=x"}},
+		reduce(v.Validate(a)))
 }
 
 func TestFindingSource(t *testing.T) {
