@@ -124,6 +124,18 @@ func TestPrecedence(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "svcreg.yml")
 	require.NoError(t, os.WriteFile(path, []byte("dns:\n  zone: file.example.\n  ttl: 60\nlog:\n  level: warn\n  format: json\n"), 0o600))
+	// Relative paths in the file are relative to the file.
+	relPath := filepath.Join(dir, "rel.yml")
+	require.NoError(t, os.WriteFile(relPath, []byte("registry:\n  sources: [iana.xml, /abs/x.xml, \"https://example.com/r.xml\"]\n  services_file: services\n  cache_dir: cache\n"), 0o600))
+	l, err := Load(Options{Path: relPath})
+	require.NoError(t, err)
+	assert.Equal(t, []string{filepath.Join(dir, "iana.xml"), "/abs/x.xml", "https://example.com/r.xml"}, l.Registry.Sources)
+	assert.Equal(t, filepath.Join(dir, "services"), l.Registry.ServicesFile)
+	assert.Equal(t, filepath.Join(dir, "cache"), l.Registry.CacheDir)
+	l, err = Load(Options{Path: relPath, Flags: []Setting{{Key: "registry.sources", Values: []string{"here.xml"}, Origin: "--registry"}}})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"here.xml"}, l.Registry.Sources, "flag paths stay relative to the working directory")
+
 	tests := []struct {
 		name    string
 		opts    Options

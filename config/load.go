@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"sort"
@@ -127,6 +128,7 @@ func Load(opts Options) (*Loaded, error) {
 			return nil, err
 		}
 		l.Path = path
+		l.resolvePaths(filepath.Dir(path))
 	}
 	if err := l.applyEnv(opts.Environ); err != nil {
 		return nil, err
@@ -165,6 +167,27 @@ func Parse(r io.Reader, name string) (*Loaded, error) {
 		return nil, err
 	}
 	return l, nil
+}
+
+// resolvePaths makes relative paths from the file relative to the file's
+// directory, as a config file is read wherever the daemon's working
+// directory happens to be (/ under systemd). Paths from the environment
+// and flags stay relative to the working directory.
+func (l *Loaded) resolvePaths(dir string) {
+	abs := func(p string) string {
+		if p == "" || filepath.IsAbs(p) || IsURL(p) {
+			return p
+		}
+		return filepath.Join(dir, p)
+	}
+	r := &l.Registry
+	for i := range r.Sources {
+		r.Sources[i] = abs(r.Sources[i])
+	}
+	if _, ok := l.origins["registry.services_file"]; ok {
+		r.ServicesFile = abs(r.ServicesFile)
+	}
+	r.CacheDir = abs(r.CacheDir)
 }
 
 func readFile(path string) ([]byte, error) {
