@@ -423,6 +423,7 @@ func BenchmarkMonitorHandlePacket(b *testing.B) {
 	require.NoError(b, err)
 	pkt := lanAnnouncement(b, "Office Printer")
 	b.ReportAllocs()
+	defer reportCPU(b)()
 	for b.Loop() {
 		m.HandlePacket(pkt, goodMeta)
 	}

@@ -297,11 +297,13 @@ func BenchmarkStoreMergeFlood(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
+	done := reportCPU(b)
 	for i := 0; i < b.N; i++ {
 		a := ads[i%len(ads)]
 		a.Instance = "flood-" + strconv.Itoa(i)
 		s.Merge(a, t0)
 	}
+	done()
 	b.StopTimer()
 	if s.Len() > DefaultMaxInstances {
 		b.Fatalf("store holds %d > %d", s.Len(), DefaultMaxInstances)
@@ -320,6 +322,7 @@ func BenchmarkStoreMergeRepeat(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
+	defer reportCPU(b)()
 	for i := 0; i < b.N; i++ {
 		s.Merge(ads[i%len(ads)], t0)
 	}
