@@ -237,6 +237,12 @@ func (a *api) advertisements(w http.ResponseWriter, r *http.Request) {
 	if a.opts.LAN != nil {
 		resp.MDNSEnabled = true
 		if ads := a.opts.LAN.Advertisements(); ads != nil {
+			// Copies: lists in the API are never null.
+			for i := range ads {
+				if ads[i].Findings == nil {
+					ads[i].Findings = []mdns.Finding{}
+				}
+			}
 			resp.Advertisements = ads
 		}
 	}

@@ -82,7 +82,7 @@ func TestAPI(t *testing.T) {
 		{"port bad proto", "GET", "/v1/ports/icmp/1", 400, []string{`unknown protocol \"icmp\"`}},
 		{"registry", "GET", "/v1/registry", 200, []string{`"records":`, `"sources":`, `"name": "builtin"`}},
 		{"findings", "GET", "/v1/findings", 200, []string{`"mdns_enabled": true`, `"count": 1`, `"rule": "txt-unknown-key"`}},
-		{"advertisements", "GET", "/v1/advertisements", 200, []string{`"count": 1`, `"instance": "Office Printer"`}},
+		{"advertisements", "GET", "/v1/advertisements", 200, []string{`"count": 1`, `"instance": "Office Printer"`, `"findings": []`}},
 		{"unknown endpoint", "GET", "/v1/nothing", 404, []string{`"status": 404`}},
 		{"method", "POST", "/v1/registry", 405, []string{`"error": "method POST not allowed"`}},
 		{"healthz", "GET", "/healthz", 200, []string{`"status": "ok"`}},
