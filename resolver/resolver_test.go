@@ -229,6 +229,13 @@ func TestServeDNSMini(t *testing.T) {
 			"_80._tcp.services.internal. 3600 IN PTR _http._tcp.services.internal.",
 			"_80._tcp.services.internal. 3600 IN PTR _www._tcp.services.internal.",
 			"_80._tcp.services.internal. 3600 IN PTR _www-http._tcp.services.internal."}},
+		// Record data keeps the zone's case whatever case the query has.
+		{Qname: "_80._TCP.SERVICES.Internal.", Qtype: dns.TypePTR, Answer: []string{
+			"_80._tcp.services.internal. 3600 IN PTR _http._tcp.services.internal.",
+			"_80._tcp.services.internal. 3600 IN PTR _www._tcp.services.internal.",
+			"_80._tcp.services.internal. 3600 IN PTR _www-http._tcp.services.internal."}},
+		{Qname: "SERVICES.INTERNAL.", Qtype: dns.TypeNS, Answer: []string{"services.internal. 3600 IN NS ns1.services.internal."},
+			Extra: []string{"ns1.services.internal. 3600 IN A 127.0.0.1"}},
 		{Qname: "_80._tcp." + rcZ, Qtype: dns.TypeTXT, Answer: []string{
 			`_80._tcp.services.internal. 3600 IN TXT "port=80" "proto=tcp" "status=assigned" "services=http,www,www-http"`}},
 		{Qname: "_63._udp." + rcZ, Qtype: dns.TypePTR, Answer: []string{

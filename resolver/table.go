@@ -124,7 +124,7 @@ func buildTable(ctx context.Context, z *zoneData, rrs []dns.RR, snap *registry.S
 			sets[tp] = append(sets[tp], rr)
 		}
 		for _, tp := range types {
-			msg, err := p.packAnswer(name, tp, sets[tp], additional(sets[tp], addrs))
+			msg, err := p.packAnswer(name, tp, sets[tp], additional(sets[tp], addrs), name != z.apex)
 			if err != nil {
 				return nil, err
 			}
@@ -132,7 +132,7 @@ func buildTable(ctx context.Context, z *zoneData, rrs []dns.RR, snap *registry.S
 		}
 		for _, tp := range anyPreference {
 			if sets[tp] != nil {
-				if nd.any, err = p.packAnswer(name, dns.TypeANY, sets[tp], nil); err != nil {
+				if nd.any, err = p.packAnswer(name, dns.TypeANY, sets[tp], nil, name != z.apex); err != nil {
 					return nil, err
 				}
 				break
@@ -185,8 +185,8 @@ func additional(rrs []dns.RR, addrs map[string][]dns.RR) []dns.RR {
 
 // packAnswer packs a full response to (name, qtype) with the given
 // answer and additional records.
-func (p *packer) packAnswer(name string, qtype uint16, ans, extra []dns.RR) ([]byte, error) {
-	b, err := p.packMsg(dns.Question{Name: name, Qtype: qtype, Qclass: dns.ClassINET}, ans, extra)
+func (p *packer) packAnswer(name string, qtype uint16, ans, extra []dns.RR, ownerToQuestion bool) ([]byte, error) {
+	b, err := p.packMsg(dns.Question{Name: name, Qtype: qtype, Qclass: dns.ClassINET}, ans, extra, ownerToQuestion)
 	if err != nil {
 		return nil, fmt.Errorf("packing answer for %s %s: %w", name, dns.TypeToString[qtype], err)
 	}
@@ -200,12 +200,16 @@ type packer struct {
 	comp map[string]int
 }
 
-// packMsg packs an authoritative response (ID 0) with compression among
-// the records only: no name points into the question, because the query
-// path overwrites the question with the client's spelling (RFC 4343
-// section 4.1: echo it as sent), and the zone's data must keep its own
-// case whatever the client wrote.
-func (p *packer) packMsg(q dns.Question, ans, extra []dns.RR) ([]byte, error) {
+// packMsg packs an authoritative response (ID 0). The query path
+// overwrites the question with the client's spelling (RFC 4343 section
+// 4.1: echo it as sent), so nothing may point into the question except,
+// with ownerToQuestion, a name equal to the whole question name: owners
+// of the answer then cost two bytes and read as the client wrote them,
+// as with other servers. No suffix of the question is a compression
+// target, so record data keeps the zone's case whatever the client
+// wrote; callers pass false where data may end in the question name
+// (the apex, AXFR).
+func (p *packer) packMsg(q dns.Question, ans, extra []dns.RR, ownerToQuestion bool) ([]byte, error) {
 	if p.buf == nil {
 		p.buf = make([]byte, dns.MaxMsgSize)
 		p.comp = map[string]int{}
@@ -227,6 +231,9 @@ func (p *packer) packMsg(q dns.Question, ans, extra []dns.RR) ([]byte, error) {
 	binary.BigEndian.PutUint16(buf[off:], q.Qtype)
 	binary.BigEndian.PutUint16(buf[off+2:], q.Qclass)
 	off += 4
+	if ownerToQuestion {
+		p.comp[strings.ToLower(q.Name)] = hdrLen
+	}
 	for _, rr := range append(slices.Clip(ans), extra...) {
 		if off, err = dns.PackRR(rr, buf, off, p.comp, true); err != nil {
 			return nil, fmt.Errorf("message above %d bytes: %w", dns.MaxMsgSize, err)
@@ -280,7 +287,7 @@ func (t *table) buildChaos(p *packer, cfg Config) error {
 		}
 		b, err := p.packMsg(dns.Question{Name: c.name, Qtype: dns.TypeTXT, Qclass: dns.ClassCHAOS},
 			[]dns.RR{&dns.TXT{Hdr: dns.RR_Header{Name: c.name, Rrtype: dns.TypeTXT, Class: dns.ClassCHAOS},
-				Txt: []string{cut(escapeTXT(c.text))}}}, nil)
+				Txt: []string{cut(escapeTXT(c.text))}}}, nil, false)
 		if err != nil {
 			return fmt.Errorf("packing %s: %w", c.name, err)
 		}
@@ -306,7 +313,7 @@ func (p *packer) packAXFR(apex string, zone []dns.RR) ([][]byte, error) {
 			size += dns.Len(rrs[n])
 			n++
 		}
-		b, err := p.packMsg(q, rrs[:n], nil)
+		b, err := p.packMsg(q, rrs[:n], nil, false)
 		rrs = rrs[n:]
 		if err != nil {
 			return nil, fmt.Errorf("packing AXFR: %w", err)
