@@ -534,7 +534,9 @@ func (c *check) instanceName() {
 
 // subtypes: RFC 6763 section 7.1; the registry's "Known Subtypes".
 func (c *check) subtypes() {
-	if !c.on(rSubtype) || len(c.a.Subtypes) == 0 || c.v.snap == nil {
+	// An unregistered name has no subtype list to compare with; the
+	// unregistered finding says enough.
+	if !c.on(rSubtype) || len(c.a.Subtypes) == 0 || len(c.view) == 0 {
 		return
 	}
 	var known []string

@@ -15,7 +15,9 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/svcreg/svcreg/config"
 	"github.com/svcreg/svcreg/mdns"
+	"github.com/svcreg/svcreg/registry"
 )
 
 // failNone is --fail-on none: no finding changes the exit status.
@@ -46,6 +48,7 @@ func (p *policyFlags) register(fs *flag.FlagSet) {
 			p.policy.Severity = map[string]mdns.Severity{}
 		}
 		p.policy.Severity[rule] = sev
+		delete(p.policy.Disabled, rule)
 		return p.policy.Check()
 	})
 	fs.Func("disable", "turn off `RULE` (comma-separated list allowed); repeatable", func(s string) error {
@@ -63,6 +66,30 @@ func (p *policyFlags) disable(rule string) {
 		p.policy.Disabled = map[string]bool{}
 	}
 	p.policy.Disabled[rule] = true
+	delete(p.policy.Severity, rule)
+}
+
+// over returns base (from the config file) with the flags applied on top:
+// a flag's level also turns on a rule the file turned off.
+func (p *policyFlags) over(base mdns.Policy) mdns.Policy {
+	out := mdns.Policy{Severity: map[string]mdns.Severity{}, Disabled: map[string]bool{}}
+	for id, s := range base.Severity {
+		out.Severity[id] = s
+	}
+	for id, off := range base.Disabled {
+		out.Disabled[id] = off
+	}
+	for id, s := range p.policy.Severity {
+		out.Severity[id] = s
+		delete(out.Disabled, id)
+	}
+	for id, off := range p.policy.Disabled {
+		if off {
+			out.Disabled[id] = true
+			delete(out.Severity, id)
+		}
+	}
+	return out
 }
 
 // failOnFlag is --fail-on: the lowest severity that makes the exit
@@ -123,6 +150,8 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	rf.register(fs)
 	pf.register(fs)
 	fs.Var(&failOn, "fail-on", "exit 1 when a finding is at `LEVEL` or above: error, warning, info, or none")
+	cfgPath := fs.String("config", "", "take mdns.rules and the local additions (registry.local) from the config `FILE`; "+
+		"the flags override its rules")
 	asJSON := fs.Bool("json", false, "print one JSON object per finding, one per line")
 	quiet := fs.Bool("q", false, "log only warnings and errors to stderr")
 	avahi := fs.Bool("avahi", false, "the arguments are Avahi .service files to lint")
@@ -207,12 +236,32 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		ads = append(ads, a)
 	}
 
+	policy := pf.policy
+	var local *registry.Source
+	if *cfgPath != "" {
+		cfg, err := config.Load(config.Options{Path: *cfgPath})
+		if err != nil {
+			fmt.Fprintf(stderr, "svcreg validate: %v\n", err)
+			return exitUsage
+		}
+		base, err := mdnsPolicy(cfg)
+		if err != nil {
+			fmt.Fprintf(stderr, "svcreg validate: %v\n", err)
+			return exitUsage
+		}
+		policy, local = pf.over(base), cfg.LocalSource()
+	}
 	snap, err := rf.load(ctx, newCLILogger(stderr, *quiet))
+	if err == nil && local != nil {
+		// The local additions are one more source, merged last, as the
+		// daemon does.
+		snap, err = registry.Build(&registry.Source{Name: "registry", Format: registry.FormatBuiltin, Records: snap.Records()}, local)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "svcreg validate: %v\n", err)
 		return exitUsage
 	}
-	v := mdns.NewValidator(snap, pf.policy)
+	v := mdns.NewValidator(snap, policy)
 	var findings []mdns.Finding
 	for _, a := range ads {
 		findings = append(findings, v.Validate(a)...)

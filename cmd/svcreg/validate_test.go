@@ -103,6 +103,48 @@ func TestValidateUsage(t *testing.T) {
 	}
 }
 
+func TestValidateConfig(t *testing.T) {
+	base := []string{"_acme-sync._tcp", "--instance", "A", "--port", "7421", "--txt", "txtvers=1", "--txt", "colour=1",
+		"--subtype", "_backup", "--json", "--fail-on", "info"}
+	cfg := filepath.Join("testdata", "validate-config.yml")
+	cases := []struct {
+		name  string
+		args  []string
+		code  int
+		rules []string
+	}{
+		{"without config", nil, exitNotFound, []string{"unregistered"}},
+		{"local additions and rules", []string{"--config", cfg}, exitNotFound, []string{"txt-unknown-key"}},
+		{"flag turns a rule back on", []string{"--config", cfg, "--severity", "port-mismatch=error"}, exitNotFound,
+			[]string{"port-mismatch", "txt-unknown-key"}},
+		{"flag disables", []string{"--config", cfg, "--disable", "txt-unknown-key"}, exitOK, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			stdout, stderr, code := cli(t, validateArgs(append(append([]string{}, base...), tc.args...)...)...)
+			assert.Equal(t, tc.code, code, stderr)
+			var got []string
+			for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
+				if line == "" {
+					continue
+				}
+				var f mdns.Finding
+				require.NoError(t, json.Unmarshal([]byte(line), &f), line)
+				got = append(got, f.Rule)
+			}
+			assert.Equal(t, tc.rules, got)
+		})
+	}
+	// The file's levels: name-syntax lowered to warning.
+	stdout, _, code := cli(t, validateArgs("--config", cfg, "--json", "_androidtvremote2._tcp", "--instance", "TV")...)
+	assert.Equal(t, exitOK, code)
+	assert.Contains(t, stdout, `"rule":"name-syntax","severity":"warning"`)
+
+	_, stderr, code := cli(t, validateArgs("--config", "/nonexistent/svcreg.yml", "_ipp._tcp", "--instance", "x")...)
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "/nonexistent/svcreg.yml")
+}
+
 func TestValidateTableGolden(t *testing.T) {
 	stdout, stderr, code := cli(t, validateArgs("_androidtvremote2._tcp", "--instance", "Bad\tKeys", "--port", "6466",
 		"--txt", "=x", "--txt", "a=1", "--txt", "A=2", "--subtype", "_foo")...)
