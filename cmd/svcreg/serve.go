@@ -65,7 +65,10 @@ func (c *configFlags) register(fs *flag.FlagSet) {
 	c.listFlag(fs, "mdns-interface", "mdns.interfaces", "validate mDNS advertisements on `IFACE` (repeatable; default none: off)")
 	c.valueFlag(fs, "log-level", "log.level", "log `LEVEL`: debug, info, warn, error (default info)")
 	c.valueFlag(fs, "log-format", "log.format", "log `FORMAT`: text or json (default text)")
-	c.valueFlag(fs, "query-log", "dns.query_log", "log every DNS query (`BOOL`)")
+	fs.BoolFunc("query-log", "log every DNS query", func(s string) error {
+		c.settings = append(c.settings, config.Setting{Key: "dns.query_log", Values: []string{s}, Origin: "--query-log"})
+		return nil
+	})
 	c.valueFlag(fs, "refresh-interval", "registry.refresh_interval", "re-fetch URL registry sources every `DURATION` (default 0: off)")
 }
 

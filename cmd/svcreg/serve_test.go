@@ -28,7 +28,7 @@ func TestServeFlags(t *testing.T) {
 	cf.register(fs)
 	require.NoError(t, fs.Parse([]string{"--dns-listen", "127.0.0.1:1", "--zone", "a.example", "--dns-listen", "[::1]:1",
 		"--registry", "/r1", "--registry", "https://example.com/r.xml", "--http-listen", "127.0.0.1:2",
-		"--mdns-interface", "eth0", "--log-level", "debug", "--log-format", "json", "--zone", "b.example"}))
+		"--mdns-interface", "eth0", "--log-level", "debug", "--log-format", "json", "--zone", "b.example", "--query-log"}))
 	l, err := cf.load([]string{"SVCREG_DNS_ZONE=env.example", "SVCREG_LOG_LEVEL=error", "SVCREG_DNS_TTL=60"})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"127.0.0.1:1", "[::1]:1"}, l.DNS.Listen, "repeated flags accumulate")
@@ -39,6 +39,7 @@ func TestServeFlags(t *testing.T) {
 	assert.Equal(t, []string{"eth0"}, l.MDNS.Interfaces)
 	assert.Equal(t, config.Log{Level: "debug", Format: "json"}, l.Log)
 	assert.Equal(t, "--dns-listen", l.Origin("dns.listen[1]"))
+	assert.True(t, l.DNS.QueryLog, "--query-log without a value")
 }
 
 func TestResolverConfig(t *testing.T) {
