@@ -1,6 +1,7 @@
 package mdns
 
 import (
+	"bytes"
 	"net/netip"
 	"os"
 	"syscall"
@@ -122,4 +123,21 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkParseAvahi parses a two-service Avahi file (the printer
+// fixture): the cost of linting one file, not a hot path.
+func BenchmarkParseAvahi(b *testing.B) {
+	data, err := os.ReadFile(testutil.Testdata("mdns", "avahi", "good", "printer.service"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		ads, err := ParseAvahi(bytes.NewReader(data), "printer.service", "h")
+		if err != nil || len(ads) != 2 {
+			b.Fatal(ads, err)
+		}
+	}
 }
