@@ -323,6 +323,9 @@ func TestE2EServeReloadAndStop(t *testing.T) {
 	assert.Equal(t, 404, code)
 	code, body = p.get("/healthz")
 	assert.Equal(t, 200, code, body)
+	code, body = p.get("/")
+	assert.Equal(t, 200, code, "the web UI is mounted at /")
+	assert.Contains(t, body, "<html")
 	assert.Equal(t, 1.0, p.metric(`svcreg_registry_reloads_total{result="success"}`))
 
 	// Replace the registry and SIGHUP under a concurrent query loop: the
