@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
@@ -208,21 +209,7 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			fmt.Fprintln(stderr, "svcreg validate: --avahi needs at least one FILE")
 			return exitUsage
 		}
-		hn := *hostname
-		if hn == "" {
-			if hn, err = os.Hostname(); err != nil {
-				hn = "localhost"
-			}
-		}
-		for _, path := range pos {
-			got, err := readAvahi(path, hn)
-			if err != nil {
-				fmt.Fprintf(stderr, "svcreg validate: %v\n", err)
-				readFailed = true
-				continue
-			}
-			ads = append(ads, got...)
-		}
+		ads, readFailed = readAvahiFiles(pos, *hostname, stderr)
 	} else {
 		if set["hostname"] {
 			fmt.Fprintln(stderr, "svcreg validate: --hostname applies only to --avahi")
@@ -236,32 +223,11 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		ads = append(ads, a)
 	}
 
-	policy := pf.policy
-	var local *registry.Source
-	if *cfgPath != "" {
-		cfg, err := config.Load(config.Options{Path: *cfgPath})
-		if err != nil {
-			fmt.Fprintf(stderr, "svcreg validate: %v\n", err)
-			return exitUsage
-		}
-		base, err := mdnsPolicy(cfg)
-		if err != nil {
-			fmt.Fprintf(stderr, "svcreg validate: %v\n", err)
-			return exitUsage
-		}
-		policy, local = pf.over(base), cfg.LocalSource()
-	}
-	snap, err := rf.load(ctx, newCLILogger(stderr, *quiet))
-	if err == nil && local != nil {
-		// The local additions are one more source, merged last, as the
-		// daemon does.
-		snap, err = registry.Build(&registry.Source{Name: "registry", Format: registry.FormatBuiltin, Records: snap.Records()}, local)
-	}
+	v, err := loadValidator(ctx, &rf, &pf, *cfgPath, newCLILogger(stderr, *quiet))
 	if err != nil {
 		fmt.Fprintf(stderr, "svcreg validate: %v\n", err)
 		return exitUsage
 	}
-	v := mdns.NewValidator(snap, policy)
 	var findings []mdns.Finding
 	for _, a := range ads {
 		findings = append(findings, v.Validate(a)...)
@@ -289,6 +255,59 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return exitNotFound
 	}
 	return exitOK
+}
+
+// readAvahiFiles parses every file, reporting each one that cannot be
+// read or parsed on stderr (failed is then true) and going on with the
+// rest. hostname "" means this host's name.
+func readAvahiFiles(paths []string, hostname string, stderr io.Writer) (ads []*mdns.Advertisement, failed bool) {
+	if hostname == "" {
+		var err error
+		if hostname, err = os.Hostname(); err != nil {
+			hostname = "localhost"
+		}
+	}
+	for _, path := range paths {
+		got, err := readAvahi(path, hostname)
+		if err != nil {
+			fmt.Fprintf(stderr, "svcreg validate: %v\n", err)
+			failed = true
+			continue
+		}
+		ads = append(ads, got...)
+	}
+	return ads, failed
+}
+
+// loadValidator loads the registry the flags name and, with a config
+// file, takes its rule levels (under the flags) and local additions.
+func loadValidator(ctx context.Context, rf *registryFlags, pf *policyFlags, cfgPath string, logger *slog.Logger) (*mdns.Validator, error) {
+	policy := pf.policy
+	var local *registry.Source
+	if cfgPath != "" {
+		cfg, err := config.Load(config.Options{Path: cfgPath})
+		if err != nil {
+			return nil, err
+		}
+		base, err := mdnsPolicy(cfg)
+		if err != nil {
+			return nil, err
+		}
+		policy, local = pf.over(base), cfg.LocalSource()
+	}
+	snap, err := rf.load(ctx, logger)
+	if err != nil {
+		return nil, err
+	}
+	if local != nil {
+		// The local additions are one more source, merged last, as the
+		// daemon does.
+		merged := &registry.Source{Name: "registry", Format: registry.FormatBuiltin, Records: snap.Records()}
+		if snap, err = registry.Build(merged, local); err != nil {
+			return nil, fmt.Errorf("adding the local additions of %s: %w", cfgPath, err)
+		}
+	}
+	return mdns.NewValidator(snap, policy), nil
 }
 
 // readAvahi parses one file; errors name the file (and line).
