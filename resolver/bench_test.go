@@ -77,6 +77,7 @@ func BenchmarkSetSnapshot(b *testing.B) {
 	require.NoError(b, err)
 	b.ReportAllocs()
 	for b.Loop() {
+		s.lastSnap = nil // rebuild, as for a new snapshot
 		require.NoError(b, s.SetSnapshot(context.Background(), snap))
 	}
 }

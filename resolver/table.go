@@ -247,13 +247,15 @@ func (p *packer) packMsg(q dns.Question, ans, extra []dns.RR, ownerToQuestion bo
 // index in groups of the TXT rdata after the "port=N" string, which many
 // ports share.
 type portSynth struct {
-	group  [len(protocols)][]uint16
-	groups [][]byte
-	index  map[string]uint16
+	group   [len(protocols)][]uint16
+	groups  [][]byte
+	index   map[string]uint16
+	scratch []byte
 }
 
 func (ps *portSynth) add(pidx, port int, tail []string) error {
-	var rd []byte
+	rd := ps.scratch[:0]
+	defer func() { ps.scratch = rd[:0] }()
 	for _, s := range tail {
 		s = strings.ReplaceAll(s, `\\`, `\`) // undo escapeTXT: raw bytes on the wire
 		if len(s) > 255 {
@@ -272,7 +274,7 @@ func (ps *portSynth) add(pidx, port int, tail []string) error {
 		}
 		g = uint16(len(ps.groups))
 		ps.index[string(rd)] = g
-		ps.groups = append(ps.groups, rd)
+		ps.groups = append(ps.groups, slices.Clone(rd))
 	}
 	ps.group[pidx][port] = g + 1
 	return nil
