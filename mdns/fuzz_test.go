@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"unicode/utf8"
 
@@ -67,4 +68,33 @@ func checkFinding(t *testing.T, f Finding) {
 		f.Rule != RuleTXTUnknownKey && f.Rule != RuleMDNSPacket && f.Rule != RuleSubtype {
 		t.Fatalf("incomplete finding %+v", f)
 	}
+}
+
+// FuzzValidate runs the rules on arbitrary advertisements (instance,
+// labels, TXT strings separated by NUL, subtypes by '/'): nothing panics,
+// findings name catalogue rules and come in catalogue order.
+func FuzzValidate(f *testing.F) {
+	f.Add("Office Printer", "_ipp", "_tcp", "txtvers=1\x00rp=ipp/print", "_universal", uint16(631), true)
+	f.Add("", "", "", "", "", uint16(0), false)
+	f.Add("Bad\xff\x01", "_androidtvremote2", "_sctp", "=x\x00a=1\x00A=2\x00k\x01=v", "print/", uint16(1), true)
+	v := NewValidator(testSnapshot(f), Policy{})
+	f.Fuzz(func(t *testing.T, inst, svc, proto, txt, subs string, port uint16, hasTXT bool) {
+		a := &Advertisement{Instance: inst, Service: svc, Proto: proto, Domain: "local", Port: port, HasTXT: hasTXT,
+			Host: "h.local.", TTL: map[uint16]uint32{dns.TypeSRV: uint32(port)}}
+		if hasTXT && txt != "" {
+			a.TXT = strings.Split(txt, "\x00")
+		}
+		if subs != "" {
+			a.Subtypes = strings.Split(subs, "/")
+		}
+		last := ruleIndex(-1)
+		for _, fd := range v.Validate(a) {
+			checkFinding(t, fd)
+			r, _ := lookupRule(fd.Rule)
+			if r < last {
+				t.Fatalf("finding %s after a later rule", fd.Rule)
+			}
+			last = r
+		}
+	})
 }
