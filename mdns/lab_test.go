@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -275,7 +276,7 @@ func TestLabGoodbye(t *testing.T) {
 	require.NoError(t, err)
 	stdout, err := h.StdoutPipe()
 	require.NoError(t, err)
-	var stderr bytes.Buffer
+	var stderr lockedBuffer // written by exec's copier while we read it
 	h.Stderr = &stderr
 	require.NoError(t, h.Start())
 	defer func() { // before cancel: the helper ends when its stdin closes
@@ -324,6 +325,24 @@ func TestLabGoodbye(t *testing.T) {
 		return !slices.Contains(n, "Bad Keys") && slices.Contains(n, "Good Printer")
 	})
 	t.Logf("goodbye removed the advertisement %s after unpublish", time.Since(start).Round(time.Millisecond))
+}
+
+// lockedBuffer is a bytes.Buffer safe for one writer and readers.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // TestMain runs the monitor helper of TestLabGoodbye when the test

@@ -52,6 +52,10 @@ const (
 	resultMalformed = "malformed" // did not unpack
 )
 
+// flushBit is the cache-flush bit of an mDNS record's class (RFC 6762
+// section 10.2).
+const flushBit = 0x8000
+
 // maxPacketFindings bounds the distinct packet-level findings kept.
 const maxPacketFindings = 1000
 
@@ -251,20 +255,32 @@ func (m *Monitor) HandlePacket(pkt []byte, meta PacketMeta) {
 }
 
 // learnRecords takes what the validator does not hand back as
-// advertisements: address records (they may come without the SRV) and
+// advertisements: address records (they may come without the SRV; the
+// cache-flush bit on them replaces the host's older addresses) and
 // the service types of enumeration answers (RFC 6763 section 9), which
 // the browser then browses.
 func (m *Monitor) learnRecords(msg *dns.Msg, now time.Time) {
+	type flush struct {
+		host string
+		v6   bool
+	}
+	var flushes []flush
 	for _, sec := range [...][]dns.RR{msg.Answer, msg.Ns, msg.Extra} {
 		for _, rr := range sec {
 			switch r := rr.(type) {
 			case *dns.A:
 				if a, ok := netip.AddrFromSlice(r.A); ok {
 					m.store.AddHostAddr(r.Hdr.Name, a.Unmap(), r.Hdr.Ttl, now)
+					if r.Hdr.Class&flushBit != 0 && r.Hdr.Ttl != 0 {
+						flushes = append(flushes, flush{r.Hdr.Name, false})
+					}
 				}
 			case *dns.AAAA:
 				if a, ok := netip.AddrFromSlice(r.AAAA); ok {
 					m.store.AddHostAddr(r.Hdr.Name, a, r.Hdr.Ttl, now)
+					if r.Hdr.Class&flushBit != 0 && r.Hdr.Ttl != 0 {
+						flushes = append(flushes, flush{r.Hdr.Name, true})
+					}
 				}
 			case *dns.PTR:
 				if r.Hdr.Ttl == 0 || !strings.HasPrefix(strings.ToLower(r.Hdr.Name), EnumerationType+".") {
@@ -280,6 +296,9 @@ func (m *Monitor) learnRecords(msg *dns.Msg, now time.Time) {
 				}
 			}
 		}
+	}
+	for _, f := range flushes {
+		m.store.CacheFlushHost(f.host, f.v6, now)
 	}
 }
 

@@ -231,6 +231,33 @@ func TestMonitorFindings(t *testing.T) {
 	assert.GreaterOrEqual(t, n, 4)
 }
 
+// RFC 6762 section 10.2: a host that moves announces its new address with
+// the cache-flush bit, and the old one goes.
+func TestMonitorCacheFlushReplacesAddress(t *testing.T) {
+	src := newFakeSource()
+	m := newTestMonitor(t, src, nil, nil)
+	runMonitor(t, m)
+	meta := goodMeta
+	meta.Received = time.Now()
+	src.send(t, response(t, []string{
+		`_ipp._tcp.local. 4500 IN PTR p._ipp._tcp.local.`,
+		`p._ipp._tcp.local. 120 IN SRV 0 0 631 p.local.`,
+		`p._ipp._tcp.local. 4500 IN TXT "txtvers=1"`,
+	}, []string{`p.local. 120 IN A 198.18.0.1`}), meta)
+	meta.Received = meta.Received.Add(2 * time.Second)
+	src.send(t, response(t, []string{`p.local. 120 IN A 198.18.0.5`}, nil), meta)
+	ads := m.Advertisements()
+	require.Len(t, ads, 1)
+	assert.Equal(t, []netip.Addr{netip.MustParseAddr("198.18.0.5")}, ads[0].Addrs)
+
+	// without the bit (a shared record) the addresses accumulate
+	msg := response(t, []string{`p.local. 120 IN A 198.18.0.6`}, nil)
+	msg.Answer[0].Header().Class = dns.ClassINET
+	meta.Received = meta.Received.Add(2 * time.Second)
+	src.send(t, msg, meta)
+	assert.Equal(t, []netip.Addr{netip.MustParseAddr("198.18.0.5"), netip.MustParseAddr("198.18.0.6")}, m.Advertisements()[0].Addrs)
+}
+
 func TestMonitorBoundAndEvictionMetric(t *testing.T) {
 	src := newFakeSource()
 	reg := prometheus.NewRegistry()

@@ -61,8 +61,9 @@ type storeEntry struct {
 // hostEntry holds the address records seen for one host name, which may
 // arrive in other packets than the SRV naming the host.
 type hostAddr struct {
-	ttl uint32
-	exp time.Time
+	ttl  uint32
+	seen time.Time
+	exp  time.Time
 }
 
 type hostEntry struct {
@@ -291,20 +292,46 @@ func (s *Store) addHostAddr(host string, addr netip.Addr, ttl uint32, now time.T
 	}
 	h.seen = now
 	addr = addr.WithZone("")
-	_, had := h.addrs[addr]
+	old, had := h.addrs[addr]
 	if ttl == 0 {
 		if !had {
 			return
 		}
 		delete(h.addrs, addr)
 	} else {
-		h.addrs[addr] = hostAddr{ttl: ttl, exp: now.Add(time.Duration(ttl) * time.Second)}
-		if had {
+		h.addrs[addr] = hostAddr{ttl: ttl, seen: now, exp: now.Add(time.Duration(ttl) * time.Second)}
+		if had && old.ttl == ttl {
 			return
 		}
 	}
 	for e := range h.ads {
 		s.markDirty(e)
+	}
+}
+
+// CacheFlushHost applies the cache-flush bit of an A (v6 false) or AAAA
+// record for host (RFC 6762 section 10.2): the host's other addresses of
+// that family, unless refreshed within the last second (a set of records
+// may span packets), are gone. Call it after adding the packet's
+// addresses.
+func (s *Store) CacheFlushHost(host string, v6 bool, now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h := s.hosts[hostKey(host)]
+	if h == nil {
+		return
+	}
+	changed := false
+	for a, ha := range h.addrs {
+		if a.Is6() == v6 && now.Sub(ha.seen) > time.Second {
+			delete(h.addrs, a)
+			changed = true
+		}
+	}
+	if changed {
+		for e := range h.ads {
+			s.markDirty(e)
+		}
 	}
 }
 

@@ -206,6 +206,24 @@ func TestStoreHostAddressesLater(t *testing.T) {
 	assert.Len(t, ads[0].Findings, 1)
 }
 
+func TestStoreCacheFlushHost(t *testing.T) {
+	s := NewStore(StoreConfig{})
+	s.Merge(part("P", map[uint16]uint32{dns.TypePTR: 4500, dns.TypeSRV: 120}, nil), t0)
+	old4, old6 := netip.MustParseAddr("198.18.0.1"), netip.MustParseAddr("fd42::1")
+	s.AddHostAddr("printer.local.", old4, 120, t0)
+	s.AddHostAddr("printer.local.", old6, 120, t0)
+	// within a second: a second address of the same set is kept
+	new4 := netip.MustParseAddr("198.18.0.5")
+	s.AddHostAddr("printer.local.", new4, 120, t0.Add(500*time.Millisecond))
+	s.CacheFlushHost("printer.local.", false, t0.Add(500*time.Millisecond))
+	assert.Equal(t, []netip.Addr{old4, new4, old6}, s.Advertisements(t0.Add(time.Second))[0].Addrs)
+	// later: the flush drops the IPv4 address not refreshed, and only IPv4
+	s.AddHostAddr("printer.local.", new4, 120, t0.Add(3*time.Second))
+	s.CacheFlushHost("printer.local.", false, t0.Add(3*time.Second))
+	assert.Equal(t, []netip.Addr{new4, old6}, s.Advertisements(t0.Add(3 * time.Second))[0].Addrs)
+	s.CacheFlushHost("unknown.local.", true, t0) // no-op
+}
+
 func TestStoreOnFindingCountsNewOnes(t *testing.T) {
 	var seen []string
 	s := NewStore(StoreConfig{
