@@ -160,7 +160,7 @@ log:
 			t.Logf("daemon log:\n%s", p.log.String())
 		}
 	})
-	p.waitFor("ready", 60*time.Second, func() bool {
+	p.waitFor("ready", 120*time.Second, func() bool {
 		code, _ := p.get("/readyz")
 		return code == 200
 	})
@@ -444,7 +444,7 @@ func TestE2EReloadIANA(t *testing.T) {
 	writeAtomic(t, extra, servicesV2)
 	start := time.Now()
 	require.NoError(t, p.cmd.Process.Signal(syscall.SIGHUP))
-	p.waitFor("svctwo after SIGHUP", 60*time.Second, func() bool {
+	p.waitFor("svctwo after SIGHUP", 120*time.Second, func() bool {
 		port, err := p.srvPort(c, "svctwo")
 		return err == nil && port == 2222
 	})
