@@ -252,11 +252,11 @@ type queryLoop struct {
 
 func (p *daemonProc) startQueryLoop(name string, want uint16, workers int) *queryLoop {
 	q := &queryLoop{stop: make(chan struct{})}
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(150 * time.Second)
 	for range workers {
 		q.wg.Go(func() {
 			c := &dns.Client{Timeout: 2 * time.Second}
-			for i := 0; i < 20000 && time.Now().Before(deadline); i++ {
+			for i := 0; i < 200000 && time.Now().Before(deadline); i++ {
 				select {
 				case <-q.stop:
 					return
