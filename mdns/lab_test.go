@@ -224,9 +224,17 @@ func TestLabScan(t *testing.T) {
 	assert.ElementsMatch(t, wantNames, adNames(scanAds(t, l, "adv", bin, iana)), "scan next to avahi-daemon")
 	l.run("status") // avahi is still up
 
+	// --no-browse sends nothing: with every service established and no
+	// announcement due, a passive scan hears nothing at all.
+	quiet := l.cmd(ctx, "exec", bin, "scan", "--interface", "lab0", "--duration", "2s", "--json", "--advertisements",
+		"--no-browse", "--registry", iana)
+	b, err := quiet.Output()
+	require.NoError(t, err)
+	assert.Empty(t, string(b), "a passive scan must not provoke answers")
+
 	// --fail-on none: the same findings, exit 0.
 	c := l.cmd(ctx, "exec", bin, "scan", "--interface", "lab0", "--duration", "2s", "--json", "--fail-on", "none", "--registry", iana)
-	b, err := c.Output()
+	b, err = c.Output()
 	require.NoError(t, err)
 	assert.NotEmpty(t, b)
 }
