@@ -140,7 +140,7 @@ func (v *Validator) ValidatePacket(msg *dns.Msg, meta PacketMeta) ([]*Advertisem
 }
 
 // packetHeader checks the header and what the listener measured: RFC
-// 6762 sections 6, 11, 17 and 18.
+// 6762 sections 6, 11, 17 and 18 (ID, opcode, AA, TC and rcode).
 func (v *Validator) packetHeader(msg *dns.Msg, meta PacketMeta) []Finding {
 	var pf []Finding
 	add := func(rfc, text, ev string) {
@@ -156,6 +156,9 @@ func (v *Validator) packetHeader(msg *dns.Msg, meta PacketMeta) []Finding {
 	}
 	if !msg.Authoritative {
 		add("RFC 6762 section 18.4", "the response does not have the AA bit set", "aa=0")
+	}
+	if msg.Truncated {
+		add("RFC 6762 section 18.5", "the multicast response has the TC bit set", "tc=1")
 	}
 	if msg.Rcode != 0 {
 		add("RFC 6762 section 18.11", "the response has rcode "+strconv.Itoa(msg.Rcode)+", not zero",

@@ -106,9 +106,11 @@ func packetCases() []packetCase {
 		{file: "bad-header.bin", unpack: true, build: func(t testing.TB) []byte {
 			m := announcement(t)
 			m.Id, m.Authoritative, m.Rcode = 0x1234, false, dns.RcodeServerFailure
+			m.Opcode, m.Truncated = dns.OpcodeUpdate, true
 			return pack(t, m)
 		}, ads: []adWant{good}, packet: []want{{RuleMDNSPacket, SeverityWarning, "id=4660"},
-			{RuleMDNSPacket, SeverityWarning, "aa=0"}, {RuleMDNSPacket, SeverityWarning, "rcode=2"}}},
+			{RuleMDNSPacket, SeverityWarning, "opcode=5"}, {RuleMDNSPacket, SeverityWarning, "aa=0"},
+			{RuleMDNSPacket, SeverityWarning, "tc=1"}, {RuleMDNSPacket, SeverityWarning, "rcode=2"}}},
 		{file: "cache-flush-ptr.bin", unpack: true, build: func(t testing.TB) []byte {
 			m := announcement(t)
 			m.Answer[0].Header().Class |= cacheFlush

@@ -88,7 +88,7 @@ var catalogue = [numRules]Rule{
 	rSRVTarget: {RuleSRVTarget, SeverityWarning, "RFC 6763 section 12.2",
 		"an address record (A or AAAA) was seen for the SRV target host"},
 	rMDNSPacket: {RuleMDNSPacket, SeverityWarning, "RFC 6762 sections 11 and 18",
-		"a multicast response has ID 0, AA set, no cache-flush bit on shared PTR records, source port 5353, IP TTL/hop limit 255, and at most 9000 bytes"},
+		"a multicast response has ID 0, opcode 0, AA set, TC clear, rcode 0, no cache-flush bit on shared PTR records, source port 5353, IP TTL/hop limit 255, and at most 9000 bytes"},
 }
 
 // Rules returns the catalogue with default severities, in a fixed order
