@@ -39,9 +39,9 @@ func (s *Server) notifyOne(ctx context.Context, target string, serial uint32) {
 	m.SetNotify(s.cfg.Zone)
 	// RFC 1996 section 3.7: the SOA may ride in the answer section as a
 	// hint of the new serial.
-	if t := s.tab.Load(); t != nil && len(t.zone) > 0 {
-		soa := dns.Copy(t.zone[0])
-		soa.(*dns.SOA).Serial = serial
+	if t := s.tab.Load(); t != nil && t.soa != nil {
+		soa := dns.Copy(t.soa).(*dns.SOA)
+		soa.Serial = serial
 		m.Answer = []dns.RR{soa}
 	}
 	c := &dns.Client{Net: "udp"}

@@ -30,7 +30,7 @@ type table struct {
 	ttl       uint32
 	chaos     map[string][]byte // "version.bind" / "id.server" -> packed TXT answer
 	axfr      [][]byte          // packed AXFR messages, SOA first and last
-	zone      []dns.RR
+	soa       *dns.SOA          // for NOTIFY; the zone itself is only kept packed
 }
 
 // node is one owner name. An empty answers list is an empty non-terminal
@@ -152,8 +152,8 @@ func buildTable(ctx context.Context, z *zoneData, rrs []dns.RR, snap *registry.S
 	if err := t.buildChaos(&p, cfg); err != nil {
 		return nil, err
 	}
-	t.zone = rrs
-	if t.axfr, err = p.packAXFR(z.apex, t.zone); err != nil {
+	t.soa = z.soa
+	if t.axfr, err = p.packAXFR(z.apex, rrs); err != nil {
 		return nil, err
 	}
 	return t, ctx.Err()
