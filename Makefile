@@ -4,12 +4,17 @@ GO      ?= go
 PKGS    ?= ./...
 TESTFLAGS ?= -race -timeout 30m
 
-.PHONY: all build run check deps vet fmt-check test bench fuzz-seeds clean
+.PHONY: all build build-embed run check deps vet fmt-check test bench fuzz clean
 
 all: build
 
 build:
 	$(GO) build -o bin/svcreg ./cmd/svcreg
+
+# A release build with the official registry embedded (downloads it: needs the internet).
+build-embed: build
+	./bin/svcreg fetch --out internal/embedded/registry.xml
+	$(GO) build -tags ianaembed -o bin/svcreg ./cmd/svcreg
 
 run: build
 	./bin/svcreg serve
@@ -31,6 +36,11 @@ check: deps fmt-check vet test
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+# Every fuzz target for FUZZTIME seconds each (see bench/fuzz.sh).
+FUZZTIME ?= 60
+fuzz:
+	./bench/fuzz.sh $(FUZZTIME)
 
 clean:
 	rm -rf bin
