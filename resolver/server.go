@@ -471,6 +471,9 @@ func (s *Server) serveConn(c *net.TCPConn) {
 				return
 			}
 		case resp != nil:
+			if &resp[0] != &out[2:3][0] { // respond outgrew the buffer
+				out = append(out[:2], resp...)
+			}
 			binary.BigEndian.PutUint16(out, uint16(len(resp)))
 			_, err := c.Write(out[:2+len(resp)])
 			s.account(res, true, start, src, buf[:n])
