@@ -101,8 +101,14 @@ func TestMetrics(t *testing.T) {
 // queries gets a few answers, some TC=1 slips and many drops; TCP is
 // never limited.
 func TestRRL(t *testing.T) {
+	for _, batch := range []int{1, 32} {
+		t.Run(fmt.Sprintf("UDPBatch=%d", batch), func(t *testing.T) { rcTestRRL(t, batch) })
+	}
+}
+
+func rcTestRRL(t *testing.T, batch int) {
 	reg := prometheus.NewRegistry()
-	_, addr := rcStart(t, resolver.Config{RRLRate: 5, RRLSlip: 2}, rcMini(t), reg)
+	_, addr := rcStart(t, resolver.Config{RRLRate: 5, RRLSlip: 2, UDPBatch: batch}, rcMini(t), reg)
 	c, err := net.Dial("udp", addr)
 	require.NoError(t, err)
 	defer c.Close()
@@ -299,4 +305,39 @@ func TestShutdown(t *testing.T) {
 	assert.Error(t, err, "no longer serving")
 	require.ErrorIs(t, s.Start(context.Background()), resolver.ErrClosed)
 	require.NoError(t, s.Shutdown(ctx), "twice is fine")
+}
+
+// TestListenIPv4AndIPv6 serves two addresses, IPv4 and IPv6, with both
+// UDP read loops (batched and not): every socket answers, AXFR is allowed
+// from ::1 by default.
+func TestListenIPv4AndIPv6(t *testing.T) {
+	for _, batch := range []int{1, 32} {
+		t.Run(fmt.Sprintf("UDPBatch=%d", batch), func(t *testing.T) {
+			s, err := resolver.New(resolver.Config{Listen: []string{"127.0.0.1:0", "[::1]:0"}, UDPBatch: batch, UDPWorkers: 2},
+				nil, prometheus.NewRegistry())
+			require.NoError(t, err)
+			require.NoError(t, s.SetSnapshot(context.Background(), rcMini(t)))
+			require.NoError(t, s.Start(context.Background()))
+			t.Cleanup(func() { s.Shutdown(context.Background()) })
+			addrs := s.Addrs()
+			require.Len(t, addrs, 4, "UDP and TCP on each")
+			for _, a := range addrs {
+				netw := a.Network()
+				r, _, err := (&dns.Client{Net: netw}).Exchange(rcMsg("_x11._udp."+rcZ, dns.TypeSRV, 1232), a.String())
+				require.NoError(t, err, "%s %s", netw, a)
+				require.Len(t, r.Answer, 1)
+				assert.Equal(t, uint16(6000), r.Answer[0].(*dns.SRV).Port)
+			}
+			q := new(dns.Msg)
+			q.SetAxfr(rcZ)
+			env, err := (&dns.Transfer{}).In(q, addrs[3].String())
+			require.NoError(t, err)
+			n := 0
+			for e := range env {
+				require.NoError(t, e.Error)
+				n += len(e.RR)
+			}
+			assert.Greater(t, n, 10)
+		})
+	}
 }
