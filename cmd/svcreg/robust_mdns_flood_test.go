@@ -128,40 +128,6 @@ type labDaemon struct {
 	done chan error
 }
 
-// startLabDaemon runs `svcreg serve args...` in lab host ns and waits
-// until ready answers 200 from inside ns.
-func (l *robustLab) startDaemon(ns, readyURL string, args ...string) *labDaemon {
-	t := l.t
-	t.Helper()
-	bin := svcregBinary(t)
-	d := &labDaemon{t: t, log: &syncBuffer{}, done: make(chan error, 1)}
-	d.cmd = exec.Command(l.tool, append([]string{"exec", "--ns", ns, "--", bin, "serve"}, args...)...)
-	d.cmd.Env = l.env
-	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
-	require.NoError(t, d.cmd.Start())
-	go func() { d.done <- d.cmd.Wait() }()
-	t.Cleanup(func() {
-		if d.cmd.ProcessState == nil {
-			_ = d.cmd.Process.Kill() // our own child, by PID
-			<-d.done
-		}
-		if t.Failed() {
-			t.Logf("daemon log:\n%s", d.log.String())
-		}
-	})
-	deadline := time.Now().Add(60 * time.Second)
-	for !strings.Contains(l.curl(ns, readyURL), `"ready"`) {
-		select {
-		case err := <-d.done:
-			t.Fatalf("daemon exited before it was ready: %v\n%s", err, d.log.String())
-		default:
-		}
-		require.True(t, time.Now().Before(deadline), "daemon not ready after 60 s")
-		time.Sleep(200 * time.Millisecond)
-	}
-	return d
-}
-
 // stop sends SIGTERM and requires exit status 0 within 5 s.
 func (d *labDaemon) stop() {
 	d.t.Helper()
@@ -303,7 +269,7 @@ mdns:
 log:
   level: warn
 `, services, robustFloodBound)), 0o644))
-	d := lab.startDaemon("obs", "http://127.0.0.1:8053/readyz", "--config", cfg, "--mdns-interface", "lab0")
+	d := lab.startDaemonCmd("obs", "http://127.0.0.1:8053/readyz", svcregBinary(t), "serve", "--config", cfg, "--mdns-interface", "lab0")
 	pid := d.cmd.Process.Pid
 	rssStart := procStatusKB(t, pid, "VmRSS")
 	drops0 := udpRcvbufErrors(t, pid)
