@@ -104,7 +104,7 @@ func NewListener(ctx context.Context, cfg ListenConfig, logger *slog.Logger) (*L
 	return l, nil
 }
 
-// SelectInterfaces resolves interface names to net.Interfaces, checking
+// lookupInterfaces resolves interface names to net.Interfaces, checking
 // each is up and multicast-capable.
 func lookupInterfaces(names []string) ([]net.Interface, error) {
 	out := make([]net.Interface, 0, len(names))
@@ -219,19 +219,15 @@ func (l *Listener) Serve(ctx context.Context, h PacketHandler) error {
 	if l.v6 != nil {
 		wg.Go(func() { errc <- l.read6(ctx, h) })
 	}
-	var first error
 	wg.Go(func() {
 		<-ctx.Done()
 		l.Close() // unblocks the reads
 	})
 	// The first reader to stop (error or ctx) stops the others.
-	first = <-errc
+	err := <-errc
 	cancel()
 	wg.Wait()
-	if ctx.Err() != nil && first != nil && errors.Is(first, net.ErrClosed) {
-		return nil
-	}
-	return first
+	return err
 }
 
 func (l *Listener) read4(ctx context.Context, h PacketHandler) error {
