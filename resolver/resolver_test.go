@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
 	"github.com/prometheus/client_golang/prometheus"
@@ -155,14 +156,39 @@ func rcParse(t testing.TB, lits []string) []string {
 // compares every section.
 func rcCheck(t *testing.T, s *resolver.Server, c rcCase) {
 	t.Helper()
+	rcCheckWith(t, c, func(q *dns.Msg) *dns.Msg {
+		rec := rcQuery(s, q, true, "")
+		require.Len(t, rec.msgs, 1, "%s %s: one reply", c.Qname, dns.TypeToString[c.Qtype])
+		return rec.msgs[0]
+	})
+}
+
+// rcCheckNet runs c against a listening server with a miekg/dns client
+// (netw "udp" with an EDNS buffer of 4096, or "tcp").
+func rcCheckNet(t *testing.T, netw, addr string, c rcCase) {
+	t.Helper()
+	rcCheckWith(t, c, func(q *dns.Msg) *dns.Msg {
+		if netw == "udp" {
+			q.SetEdns0(4096, false)
+		}
+		r, _, err := (&dns.Client{Net: netw, Timeout: 5 * time.Second}).Exchange(q, addr)
+		require.NoError(t, err)
+		if netw == "udp" && c.Rcode != dns.RcodeFormatError {
+			require.NotNil(t, r.IsEdns0(), "OPT echoed")
+		}
+		return r
+	})
+}
+
+func rcCheckWith(t *testing.T, c rcCase, exchange func(*dns.Msg) *dns.Msg) {
+	t.Helper()
 	q := new(dns.Msg)
 	q.SetQuestion(c.Qname, c.Qtype)
 	if c.Qclass != 0 {
 		q.Question[0].Qclass = c.Qclass
 	}
-	rec := rcQuery(s, q, true, "")
-	require.Len(t, rec.msgs, 1, "%s %s: one reply", c.Qname, dns.TypeToString[c.Qtype])
-	m := rec.msgs[0]
+	m := exchange(q)
+	q.Extra = nil
 	assert.Equal(t, q.Id, m.Id)
 	assert.True(t, m.Response)
 	assert.Equal(t, dns.RcodeToString[c.Rcode], dns.RcodeToString[m.Rcode], "%s %s rcode", c.Qname, dns.TypeToString[c.Qtype])
@@ -298,6 +324,13 @@ func TestServeDNSMini(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.Qname+"/"+dns.TypeToString[c.Qtype], func(t *testing.T) { rcCheck(t, s, c) })
+	}
+	// The same table against a listening server, over UDP and TCP.
+	_, addr := rcStart(t, resolver.Config{}, rcMini(t), nil)
+	for _, netw := range []string{"udp", "tcp"} {
+		for _, c := range cases {
+			t.Run(netw+"/"+c.Qname+"/"+dns.TypeToString[c.Qtype], func(t *testing.T) { rcCheckNet(t, netw, addr, c) })
+		}
 	}
 }
 
