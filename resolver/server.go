@@ -205,7 +205,11 @@ func (s *Server) Start(ctx context.Context) error {
 				}
 				return fail(fmt.Errorf("listening on tcp %s: %w", taddr, err))
 			}
-			udp = append(udp, pc.(*net.UDPConn))
+			uc := pc.(*net.UDPConn)
+			// A larger receive buffer absorbs bursts; the kernel caps it
+			// at net.core.rmem_max, and failing to raise it is harmless.
+			_ = uc.SetReadBuffer(4 << 20)
+			udp = append(udp, uc)
 			tcp = append(tcp, l.(*net.TCPListener))
 			break
 		}
