@@ -117,6 +117,16 @@ func asNobody(t *testing.T) []string {
 		"--inh-caps=-all", "--bounding-set=-all", "--"}
 }
 
+// asNobodyBind is asNobody keeping only CAP_NET_BIND_SERVICE, as an
+// ambient capability (what systemd's AmbientCapabilities= does).
+func asNobodyBind(t *testing.T) []string {
+	t.Helper()
+	return []string{testutil.RequireTool(t, "setpriv", "util-linux"),
+		"--reuid=" + strconv.Itoa(nobodyUID), "--regid=" + strconv.Itoa(nobodyUID), "--clear-groups",
+		"--inh-caps=-all,+net_bind_service", "--ambient-caps=+net_bind_service",
+		"--bounding-set=-all,+net_bind_service", "--"}
+}
+
 // TestRobustServeNonRootWritesOnlyCache runs serve as nobody with a URL
 // registry source: it downloads into its cache directory, serves DNS and
 // HTTP, reloads, and stops cleanly, and no file appears anywhere else the
@@ -298,7 +308,8 @@ func procNetAddr(t *testing.T, s string) string {
 // so no privilege is needed) on loopback only, and another host on the
 // LAN reaches neither DNS nor HTTP. Then, with DNS opened to the LAN and
 // the default AXFR allow-list (loopback), a zone transfer from the other
-// host is refused while one from loopback succeeds.
+// host is refused while one from loopback succeeds. Last, port 53: refused
+// to nobody, served by nobody with CAP_NET_BIND_SERVICE alone.
 func TestRobustNetworkDefaults(t *testing.T) {
 	testutil.RequireTool(t, "kdig", "knot-dnsutils")
 	lab := newRobustLab(t, robustPrivPrefix)
@@ -307,11 +318,12 @@ func TestRobustNetworkDefaults(t *testing.T) {
 	services := filepath.Join(dir, "services")
 	require.NoError(t, os.WriteFile(services, []byte("http 80/tcp\nipp 631/tcp\n"), 0o644))
 	env := []string{"HOME=" + userDir(t, dir, "home"), "CACHE_DIRECTORY=" + userDir(t, dir, "cache")}
-	serveArgs := func(extra ...string) []string {
+	serveArgsAs := func(prefix []string, extra ...string) []string {
 		args := append([]string{"env"}, env...)
-		args = append(args, setpriv...)
+		args = append(args, prefix...)
 		return append(append(args, bin, "serve", "--registry", services, "--format", "services"), extra...)
 	}
+	serveArgs := func(extra ...string) []string { return serveArgsAs(setpriv, extra...) }
 	// dig runs kdig in a lab host; stdout and stderr (where kdig reports
 	// a refused transfer) together.
 	dig := func(ns string, args ...string) string {
@@ -348,6 +360,25 @@ func TestRobustNetworkDefaults(t *testing.T) {
 	axfr := dig("obs", "@127.0.0.1", "-p", "5300", "services.internal.", "AXFR")
 	assert.Equal(t, 2, strings.Count(axfr, "\tSOA\t"), "AXFR from loopback: the zone between two SOAs\n%.500s", axfr)
 	assert.Contains(t, axfr, "_http._tcp.services.internal.")
+	d.stop()
+
+	// Port 53 needs CAP_NET_BIND_SERVICE, and nothing more.
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	c := exec.CommandContext(ctx, lab.tool, append([]string{"exec", "--ns", "obs", "--"},
+		serveArgs("--dns-listen", "127.0.0.1:53")...)...)
+	c.Env = lab.env
+	out, err := c.CombinedOutput()
+	var exitErr *exec.ExitError
+	require.ErrorAs(t, err, &exitErr, "serve on port 53 without the capability must fail\n%s", out)
+	assert.Equal(t, 1, exitErr.ExitCode(), "start failure")
+	assert.Contains(t, string(out), "bind: permission denied")
+	d = lab.startDaemonCmd("obs", "http://127.0.0.1:8053/readyz", serveArgsAs(asNobodyBind(t), "--dns-listen", "127.0.0.1:53")...)
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", d.cmd.Process.Pid))
+	require.NoError(t, err)
+	assert.Contains(t, string(status), "\nUid:\t65534\t65534\t65534\t65534\n")
+	assert.Contains(t, string(status), "\nCapEff:\t0000000000000400\n", "CAP_NET_BIND_SERVICE (bit 10) only")
+	assert.Contains(t, dig("obs", "@127.0.0.1", "-p", "53", "services.internal.", "SOA"), "status: NOERROR")
 	d.stop()
 }
 
