@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -240,7 +241,18 @@ func (m *Monitor) HandlePacket(pkt []byte, meta PacketMeta) {
 	v := m.currentValidator()
 	ads, fs := v.ValidatePacket(msg, meta)
 	changed := false
+	var byes *ptrGoodbyes
 	for _, a := range ads {
+		if _, ok := a.TTL[dns.TypePTR]; ok && len(a.Subtypes) > 0 {
+			// subtype and main PTRs share TTL[PTR]; the packet says which said goodbye
+			if byes == nil {
+				byes = findPTRGoodbyes(msg)
+			}
+			if m.mergeSubtyped(a, byes, meta.Received) {
+				changed = true
+			}
+			continue
+		}
 		if m.store.Merge(a, meta.Received) {
 			changed = true
 		}
@@ -252,6 +264,71 @@ func (m *Monitor) HandlePacket(pkt []byte, meta PacketMeta) {
 	if changed {
 		m.changed.Store(true)
 	}
+}
+
+// ptrGoodbyes are the PTR records with TTL 0 in one packet, keyed by
+// instanceKey: main ones (the instance is withdrawn) and subtype ones
+// (only that subtype is, RFC 6763 section 7.1).
+type ptrGoodbyes struct {
+	main map[string]bool
+	sub  map[string][]string
+}
+
+// instanceKey matches a raw instance and type case-insensitively.
+func instanceKey(instance, typ string) string {
+	return strings.ToLower(instance) + "\x00" + strings.ToLower(typ)
+}
+
+func findPTRGoodbyes(msg *dns.Msg) *ptrGoodbyes {
+	g := &ptrGoodbyes{main: map[string]bool{}, sub: map[string][]string{}}
+	for _, sec := range [...][]dns.RR{msg.Answer, msg.Ns, msg.Extra} {
+		for _, rr := range sec {
+			r, ok := rr.(*dns.PTR)
+			if !ok || r.Hdr.Ttl != 0 {
+				continue
+			}
+			owner, target := dns.SplitDomainName(r.Hdr.Name), dns.SplitDomainName(r.Ptr)
+			if len(target) == 0 {
+				continue
+			}
+			inst := Unescape(target[0])
+			switch {
+			case len(owner) >= 4 && strings.EqualFold(owner[1], "_sub"):
+				k := instanceKey(inst, owner[2]+"."+owner[3])
+				g.sub[k] = append(g.sub[k], Unescape(owner[0]))
+			case len(owner) >= 2:
+				g.main[instanceKey(inst, owner[0]+"."+owner[1])] = true
+			}
+		}
+	}
+	return g
+}
+
+// mergeSubtyped merges an advertisement that carries subtype PTRs,
+// telling a subtype's goodbye from the instance's.
+func (m *Monitor) mergeSubtyped(a *Advertisement, g *ptrGoodbyes, now time.Time) bool {
+	k := instanceKey(a.Instance, a.ServiceType())
+	if g.main[k] {
+		c := *a
+		c.TTL = maps.Clone(a.TTL)
+		c.TTL[dns.TypePTR] = 0 // whatever order the PTRs came in
+		return m.store.Merge(&c, now)
+	}
+	gone := g.sub[k]
+	if len(gone) == 0 {
+		return m.store.Merge(a, now)
+	}
+	c := *a
+	c.TTL = maps.Clone(a.TTL)
+	if c.TTL[dns.TypePTR] == 0 {
+		delete(c.TTL, dns.TypePTR) // only subtypes said goodbye
+	}
+	c.Subtypes = slices.DeleteFunc(slices.Clone(a.Subtypes), func(s string) bool { return slices.Contains(gone, s) })
+	changed := m.store.Merge(&c, now)
+	if m.store.RemoveSubtypes(&c, gone) {
+		changed = true
+	}
+	return changed
 }
 
 // learnRecords takes what the validator does not hand back as

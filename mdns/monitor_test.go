@@ -258,6 +258,39 @@ func TestMonitorCacheFlushReplacesAddress(t *testing.T) {
 	assert.Equal(t, []netip.Addr{netip.MustParseAddr("198.18.0.5"), netip.MustParseAddr("198.18.0.6")}, m.Advertisements()[0].Addrs)
 }
 
+// RFC 6763 section 7.1: a subtype's PTR may say goodbye alone; the
+// instance stays. A goodbye of the main PTR removes the instance whatever
+// subtype PTRs the packet also carries.
+func TestMonitorSubtypeGoodbye(t *testing.T) {
+	src := newFakeSource()
+	m := newTestMonitor(t, src, nil, nil)
+	runMonitor(t, m)
+	src.send(t, response(t, []string{
+		`_ipp._tcp.local. 4500 IN PTR p._ipp._tcp.local.`,
+		`_printer._sub._ipp._tcp.local. 4500 IN PTR p._ipp._tcp.local.`,
+		`_color._sub._ipp._tcp.local. 4500 IN PTR p._ipp._tcp.local.`,
+		`p._ipp._tcp.local. 120 IN SRV 0 0 631 p.local.`,
+	}, nil), goodMeta)
+	require.Len(t, m.Advertisements(), 1)
+	assert.Equal(t, []string{"_color", "_printer"}, m.Advertisements()[0].Subtypes)
+
+	src.send(t, response(t, []string{`_color._sub._ipp._tcp.local. 0 IN PTR p._ipp._tcp.local.`}, nil), goodMeta)
+	ads := m.Advertisements()
+	require.Len(t, ads, 1, "a subtype goodbye keeps the instance")
+	assert.Equal(t, []string{"_printer"}, ads[0].Subtypes)
+	assert.Equal(t, uint32(4500), ads[0].TTL[dns.TypePTR])
+
+	src.send(t, response(t, []string{
+		`_ipp._tcp.local. 0 IN PTR p._ipp._tcp.local.`,
+		`_printer._sub._ipp._tcp.local. 4500 IN PTR p._ipp._tcp.local.`,
+	}, nil), goodMeta)
+	assert.Empty(t, m.Advertisements(), "the main PTR's goodbye removes the instance")
+
+	// a subtype goodbye for an instance never seen creates nothing
+	src.send(t, response(t, []string{`_x._sub._ipp._tcp.local. 0 IN PTR q._ipp._tcp.local.`}, nil), goodMeta)
+	assert.Empty(t, m.Advertisements())
+}
+
 func TestMonitorBoundAndEvictionMetric(t *testing.T) {
 	src := newFakeSource()
 	reg := prometheus.NewRegistry()

@@ -126,6 +126,9 @@ func (s *Store) Merge(p *Advertisement, now time.Time) bool {
 	}
 	changed := false
 	if e == nil {
+		if !carriesRecords(p) {
+			return false
+		}
 		if len(s.entries) >= s.cfg.MaxInstances {
 			s.evictOldest()
 		}
@@ -202,6 +205,17 @@ func (s *Store) Merge(p *Advertisement, now time.Time) bool {
 		s.markDirty(e)
 	}
 	return changed
+}
+
+// carriesRecords reports whether p holds a live PTR, SRV or TXT: only
+// those start an entry.
+func carriesRecords(p *Advertisement) bool {
+	for t, ttl := range p.TTL {
+		if ttl > 0 && expiryIndex(t) >= 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func hostKeyOf(h string) string {
@@ -459,9 +473,9 @@ func (s *Store) flush(now time.Time) bool {
 				s.markDirty(e)
 			}
 		}
-		// RFC 6762 section 10: a record past its TTL is gone; with no
-		// PTR and no SRV left the instance is gone.
-		if !e.expiry.has(dns.TypePTR) && !e.expiry.has(dns.TypeSRV) {
+		// RFC 6762 section 10: a record past its TTL is gone; with none
+		// of its records left the instance is gone.
+		if e.expiry.latest().IsZero() {
 			s.remove(e)
 			changed = true
 			continue
@@ -539,6 +553,26 @@ func (s *Store) fillAddrs(e *storeEntry) {
 			}
 		}
 	}
+}
+
+// RemoveSubtypes drops subtypes from the instance p names (their PTR
+// said goodbye while the instance stays). It reports whether any was
+// held.
+func (s *Store) RemoveSubtypes(p *Advertisement, subtypes []string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var kbuf [128]byte
+	e := s.entries[string(appendStoreKey(kbuf[:0], p))]
+	if e == nil {
+		return false
+	}
+	n := len(e.ad.Subtypes)
+	e.ad.Subtypes = slices.DeleteFunc(e.ad.Subtypes, func(st string) bool { return slices.Contains(subtypes, st) })
+	if len(e.ad.Subtypes) == n {
+		return false
+	}
+	s.markDirty(e)
+	return true
 }
 
 // MarkAllDirty has the next Flush revalidate every advertisement (after

@@ -135,6 +135,27 @@ func TestStoreMerge(t *testing.T) {
 			want:  []string{},
 		},
 		{
+			name: "TXT first, SRV later: the entry waits for it",
+			steps: []step{
+				{0, part("Good Printer", map[uint16]uint32{dns.TypeTXT: 4500}, nil), true},
+				{time.Second, part("Good Printer", map[uint16]uint32{dns.TypeSRV: 120}, nil), true},
+			},
+			flush: 2 * time.Second,
+			want:  []string{"Good Printer"},
+			check: func(t *testing.T, ads []Advertisement) {
+				assert.True(t, ads[0].HasTXT)
+				assert.Equal(t, uint16(631), ads[0].Port)
+			},
+		},
+		{
+			name: "a packet without live records starts no entry",
+			steps: []step{
+				{0, part("Ghost", map[uint16]uint32{dns.TypeA: 120}, nil), false},
+				{0, part("Ghost", map[uint16]uint32{}, func(a *Advertisement) { a.Subtypes = []string{"_x"} }), false},
+			},
+			want: []string{},
+		},
+		{
 			name: "subtypes accumulate",
 			steps: []step{
 				{0, part("Good Printer", ptr, func(a *Advertisement) { a.Subtypes = []string{"_printer"} }), true},
@@ -344,4 +365,20 @@ func BenchmarkStoreMergeRepeat(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		s.Merge(ads[i%len(ads)], t0)
 	}
+}
+
+// A TXT-only packet for a new instance survives a flush before its SRV
+// arrives (the monitor flushes every 250 ms).
+func TestStoreTXTOnlySurvivesFlush(t *testing.T) {
+	s := NewStore(StoreConfig{})
+	s.Merge(part("Good Printer", map[uint16]uint32{dns.TypeTXT: 4500}, nil), t0)
+	s.Flush(t0.Add(250 * time.Millisecond))
+	assert.Equal(t, 1, s.Len())
+	s.Merge(part("Good Printer", map[uint16]uint32{dns.TypeSRV: 120}, nil), t0.Add(time.Second))
+	ads := s.Advertisements(t0.Add(time.Second))
+	require.Len(t, ads, 1)
+	assert.True(t, ads[0].HasTXT)
+	assert.Equal(t, "printer.local.", ads[0].Host)
+	// and it expires with its last record
+	assert.Empty(t, s.Advertisements(t0.Add(4500*time.Second)))
 }
