@@ -535,11 +535,14 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 		w.WriteMsg(m) //nolint:errcheck
 		return
 	}
-	tcp := false
-	if _, ok := w.RemoteAddr().(*net.TCPAddr); ok {
-		tcp = true
+	var tcp bool
+	var src netip.AddrPort
+	switch a := w.RemoteAddr().(type) {
+	case *net.TCPAddr:
+		tcp, src = true, a.AddrPort()
+	case *net.UDPAddr:
+		src = a.AddrPort()
 	}
-	src, _ := netip.ParseAddrPort(w.RemoteAddr().String())
 	t := s.tab.Load()
 	resp, res := s.respond(t, b, nil, tcp, src.Addr())
 	switch {
