@@ -102,18 +102,22 @@ func (s *Server) SetSnapshot(ctx context.Context, snap *registry.Snapshot) error
 		return fmt.Errorf("building zone %s: %w", s.cfg.Zone, err)
 	}
 	rrs := z.rrs()
-	h, err := zoneHash(rrs[1:])
+	h, err := zoneHash(rrs[1:], &z.synth)
 	if err != nil {
 		return err
+	}
+	if old := s.tab.Load(); old != nil && h == s.hash {
+		// Same zone and same synthesised ports: the table in service
+		// already gives every answer this snapshot would.
+		s.lastSnap = snap
+		s.logger.Debug("DNS zone unchanged", "zone", s.cfg.Zone, "serial", old.serial,
+			"took", time.Since(start).Round(time.Millisecond))
+		return nil
 	}
 	old := s.tab.Load()
 	serial := z.soa.Serial
 	if old != nil {
-		switch {
-		case h == s.hash:
-			serial = old.serial
-		case serialLess(old.serial, serial):
-		default:
+		if !serialLess(old.serial, serial) {
 			serial = old.serial + 1
 		}
 	}
@@ -138,10 +142,19 @@ func serialLess(a, b uint32) bool {
 	return a != b && int32(b-a) > 0
 }
 
-// zoneHash digests the zone content so a reload that changes nothing
-// keeps the serial.
-func zoneHash(rrs []dns.RR) ([32]byte, error) {
+// zoneHash digests the zone content and the synthesised port data, so a
+// reload that changes nothing keeps the serial and the table.
+func zoneHash(rrs []dns.RR, ps *portSynth) ([32]byte, error) {
 	h := sha256.New()
+	for _, g := range ps.group {
+		for _, v := range g {
+			h.Write([]byte{byte(v >> 8), byte(v)})
+		}
+	}
+	for _, g := range ps.groups {
+		h.Write([]byte{byte(len(g))})
+		h.Write(g)
+	}
 	buf := make([]byte, 65536)
 	for _, rr := range rrs {
 		n, err := dns.PackRR(rr, buf, 0, nil, false)

@@ -355,3 +355,27 @@ func (g *rcGathered) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 }
+
+// TestReloadSwapsSynthesisedPorts: a reload whose only difference is an
+// unassigned range (not zone content) still changes the synthesised
+// answers.
+func TestReloadSwapsSynthesisedPorts(t *testing.T) {
+	head := "Service Name,Port Number,Transport Protocol,Description,Assignee,Contact,Registration Date,Modification Date,Reference,Service Code,Unauthorized Use Reported,Assignment Notes\n" +
+		"http,80,tcp,World Wide Web HTTP,,,,,,,,\n"
+	build := func(csv string) *registry.Snapshot {
+		src, err := registry.ParseCSV(strings.NewReader(csv), "r.csv")
+		require.NoError(t, err)
+		snap, err := registry.Build(src)
+		require.NoError(t, err)
+		return snap
+	}
+	s := rcServer(t, resolver.Config{}, build(head))
+	ask := func() []string {
+		rec := rcQuery(s, rcMsg("_273._tcp."+rcZ, dns.TypeTXT, 0), true, "")
+		require.Len(t, rec.msgs[0].Answer, 1)
+		return rec.msgs[0].Answer[0].(*dns.TXT).Txt
+	}
+	assert.Equal(t, []string{"port=273", "proto=tcp", "status=unassigned"}, ask())
+	require.NoError(t, s.SetSnapshot(context.Background(), build(head+",272-279,tcp,Unassigned,,,,,,,,\n")))
+	assert.Equal(t, []string{"port=273", "proto=tcp", "status=unassigned", "range=272-279"}, ask())
+}
