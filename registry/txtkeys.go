@@ -414,7 +414,9 @@ func cleanKey(k string) string { return strings.TrimRight(k, ".,;:") }
 
 // addKey appends a key unless it is empty or already present.
 func (p *txtParser) addKey(name, hint string) bool {
-	name = cleanKey(name)
+	// A key may hold spaces ("Machine ID") but never a tab or a line
+	// break: a "<...>" group taken as a key keeps its white space folded.
+	name = collapseSpace(cleanKey(name))
 	if name == "" || len(p.keys) >= maxTXTKeys {
 		return false
 	}
