@@ -479,6 +479,9 @@ func (s *Server) serveConn(c *net.TCPConn) {
 		switch {
 		case res.axfr:
 			err := s.writeAXFR(t, buf[:n], func(m []byte) error {
+				// Each message gets its own deadline: a whole zone may
+				// take a slow secondary longer than one answer.
+				c.SetWriteDeadline(time.Now().Add(s.cfg.TCPIdleTimeout))
 				binary.BigEndian.PutUint16(out, uint16(len(m)))
 				_, err := c.Write(append(out[:2], m...))
 				return err
