@@ -69,9 +69,11 @@ func New(opts Options) (http.Handler, error) {
 	}))
 	mux.Handle("/readyz", a.get(a.ready))
 	if opts.Gatherer != nil {
-		mux.Handle("/metrics", promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{
+		metrics := promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{
 			ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelError),
-		}))
+		})
+		// Read-only like every other endpoint: promhttp itself answers any method.
+		mux.Handle("/metrics", a.get(metrics.ServeHTTP))
 	}
 	if opts.UI != nil {
 		mux.Handle("/", opts.UI)

@@ -188,6 +188,13 @@ func TestMetrics(t *testing.T) {
 
 	_, err = NewMetrics(reg, "again")
 	assert.Error(t, err, "registering twice on one registry fails")
+
+	// /metrics is read-only like the rest of the API.
+	for _, method := range []string{"POST", "PUT", "DELETE", "PATCH"} {
+		code, hdr, _ := get(t, h, method, "/metrics")
+		assert.Equal(t, 405, code, method)
+		assert.Equal(t, "GET, HEAD", hdr.Get("Allow"), method)
+	}
 }
 
 // TestMetricsPromtool runs `promtool check metrics` (the linter node_exporter
