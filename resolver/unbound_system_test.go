@@ -28,7 +28,7 @@ import (
 // TC=1 with an empty answer section even over TCP (docs/zone-secondaries.md).
 func TestSystemUnboundStubZone(t *testing.T) {
 	unbound := testutil.RequireTool(t, "unbound", "unbound")
-	snap := zoneSnapshot(t, testutil.SharedFile(t, "iana", "service-names-port-numbers.xml"))
+	snap := ianaSnapshot(t)
 	_, svcAddr := sysStartServer(t, snap, resolver.Config{})
 	svcHost, svcPort, err := net.SplitHostPort(svcAddr)
 	require.NoError(t, err)

@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -48,20 +49,19 @@ func TestSystemZoneCheckers(t *testing.T) {
 		all[i] = seedPath(i)
 	}
 	custom := resolver.Config{Zone: "svc.example.", NS: []string{"a.ns.example.", "ns1.svc.example."}, Target: "host.example."}
+	seeds := func(t *testing.T) *registry.Snapshot { return zoneSnapshot(t, all...) }
 	cases := []struct {
-		name  string
-		paths func(t *testing.T) []string
-		cfg   resolver.Config
+		name string
+		snap func(t *testing.T) *registry.Snapshot
+		cfg  resolver.Config
 	}{
-		{"seeds", func(*testing.T) []string { return all }, resolver.Config{}},
-		{"seeds_custom", func(*testing.T) []string { return all }, custom},
-		{"iana_xml", func(t *testing.T) []string {
-			return []string{testutil.SharedFile(t, "iana", "service-names-port-numbers.xml")}
-		}, resolver.Config{}},
+		{"seeds", seeds, resolver.Config{}},
+		{"seeds_custom", seeds, custom},
+		{"iana_xml", func(t *testing.T) *registry.Snapshot { return ianaSnapshot(t) }, resolver.Config{}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			snap := zoneSnapshot(t, tc.paths(t)...)
+			snap := tc.snap(t)
 			zone := tc.cfg.Zone
 			if zone == "" {
 				zone = resolver.DefaultZone
@@ -100,7 +100,7 @@ func TestSystemZoneCheckers(t *testing.T) {
 // sample of names: Knot loads and serves exactly what svcreg serves.
 func TestSystemKnotLoadsZoneFile(t *testing.T) {
 	knotd := testutil.RequireTool(t, "knotd", "knot")
-	snap := zoneSnapshot(t, testutil.SharedFile(t, "iana", "service-names-port-numbers.xml"))
+	snap := ianaSnapshot(t)
 	cfg := resolver.Config{}
 	dir := t.TempDir()
 	file := filepath.Join(dir, "zone.db")
@@ -232,6 +232,9 @@ func sysStartProcess(t *testing.T, label, name string, args ...string) *exec.Cmd
 	out := &sysLog{}
 	cmd := exec.Command(name, args...)
 	cmd.Stdout, cmd.Stderr = out, out
+	// If the test binary dies without running its cleanups (a panic, a
+	// -timeout), the kernel kills the daemon rather than orphaning it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	require.NoError(t, cmd.Start(), "starting %s", label)
 	done := make(chan struct{})
 	go func() {
