@@ -73,10 +73,14 @@ func FuzzRespond(f *testing.F) {
 		}
 		f.Add(b)
 	}
+	ix := new(dns.Msg)
+	ix.SetIxfr("services.internal.", 1, "ns1.services.internal.", "hostmaster.services.internal.")
+	b, _ := ix.Pack()
+	f.Add(b)
 	ch := new(dns.Msg)
 	ch.SetQuestion("version.bind.", dns.TypeTXT)
 	ch.Question[0].Qclass = dns.ClassCHAOS
-	b, _ := ch.Pack()
+	b, _ = ch.Pack()
 	f.Add(b)
 	f.Add([]byte{})
 	f.Add([]byte{0xbe, 0xef, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 12, 0, 1, 0, 1})

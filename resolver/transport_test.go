@@ -379,3 +379,34 @@ func TestReloadSwapsSynthesisedPorts(t *testing.T) {
 	require.NoError(t, s.SetSnapshot(context.Background(), build(head+",272-279,tcp,Unassigned,,,,,,,,\n")))
 	assert.Equal(t, []string{"port=273", "proto=tcp", "status=unassigned", "range=272-279"}, ask())
 }
+
+// TestIXFR: over UDP, or from a client already at our serial, an IXFR
+// gets our SOA alone; from an older serial, the whole zone over TCP.
+func TestIXFR(t *testing.T) {
+	s, addr := rcStart(t, resolver.Config{}, rcMini(t), nil)
+	ixfr := func(serial uint32) *dns.Msg {
+		q := new(dns.Msg)
+		q.SetIxfr(rcZ, serial, "ns1."+rcZ, "hostmaster."+rcZ)
+		return q
+	}
+	r, _, err := (&dns.Client{Net: "udp"}).Exchange(ixfr(0), addr)
+	require.NoError(t, err)
+	require.Len(t, r.Answer, 1)
+	assert.Equal(t, s.Serial(), r.Answer[0].(*dns.SOA).Serial)
+
+	r, _, err = (&dns.Client{Net: "tcp"}).Exchange(ixfr(s.Serial()), addr)
+	require.NoError(t, err)
+	require.Len(t, r.Answer, 1, "up to date: SOA only")
+	assert.Equal(t, dns.TypeIXFR, r.Question[0].Qtype)
+
+	env, err := (&dns.Transfer{}).In(ixfr(s.Serial()-1), addr)
+	require.NoError(t, err)
+	n := 0
+	for e := range env {
+		require.NoError(t, e.Error)
+		n += len(e.RR)
+	}
+	want, err := resolver.ZoneRRs(rcMini(t), resolver.Config{})
+	require.NoError(t, err)
+	assert.Equal(t, len(want)+1, n, "older serial: the full zone")
+}

@@ -22,6 +22,11 @@ type request struct {
 	labels  [128]uint8 // offsets of the labels in key
 	nlabels int
 
+	// ixfrSerial is the serial in an IXFR query's authority SOA (RFC
+	// 1995 section 3), when hasIXFRSerial.
+	ixfrSerial    uint32
+	hasIXFRSerial bool
+
 	edns    bool
 	version uint8
 	do      bool
@@ -60,7 +65,7 @@ func (r *request) parse(b []byte) (rcode int, ok bool) {
 	r.rd = b[2]&flagRD != 0
 	r.cd = b[3]&flagCD != 0
 	r.qdEnd = hdrLen
-	r.keyLen, r.nlabels, r.edns = 0, 0, false
+	r.keyLen, r.nlabels, r.edns, r.hasIXFRSerial = 0, 0, false, false
 	if r.opcode != dns.OpcodeQuery {
 		return dns.RcodeNotImplemented, true
 	}
@@ -111,8 +116,13 @@ func (r *request) parse(b []byte) (rcode int, ok bool) {
 	// (RFC 6891 section 6.1.1: at most one, owner root).
 	for i := 0; i < an+ns; i++ {
 		var okRR bool
-		if off, _, _, _, okRR = skipRR(b, off); !okRR {
+		var typ uint16
+		var rdStart, rdEnd int
+		if off, typ, rdStart, rdEnd, okRR = skipRR(b, off); !okRR {
 			return dns.RcodeFormatError, true
+		}
+		if i >= an && typ == dns.TypeSOA && r.qtype == dns.TypeIXFR {
+			r.ixfrSerial, r.hasIXFRSerial = soaSerial(b[:rdEnd], rdStart)
 		}
 	}
 	for i := 0; i < ar; i++ {
@@ -184,6 +194,35 @@ func skipRR(b []byte, off int) (next int, typ uint16, rdStart, rdEnd int, ok boo
 	return rdEnd, typ, rdStart, rdEnd, true
 }
 
+// soaSerial reads the serial from SOA RDATA starting at off: it steps
+// over MNAME and RNAME without following compression pointers.
+func soaSerial(b []byte, off int) (uint32, bool) {
+	for range 2 {
+		for n := 0; ; n++ {
+			if off >= len(b) || n > 127 {
+				return 0, false
+			}
+			l := int(b[off])
+			if l == 0 {
+				off++
+				break
+			}
+			if l&0xc0 == 0xc0 {
+				off += 2
+				break
+			}
+			if l&0xc0 != 0 {
+				return 0, false
+			}
+			off += l + 1
+		}
+	}
+	if off+4 > len(b) {
+		return 0, false
+	}
+	return binary.BigEndian.Uint32(b[off:]), true
+}
+
 // result says what respond did, for metrics, logs and the transports.
 type result struct {
 	qtype uint16
@@ -239,11 +278,19 @@ func (s *Server) respond(t *table, b, out []byte, tcp bool, src netip.Addr) ([]b
 		return s.finish(r.header(out, b, dns.RcodeRefused, false), &r, limit), res
 	}
 	if r.qtype == dns.TypeAXFR || r.qtype == dns.TypeIXFR {
-		// RFC 5936 section 4.2: zone transfer is TCP only; an IXFR gets
-		// the full zone (RFC 1995 section 4).
-		if tcp && string(r.name()) == t.apexKey && s.axfrAllowed(src) {
-			res.axfr = true
-			return nil, res
+		// RFC 5936 section 4.2: AXFR is TCP only. An IXFR gets our SOA
+		// alone over UDP or when the client is up to date, else the
+		// full zone (RFC 1995 sections 2 and 4).
+		if string(r.name()) == t.apexKey && s.axfrAllowed(src) {
+			if r.qtype == dns.TypeIXFR && (!tcp || r.hasIXFRSerial && !serialLess(r.ixfrSerial, t.serial)) {
+				if soa := t.nodes[t.apexKey].lookup(dns.TypeSOA); soa != nil {
+					return s.finish(r.patch(out, b, soa), &r, limit), res
+				}
+			}
+			if tcp {
+				res.axfr = true
+				return nil, res
+			}
 		}
 		res.rcode = dns.RcodeRefused
 		return s.finish(r.header(out, b, dns.RcodeRefused, false), &r, limit), res
