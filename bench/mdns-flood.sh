@@ -21,6 +21,6 @@ RATE=${RATE:-10000}
 RSS_MB=${RSS_MB:-160}
 cd "$ROOT"
 echo "== mDNS flood: $INSTANCES instances at $RATE packets/s; load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
-CI=true SVCREG_FLOOD_INSTANCES=$INSTANCES SVCREG_FLOOD_RATE=$RATE SVCREG_FLOOD_RSS_MB=$RSS_MB \
+CI=true SVCREG_FLOOD_LAB_PREFIX=svcrf2 SVCREG_FLOOD_INSTANCES=$INSTANCES SVCREG_FLOOD_RATE=$RATE SVCREG_FLOOD_RSS_MB=$RSS_MB \
 	go test -count=1 -timeout 30m -run '^TestRobustMDNSFlood$' -v ./cmd/svcreg 2>&1 |
 	grep -E '^(---|ok|FAIL|PASS)|flood:|responsiveness|RSS:|Error|expected|actual|Messages'
