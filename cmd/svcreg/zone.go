@@ -7,13 +7,17 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 
 	"github.com/miekg/dns"
 
+	"github.com/svcreg/svcreg/config"
+	"github.com/svcreg/svcreg/registry"
 	"github.com/svcreg/svcreg/resolver"
 )
 
@@ -82,14 +86,64 @@ func (z *zoneFlags) register(fs *flag.FlagSet) {
 
 // config is the resolver configuration the flags describe.
 func (z *zoneFlags) config() resolver.Config {
-	cfg := z.cfg
+	return z.over(resolver.Config{})
+}
+
+// over returns base with every zone flag that was given applied on top.
+func (z *zoneFlags) over(base resolver.Config) resolver.Config {
+	if z.cfg.Zone != "" {
+		base.Zone = z.cfg.Zone
+	}
+	if z.cfg.TTL != 0 {
+		base.TTL = z.cfg.TTL
+	}
+	if z.cfg.NegTTL != 0 {
+		base.NegTTL = z.cfg.NegTTL
+	}
+	if z.cfg.Mbox != "" {
+		base.Mbox = z.cfg.Mbox
+	}
+	if z.cfg.Target != "" {
+		base.Target = z.cfg.Target
+	}
 	if len(z.ns) > 0 {
-		cfg.NS = z.ns
+		base.NS = z.ns
 	}
 	if z.addrs != nil {
-		cfg.Addresses = z.addrs
+		base.Addresses = z.addrs
 	}
-	return cfg
+	return base
+}
+
+// zoneFromConfig reads the registry and the zone settings the way
+// svcreg serve does: the config file (and SVCREG_* variables), its
+// registry sources (or the --registry files given), its local additions,
+// and its dns section, with the zone flags on top. A secondary that loads
+// the result then serves what svcreg serve serves, local additions
+// included.
+func zoneFromConfig(ctx context.Context, path string, rf *registryFlags, zf *zoneFlags, logger *slog.Logger) (*registry.Snapshot, resolver.Config, error) {
+	loaded, err := config.Load(config.Options{Path: path, Environ: os.Environ()})
+	if err != nil {
+		return nil, resolver.Config{}, err
+	}
+	if len(rf.paths) > 0 {
+		loaded.Registry.Sources = slices.Clone(rf.paths)
+		loaded.Registry.Format = string(rf.format)
+	}
+	d := &daemon{logger: logger, version: buildVersion()}
+	snap, _, err := d.loadRegistry(ctx, &loaded.Config)
+	if err != nil {
+		return nil, resolver.Config{}, err
+	}
+	rc := resolverConfig(loaded.DNS)
+	// Names the config leaves unset follow the zone actually served.
+	if len(loaded.DNS.NS) == 0 {
+		rc.NS = nil
+	}
+	if loaded.DNS.Mbox == "" {
+		rc.Mbox = ""
+	}
+	return snap, zf.over(rc), nil
 }
 
 // absName checks a domain name and makes it absolute.
@@ -100,7 +154,7 @@ func absName(s string) (string, error) {
 	return dns.CanonicalName(s), nil
 }
 
-// runZone implements "svcreg zone [--registry PATH]... [--format F]
+// runZone implements "svcreg zone [--config FILE] [--registry PATH]... [--format F]
 // [--zone Z] [--ttl N] [--neg-ttl N] [--mbox NAME] [--ns NAME]...
 // [--target NAME] [--addr IP]... [-o FILE]".
 func runZone(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -110,10 +164,11 @@ func runZone(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	rf.register(fs)
 	var zf zoneFlags
 	zf.register(fs)
+	cfgPath := fs.String("config", "", "take the registry sources, local additions and dns settings from the svcreg config `FILE` (as serve does; SVCREG_* variables apply); zone flags and --registry override it")
 	out := fs.String("o", "", "write the zone to `FILE` (replaced atomically) instead of standard output")
 	quiet := fs.Bool("q", false, "log only warnings and errors to stderr")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: svcreg zone [--registry PATH]... [--format FORMAT] [--zone Z] [--ttl N] [--neg-ttl N] [--mbox NAME] [--ns NAME]... [--target NAME] [--addr IP]... [-o FILE] [-q]")
+		fmt.Fprintln(fs.Output(), "usage: svcreg zone [--config FILE] [--registry PATH]... [--format FORMAT] [--zone Z] [--ttl N] [--neg-ttl N] [--mbox NAME] [--ns NAME]... [--target NAME] [--addr IP]... [-o FILE] [-q]")
 		fmt.Fprintln(fs.Output(), "\nPrints the zone svcreg serves as an RFC 1035 zone file for BIND, NSD, Knot or CoreDNS's file plugin.")
 		fmt.Fprintln(fs.Output(), "\nflags:")
 		fs.PrintDefaults()
@@ -129,12 +184,19 @@ func runZone(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "svcreg zone: unexpected argument %q (use --registry PATH)\n", rest[0])
 		return exitUsage
 	}
-	snap, err := rf.load(ctx, newCLILogger(stderr, *quiet))
+	logger := newCLILogger(stderr, *quiet)
+	var snap *registry.Snapshot
+	var cfg resolver.Config
+	if *cfgPath != "" {
+		snap, cfg, err = zoneFromConfig(ctx, *cfgPath, &rf, &zf, logger)
+	} else {
+		snap, err = rf.load(ctx, logger)
+		cfg = zf.config()
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "svcreg zone: %v\n", err)
 		return exitUsage
 	}
-	cfg := zf.config()
 	if *out == "" {
 		bw := bufio.NewWriter(stdout)
 		err = resolver.WriteZone(bw, snap, cfg)

@@ -111,3 +111,57 @@ func TestZoneBadUsage(t *testing.T) {
 		})
 	}
 }
+
+// TestZoneConfig reads the registry, the local additions and the dns
+// section from a serve configuration file, with zone flags on top.
+func TestZoneConfig(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "svcreg.yml")
+	require.NoError(t, os.WriteFile(conf, []byte(`registry:
+  sources: [`+seed(0)+`]
+  local:
+    - name: acme-billing
+      protocols: [tcp]
+      port: "18443"
+      description: ACME billing API
+dns:
+  zone: corp.example.
+  ttl: 900
+  negative_ttl: 60
+`), 0o644))
+	t.Setenv("SVCREG_CONFIG", "")
+	stdout, stderr, code := cli(t, "zone", "-q", "--config", conf)
+	require.Equal(t, exitOK, code, stderr)
+	rrs := parseZoneOutput(t, stdout)
+	soa := rrs[0].(*dns.SOA)
+	assert.Equal(t, "corp.example.", soa.Hdr.Name)
+	assert.Equal(t, uint32(900), soa.Hdr.Ttl)
+	assert.Equal(t, uint32(60), soa.Minttl)
+	assert.Equal(t, "ns1.corp.example.", soa.Ns, "NS follows the configured zone")
+	assert.Equal(t, "hostmaster.corp.example.", soa.Mbox)
+	assert.Contains(t, stdout, "_acme-billing._tcp.corp.example.\t900\tIN\tSRV\t0 0 18443 corp.example.", "local additions are zone content")
+	assert.Contains(t, stdout, "_http._sctp.corp.example.", "the configured registry source")
+
+	// Flags override the file; --registry replaces its sources, the local
+	// additions stay.
+	stdout, stderr, code = cli(t, "zone", "-q", "--config", conf, "--zone", "other.example", "--ttl", "120", "--registry", seed(3))
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, "_acme-billing._tcp.other.example.\t120\tIN\tSRV\t0 0 18443 other.example.")
+	assert.NotContains(t, stdout, "_http._sctp.")
+
+	_, stderr, code = cli(t, "zone", "-q", "--config", filepath.Join(dir, "missing.yml"))
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "missing.yml")
+}
+
+func parseZoneOutput(t *testing.T, text string) []dns.RR {
+	t.Helper()
+	zp := dns.NewZoneParser(strings.NewReader(text), "", "")
+	var rrs []dns.RR
+	for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
+		rrs = append(rrs, rr)
+	}
+	require.NoError(t, zp.Err())
+	require.NotEmpty(t, rrs)
+	return rrs
+}
