@@ -14,6 +14,17 @@ const (
 	DefaultNegTTL       = 300
 	DefaultUDPSize      = 1232
 	DefaultMaxInstances = 10000
+	// Resolver defaults (resolver.DefaultConfig; a test in cmd/svcreg
+	// keeps the two in step).
+	DefaultNotifyRetries  = 5
+	DefaultNotifyTimeout  = 2 * time.Second
+	DefaultUDPBatch       = 32
+	DefaultTCPMaxConns    = 256
+	DefaultTCPIdleTimeout = 10 * time.Second
+	DefaultTCPReadTimeout = 2 * time.Second
+	DefaultRRLSlip        = 2
+	DefaultRRLIPv4Prefix  = 24
+	DefaultRRLIPv6Prefix  = 56
 	// DefaultMaxDownload bounds one registry download; the official XML
 	// is about 4 MB.
 	DefaultMaxDownload = 64 << 20
@@ -80,19 +91,39 @@ type LocalService struct {
 
 // DNS configures the authoritative server (package resolver).
 type DNS struct {
-	Zone        string         `yaml:"zone"`
-	Listen      []string       `yaml:"listen"`
-	TTL         uint32         `yaml:"ttl"`
-	NegTTL      uint32         `yaml:"negative_ttl"`
-	Target      string         `yaml:"target"`
-	NS          []string       `yaml:"ns"`
-	Mbox        string         `yaml:"mbox"`
-	VersionBind string         `yaml:"version_bind"`
-	IDServer    string         `yaml:"id_server"`
-	AXFRAllow   []netip.Prefix `yaml:"axfr_allow"`
-	Notify      []string       `yaml:"notify"`
-	UDPSize     uint16         `yaml:"udp_size"`
-	QueryLog    bool           `yaml:"query_log"`
+	Zone   string   `yaml:"zone"`
+	Listen []string `yaml:"listen"`
+	TTL    uint32   `yaml:"ttl"`
+	NegTTL uint32   `yaml:"negative_ttl"`
+	Target string   `yaml:"target"`
+	NS     []string `yaml:"ns"`
+	Mbox   string   `yaml:"mbox"`
+	// Addresses are the A/AAAA records of the apex and of in-zone NS
+	// names; [] adds none.
+	Addresses     []netip.Addr   `yaml:"addresses"`
+	VersionBind   string         `yaml:"version_bind"`
+	IDServer      string         `yaml:"id_server"`
+	AXFRAllow     []netip.Prefix `yaml:"axfr_allow"`
+	Notify        []string       `yaml:"notify"`
+	NotifyRetries int            `yaml:"notify_retries"`
+	NotifyTimeout time.Duration  `yaml:"notify_timeout"`
+	UDPSize       uint16         `yaml:"udp_size"`
+	QueryLog      bool           `yaml:"query_log"`
+	// UDPWorkers reads each UDP socket with this many goroutines (0 =
+	// GOMAXPROCS); UDPBatch datagrams per system call.
+	UDPWorkers int `yaml:"udp_workers"`
+	UDPBatch   int `yaml:"udp_batch"`
+	// TCP limits (RFC 7766 section 6.2.3 for the idle timeout).
+	TCPMaxConns    int           `yaml:"tcp_max_conns"`
+	TCPIdleTimeout time.Duration `yaml:"tcp_idle_timeout"`
+	TCPReadTimeout time.Duration `yaml:"tcp_read_timeout"`
+	// Response rate limiting: RRLRate UDP responses per second per source
+	// prefix, 0 = off; every RRLSlip-th response over the rate goes out
+	// as an empty TC=1 reply, the rest are dropped.
+	RRLRate       int `yaml:"rrl_rate"`
+	RRLSlip       int `yaml:"rrl_slip"`
+	RRLIPv4Prefix int `yaml:"rrl_ipv4_prefix"`
+	RRLIPv6Prefix int `yaml:"rrl_ipv6_prefix"`
 }
 
 // HTTP configures the API, metrics and web UI listeners.
@@ -135,6 +166,16 @@ func Default() Config {
 				netip.MustParsePrefix("127.0.0.0/8"),
 				netip.MustParsePrefix("::1/128"),
 			},
+			Addresses:      []netip.Addr{netip.MustParseAddr("127.0.0.1")},
+			NotifyRetries:  DefaultNotifyRetries,
+			NotifyTimeout:  DefaultNotifyTimeout,
+			UDPBatch:       DefaultUDPBatch,
+			TCPMaxConns:    DefaultTCPMaxConns,
+			TCPIdleTimeout: DefaultTCPIdleTimeout,
+			TCPReadTimeout: DefaultTCPReadTimeout,
+			RRLSlip:        DefaultRRLSlip,
+			RRLIPv4Prefix:  DefaultRRLIPv4Prefix,
+			RRLIPv6Prefix:  DefaultRRLIPv6Prefix,
 		},
 		HTTP: HTTP{Listen: []string{DefaultHTTPListen}},
 		MDNS: MDNS{MaxInstances: DefaultMaxInstances, BrowseInterval: time.Minute},

@@ -27,6 +27,14 @@ func parseFile(t *testing.T, name string) (*Loaded, error) {
 // error, and checks that no fixture lacks a row.
 func TestInvalidFixtures(t *testing.T) {
 	cases := []struct{ file, err string }{
+		{"invalid-addresses.yml", "invalid-addresses.yml:2: dns.addresses[1]: \"fe80::1%eth0\": want an IPv4 or IPv6 address without a zone, not unspecified"},
+		{"invalid-notify-retries.yml", "invalid-notify-retries.yml:2: dns.notify_retries: 0: want 1-10"},
+		{"invalid-rrl-prefix.yml", "invalid-rrl-prefix.yml:2: dns.rrl_ipv4_prefix: 33: want 1-32"},
+		{"invalid-rrl-rate.yml", "invalid-rrl-rate.yml:2: dns.rrl_rate: 5000000: want 0-1000000"},
+		{"invalid-rrl-slip.yml", "invalid-rrl-slip.yml:3: dns.rrl_slip: 0 (never slip) is not supported yet: want 1-100"},
+		{"invalid-tcp-idle-timeout.yml", "invalid-tcp-idle-timeout.yml:2: dns.tcp_idle_timeout: 0: want 100ms to 1h"},
+		{"invalid-tcp-max-conns.yml", "invalid-tcp-max-conns.yml:2: dns.tcp_max_conns: 0: want 1-65536"},
+		{"invalid-udp-batch.yml", "invalid-udp-batch.yml:2: dns.udp_batch: 1000: want 1-256"},
 		{"invalid-alias2.yml", "invalid-alias2.yml:4: http.listen: YAML aliases are not supported"},
 		{"invalid-axfr.yml", "invalid-axfr.yml:2: dns.axfr_allow[0]: \"10.0.0.0/33\": prefix length out of range"},
 		{"invalid-duplicate-key.yml", "invalid-duplicate-key.yml:3: log.level: duplicate key"},
@@ -49,7 +57,7 @@ func TestInvalidFixtures(t *testing.T) {
 		{"invalid-ttl.yml", "invalid-ttl.yml:2: dns.ttl: \"one hour\" is not an integer from 0 to 4294967295"},
 		{"invalid-two-documents.yml", "invalid-two-documents.yml:3: more than one YAML document"},
 		{"invalid-udp-size.yml", "invalid-udp-size.yml:2: dns.udp_size: 100: want 512-4096 (RFC 6891 section 6.2.5)"},
-		{"invalid-unknown-key.yml", "invalid-unknown-key.yml:3: dns.listne: unknown key (known: axfr_allow, id_server, listen, mbox, negative_ttl, notify, ns, query_log, target, ttl, udp_size, version_bind, zone)"},
+		{"invalid-unknown-key.yml", "invalid-unknown-key.yml:3: dns.listne: unknown key (known: addresses, axfr_allow, id_server, listen, mbox, negative_ttl, notify, notify_retries, notify_timeout, ns, query_log, rrl_ipv4_prefix, rrl_ipv6_prefix, rrl_rate, rrl_slip, target, tcp_idle_timeout, tcp_max_conns, tcp_read_timeout, ttl, udp_batch, udp_size, udp_workers, version_bind, zone)"},
 		{"invalid-unknown-section.yml", "invalid-unknown-section.yml:1: logging: unknown key (known: dns, http, log, mdns, registry)"},
 		{"invalid-zone.yml", "invalid-zone.yml:2: dns.zone: \"bad..zone\" is not a domain name"},
 	}
@@ -81,6 +89,18 @@ func TestValidFixture(t *testing.T) {
 	assert.Equal(t, []string{"192.0.2.53:53", "[2001:db8::53]:5353"}, c.DNS.Notify)
 	assert.Equal(t, uint16(1400), c.DNS.UDPSize)
 	assert.True(t, c.DNS.QueryLog)
+	assert.Equal(t, []netip.Addr{netip.MustParseAddr("192.0.2.10"), netip.MustParseAddr("2001:db8::10")}, c.DNS.Addresses)
+	assert.Equal(t, 3, c.DNS.NotifyRetries)
+	assert.Equal(t, 1500*time.Millisecond, c.DNS.NotifyTimeout)
+	assert.Equal(t, 2, c.DNS.UDPWorkers)
+	assert.Equal(t, 16, c.DNS.UDPBatch)
+	assert.Equal(t, 64, c.DNS.TCPMaxConns)
+	assert.Equal(t, 5*time.Second, c.DNS.TCPIdleTimeout)
+	assert.Equal(t, time.Second, c.DNS.TCPReadTimeout)
+	assert.Equal(t, 20, c.DNS.RRLRate)
+	assert.Equal(t, 3, c.DNS.RRLSlip)
+	assert.Equal(t, 28, c.DNS.RRLIPv4Prefix)
+	assert.Equal(t, 64, c.DNS.RRLIPv6Prefix)
 	assert.Equal(t, 24*time.Hour, c.Registry.RefreshInterval)
 	assert.Equal(t, int64(16<<20), c.Registry.MaxDownloadBytes)
 	assert.Equal(t, []string{"eth0"}, c.MDNS.Interfaces)
@@ -186,6 +206,10 @@ func TestLoadErrors(t *testing.T) {
 		{"env empties a list", Options{Environ: []string{"SVCREG_DNS_LISTEN="}}, `SVCREG_DNS_LISTEN: dns.listen: at least one address is needed`},
 		{"flag bad value", Options{Flags: []Setting{{Key: "log.format", Values: []string{"yaml"}, Origin: "--log-format"}}}, `--log-format: log.format: "yaml": want text or json`},
 		{"flag not a key", Options{Flags: []Setting{{Key: "registry.local", Values: []string{"x"}, Origin: "--local"}}}, `--local: registry.local: not a settable key`},
+		{"env rrl prefix", Options{Environ: []string{"SVCREG_DNS_RRL_IPV6_PREFIX=129"}}, `SVCREG_DNS_RRL_IPV6_PREFIX: dns.rrl_ipv6_prefix: 129: want 1-128`},
+		{"env negative rate", Options{Environ: []string{"SVCREG_DNS_RRL_RATE=-1"}}, `SVCREG_DNS_RRL_RATE: dns.rrl_rate: "-1" is not a non-negative integer`},
+		{"env bad address", Options{Environ: []string{"SVCREG_DNS_ADDRESSES=192.0.2.1,192.0.2"}}, `SVCREG_DNS_ADDRESSES: dns.addresses[1]: "192.0.2": IPv4 address too short`},
+		{"flag read timeout", Options{Flags: []Setting{{Key: "dns.tcp_read_timeout", Values: []string{"2m"}, Origin: "--x"}}}, `--x: dns.tcp_read_timeout: 2m: want 100ms to 1m`},
 		{"missing file", Options{Path: "/nonexistent/svcreg.yml"}, `reading config: open /nonexistent/svcreg.yml: no such file or directory`},
 	}
 	for _, tc := range tests {
@@ -195,6 +219,30 @@ func TestLoadErrors(t *testing.T) {
 			assert.Equal(t, tc.err, err.Error())
 		})
 	}
+}
+
+// TestResolverKeys: the RRL, TCP and UDP keys come from the environment
+// and flags like any other, and [] empties the address list.
+func TestResolverKeys(t *testing.T) {
+	l, err := Load(Options{Environ: []string{"SVCREG_DNS_RRL_RATE=50", "SVCREG_DNS_RRL_SLIP=1", "SVCREG_DNS_TCP_IDLE_TIMEOUT=3s",
+		"SVCREG_DNS_ADDRESSES=192.0.2.1, 2001:db8::1", "SVCREG_DNS_UDP_WORKERS=0"},
+		Flags: []Setting{{Key: "dns.rrl_rate", Values: []string{"70"}, Origin: "--rrl-rate"}}})
+	require.NoError(t, err)
+	assert.Equal(t, 70, l.DNS.RRLRate, "flag over env")
+	assert.Equal(t, "--rrl-rate", l.Origin("dns.rrl_rate"))
+	assert.Equal(t, 1, l.DNS.RRLSlip)
+	assert.Equal(t, 3*time.Second, l.DNS.TCPIdleTimeout)
+	assert.Equal(t, DefaultTCPReadTimeout, l.DNS.TCPReadTimeout)
+	assert.Equal(t, []netip.Addr{netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("2001:db8::1")}, l.DNS.Addresses)
+	assert.Equal(t, 0, l.DNS.UDPWorkers)
+
+	def := Default().DNS
+	assert.Zero(t, def.RRLRate, "rate limiting is off by default")
+	assert.Equal(t, []netip.Addr{netip.MustParseAddr("127.0.0.1")}, def.Addresses)
+
+	l, err = Parse(strings.NewReader("dns:\n  addresses: []\n"), "c.yml")
+	require.NoError(t, err)
+	assert.Empty(t, l.DNS.Addresses)
 }
 
 func TestUnknownEnv(t *testing.T) {

@@ -225,6 +225,52 @@ func (v *validator) dns(d *DNS) {
 	if d.UDPSize < 512 || d.UDPSize > 4096 {
 		v.fail("dns.udp_size", "%d: want 512-4096 (RFC 6891 section 6.2.5)", d.UDPSize)
 	}
+	for i, a := range d.Addresses {
+		if !a.IsValid() || a.Zone() != "" || a.IsUnspecified() {
+			v.fail(fmt.Sprintf("dns.addresses[%d]", i), "%q: want an IPv4 or IPv6 address without a zone, not unspecified", a.String())
+		}
+	}
+	v.intRange("dns.notify_retries", d.NotifyRetries, 1, maxNotifyRetries)
+	v.durRange("dns.notify_timeout", d.NotifyTimeout, 100*time.Millisecond, time.Minute)
+	v.intRange("dns.udp_workers", d.UDPWorkers, 0, maxUDPWorkers)
+	v.intRange("dns.udp_batch", d.UDPBatch, 1, maxUDPBatch)
+	v.intRange("dns.tcp_max_conns", d.TCPMaxConns, 1, maxTCPConns)
+	v.durRange("dns.tcp_idle_timeout", d.TCPIdleTimeout, 100*time.Millisecond, time.Hour)
+	v.durRange("dns.tcp_read_timeout", d.TCPReadTimeout, 100*time.Millisecond, time.Minute)
+	v.intRange("dns.rrl_rate", d.RRLRate, 0, maxRRLRate)
+	// The resolver reads a slip of 0 as its default (2), so "never slip"
+	// cannot be asked for; 1 (every response over the rate truncated) is
+	// the closest.
+	if d.RRLSlip == 0 {
+		v.fail("dns.rrl_slip", "0 (never slip) is not supported yet: want 1-%d", maxRRLSlip)
+	} else {
+		v.intRange("dns.rrl_slip", d.RRLSlip, 1, maxRRLSlip)
+	}
+	v.intRange("dns.rrl_ipv4_prefix", d.RRLIPv4Prefix, 1, 32)
+	v.intRange("dns.rrl_ipv6_prefix", d.RRLIPv6Prefix, 1, 128)
+}
+
+// Bounds of the resolver's tuning keys: past them a value is a typo, and
+// some (udp_batch: a 64 KiB buffer per datagram per worker) cost memory.
+const (
+	maxNotifyRetries = 10 // the wait doubles per retry: 2s -> 17 min
+	maxUDPWorkers    = 256
+	maxUDPBatch      = 256
+	maxTCPConns      = 65536
+	maxRRLRate       = 1000000
+	maxRRLSlip       = 100
+)
+
+func (v *validator) intRange(key string, n, lo, hi int) {
+	if n < lo || n > hi {
+		v.fail(key, "%d: want %d-%d", n, lo, hi)
+	}
+}
+
+func (v *validator) durRange(key string, d, lo, hi time.Duration) {
+	if d < lo || d > hi {
+		v.fail(key, "%s: want %s to %s", fmtDuration(d), fmtDuration(lo), fmtDuration(hi))
+	}
 }
 
 // domainName returns s as an absolute lower-case name when it is a valid

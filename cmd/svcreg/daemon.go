@@ -115,7 +115,7 @@ func (d *daemon) run(ctx context.Context, cfg *config.Loaded, hup <-chan os.Sign
 	d.ready.Store(true)
 	d.logger.Info("svcreg: serving", "version", d.version, "zone", cfg.DNS.Zone,
 		"dns", addrStrings(d.dns.Addrs()), "http", listenAddrs(servers), "mdns", cfg.MDNS.Interfaces,
-		"records", snap.Stats().Records)
+		"rrl_rate", cfg.DNS.RRLRate, "records", snap.Stats().Records)
 
 	// Reloads run one at a time off the signal loop, so a slow reload
 	// never delays SIGTERM; requests that arrive during one coalesce into
@@ -270,6 +270,15 @@ func resolverConfig(c config.DNS) resolver.Config {
 	rc.Notify = slices.Clone(c.Notify)
 	rc.UDPSize = c.UDPSize
 	rc.QueryLog = c.QueryLog
+	rc.Addresses = slices.Clone(c.Addresses)
+	if rc.Addresses == nil {
+		rc.Addresses = []netip.Addr{} // [] in the config: no A/AAAA, not the resolver's 127.0.0.1
+	}
+	rc.NotifyRetries, rc.NotifyTimeout = c.NotifyRetries, c.NotifyTimeout
+	rc.UDPWorkers, rc.UDPBatch = c.UDPWorkers, c.UDPBatch
+	rc.MaxTCPConns, rc.TCPIdleTimeout, rc.TCPReadTimeout = c.TCPMaxConns, c.TCPIdleTimeout, c.TCPReadTimeout
+	rc.RRLRate, rc.RRLSlip = c.RRLRate, c.RRLSlip
+	rc.RRLIPv4Prefix, rc.RRLIPv6Prefix = c.RRLIPv4Prefix, c.RRLIPv6Prefix
 	return rc
 }
 

@@ -70,6 +70,7 @@ func (c *configFlags) register(fs *flag.FlagSet) {
 		return nil
 	})
 	c.valueFlag(fs, "refresh-interval", "registry.refresh_interval", "re-fetch URL registry sources every `DURATION` (default 0: off)")
+	c.valueFlag(fs, "rrl-rate", "dns.rrl_rate", "rate-limit UDP answers to `N` per second per source prefix (default 0: off)")
 }
 
 // load builds the effective config: flags > env > file > defaults.

@@ -6,19 +6,24 @@ import (
 	"encoding/json"
 	"flag"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/svcreg/svcreg/config"
 	"github.com/svcreg/svcreg/internal/testutil"
 	"github.com/svcreg/svcreg/mdns"
+	"github.com/svcreg/svcreg/resolver"
 )
 
 func TestServeFlags(t *testing.T) {
@@ -28,7 +33,7 @@ func TestServeFlags(t *testing.T) {
 	cf.register(fs)
 	require.NoError(t, fs.Parse([]string{"--dns-listen", "127.0.0.1:1", "--zone", "a.example", "--dns-listen", "[::1]:1",
 		"--registry", "/r1", "--registry", "https://example.com/r.xml", "--http-listen", "127.0.0.1:2",
-		"--mdns-interface", "eth0", "--log-level", "debug", "--log-format", "json", "--zone", "b.example", "--query-log"}))
+		"--mdns-interface", "eth0", "--log-level", "debug", "--log-format", "json", "--zone", "b.example", "--query-log", "--rrl-rate", "40"}))
 	l, err := cf.load([]string{"SVCREG_DNS_ZONE=env.example", "SVCREG_LOG_LEVEL=error", "SVCREG_DNS_TTL=60"})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"127.0.0.1:1", "[::1]:1"}, l.DNS.Listen, "repeated flags accumulate")
@@ -40,6 +45,8 @@ func TestServeFlags(t *testing.T) {
 	assert.Equal(t, config.Log{Level: "debug", Format: "json"}, l.Log)
 	assert.Equal(t, "--dns-listen", l.Origin("dns.listen[1]"))
 	assert.True(t, l.DNS.QueryLog, "--query-log without a value")
+	assert.Equal(t, 40, l.DNS.RRLRate)
+	assert.Equal(t, "--rrl-rate", l.Origin("dns.rrl_rate"))
 }
 
 func TestResolverConfig(t *testing.T) {
@@ -49,6 +56,20 @@ func TestResolverConfig(t *testing.T) {
 	assert.Equal(t, []string{config.DefaultDNSListen}, rc.Listen)
 	assert.Equal(t, c.AXFRAllow, rc.AXFRAllow)
 	assert.Equal(t, uint16(config.DefaultUDPSize), rc.UDPSize)
+	// The config's defaults for the tuning keys are the resolver's.
+	def := resolver.DefaultConfig()
+	assert.Equal(t, def.Addresses, rc.Addresses)
+	assert.Equal(t, def.NotifyRetries, rc.NotifyRetries)
+	assert.Equal(t, def.NotifyTimeout, rc.NotifyTimeout)
+	assert.Equal(t, def.UDPWorkers, rc.UDPWorkers)
+	assert.Equal(t, def.UDPBatch, rc.UDPBatch)
+	assert.Equal(t, def.MaxTCPConns, rc.MaxTCPConns)
+	assert.Equal(t, def.TCPIdleTimeout, rc.TCPIdleTimeout)
+	assert.Equal(t, def.TCPReadTimeout, rc.TCPReadTimeout)
+	assert.Equal(t, def.RRLRate, rc.RRLRate)
+	assert.Equal(t, def.RRLSlip, rc.RRLSlip)
+	assert.Equal(t, def.RRLIPv4Prefix, rc.RRLIPv4Prefix)
+	assert.Equal(t, def.RRLIPv6Prefix, rc.RRLIPv6Prefix)
 
 	c.AXFRAllow = nil // the config said []
 	c.NS = []string{"ns.example."}
@@ -60,6 +81,37 @@ func TestResolverConfig(t *testing.T) {
 	assert.Equal(t, []string{"ns.example."}, rc.NS)
 	assert.Equal(t, "root.example.", rc.Mbox)
 	assert.Equal(t, []string{"192.0.2.1:53"}, rc.Notify)
+
+	// Every tuning key reaches the resolver (valid.yml sets each one to a
+	// value other than its default).
+	l, err := config.Load(config.Options{Path: filepath.Join("..", "..", "config", "testdata", "valid.yml")})
+	require.NoError(t, err)
+	rc = resolverConfig(l.DNS)
+	assert.Equal(t, []netip.Addr{netip.MustParseAddr("192.0.2.10"), netip.MustParseAddr("2001:db8::10")}, rc.Addresses)
+	assert.Equal(t, 3, rc.NotifyRetries)
+	assert.Equal(t, 1500*time.Millisecond, rc.NotifyTimeout)
+	assert.Equal(t, 2, rc.UDPWorkers)
+	assert.Equal(t, 16, rc.UDPBatch)
+	assert.Equal(t, 64, rc.MaxTCPConns)
+	assert.Equal(t, 5*time.Second, rc.TCPIdleTimeout)
+	assert.Equal(t, time.Second, rc.TCPReadTimeout)
+	assert.Equal(t, 20, rc.RRLRate)
+	assert.Equal(t, 3, rc.RRLSlip)
+	assert.Equal(t, 28, rc.RRLIPv4Prefix)
+	assert.Equal(t, 64, rc.RRLIPv6Prefix)
+	// The resolver accepts the mapped config as it is.
+	rc.Listen = []string{"127.0.0.1:0"}
+	srv, err := resolver.New(rc, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+	require.NoError(t, err)
+	got := srv.Config()
+	assert.Equal(t, rc.RRLSlip, got.RRLSlip)
+	assert.Equal(t, rc.Addresses, got.Addresses)
+
+	// [] in the config: no addresses, not the resolver's 127.0.0.1.
+	c.Addresses = nil
+	rc = resolverConfig(c)
+	assert.NotNil(t, rc.Addresses)
+	assert.Empty(t, rc.Addresses)
 }
 
 func TestMDNSPolicy(t *testing.T) {
@@ -98,7 +150,7 @@ func TestConfigCheckCommand(t *testing.T) {
 	require.Equal(t, exitOK, code, errOut)
 	assert.Contains(t, out, "zone: flag.example. # --zone\n")
 	assert.Contains(t, out, "ttl: 7200 # "+valid+":25\n")
-	assert.Contains(t, out, "http:\n  listen: ['127.0.0.1:8053'] # "+valid+":37\n")
+	assert.Contains(t, out, "http:\n  listen: ['127.0.0.1:8053'] # "+valid+":49\n")
 
 	// The printed config is itself a valid config.
 	code, out, _ = runCmd(t, "config", "check", "--bare", "--config", valid)
@@ -112,7 +164,7 @@ func TestConfigCheckCommand(t *testing.T) {
 	code, out, errOut = runCmd(t, "config", "check", "--config", bad)
 	assert.Equal(t, exitUsage, code)
 	assert.Empty(t, out)
-	assert.Equal(t, "svcreg config check: "+bad+":3: dns.listne: unknown key (known: axfr_allow, id_server, listen, mbox, negative_ttl, notify, ns, query_log, target, ttl, udp_size, version_bind, zone)\n", errOut)
+	assert.Equal(t, "svcreg config check: "+bad+":3: dns.listne: unknown key (known: addresses, axfr_allow, id_server, listen, mbox, negative_ttl, notify, notify_retries, notify_timeout, ns, query_log, rrl_ipv4_prefix, rrl_ipv6_prefix, rrl_rate, rrl_slip, target, tcp_idle_timeout, tcp_max_conns, tcp_read_timeout, ttl, udp_batch, udp_size, udp_workers, version_bind, zone)\n", errOut)
 
 	code, _, _ = runCmd(t, "config")
 	assert.Equal(t, exitUsage, code)
