@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"strings"
 	"sync"
@@ -340,4 +341,48 @@ func TestListenIPv4AndIPv6(t *testing.T) {
 			assert.Greater(t, n, 10)
 		})
 	}
+}
+
+func TestQueryLog(t *testing.T) {
+	var buf strings.Builder
+	var mu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(&rcLockedWriter{w: &buf, mu: &mu}, nil))
+	s, err := resolver.New(resolver.Config{QueryLog: true}, logger, prometheus.NewRegistry())
+	require.NoError(t, err)
+	require.NoError(t, s.SetSnapshot(context.Background(), rcMini(t)))
+	rcQuery(s, rcMsg("_HTTP._tcp."+rcZ, dns.TypeSRV, 0), false, "192.0.2.7")
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Regexp(t, `msg="dns query" src=192.0.2.7:40000 tcp=false name=_http._tcp.services.internal. type=SRV rcode=NOERROR`, buf.String())
+}
+
+type rcLockedWriter struct {
+	w  io.Writer
+	mu *sync.Mutex
+}
+
+func (l *rcLockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// TestNotifyGivesUp: a secondary that never answers is tried
+// NotifyRetries times, then given up on (and counted).
+func TestNotifyGivesUp(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0") // reads nothing, answers nothing
+	require.NoError(t, err)
+	defer pc.Close()
+	reg := prometheus.NewRegistry()
+	s, err := resolver.New(resolver.Config{Notify: []string{pc.LocalAddr().String()}, NotifyRetries: 2,
+		NotifyTimeout: 20 * time.Millisecond}, nil, reg)
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Shutdown(context.Background()) })
+	require.NoError(t, s.SetSnapshot(context.Background(), rcMini(t)))
+	require.Eventually(t, func() bool {
+		v, _ := rcMetric(t, reg, "svcreg_dns_notify_total", map[string]string{"result": "gave_up"})
+		return v == 1
+	}, 5*time.Second, 10*time.Millisecond)
+	v, _ := rcMetric(t, reg, "svcreg_dns_notify_total", map[string]string{"result": "error"})
+	assert.Equal(t, 2.0, v)
 }

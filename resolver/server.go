@@ -507,6 +507,11 @@ func (s *Server) serveConn(c *net.TCPConn) {
 	}
 }
 
+// unmap turns ::ffff:a.b.c.d into a.b.c.d (net.IP's 16-byte IPv4 form).
+func unmap(ap netip.AddrPort) netip.AddrPort {
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+}
+
 // axfrAllowed applies the AXFR allow-list.
 func (s *Server) axfrAllowed(a netip.Addr) bool {
 	a = a.Unmap()
@@ -555,9 +560,9 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 	var src netip.AddrPort
 	switch a := w.RemoteAddr().(type) {
 	case *net.TCPAddr:
-		tcp, src = true, a.AddrPort()
+		tcp, src = true, unmap(a.AddrPort())
 	case *net.UDPAddr:
-		src = a.AddrPort()
+		src = unmap(a.AddrPort())
 	}
 	t := s.tab.Load()
 	resp, res := s.respond(t, b, nil, tcp, src.Addr())

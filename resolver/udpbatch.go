@@ -51,7 +51,7 @@ func (s *Server) serveUDPBatch(c *net.UDPConn, n int) {
 			m := &in[i]
 			var src netip.AddrPort
 			if ua, ok := m.Addr.(*net.UDPAddr); ok {
-				src = ua.AddrPort()
+				src = unmap(ua.AddrPort())
 			}
 			q := m.Buffers[0][:m.N]
 			start := time.Now()
