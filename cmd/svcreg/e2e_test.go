@@ -129,6 +129,13 @@ func startDaemon(t *testing.T, dir, registryPath, registryExtra string) *daemonP
 // registry part, free loopback ports and the test zone.
 func startDaemonRaw(t *testing.T, dir, registrySection string) *daemonProc {
 	t.Helper()
+	return startDaemonDNS(t, dir, registrySection, "")
+}
+
+// startDaemonDNS is startDaemonRaw with dnsExtra (YAML lines indented by
+// two spaces) appended to the dns section.
+func startDaemonDNS(t *testing.T, dir, registrySection, dnsExtra string) *daemonProc {
+	t.Helper()
 	bin := svcregBinary(t)
 	dnsPort, httpPort := freePort(t), freePort(t)
 	zone := "svc.test."
@@ -136,12 +143,12 @@ func startDaemonRaw(t *testing.T, dir, registrySection string) *daemonProc {
 	cfg := fmt.Sprintf(`%sdns:
   zone: %s
   listen: ["127.0.0.1:%d"]
-http:
+%shttp:
   listen: ["127.0.0.1:%d"]
 log:
   format: json
   level: debug
-`, registrySection, zone, dnsPort, httpPort)
+`, registrySection, zone, dnsPort, dnsExtra, httpPort)
 	require.NoError(t, os.WriteFile(cfgPath, []byte(cfg), 0o644))
 
 	p := &daemonProc{t: t, log: &syncBuffer{}, zone: zone, done: make(chan error, 1),
