@@ -22,8 +22,9 @@ import (
 )
 
 // zoneFlags are the flags of svcreg zone that shape the zone; they mirror
-// the serve flags of the same names so that a secondary loading the file
-// serves what svcreg serves.
+// the dns keys of the serve configuration (zone, ttl, negative_ttl, mbox,
+// ns, addresses, target) so that a secondary loading the file serves what
+// svcreg serves.
 type zoneFlags struct {
 	cfg   resolver.Config
 	ns    []string
@@ -35,7 +36,7 @@ func (z *zoneFlags) register(fs *flag.FlagSet) {
 	// mailbox, SRV target) from the zone actually given.
 	def := resolver.DefaultConfig()
 	fs.Func("zone", "zone `NAME` (default "+def.Zone+")", func(s string) error {
-		n, err := absName(s)
+		n, err := zoneAbsName(s)
 		z.cfg.Zone = n
 		return err
 	})
@@ -56,12 +57,12 @@ func (z *zoneFlags) register(fs *flag.FlagSet) {
 		return nil
 	})
 	fs.Func("mbox", "SOA mailbox `NAME`, the @ written as a dot (default hostmaster.<zone>)", func(s string) error {
-		n, err := absName(s)
+		n, err := zoneAbsName(s)
 		z.cfg.Mbox = n
 		return err
 	})
 	fs.Func("ns", "authoritative name server `NAME` for the apex NS RRset (repeat for several; default ns1.<zone>)", func(s string) error {
-		n, err := absName(s)
+		n, err := zoneAbsName(s)
 		z.ns = append(z.ns, n)
 		return err
 	})
@@ -78,7 +79,7 @@ func (z *zoneFlags) register(fs *flag.FlagSet) {
 		return nil
 	})
 	fs.Func("target", "SRV target `NAME` (default: the zone apex)", func(s string) error {
-		n, err := absName(s)
+		n, err := zoneAbsName(s)
 		z.cfg.Target = n
 		return err
 	})
@@ -146,8 +147,8 @@ func zoneFromConfig(ctx context.Context, path string, rf *registryFlags, zf *zon
 	return snap, zf.over(rc), nil
 }
 
-// absName checks a domain name and makes it absolute.
-func absName(s string) (string, error) {
+// zoneAbsName checks a domain name and makes it absolute.
+func zoneAbsName(s string) (string, error) {
 	if _, ok := dns.IsDomainName(s); !ok || s == "" {
 		return "", fmt.Errorf("%q is not a domain name", s)
 	}
