@@ -164,6 +164,13 @@ func Finish(r *Record) {
 			r.Status = StatusUnassigned
 		case d == "", strings.HasPrefix(d, "reserved"), strings.HasPrefix(d, "iana reserved"):
 			r.Status = StatusReserved
+		case strings.HasPrefix(d, "de-registered"), strings.HasPrefix(d, "deregistered"),
+			strings.HasPrefix(d, "removed"), strings.HasPrefix(d, "deprecated"):
+			// A port whose registration was withdrawn (17 rows today,
+			// "De-registered", "Removed", "Deprecated", often with "use
+			// 993 instead") belongs to no one but is not handed out
+			// again either: reserved, not assigned.
+			r.Status = StatusReserved
 		default:
 			// Unnamed private-use rows ("any private terminal access")
 			// that take a port without a name.

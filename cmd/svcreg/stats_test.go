@@ -128,6 +128,8 @@ func countXML(t *testing.T, path string) xmlCounts {
 			status = "unassigned"
 		case name == "" && (desc == "" || strings.HasPrefix(strings.ToLower(desc), "reserved") || strings.HasPrefix(strings.ToLower(desc), "iana reserved")):
 			status = "reserved"
+		case name == "" && (desc == "De-registered" || desc == "Removed" || desc == "Deprecated"):
+			status = "reserved" // withdrawn registrations: nobody's, not handed out again
 		}
 		c.byStatus[status]++
 		if name == "" {
