@@ -72,20 +72,35 @@ type Config struct {
 	// above 0, each source prefix (RRLIPv4Prefix bits, default 24;
 	// RRLIPv6Prefix, default 56) gets RRLRate UDP responses per second
 	// (burst RRLRate); beyond that responses are dropped, except that
-	// every RRLSlip-th one (default 2; 0 never) is sent as an empty TC=1
-	// reply so a real client retries over TCP. TCP is never limited.
+	// every RRLSlip-th one is sent as an empty TC=1 reply so a real client
+	// retries over TCP. TCP is never limited. As in BIND and Knot, RRLSlip
+	// 0 means never slip (every response over the rate is dropped) and 1
+	// means slip every one; so 0 is not "default" here: DefaultConfig
+	// sets 2 (DefaultRRLSlip), and a Config built by hand that enables
+	// RRL should set it too.
 	RRLRate       int
 	RRLSlip       int
 	RRLIPv4Prefix int
 	RRLIPv6Prefix int
+
+	// SerialFile, when set, keeps the SOA serial across restarts so that
+	// it never goes backwards for a secondary (see Server.SetSnapshot):
+	// a small JSON file (zone, serial, content digest) replaced
+	// atomically, its directory created if missing. "" keeps no state:
+	// each process starts again from the registry date.
+	SerialFile string
 }
 
 // DefaultZone is the zone served when Config.Zone is empty.
 const DefaultZone = "services.internal."
 
+// DefaultRRLSlip is DefaultConfig's RRLSlip: every second response over
+// the rate goes out truncated (BIND's and Knot's default).
+const DefaultRRLSlip = 2
+
 // DefaultConfig returns the documented defaults.
 func DefaultConfig() Config {
-	c := Config{}
+	c := Config{RRLSlip: DefaultRRLSlip}
 	c, _ = c.withDefaults()
 	return c
 }
@@ -161,9 +176,6 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.TCPReadTimeout == 0 {
 		c.TCPReadTimeout = 2 * time.Second
-	}
-	if c.RRLSlip == 0 {
-		c.RRLSlip = 2
 	}
 	if c.RRLIPv4Prefix == 0 {
 		c.RRLIPv4Prefix = 24

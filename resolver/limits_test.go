@@ -99,17 +99,19 @@ func TestMetrics(t *testing.T) {
 }
 
 // TestRRL: with 5 responses/s per prefix and slip 2, a burst of 40 UDP
-// queries gets a few answers, some TC=1 slips and many drops; TCP is
-// never limited.
+// queries gets a few answers, some TC=1 slips and many drops; with slip 0
+// none slips; TCP is never limited.
 func TestRRL(t *testing.T) {
-	for _, batch := range []int{1, 32} {
-		t.Run(fmt.Sprintf("UDPBatch=%d", batch), func(t *testing.T) { rcTestRRL(t, batch) })
+	for _, slip := range []int{resolver.DefaultRRLSlip, 0} {
+		for _, batch := range []int{1, 32} {
+			t.Run(fmt.Sprintf("Slip=%d/UDPBatch=%d", slip, batch), func(t *testing.T) { rcTestRRL(t, batch, slip) })
+		}
 	}
 }
 
-func rcTestRRL(t *testing.T, batch int) {
+func rcTestRRL(t *testing.T, batch, slip int) {
 	reg := prometheus.NewRegistry()
-	_, addr := rcStart(t, resolver.Config{RRLRate: 5, RRLSlip: 2, UDPBatch: batch}, rcMini(t), reg)
+	_, addr := rcStart(t, resolver.Config{RRLRate: 5, RRLSlip: slip, UDPBatch: batch}, rcMini(t), reg)
 	c, err := net.Dial("udp", addr)
 	require.NoError(t, err)
 	defer c.Close()
@@ -143,10 +145,16 @@ func rcTestRRL(t *testing.T, batch int) {
 	t.Logf("full %d, slipped %d, dropped %d", full, slipped, dropped)
 	assert.GreaterOrEqual(t, full, 5)
 	assert.LessOrEqual(t, full, 10, "at most two one-second windows")
-	assert.Positive(t, slipped)
+	if slip == 0 {
+		assert.Zero(t, slipped, "slip 0 never truncates")
+	} else {
+		assert.Positive(t, slipped)
+	}
 	assert.Positive(t, dropped)
 	v, _ := rcMetric(t, reg, "svcreg_dns_dropped_total", map[string]string{"reason": "rrl"})
 	assert.Equal(t, float64(dropped), v)
+	v, _ = rcMetric(t, reg, "svcreg_dns_rrl_slipped_total", nil)
+	assert.Equal(t, float64(slipped), v)
 
 	tcp := &dns.Client{Net: "tcp"}
 	for range 20 {

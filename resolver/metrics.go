@@ -14,6 +14,13 @@ var (
 	typeLabels  = [...]string{"A", "AAAA", "ANY", "AXFR", "IXFR", "NS", "PTR", "SOA", "SRV", "TXT", "other"}
 	rcodeLabels = [...]string{"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "BADVERS", "other"}
 	dropLabels  = [...]string{"malformed", "rrl", "tcp_limit"}
+	// serialFileLabels are the operations on Config.SerialFile.
+	serialFileLabels = [...]string{"read", "write"}
+)
+
+const (
+	serialFileRead = iota
+	serialFileWrite
 )
 
 const (
@@ -32,6 +39,9 @@ type metrics struct {
 	duration  prometheus.Histogram
 	notifies  *prometheus.CounterVec
 	serial    prometheus.Gauge
+	// serialFile counts serial files that could not be read (present but
+	// unusable) or written, by operation.
+	serialFile [len(serialFileLabels)]prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -58,10 +68,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	serial := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "svcreg_dns_zone_serial", Help: "SOA serial of the zone being served.",
 	})
+	serialFile := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "svcreg_dns_serial_file_errors_total",
+		Help: "SOA serial file operations that failed (read: present but unusable; write: not saved), by operation.",
+	}, []string{"op"})
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
-	for _, c := range []prometheus.Collector{req, resp, drops, slips, dur, notifies, serial} {
+	for _, c := range []prometheus.Collector{req, resp, drops, slips, dur, notifies, serial, serialFile} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("registering DNS metrics: %w", err)
 		}
@@ -77,6 +91,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	}
 	for i, l := range dropLabels {
 		m.drops[i] = drops.WithLabelValues(l)
+	}
+	for i, l := range serialFileLabels {
+		m.serialFile[i] = serialFile.WithLabelValues(l)
 	}
 	for _, l := range []string{"ok", "error", "gave_up"} {
 		notifies.WithLabelValues(l)

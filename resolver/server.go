@@ -39,8 +39,9 @@ type Server struct {
 	tab atomic.Pointer[table]
 
 	setMu    sync.Mutex // serialises SetSnapshot
-	hash     [32]byte   // zone content (without SOA) of the current table
+	hash     [32]byte   // zone content (SOA without serial) of the current table
 	lastSnap *registry.Snapshot
+	saved    serialState // what Config.SerialFile holds, as last read or written
 	notifyMu sync.Mutex
 	notifyCx context.CancelFunc // cancels NOTIFYs of the previous serial
 
@@ -86,10 +87,18 @@ func New(cfg Config, logger *slog.Logger, reg prometheus.Registerer) (*Server, e
 func (s *Server) Config() Config { return s.cfg }
 
 // SetSnapshot builds the zone and answer table for snap and swaps it in
-// atomically. The serial is the registry date as YYYYMMDD00, raised past
-// the previous serial whenever the zone content changed; when it changes,
-// NOTIFY goes to every configured secondary in the background. On error
-// the previous table stays in service.
+// atomically. The serial is the registry date as YYYYMMDD00 (1 without a
+// date), raised past the previous serial whenever the zone content
+// changed; when it changes, NOTIFY goes to every configured secondary in
+// the background. On error the previous table stays in service.
+//
+// With Config.SerialFile the serial survives restarts: the first call
+// keeps the file's serial when the zone content is the one it names, and
+// otherwise serves the larger (RFC 1982) of the date serial and the
+// file's serial + 1; every new serial is written to the file before it is
+// served. A missing or unreadable file counts as no file; a failed write
+// is logged and counted (svcreg_dns_serial_file_errors_total) and serving
+// goes on.
 func (s *Server) SetSnapshot(ctx context.Context, snap *registry.Snapshot) error {
 	s.setMu.Lock()
 	defer s.setMu.Unlock()
@@ -102,7 +111,7 @@ func (s *Server) SetSnapshot(ctx context.Context, snap *registry.Snapshot) error
 		return fmt.Errorf("building zone %s: %w", s.cfg.Zone, err)
 	}
 	rrs := z.rrs()
-	h, err := zoneHash(rrs[1:], &z.synth)
+	h, err := zoneHash(z.soa, rrs[1:], &z.synth)
 	if err != nil {
 		return err
 	}
@@ -110,6 +119,7 @@ func (s *Server) SetSnapshot(ctx context.Context, snap *registry.Snapshot) error
 		// Same zone and same synthesised ports: the table in service
 		// already gives every answer this snapshot would.
 		s.lastSnap = snap
+		s.saveSerial(old.serial, h) // again, if the last write failed
 		s.logger.Debug("DNS zone unchanged", "zone", s.cfg.Zone, "serial", old.serial,
 			"took", time.Since(start).Round(time.Millisecond))
 		return nil
@@ -120,12 +130,17 @@ func (s *Server) SetSnapshot(ctx context.Context, snap *registry.Snapshot) error
 		if !serialLess(old.serial, serial) {
 			serial = old.serial + 1
 		}
+	} else if s.cfg.SerialFile != "" {
+		serial = s.restoreSerial(serial, h)
 	}
 	z.soa.Serial = serial
 	t, err := buildTable(ctx, z, rrs, snap, s.cfg)
 	if err != nil {
 		return fmt.Errorf("building answers for %s: %w", s.cfg.Zone, err)
 	}
+	// Kept before it is served or announced, so that a crash right after
+	// a NOTIFY cannot bring the serial back down.
+	s.saveSerial(serial, h)
 	s.tab.Store(t)
 	s.hash, s.lastSnap = h, snap
 	s.metrics.serial.Set(float64(serial))
@@ -142,10 +157,15 @@ func serialLess(a, b uint32) bool {
 	return a != b && int32(b-a) > 0
 }
 
-// zoneHash digests the zone content and the synthesised port data, so a
-// reload that changes nothing keeps the serial and the table.
-func zoneHash(rrs []dns.RR, ps *portSynth) ([32]byte, error) {
+// zoneHash digests the zone content (soa without its serial, then rrs)
+// and the synthesised port data, so a reload that changes nothing keeps
+// the serial and the table, and a restart can tell whether the zone is
+// the one its serial file names.
+func zoneHash(soa *dns.SOA, rrs []dns.RR, ps *portSynth) ([32]byte, error) {
 	h := sha256.New()
+	c := *soa
+	c.Serial = 0
+	rrs = append([]dns.RR{&c}, rrs...)
 	for _, g := range ps.group {
 		for _, v := range g {
 			h.Write([]byte{byte(v >> 8), byte(v)})
