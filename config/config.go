@@ -119,12 +119,21 @@ type DNS struct {
 	TCPReadTimeout time.Duration `yaml:"tcp_read_timeout"`
 	// Response rate limiting: RRLRate UDP responses per second per source
 	// prefix, 0 = off; every RRLSlip-th response over the rate goes out
-	// as an empty TC=1 reply, the rest are dropped.
+	// as an empty TC=1 reply, the rest are dropped (RRLSlip 0: none slips,
+	// all are dropped, as BIND's and Knot's slip 0).
 	RRLRate       int `yaml:"rrl_rate"`
 	RRLSlip       int `yaml:"rrl_slip"`
 	RRLIPv4Prefix int `yaml:"rrl_ipv4_prefix"`
 	RRLIPv6Prefix int `yaml:"rrl_ipv6_prefix"`
+	// SerialFile keeps the SOA serial across restarts so it never goes
+	// backwards for a secondary: "" (the default) is zone-<zone>.serial in
+	// the cache directory (registry.cache_dir or its default), SerialFileNone
+	// turns persistence off, anything else is the file's path.
+	SerialFile string `yaml:"serial_file"`
 }
+
+// SerialFileNone as dns.serial_file turns serial persistence off.
+const SerialFileNone = "none"
 
 // HTTP configures the API, metrics and web UI listeners.
 type HTTP struct {

@@ -31,7 +31,7 @@ func TestInvalidFixtures(t *testing.T) {
 		{"invalid-notify-retries.yml", "invalid-notify-retries.yml:2: dns.notify_retries: 0: want 1-10"},
 		{"invalid-rrl-prefix.yml", "invalid-rrl-prefix.yml:2: dns.rrl_ipv4_prefix: 33: want 1-32"},
 		{"invalid-rrl-rate.yml", "invalid-rrl-rate.yml:2: dns.rrl_rate: 5000000: want 0-1000000"},
-		{"invalid-rrl-slip.yml", "invalid-rrl-slip.yml:3: dns.rrl_slip: 0 (never slip) is not supported yet: want 1-100"},
+		{"invalid-rrl-slip.yml", "invalid-rrl-slip.yml:3: dns.rrl_slip: 101: want 0-100"},
 		{"invalid-tcp-idle-timeout.yml", "invalid-tcp-idle-timeout.yml:2: dns.tcp_idle_timeout: 0: want 100ms to 1h"},
 		{"invalid-tcp-max-conns.yml", "invalid-tcp-max-conns.yml:2: dns.tcp_max_conns: 0: want 1-65536"},
 		{"invalid-udp-batch.yml", "invalid-udp-batch.yml:2: dns.udp_batch: 1000: want 1-256"},
@@ -57,7 +57,7 @@ func TestInvalidFixtures(t *testing.T) {
 		{"invalid-ttl.yml", "invalid-ttl.yml:2: dns.ttl: \"one hour\" is not an integer from 0 to 4294967295"},
 		{"invalid-two-documents.yml", "invalid-two-documents.yml:3: more than one YAML document"},
 		{"invalid-udp-size.yml", "invalid-udp-size.yml:2: dns.udp_size: 100: want 512-4096 (RFC 6891 section 6.2.5)"},
-		{"invalid-unknown-key.yml", "invalid-unknown-key.yml:3: dns.listne: unknown key (known: addresses, axfr_allow, id_server, listen, mbox, negative_ttl, notify, notify_retries, notify_timeout, ns, query_log, rrl_ipv4_prefix, rrl_ipv6_prefix, rrl_rate, rrl_slip, target, tcp_idle_timeout, tcp_max_conns, tcp_read_timeout, ttl, udp_batch, udp_size, udp_workers, version_bind, zone)"},
+		{"invalid-unknown-key.yml", "invalid-unknown-key.yml:3: dns.listne: unknown key (known: addresses, axfr_allow, id_server, listen, mbox, negative_ttl, notify, notify_retries, notify_timeout, ns, query_log, rrl_ipv4_prefix, rrl_ipv6_prefix, rrl_rate, rrl_slip, serial_file, target, tcp_idle_timeout, tcp_max_conns, tcp_read_timeout, ttl, udp_batch, udp_size, udp_workers, version_bind, zone)"},
 		{"invalid-unknown-section.yml", "invalid-unknown-section.yml:1: logging: unknown key (known: dns, http, log, mdns, registry)"},
 		{"invalid-zone.yml", "invalid-zone.yml:2: dns.zone: \"bad..zone\" is not a domain name"},
 	}
@@ -101,6 +101,7 @@ func TestValidFixture(t *testing.T) {
 	assert.Equal(t, 3, c.DNS.RRLSlip)
 	assert.Equal(t, 28, c.DNS.RRLIPv4Prefix)
 	assert.Equal(t, 64, c.DNS.RRLIPv6Prefix)
+	assert.Equal(t, "/var/lib/svcreg/zone.serial", c.DNS.SerialFile)
 	assert.Equal(t, 24*time.Hour, c.Registry.RefreshInterval)
 	assert.Equal(t, int64(16<<20), c.Registry.MaxDownloadBytes)
 	assert.Equal(t, []string{"eth0"}, c.MDNS.Interfaces)
@@ -146,12 +147,16 @@ func TestPrecedence(t *testing.T) {
 	require.NoError(t, os.WriteFile(path, []byte("dns:\n  zone: file.example.\n  ttl: 60\nlog:\n  level: warn\n  format: json\n"), 0o600))
 	// Relative paths in the file are relative to the file.
 	relPath := filepath.Join(dir, "rel.yml")
-	require.NoError(t, os.WriteFile(relPath, []byte("registry:\n  sources: [iana.xml, /abs/x.xml, \"https://example.com/r.xml\"]\n  services_file: services\n  cache_dir: cache\n"), 0o600))
+	require.NoError(t, os.WriteFile(relPath, []byte("registry:\n  sources: [iana.xml, /abs/x.xml, \"https://example.com/r.xml\"]\n  services_file: services\n  cache_dir: cache\ndns:\n  serial_file: state/zone.serial\n"), 0o600))
 	l, err := Load(Options{Path: relPath})
 	require.NoError(t, err)
 	assert.Equal(t, []string{filepath.Join(dir, "iana.xml"), "/abs/x.xml", "https://example.com/r.xml"}, l.Registry.Sources)
 	assert.Equal(t, filepath.Join(dir, "services"), l.Registry.ServicesFile)
 	assert.Equal(t, filepath.Join(dir, "cache"), l.Registry.CacheDir)
+	assert.Equal(t, filepath.Join(dir, "state", "zone.serial"), l.DNS.SerialFile)
+	l, err = Load(Options{Path: relPath, Environ: []string{"SVCREG_DNS_SERIAL_FILE=none"}})
+	require.NoError(t, err)
+	assert.Equal(t, SerialFileNone, l.DNS.SerialFile, `"none" is not a path`)
 	l, err = Load(Options{Path: relPath, Flags: []Setting{{Key: "registry.sources", Values: []string{"here.xml"}, Origin: "--registry"}}})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"here.xml"}, l.Registry.Sources, "flag paths stay relative to the working directory")
@@ -243,6 +248,12 @@ func TestResolverKeys(t *testing.T) {
 	l, err = Parse(strings.NewReader("dns:\n  addresses: []\n"), "c.yml")
 	require.NoError(t, err)
 	assert.Empty(t, l.DNS.Addresses)
+
+	// rrl_slip 0 is BIND's and Knot's "never slip".
+	l, err = Parse(strings.NewReader("dns:\n  rrl_rate: 10\n  rrl_slip: 0\n"), "c.yml")
+	require.NoError(t, err)
+	assert.Zero(t, l.DNS.RRLSlip)
+	assert.Equal(t, DefaultRRLSlip, Default().DNS.RRLSlip)
 }
 
 func TestUnknownEnv(t *testing.T) {

@@ -188,6 +188,9 @@ func (l *Loaded) resolvePaths(dir string) {
 		r.ServicesFile = abs(r.ServicesFile)
 	}
 	r.CacheDir = abs(r.CacheDir)
+	if l.DNS.SerialFile != SerialFileNone {
+		l.DNS.SerialFile = abs(l.DNS.SerialFile)
+	}
 }
 
 func readFile(path string) ([]byte, error) {

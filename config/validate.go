@@ -238,14 +238,9 @@ func (v *validator) dns(d *DNS) {
 	v.durRange("dns.tcp_idle_timeout", d.TCPIdleTimeout, 100*time.Millisecond, time.Hour)
 	v.durRange("dns.tcp_read_timeout", d.TCPReadTimeout, 100*time.Millisecond, time.Minute)
 	v.intRange("dns.rrl_rate", d.RRLRate, 0, maxRRLRate)
-	// The resolver reads a slip of 0 as its default (2), so "never slip"
-	// cannot be asked for; 1 (every response over the rate truncated) is
-	// the closest.
-	if d.RRLSlip == 0 {
-		v.fail("dns.rrl_slip", "0 (never slip) is not supported yet: want 1-%d", maxRRLSlip)
-	} else {
-		v.intRange("dns.rrl_slip", d.RRLSlip, 1, maxRRLSlip)
-	}
+	// 0 never slips (every response over the rate is dropped), as in BIND
+	// and Knot; the default is 2.
+	v.intRange("dns.rrl_slip", d.RRLSlip, 0, maxRRLSlip)
 	v.intRange("dns.rrl_ipv4_prefix", d.RRLIPv4Prefix, 1, 32)
 	v.intRange("dns.rrl_ipv6_prefix", d.RRLIPv6Prefix, 1, 128)
 }
