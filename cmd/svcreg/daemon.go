@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -72,7 +73,9 @@ func (d *daemon) run(ctx context.Context, cfg *config.Loaded, hup <-chan os.Sign
 	d.store = registry.NewStore(snap)
 	d.metrics.ObserveLoad(snap, nil, time.Now())
 
-	d.dns, err = resolver.New(resolverConfig(cfg.DNS), d.logger.With("component", "dns"), reg)
+	rc := resolverConfig(cfg.DNS)
+	rc.SerialFile = serialFilePath(&cfg.Config)
+	d.dns, err = resolver.New(rc, d.logger.With("component", "dns"), reg)
 	if err != nil {
 		return fmt.Errorf("configuring DNS: %w", err)
 	}
@@ -249,13 +252,18 @@ func mdnsPolicy(cfg *config.Loaded) (mdns.Policy, error) {
 	return p, p.Check()
 }
 
-// resolverConfig maps the config's dns section onto the resolver's.
+// resolverConfig maps the config's dns section onto the resolver's. The
+// serial file is not set here: it depends on the cache directory (see
+// serialFilePath), and svcreg zone keeps no serial state.
 func resolverConfig(c config.DNS) resolver.Config {
 	rc := resolver.DefaultConfig()
 	rc.Zone = c.Zone
 	rc.Listen = slices.Clone(c.Listen)
 	rc.TTL, rc.NegTTL = c.TTL, c.NegTTL
 	rc.Target = c.Target
+	// DefaultConfig derived NS and Mbox from the default zone; unset, they
+	// must follow the zone served (ns1.<zone>, hostmaster.<zone>).
+	rc.NS, rc.Mbox = nil, ""
 	if len(c.NS) > 0 {
 		rc.NS = slices.Clone(c.NS)
 	}
@@ -307,11 +315,43 @@ func dnsEndpoint(addrs []net.Addr) (string, int) {
 	return web.DefaultDNSServer, web.DefaultDNSPort
 }
 
+// cacheDir is registry.cache_dir or its default.
+func cacheDir(cfg *config.Config) string {
+	if cfg.Registry.CacheDir != "" {
+		return cfg.Registry.CacheDir
+	}
+	return fetch.DefaultCacheDir(os.Getenv)
+}
+
 // cachePath is where a URL source is cached.
 func cachePath(cfg *config.Config, rawURL string) string {
-	dir := cfg.Registry.CacheDir
-	if dir == "" {
-		dir = fetch.DefaultCacheDir(os.Getenv)
+	return filepath.Join(cacheDir(cfg), fetch.CacheName(rawURL))
+}
+
+// serialFilePath is where the resolver keeps the SOA serial across
+// restarts (dns.serial_file): "" = zone-<zone>.serial in the cache
+// directory, "none" = nowhere (""), else the path given.
+func serialFilePath(cfg *config.Config) string {
+	switch cfg.DNS.SerialFile {
+	case config.SerialFileNone:
+		return ""
+	case "":
+		return filepath.Join(cacheDir(cfg), "zone-"+fileSafe(strings.TrimSuffix(cfg.DNS.Zone, "."))+".serial")
 	}
-	return filepath.Join(dir, fetch.CacheName(rawURL))
+	return cfg.DNS.SerialFile
+}
+
+// fileSafe keeps letters, digits, '.', '-' and '_' of a zone name for a
+// file name; anything else (a zone may hold escaped bytes) becomes '_'.
+func fileSafe(zone string) string {
+	if zone == "" {
+		return "root"
+	}
+	b := []byte(strings.ToLower(zone))
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_') {
+			b[i] = '_'
+		}
+	}
+	return string(b)
 }
