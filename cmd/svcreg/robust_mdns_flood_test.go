@@ -200,6 +200,7 @@ type floodSummary struct {
 	DNSProbes      int     `json:"dns_probes"`
 	DNSFailures    int     `json:"dns_probe_failures"`
 	DNSMaxMillis   float64 `json:"dns_probe_max_ms"`
+	DNSP99Millis   float64 `json:"dns_probe_p99_ms"`
 	FirstDNSError  string  `json:"first_dns_probe_error"`
 	Probes         int     `json:"probes"`
 	ProbeFailures  int     `json:"probe_failures"`
@@ -291,19 +292,22 @@ log:
 	t.Logf("flood: %d instances in %d packets + %d malformed in %.1f s (%.0f packets/s offered); daemon: %.0f responses, %.0f malformed counted, %d dropped by the kernel (receive buffer full), %.0f held (max seen %.0f), %.0f evictions, %.0f goroutines",
 		f.Instances, f.Packets, f.Malformed, f.Seconds, f.PacketsPerSec,
 		f.Final.Responses, f.Final.Malformed, drops1-drops0, f.Final.Advertisements, f.MaxHeld, f.Final.Evictions, f.Final.Goroutines)
-	t.Logf("responsiveness during the flood: %d HTTP probes, %d failed, max %.0f ms, p99 %.0f ms; %d DNS SOA probes, %d failed, max %.0f ms",
-		f.Probes, f.ProbeFailures, f.ProbeMaxMillis, f.ProbeP99Millis, f.DNSProbes, f.DNSFailures, f.DNSMaxMillis)
+	t.Logf("responsiveness during the flood: %d HTTP probes, %d failed, p99 %.0f ms, max %.0f ms; %d DNS SOA probes, %d failed, p99 %.0f ms, max %.0f ms",
+		f.Probes, f.ProbeFailures, f.ProbeP99Millis, f.ProbeMaxMillis, f.DNSProbes, f.DNSFailures, f.DNSP99Millis, f.DNSMaxMillis)
 
 	require.True(t, f.Complete, "the flood was cut short by -max-time")
 	assert.Equal(t, instances, f.Instances)
 	assert.Zero(t, f.SendErrors)
-	// The process stayed responsive: every probe answered, none slowly.
+	// The process stayed responsive: every probe answered within its
+	// 5 s timeout, and 99% of them within a second. (A single slow one
+	// is what a shared 2-core machine does to any process now and then;
+	// the maximum is logged, not asserted.)
 	assert.Zero(t, f.ProbeFailures, "HTTP probe failed: %s", f.FirstProbeErr)
 	assert.Zero(t, f.DNSFailures, "DNS probe failed: %s", f.FirstDNSError)
 	assert.Greater(t, f.Probes, 10)
 	assert.Greater(t, f.DNSProbes, 10)
-	assert.Less(t, f.ProbeMaxMillis, 3000.0, "slowest HTTP probe")
-	assert.Less(t, f.DNSMaxMillis, 2000.0, "slowest DNS probe")
+	assert.Less(t, f.ProbeP99Millis, 1000.0, "HTTP probe p99")
+	assert.Less(t, f.DNSP99Millis, 1000.0, "DNS probe p99")
 	// The store never exceeded its bound, and is full now.
 	assert.Greater(t, f.MetricsSamples, 3)
 	assert.LessOrEqual(t, f.MaxHeld, float64(robustFloodBound))

@@ -78,6 +78,7 @@ type Summary struct {
 	DNSProbes       int     `json:"dns_probes"`
 	DNSFailures     int     `json:"dns_probe_failures"`
 	DNSMaxMillis    float64 `json:"dns_probe_max_ms"`
+	DNSP99Millis    float64 `json:"dns_probe_p99_ms"`
 	FirstDNSError   string  `json:"first_dns_probe_error,omitempty"`
 	Probes          int     `json:"probes"`
 	ProbeFailures   int     `json:"probe_failures"`
@@ -478,7 +479,7 @@ func (p *prober) get(ctx context.Context, path string) (string, bool) {
 }
 
 func (p *prober) dnsLoop(ctx context.Context) {
-	c := &dns.Client{Timeout: 2 * time.Second}
+	c := &dns.Client{Timeout: 5 * time.Second}
 	q := new(dns.Msg)
 	q.SetQuestion(p.zone, dns.TypeSOA)
 	tick := time.NewTicker(100 * time.Millisecond)
@@ -573,6 +574,17 @@ func (p *prober) settle(ctx context.Context, limit time.Duration) {
 	}
 }
 
+// maxP99 returns the largest and the 99th-percentile latency in ms.
+func maxP99(lat []time.Duration) (maxMS, p99MS float64) {
+	if len(lat) == 0 {
+		return 0, 0
+	}
+	l := slices.Clone(lat)
+	slices.Sort(l)
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	return ms(l[len(l)-1]), ms(l[(len(l)-1)*99/100])
+}
+
 func (p *prober) fill(s *Summary) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -585,13 +597,6 @@ func (p *prober) fill(s *Summary) {
 	s.DNSProbes = len(p.dnsLat) + p.dnsFailures
 	s.DNSFailures = p.dnsFailures
 	s.FirstDNSError = p.dnsFirstErr
-	if len(p.dnsLat) > 0 {
-		s.DNSMaxMillis = float64(slices.Max(p.dnsLat).Microseconds()) / 1000
-	}
-	if len(p.lat) > 0 {
-		l := slices.Clone(p.lat)
-		slices.Sort(l)
-		s.ProbeMaxMillis = float64(l[len(l)-1].Microseconds()) / 1000
-		s.ProbeP99Millis = float64(l[(len(l)-1)*99/100].Microseconds()) / 1000
-	}
+	s.DNSMaxMillis, s.DNSP99Millis = maxP99(p.dnsLat)
+	s.ProbeMaxMillis, s.ProbeP99Millis = maxP99(p.lat)
 }
