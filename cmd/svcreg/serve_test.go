@@ -150,7 +150,7 @@ func TestConfigCheckCommand(t *testing.T) {
 	require.Equal(t, exitOK, code, errOut)
 	assert.Contains(t, out, "zone: flag.example. # --zone\n")
 	assert.Contains(t, out, "ttl: 7200 # "+valid+":25\n")
-	assert.Contains(t, out, "http:\n  listen: ['127.0.0.1:8053'] # "+valid+":49\n")
+	assert.Contains(t, out, "http:\n  listen: ['127.0.0.1:8053'] # "+valid+":50\n")
 
 	// The printed config is itself a valid config.
 	code, out, _ = runCmd(t, "config", "check", "--bare", "--config", valid)
@@ -164,7 +164,7 @@ func TestConfigCheckCommand(t *testing.T) {
 	code, out, errOut = runCmd(t, "config", "check", "--config", bad)
 	assert.Equal(t, exitUsage, code)
 	assert.Empty(t, out)
-	assert.Equal(t, "svcreg config check: "+bad+":3: dns.listne: unknown key (known: addresses, axfr_allow, id_server, listen, mbox, negative_ttl, notify, notify_retries, notify_timeout, ns, query_log, rrl_ipv4_prefix, rrl_ipv6_prefix, rrl_rate, rrl_slip, target, tcp_idle_timeout, tcp_max_conns, tcp_read_timeout, ttl, udp_batch, udp_size, udp_workers, version_bind, zone)\n", errOut)
+	assert.Equal(t, "svcreg config check: "+bad+":3: dns.listne: unknown key (known: addresses, axfr_allow, id_server, listen, mbox, negative_ttl, notify, notify_retries, notify_timeout, ns, query_log, rrl_ipv4_prefix, rrl_ipv6_prefix, rrl_rate, rrl_slip, serial_file, target, tcp_idle_timeout, tcp_max_conns, tcp_read_timeout, ttl, udp_batch, udp_size, udp_workers, version_bind, zone)\n", errOut)
 
 	code, _, _ = runCmd(t, "config")
 	assert.Equal(t, exitUsage, code)
