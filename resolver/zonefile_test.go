@@ -150,14 +150,7 @@ func TestWriteZoneRoundTrip(t *testing.T) {
 		{"seeds_all_custom", func(t *testing.T) *registry.Snapshot {
 			return zoneSnapshot(t, seedPath(0), seedPath(1), seedPath(2), seedPath(3), seedPath(4))
 		}, custom},
-		{"iana_xml", func(t *testing.T) *registry.Snapshot {
-			if zoneRaceEnabled {
-				// TestSystemKnotLoadsZoneFile still checks the full file
-				// under -race, through Knot.
-				t.Skip("full-registry round trip skipped under the race detector; run go test ./resolver -run TestWriteZoneRoundTrip")
-			}
-			return ianaSnapshot(t)
-		}, resolver.DefaultConfig()},
+		{"iana_xml", func(t *testing.T) *registry.Snapshot { return ianaSnapshot(t) }, resolver.DefaultConfig()},
 	}
 	for _, tc := range zoneCases() {
 		paths := tc.paths
