@@ -6,7 +6,8 @@
 // copied and patched (ID, flags, question case, EDNS), so the query path
 // takes no lock, walks no registry and allocates nothing. It serves UDP and
 // TCP on its own sockets, transfers the zone by AXFR to an allow-list,
-// sends NOTIFY to secondaries when the serial changes, rate-limits
+// sends NOTIFY to secondaries when the serial changes (kept across
+// restarts in an optional serial file so it never goes back), rate-limits
 // responses per source prefix (RRL) when configured, and exports
 // Prometheus metrics with closed label sets.
 package resolver
