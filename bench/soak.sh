@@ -83,7 +83,7 @@ cp "$REGISTRY" "$WORK/registry.xml"
 watch=false
 [ "$RELOAD_MODE" = rewrite ] && watch=true
 log "starting svcreg serve on 127.0.0.1:$DNS_PORT (CPU $SERVER_CPU), registry watch $watch"
-SVCREG_REGISTRY_WATCH=$watch nice -n "$NICE" taskset -c "$SERVER_CPU" "$WORK/svcreg" serve \
+CACHE_DIRECTORY=$WORK/cache SVCREG_REGISTRY_WATCH=$watch nice -n "$NICE" taskset -c "$SERVER_CPU" "$WORK/svcreg" serve \
 	--registry "$WORK/registry.xml" --zone "$ZONE" --dns-listen "127.0.0.1:$DNS_PORT" \
 	--http-listen "127.0.0.1:$HTTP_PORT" --log-level warn >"$WORK/svcreg.log" 2>&1 &
 SVCREG_PID=$!
@@ -94,8 +94,11 @@ for _ in $(seq 1 1200); do
 done
 curl -sf "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null || { echo "bench/soak.sh: svcreg not ready" >&2; exit 1; }
 
-metric() { # metric NAME: its value from /metrics (first match), or "?"
-	curl -sf --max-time 5 "http://127.0.0.1:$HTTP_PORT/metrics" | awk -v n="$1" '$1 == n { print $2; exit }' | grep . || echo "?"
+metric() { # metric NAME: its value from /metrics, or "?"
+	local body v
+	body=$(curl -sf --max-time 5 "http://127.0.0.1:$HTTP_PORT/metrics") || body=""
+	v=$(awk -v n="$1" '$1 == n { print $2 }' <<<"$body")
+	echo "${v:-?}"
 }
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$SVCREG_PID/status"; }
 hwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$SVCREG_PID/status"; }

@@ -276,7 +276,9 @@ mdns:
 log:
   level: warn
 `, services, robustFloodBound)), 0o644))
-	d := lab.startDaemonCmd("obs", "http://127.0.0.1:8053/readyz", svcregBinary(t), "serve", "--config", cfg, "--mdns-interface", "lab0")
+	// Its cache (the zone serial file) stays in the test's directory.
+	d := lab.startDaemonCmd("obs", "http://127.0.0.1:8053/readyz", "env", "CACHE_DIRECTORY="+filepath.Join(dir, "cache"),
+		svcregBinary(t), "serve", "--config", cfg, "--mdns-interface", "lab0")
 	pid := d.cmd.Process.Pid
 	rssStart := procStatusKB(t, pid, "VmRSS")
 	drops0 := udpRcvbufErrors(t, pid)
