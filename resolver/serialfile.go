@@ -29,24 +29,35 @@ type serialState struct {
 // readSerialState reads path. A missing file is fs.ErrNotExist (wrapped);
 // one that is not a serial file is errSerialFile.
 func readSerialState(path string) (serialState, error) {
-	var st serialState
 	f, err := os.Open(path)
+	if err != nil {
+		return serialState{}, fmt.Errorf("reading serial file: %w", err)
+	}
+	defer f.Close()
+	st, err := parseSerialState(f)
+	if err != nil {
+		return st, fmt.Errorf("%s: %w", path, err)
+	}
+	return st, nil
+}
+
+// parseSerialState decodes a serial file; anything but one JSON object
+// with a zone and a 32-byte hex digest, within maxSerialFile bytes, is
+// errSerialFile.
+func parseSerialState(r io.Reader) (serialState, error) {
+	var st serialState
+	b, err := io.ReadAll(io.LimitReader(r, maxSerialFile+1))
 	if err != nil {
 		return st, fmt.Errorf("reading serial file: %w", err)
 	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxSerialFile+1))
-	if err != nil {
-		return st, fmt.Errorf("reading serial file %s: %w", path, err)
-	}
 	if len(b) > maxSerialFile {
-		return st, fmt.Errorf("%w: %s is larger than %d bytes", errSerialFile, path, maxSerialFile)
+		return st, fmt.Errorf("%w: larger than %d bytes", errSerialFile, maxSerialFile)
 	}
 	if err := json.Unmarshal(b, &st); err != nil {
-		return st, fmt.Errorf("%w: %s: %w", errSerialFile, path, err)
+		return st, fmt.Errorf("%w: %w", errSerialFile, err)
 	}
 	if d, err := hex.DecodeString(st.Digest); err != nil || len(d) != 32 || st.Zone == "" {
-		return st, fmt.Errorf("%w: %s: want zone, serial and a SHA-256 digest", errSerialFile, path)
+		return st, fmt.Errorf("%w: want zone, serial and a SHA-256 digest", errSerialFile)
 	}
 	return st, nil
 }
