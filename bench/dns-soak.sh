@@ -60,7 +60,7 @@ write_extra() { # write_extra N: the CSV of reload N
 write_extra 0
 
 log "starting svcreg serve on 127.0.0.1:$SVCREG_PORT (CPU $SERVER_CPU)"
-nice -n "$NICE" taskset -c "$SERVER_CPU" "$WORK/svcreg" serve --registry "$REGISTRY" --registry "$WORK/extra.csv" \
+CACHE_DIRECTORY="$WORK/cache" nice -n "$NICE" taskset -c "$SERVER_CPU" "$WORK/svcreg" serve --registry "$REGISTRY" --registry "$WORK/extra.csv" \
 	--dns-listen "127.0.0.1:$SVCREG_PORT" --http-listen "127.0.0.1:$HTTP_PORT" --log-level warn >"$WORK/svcreg.log" 2>&1 &
 PID=$!
 PIDS+=("$PID")

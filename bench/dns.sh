@@ -122,7 +122,9 @@ cpu_ticks() {
 
 start_svcreg() {
 	log "starting svcreg serve on 127.0.0.1:$SVCREG_PORT (CPU $SERVER_CPU)"
-	nice -n "$NICE" taskset -c "$SERVER_CPU" "$WORK/svcreg" serve --registry "$REGISTRY" --zone "$ZONE" \
+	# A private cache directory: the serial state of other runs must not
+	# move this run's serial away from the one `svcreg zone` printed.
+	CACHE_DIRECTORY="$WORK/cache" nice -n "$NICE" taskset -c "$SERVER_CPU" "$WORK/svcreg" serve --registry "$REGISTRY" --zone "$ZONE" \
 		--dns-listen "127.0.0.1:$SVCREG_PORT" --http-listen "127.0.0.1:$HTTP_PORT" --log-level warn \
 		>"$WORK/svcreg.log" 2>&1 &
 	SVCREG_PID=$!

@@ -117,7 +117,8 @@ var httpAddrRE = regexp.MustCompile(`msg="svcreg: serving".* http=\[([0-9.]+:\d+
 func startServe(t *testing.T, bin string, args ...string) *serveProc {
 	t.Helper()
 	p := &serveProc{cmd: exec.Command(bin, append([]string{"serve"}, args...)...), done: make(chan error, 1)}
-	p.cmd.Env = append(os.Environ(), "SVCREG_CONFIG=")
+	// A private cache directory: serve keeps its zone serial there.
+	p.cmd.Env = append(os.Environ(), "SVCREG_CONFIG=", "CACHE_DIRECTORY="+t.TempDir())
 	stderr, err := p.cmd.StderrPipe()
 	require.NoError(t, err)
 	p.cmd.Stdout = nil

@@ -62,6 +62,7 @@ func TestE2EServeMDNS(t *testing.T) {
 	cfgPath := filepath.Join(dir, "svcreg.yml")
 	require.NoError(t, os.WriteFile(cfgPath, []byte(`registry:
   services_file: `+filepath.Join(dir, "no-services-file")+`
+  cache_dir: `+filepath.Join(dir, "cache")+`
   watch: false
 dns:
   listen: ["127.0.0.1:5300"]
