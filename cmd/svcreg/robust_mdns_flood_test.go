@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -43,39 +42,25 @@ const (
 	robustFloodRSSMB     = 160   // stated RSS ceiling of the daemon, MiB
 )
 
-var (
-	floodBuildOnce sync.Once
-	floodBinPath   string
-	floodBuildErr  error
-)
-
-// mdnsfloodBinary builds bench/cmd/mdnsflood once.
+// mdnsfloodBinary builds bench/cmd/mdnsflood into the test's temporary
+// directory (removed with it).
 func mdnsfloodBinary(t *testing.T) string {
 	t.Helper()
-	floodBuildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "svcreg-flood-")
-		if err != nil {
-			floodBuildErr = err
-			return
-		}
-		floodBinPath = filepath.Join(dir, "mdnsflood")
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		out, err := exec.CommandContext(ctx, "go", "build", "-o", floodBinPath,
-			filepath.Join(testutil.RepoRoot(), "bench", "cmd", "mdnsflood")).CombinedOutput()
-		if err != nil {
-			floodBuildErr = fmt.Errorf("go build mdnsflood: %w\n%s", err, out)
-		}
-	})
-	require.NoError(t, floodBuildErr)
-	return floodBinPath
+	path := filepath.Join(t.TempDir(), "mdnsflood")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "go", "build", "-o", path,
+		filepath.Join(testutil.RepoRoot(), "bench", "cmd", "mdnsflood")).CombinedOutput()
+	require.NoError(t, err, "go build mdnsflood\n%s", out)
+	return path
 }
 
 // robustLab drives one mdns-lab instance with its own prefix.
 type robustLab struct {
-	t    *testing.T
-	tool string
-	env  []string
+	t       *testing.T
+	tool    string
+	env     []string
+	flooder string // bench/cmd/mdnsflood binary, for flood
 }
 
 // newRobustLab brings the lab up and takes it down in t.Cleanup.
@@ -222,8 +207,8 @@ type floodSummary struct {
 // flood runs mdnsflood in the advertiser host and decodes its summary.
 func (l *robustLab) flood(limit time.Duration, args ...string) floodSummary {
 	l.t.Helper()
-	bin := mdnsfloodBinary(l.t)
-	out, err := l.run(limit, append([]string{"exec", "--ns", "adv", "--", bin}, args...)...)
+	require.NotEmpty(l.t, l.flooder, "mdnsflood not built")
+	out, err := l.run(limit, append([]string{"exec", "--ns", "adv", "--", l.flooder}, args...)...)
 	require.NoError(l.t, err)
 	var s floodSummary
 	require.NoError(l.t, json.Unmarshal([]byte(out), &s), "mdnsflood output:\n%s", out)
@@ -254,7 +239,7 @@ func TestRobustMDNSFlood(t *testing.T) {
 		prefix = robustFloodPrefix
 	}
 	lab := newRobustLab(t, prefix)
-	mdnsfloodBinary(t) // build before the clock starts
+	lab.flooder = mdnsfloodBinary(t)
 
 	dir := t.TempDir()
 	services := filepath.Join(dir, "services")
