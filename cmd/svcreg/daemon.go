@@ -169,8 +169,10 @@ func (d *daemon) shutdown(servers []*http.Server, stopBG context.CancelFunc, wg 
 	var sw sync.WaitGroup
 	for _, s := range servers {
 		sw.Go(func() {
-			if err := s.Shutdown(sctx); err != nil {
-				d.logger.Warn("http: shutdown", "addr", s.Addr, "error", err)
+			hctx, hcancel := context.WithTimeout(sctx, httpShutdownGrace)
+			defer hcancel()
+			if err := s.Shutdown(hctx); err != nil {
+				d.logger.Info("http: closing connections still open after the grace period", "addr", s.Addr, "error", err)
 				s.Close()
 			}
 		})

@@ -494,3 +494,29 @@ func TestE2EStopDuringStartup(t *testing.T) {
 	}
 	assert.Contains(t, logs.String(), "stopped during start-up")
 }
+
+// TestE2EStopWithIdleConnections: browsers open HTTP connections they
+// never send a request on, and a client may hold a TCP DNS connection
+// idle; http.Server.Shutdown alone waits 5 s for the former. SIGTERM
+// still ends the daemon in time.
+func TestE2EStopWithIdleConnections(t *testing.T) {
+	dir := t.TempDir()
+	services := filepath.Join(dir, "services")
+	require.NoError(t, os.WriteFile(services, []byte("http 80/tcp www\n"), 0o644))
+	p := startDaemon(t, dir, services, "")
+	httpConn, err := net.Dial("tcp", strings.TrimPrefix(p.httpURL, "http://"))
+	require.NoError(t, err)
+	defer httpConn.Close()
+	dnsConn, err := net.Dial("tcp", p.dnsAddr)
+	require.NoError(t, err)
+	defer dnsConn.Close()
+	// A third connection sends half a request and stalls.
+	half, err := net.Dial("tcp", strings.TrimPrefix(p.httpURL, "http://"))
+	require.NoError(t, err)
+	defer half.Close()
+	_, err = half.Write([]byte("GET /healthz HTTP/1.1\r\nHost: x\r\n"))
+	require.NoError(t, err)
+	// Under 4 s, the whole-stop grace: waiting that long for these
+	// connections would leave nothing for the rest of the 5 s budget.
+	p.stop(syscall.SIGTERM, 4*time.Second)
+}

@@ -21,6 +21,12 @@ import (
 // 5 s of SIGTERM, so in-flight work gets a little less than that.
 const shutdownGrace = 4 * time.Second
 
+// httpShutdownGrace bounds the wait for HTTP requests in flight. It is
+// shorter than shutdownGrace because http.Server.Shutdown waits up to 5 s
+// for connections that were opened but never sent a request (browsers
+// open such speculative connections); after it, the rest are closed.
+const httpShutdownGrace = 2 * time.Second
+
 // configFlags collects the flags that override config keys, in the order
 // given, as config.Settings; a repeated flag of a list key accumulates.
 type configFlags struct {
