@@ -259,7 +259,10 @@ func TestReloadWhileServing(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c := &dns.Client{Net: "udp", Timeout: 2 * time.Second}
+			// The timeout tells a lost query from a slow one: under -race,
+			// with other packages' tests on the same two cores, a reply
+			// can take seconds, and a late reply is not a lost one.
+			c := &dns.Client{Net: "udp", Timeout: 15 * time.Second}
 			for i := 0; i < 5000 && ctx.Err() == nil; i++ {
 				r, _, err := c.Exchange(rcMsg("_http._tcp."+rcZ, dns.TypeSRV, 0), addr)
 				mu.Lock()
