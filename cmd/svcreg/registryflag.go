@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -8,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 
+	"github.com/svcreg/svcreg/internal/embedded"
 	"github.com/svcreg/svcreg/registry"
 )
 
@@ -75,9 +77,19 @@ func (f *registryFlags) load(ctx context.Context, logger *slog.Logger) (*registr
 			return nil, errors.New("--format applies to --registry files, and none was given")
 		}
 		logger.Info("registry: no --registry given, using the built-in default")
-		var err error
-		if srcs, err = registry.DefaultSources(ctx, f.servicesPath, logger); err != nil {
-			return nil, err
+		if b, ok := embedded.Registry(); ok {
+			// A release build (-tags ianaembed) answers from its embedded
+			// IANA snapshot plus the built-in table, as serve does.
+			src, err := registry.Parse(bytes.NewReader(b), embedded.Name, registry.FormatXML)
+			if err != nil {
+				return nil, fmt.Errorf("embedded registry: %w", err)
+			}
+			srcs = []*registry.Source{src, registry.Builtin()}
+		} else {
+			var err error
+			if srcs, err = registry.DefaultSources(ctx, f.servicesPath, logger); err != nil {
+				return nil, err
+			}
 		}
 		for _, s := range srcs {
 			path := ""
