@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -33,15 +32,8 @@ func runConfig(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintln(stderr, "usage: svcreg config check [--config FILE] [serve flags]\n\nValidate the configuration serve would run with (file, SVCREG_* variables,\nflags) and print it; exit 2 naming the key and line of the first problems.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "svcreg config check: unexpected argument %q\n", fs.Arg(0))
-		return exitUsage
+	if code, ok := parseFlagsOnly(fs, args[1:], "config check", stderr); !ok {
+		return code
 	}
 	environ := os.Environ()
 	cfg, err := cf.load(environ)

@@ -5,6 +5,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -79,4 +81,21 @@ func usage(w io.Writer, cmds map[string]command) {
 		fmt.Fprintf(w, "  %-12s %s\n", n, cmds[n].summary)
 	}
 	fmt.Fprintln(w, "\nRun 'svcreg COMMAND -h' for a command's flags.")
+}
+
+// parseFlagsOnly parses args into fs for a command that takes flags but no
+// arguments. When the command must stop (help asked, a bad flag, a stray
+// argument) it returns false and the exit status.
+func parseFlagsOnly(fs *flag.FlagSet, args []string, cmd string, stderr io.Writer) (int, bool) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK, false
+		}
+		return exitUsage, false
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "svcreg %s: unexpected argument %q\n", cmd, fs.Arg(0))
+		return exitUsage, false
+	}
+	return exitOK, true
 }

@@ -93,15 +93,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "usage: svcreg serve [FLAGS]\n\nRun the daemon: authoritative DNS for the registry zone, the HTTP API,\nmetrics and web UI, and (with --mdns-interface) LAN validation.\nSIGHUP reloads; SIGTERM or SIGINT stop it.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "svcreg serve: unexpected argument %q\n", fs.Arg(0))
-		return exitUsage
+	if code, ok := parseFlagsOnly(fs, args, "serve", stderr); !ok {
+		return code
 	}
 	environ := os.Environ()
 	cfg, err := cf.load(environ)
