@@ -46,7 +46,7 @@ func TestSystemKnotSecondary(t *testing.T) {
 	snap2, err := registry.Build(append(srcs, added)...)
 	require.NoError(t, err)
 
-	knotPort := sysFreePort(t)
+	knotPort := testutil.FreePort(t)
 	knotAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(knotPort))
 	cfg := resolver.Config{Notify: []string{knotAddr}}
 	srv, svcAddr := sysStartServer(t, snap1, cfg)

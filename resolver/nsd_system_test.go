@@ -25,7 +25,7 @@ func TestSystemNSDSecondary(t *testing.T) {
 	snap1 := zoneSnapshot(t, seedPath(0), seedPath(1), seedPath(2))
 	snap2 := zoneSnapshot(t, seedPath(0), seedPath(1), seedPath(2), seedPath(3), seedPath(4))
 
-	nsdPort := sysFreePort(t)
+	nsdPort := testutil.FreePort(t)
 	nsdAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(nsdPort))
 	cfg := resolver.Config{Notify: []string{nsdAddr}}
 	srv, svcAddr := sysStartServer(t, snap1, cfg)

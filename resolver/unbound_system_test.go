@@ -34,7 +34,7 @@ func TestSystemUnboundStubZone(t *testing.T) {
 	require.NoError(t, err)
 
 	dir := t.TempDir()
-	port := sysFreePort(t)
+	port := testutil.FreePort(t)
 	conf := filepath.Join(dir, "unbound.conf")
 	// Unbound as the current user, in the foreground (-d), without chroot,
 	// remote control, DNSSEC validation or root priming needs: only the

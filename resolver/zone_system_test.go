@@ -109,7 +109,7 @@ func TestSystemKnotLoadsZoneFile(t *testing.T) {
 	require.NoError(t, os.WriteFile(file, buf.Bytes(), 0o644))
 
 	_, svcAddr := sysStartServer(t, snap, cfg)
-	port := sysFreePort(t)
+	port := testutil.FreePort(t)
 	conf := sysKnotConf(t, dir, port, fmt.Sprintf("zone:\n  - domain: %q\n    file: %q\n    zonefile-sync: -1\n    journal-content: none\n",
 		resolver.DefaultZone, file))
 	sysStartProcess(t, "knotd", knotd, "-c", conf)
@@ -159,7 +159,7 @@ func sysKnotConf(t *testing.T, dir string, port int, extra string) string {
 // (UDP and TCP) and returns it and its address.
 func sysStartServer(t *testing.T, snap *registry.Snapshot, cfg resolver.Config) (*resolver.Server, string) {
 	t.Helper()
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(sysFreePort(t)))
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(testutil.FreePort(t)))
 	cfg.Listen = []string{addr}
 	srv, err := resolver.New(cfg, slog.New(slog.NewTextHandler(sysTestWriter{t}, nil)), prometheus.NewRegistry())
 	require.NoError(t, err)
@@ -183,25 +183,6 @@ func (w sysTestWriter) Write(p []byte) (int, error) {
 	defer func() { _ = recover() }() // t.Log after the test ends panics
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
-}
-
-// sysFreePort returns a loopback port that is free for both UDP and TCP
-// at the time of the call.
-func sysFreePort(t *testing.T) int {
-	t.Helper()
-	for range 50 {
-		u, err := net.ListenPacket("udp4", "127.0.0.1:0")
-		require.NoError(t, err)
-		port := u.LocalAddr().(*net.UDPAddr).Port
-		l, err := net.Listen("tcp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-		u.Close()
-		if err == nil {
-			l.Close()
-			return port
-		}
-	}
-	t.Fatal("no free loopback port for UDP and TCP")
-	return 0
 }
 
 // sysLog collects a process's output for the failure report.

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -43,7 +42,7 @@ func TestBrowserDaemon(t *testing.T) {
 	out, err := build.CombinedOutput()
 	require.NoError(t, err, "go build:\n%s", out)
 
-	dnsPort := freeUDPTCPPort(t)
+	dnsPort := testutil.FreePort(t)
 	d := startServe(t, bin, "--registry", registryPath, "--dns-listen", "127.0.0.1:"+strconv.Itoa(dnsPort),
 		"--http-listen", "127.0.0.1:0", "--log-format", "text")
 	base := "http://" + d.httpAddr
@@ -82,24 +81,6 @@ func TestBrowserDaemon(t *testing.T) {
 	}
 	assert.Regexp(t, `(?m)^\d+ \d+ 631 \S+\.$`, answers["dig-tcp-srv"], "SRV answer names port 631")
 	d.stop(t)
-}
-
-// freeUDPTCPPort returns a loopback port free for both UDP and TCP now.
-func freeUDPTCPPort(t *testing.T) int {
-	t.Helper()
-	for range 50 {
-		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-		require.NoError(t, err)
-		port := pc.LocalAddr().(*net.UDPAddr).Port
-		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
-		pc.Close()
-		if err == nil {
-			ln.Close()
-			return port
-		}
-	}
-	t.Fatal("no free UDP+TCP port on loopback")
-	return 0
 }
 
 type serveProc struct {

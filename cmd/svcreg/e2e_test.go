@@ -63,24 +63,6 @@ func svcregBinary(t *testing.T) string {
 	return binPath
 }
 
-// freePort returns a loopback port free for both UDP and TCP right now.
-func freePort(t *testing.T) int {
-	t.Helper()
-	for range 50 {
-		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-		require.NoError(t, err)
-		port := pc.LocalAddr().(*net.UDPAddr).Port
-		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
-		pc.Close()
-		if err == nil {
-			ln.Close()
-			return port
-		}
-	}
-	t.Fatal("no free port")
-	return 0
-}
-
 // syncBuffer is a goroutine-safe log sink.
 type syncBuffer struct {
 	mu sync.Mutex
@@ -137,7 +119,7 @@ func startDaemonRaw(t *testing.T, dir, registrySection string) *daemonProc {
 func startDaemonDNS(t *testing.T, dir, registrySection, dnsExtra string) *daemonProc {
 	t.Helper()
 	bin := svcregBinary(t)
-	dnsPort, httpPort := freePort(t), freePort(t)
+	dnsPort, httpPort := testutil.FreePort(t), testutil.FreePort(t)
 	zone := "svc.test."
 	cfgPath := filepath.Join(dir, "svcreg.yml")
 	cfg := fmt.Sprintf(`%sdns:
@@ -470,7 +452,7 @@ func TestE2EStopDuringStartup(t *testing.T) {
 	bin := svcregBinary(t)
 	logs := &syncBuffer{}
 	cmd := exec.Command(bin, "serve", "--registry", xml, "--log-format", "json",
-		"--dns-listen", fmt.Sprintf("127.0.0.1:%d", freePort(t)), "--http-listen", fmt.Sprintf("127.0.0.1:%d", freePort(t)))
+		"--dns-listen", fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t)), "--http-listen", fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t)))
 	cmd.Stdout, cmd.Stderr = logs, logs
 	require.NoError(t, cmd.Start())
 	p := &daemonProc{t: t, cmd: cmd, log: logs, done: make(chan error, 1)}

@@ -145,7 +145,7 @@ func TestRobustServeNonRootWritesOnlyCache(t *testing.T) {
 	local := filepath.Join(dir, "local.services")
 	require.NoError(t, os.WriteFile(local, []byte("svcregone 4141/tcp\n"), 0o644))
 	t.Cleanup(srv.Close)
-	dnsPort, httpPort := freePort(t), freePort(t)
+	dnsPort, httpPort := testutil.FreePort(t), testutil.FreePort(t)
 	cfg := filepath.Join(dir, "svcreg.yml")
 	require.NoError(t, os.WriteFile(cfg, []byte(fmt.Sprintf(`registry:
   sources: [%q, %q]

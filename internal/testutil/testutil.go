@@ -3,10 +3,12 @@
 package testutil
 
 import (
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"testing"
 )
 
@@ -78,4 +80,25 @@ func SharedFile(t testing.TB, elem ...string) string {
 // Testdata returns a path below the repository's testdata/.
 func Testdata(elem ...string) string {
 	return filepath.Join(append([]string{RepoRoot(), "testdata"}, elem...)...)
+}
+
+// FreePort returns a loopback port that is free for both UDP and TCP at
+// the time of the call (a DNS server listens on both with one number).
+func FreePort(t testing.TB) int {
+	t.Helper()
+	for range 50 {
+		pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("free port: %v", err)
+		}
+		port := pc.LocalAddr().(*net.UDPAddr).Port
+		ln, err := net.Listen("tcp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		pc.Close()
+		if err == nil {
+			ln.Close()
+			return port
+		}
+	}
+	t.Fatal("no loopback port free for both UDP and TCP")
+	return 0
 }
