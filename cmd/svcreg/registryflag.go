@@ -166,3 +166,23 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 		args = rest[1:]
 	}
 }
+
+// parseRegistryFlags parses the flags of a command that reads the registry
+// and takes no positional arguments (flags may come in any order). A stray
+// argument is most often a registry path given without --registry, so the
+// error says how to give one. It returns false and the exit status when the
+// command must stop.
+func parseRegistryFlags(fs *flag.FlagSet, args []string, cmd string, stderr io.Writer) (int, bool) {
+	rest, err := parseInterspersed(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK, false
+		}
+		return exitUsage, false
+	}
+	if len(rest) > 0 {
+		fmt.Fprintf(stderr, "svcreg %s: unexpected argument %q (use --registry PATH)\n", cmd, rest[0])
+		return exitUsage, false
+	}
+	return exitOK, true
+}

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -48,16 +47,8 @@ func runStats(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(fs.Output(), "\nflags:")
 		fs.PrintDefaults()
 	}
-	rest, err := parseInterspersed(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
-	}
-	if len(rest) > 0 {
-		fmt.Fprintf(stderr, "svcreg stats: unexpected argument %q (use --registry PATH)\n", rest[0])
-		return exitUsage
+	if code, ok := parseRegistryFlags(fs, args, "stats", stderr); !ok {
+		return code
 	}
 	snap, err := rf.load(ctx, newCLILogger(stderr, *quiet))
 	if err != nil {

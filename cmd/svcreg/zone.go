@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -174,20 +173,13 @@ func runZone(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(fs.Output(), "\nflags:")
 		fs.PrintDefaults()
 	}
-	rest, err := parseInterspersed(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
-	}
-	if len(rest) > 0 {
-		fmt.Fprintf(stderr, "svcreg zone: unexpected argument %q (use --registry PATH)\n", rest[0])
-		return exitUsage
+	if code, ok := parseRegistryFlags(fs, args, "zone", stderr); !ok {
+		return code
 	}
 	logger := newCLILogger(stderr, *quiet)
 	var snap *registry.Snapshot
 	var cfg resolver.Config
+	var err error
 	if *cfgPath != "" {
 		snap, cfg, err = zoneFromConfig(ctx, *cfgPath, &rf, &zf, logger)
 	} else {
