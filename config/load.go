@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/svcreg/svcreg/registry"
 )
 
 // MaxFileBytes bounds the config file.
@@ -37,6 +39,8 @@ type Error struct {
 	Origin string
 	Key    string
 	Msg    string
+	// Err is the cause callers may branch on (mdns.ErrUnknownRule), or nil.
+	Err error
 }
 
 func (e *Error) Error() string {
@@ -51,8 +55,13 @@ func (e *Error) Error() string {
 	return e.Origin + ": " + e.Key + ": " + e.Msg
 }
 
-// Unwrap lets callers test errors.Is(err, ErrInvalid).
-func (e *Error) Unwrap() error { return ErrInvalid }
+// Unwrap lets callers test errors.Is(err, ErrInvalid), and for the cause.
+func (e *Error) Unwrap() []error {
+	if e.Err != nil {
+		return []error{ErrInvalid, e.Err}
+	}
+	return []error{ErrInvalid}
+}
 
 // Setting is one value from a flag: Key is the config key, Values its
 // value(s) (several for a repeated flag of a list key), Origin the flag as
@@ -80,6 +89,14 @@ type Loaded struct {
 	Path string
 	// origins maps a key path to where its value came from.
 	origins map[string]string
+	// opts are the options it was loaded with, for Reread.
+	opts Options
+}
+
+// Reread loads the configuration again from the same file, environment
+// and flags, as a reload does.
+func (l *Loaded) Reread() (*Loaded, error) {
+	return Load(l.opts)
 }
 
 // Origin tells where key's value came from: "file:line", an environment
@@ -114,7 +131,7 @@ func parentKey(k string) string {
 // and validates the result. Errors are *Error values (joined when there
 // are several), each wrapping ErrInvalid, or an I/O error reading the file.
 func Load(opts Options) (*Loaded, error) {
-	l := &Loaded{Config: Default(), origins: map[string]string{}}
+	l := &Loaded{Config: Default(), origins: map[string]string{}, opts: opts}
 	path := opts.Path
 	if path == "" {
 		path = lookupEnv(opts.Environ, EnvConfig)
@@ -175,7 +192,7 @@ func Parse(r io.Reader, name string) (*Loaded, error) {
 // and flags stay relative to the working directory.
 func (l *Loaded) resolvePaths(dir string) {
 	abs := func(p string) string {
-		if p == "" || filepath.IsAbs(p) || IsURL(p) {
+		if p == "" || filepath.IsAbs(p) || IsURL(p) || registry.IsKeywordSpec(p) {
 			return p
 		}
 		return filepath.Join(dir, p)

@@ -3,14 +3,18 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/miekg/dns"
 
+	"github.com/svcreg/svcreg/internal/embedded"
+	"github.com/svcreg/svcreg/mdns"
 	"github.com/svcreg/svcreg/registry"
 )
 
@@ -88,8 +92,22 @@ func (v *validator) registry(r *Registry) {
 }
 
 // IsURL reports whether a registry source is a URL rather than a path.
-func IsURL(s string) bool {
-	return strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://") || strings.Contains(s, "://")
+func IsURL(s string) bool { return registry.IsURL(s) }
+
+// SourceOptions are the registry section as registry.LoadSources takes
+// it: the forced format, the default's services file, the cache, the
+// download cap, the local additions and, in a release build, the embedded
+// IANA registry. Callers add the logger and HTTP client.
+func (c *Config) SourceOptions() registry.SourceOptions {
+	emb, _ := embedded.Registry()
+	return registry.SourceOptions{
+		Format:           registry.Format(c.Registry.Format),
+		ServicesFile:     c.Registry.ServicesFile,
+		Embedded:         emb,
+		CacheDir:         c.Registry.CacheDir,
+		MaxDownloadBytes: c.Registry.MaxDownloadBytes,
+		Local:            c.LocalSource(),
+	}
 }
 
 // local validates one private service type as the registry would: an RFC
@@ -312,11 +330,21 @@ func (v *validator) mdns(m *MDNS) {
 	if m.Browse && m.BrowseInterval < 10*time.Second {
 		v.fail("mdns.browse_interval", "%s: at least 10s, so browsing does not flood the link", m.BrowseInterval)
 	}
-	for rule, sev := range m.Rules {
-		switch sev {
+	known := map[string]bool{}
+	for _, r := range mdns.Rules() {
+		known[r.ID] = true
+	}
+	for _, rule := range slices.Sorted(maps.Keys(m.Rules)) {
+		key := "mdns.rules." + rule
+		if !known[rule] {
+			v.errs = append(v.errs, &Error{Origin: v.l.Origin(key), Key: key,
+				Msg: mdns.ErrUnknownRule.Error() + " (svcreg rules lists them)", Err: mdns.ErrUnknownRule})
+			continue
+		}
+		switch m.Rules[rule] {
 		case "info", "warning", "error", "off":
 		default:
-			v.fail("mdns.rules."+rule, "%q: want info, warning, error or off", sev)
+			v.fail(key, "%q: want info, warning, error or off", m.Rules[rule])
 		}
 	}
 }

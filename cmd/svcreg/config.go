@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/svcreg/svcreg/config"
 )
@@ -37,13 +36,8 @@ func runConfig(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	environ := os.Environ()
 	cfg, err := cf.load(environ)
-	if err == nil {
-		_, err = mdnsPolicy(cfg) // rule IDs need the mdns catalogue
-	}
 	if err != nil {
-		for _, line := range strings.Split(err.Error(), "\n") {
-			fmt.Fprintf(stderr, "svcreg config check: %s\n", line)
-		}
+		printErrorLines(stderr, "config check", err)
 		return exitUsage
 	}
 	for _, name := range config.UnknownEnv(environ) {

@@ -1,34 +1,32 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 
-	"github.com/svcreg/svcreg/internal/embedded"
+	"github.com/svcreg/svcreg/config"
 	"github.com/svcreg/svcreg/registry"
 )
 
-// maxLoggedProblems is how many skipped rows of one source load logs one
-// by one; the rest are counted.
-const maxLoggedProblems = 10
-
-// registryFlags are the flags of every command that reads the registry:
-// a repeatable --registry PATH, --format to force the format of those
-// files, and --services-file for the built-in default. Without
-// --registry, the default is the host's services file plus svcreg's
-// built-in table of common DNS-SD types (registry.DefaultSources).
+// registryFlags are the flags of every command that reads the registry,
+// with the same meaning as serve's: --config FILE, a repeatable
+// --registry PATH|URL (or builtin, embedded), --format to force the
+// format of those sources, and --services-file for the built-in default.
+// Like serve, the command reads the config file (--config, else
+// $SVCREG_CONFIG), then SVCREG_* variables, then the flags. Without any
+// source the default is the host's services file plus svcreg's built-in
+// table (registry.LoadSources).
 type registryFlags struct {
-	paths        []string
-	format       registry.Format
-	servicesPath string // "" = registry.DefaultServicesPath
+	configFlags
 
-	// loaded describes what load read, in order, for commands that report
-	// it (svcreg stats).
+	// cfg is the configuration load read; loaded describes the sources,
+	// in merge order, for commands that report them (svcreg stats).
+	cfg    *config.Loaded
 	loaded []loadedSource
 }
 
@@ -36,95 +34,43 @@ type registryFlags struct {
 // skip.
 type loadedSource struct {
 	Name     string
-	Path     string // "" for the built-in table
+	Path     string // "" for the built-in table, embedded data and local additions
 	Skipped  int
 	Problems []registry.ParseError
 }
 
 // register adds the flags to fs.
 func (f *registryFlags) register(fs *flag.FlagSet) {
-	fs.Func("registry", "read the registry from `PATH` (the IANA XML or CSV, the text or markdown rendering, or a services file; "+
-		"repeat to merge several); default: the host's services file plus the built-in table", func(s string) error {
-		if s == "" {
-			return errors.New("empty path")
-		}
-		f.paths = append(f.paths, s)
-		return nil
-	})
-	fs.Func("format", "read every --registry file as `FORMAT`: xml, csv, text, markdown or services (default: detected from the content)", func(s string) error {
-		switch fm := registry.Format(s); fm {
-		case registry.FormatXML, registry.FormatCSV, registry.FormatText, registry.FormatMarkdown, registry.FormatServices:
-			f.format = fm
-			return nil
-		}
-		return fmt.Errorf("unknown format %q (want xml, csv, text, markdown or services)", s)
-	})
-	fs.StringVar(&f.servicesPath, "services-file", registry.DefaultServicesPath,
-		"services `FILE` the built-in default reads (ignored with --registry)")
+	f.registerSources(fs)
 }
 
-// load reads the sources the flags name (or the built-in default), logs
-// what it uses and the rows it skipped, and builds the snapshot. Errors
-// name the file and, where known, the line or record.
+// load reads the configuration and the sources it names (or the
+// built-in default), logs what it uses and the rows it skipped, and
+// builds the snapshot. Errors name the file and, where known, the line or
+// record.
 func (f *registryFlags) load(ctx context.Context, logger *slog.Logger) (*registry.Snapshot, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	f.loaded = f.loaded[:0]
-	var srcs []*registry.Source
-	if len(f.paths) == 0 {
-		if f.format != "" {
-			return nil, errors.New("--format applies to --registry files, and none was given")
-		}
-		logger.Info("registry: no --registry given, using the built-in default")
-		if b, ok := embedded.Registry(); ok {
-			// A release build (-tags ianaembed) answers from its embedded
-			// IANA snapshot plus the built-in table, as serve does.
-			src, err := registry.Parse(bytes.NewReader(b), embedded.Name, registry.FormatXML)
-			if err != nil {
-				return nil, fmt.Errorf("embedded registry: %w", err)
-			}
-			srcs = []*registry.Source{src, registry.Builtin()}
-		} else {
-			var err error
-			if srcs, err = registry.DefaultSources(ctx, f.servicesPath, logger); err != nil {
-				return nil, err
-			}
-		}
-		for _, s := range srcs {
-			path := ""
-			if s.Format == registry.FormatServices {
-				path = f.servicesPath
-			}
-			f.loaded = append(f.loaded, loadedSource{Name: s.Name, Path: path, Skipped: len(s.Problems), Problems: s.Problems})
-		}
-	} else {
-		for _, p := range f.paths {
-			src, err := registry.LoadFile(ctx, p, f.format)
-			if err != nil {
-				return nil, err
-			}
-			logger.Info("registry: loaded", "path", p, "format", string(src.Format), "records", len(src.Records),
-				"updated", src.Updated, "skipped_rows", len(src.Problems))
-			for i := range src.Problems {
-				if i == maxLoggedProblems {
-					logger.Warn("registry: more rows skipped", "path", p, "count", len(src.Problems)-i)
-					break
-				}
-				logger.Warn("registry: row skipped", "problem", src.Problems[i].Error())
-			}
-			srcs = append(srcs, src)
-			f.loaded = append(f.loaded, loadedSource{Name: src.Name, Path: p, Skipped: len(src.Problems), Problems: src.Problems})
-		}
-	}
-	snap, err := registry.Build(srcs...)
+	cfg, err := f.configFlags.load(os.Environ())
 	if err != nil {
 		return nil, err
 	}
-	if n := len(snap.Conflicts()); n > 0 {
-		logger.Info("registry: sources disagree on some registrations; svcreg stats lists them", "conflicts", n)
+	f.cfg = cfg
+	if cfg.Registry.Format != "" && len(cfg.Registry.Sources) == 0 {
+		return nil, fmt.Errorf("--format applies to --registry files, and none was given (%s sets registry.format)", cfg.Origin("registry.format"))
 	}
-	return snap, nil
+	opts := cfg.SourceOptions()
+	opts.Logger, opts.UserAgent = logger, "svcreg/"+buildVersion()
+	res, err := registry.LoadSources(ctx, cfg.Registry.Sources, opts)
+	if err != nil {
+		return nil, err
+	}
+	f.loaded = f.loaded[:0]
+	for _, s := range res.Sources {
+		f.loaded = append(f.loaded, loadedSource{Name: s.Source.Name, Path: s.Path, Skipped: len(s.Source.Problems), Problems: s.Source.Problems})
+	}
+	return res.Snapshot, nil
 }
 
 // newCLILogger is the logger of the one-shot commands: text to w, without

@@ -12,20 +12,11 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/svcreg/svcreg/config"
+	"github.com/svcreg/svcreg/daemon"
+	"github.com/svcreg/svcreg/registry"
 )
-
-// shutdownGrace bounds a graceful stop: the issue asks for an exit within
-// 5 s of SIGTERM, so in-flight work gets a little less than that.
-const shutdownGrace = 4 * time.Second
-
-// httpShutdownGrace bounds the wait for HTTP requests in flight. It is
-// shorter than shutdownGrace because http.Server.Shutdown waits up to 5 s
-// for connections that were opened but never sent a request (browsers
-// open such speculative connections); after it, the rest are closed.
-const httpShutdownGrace = 2 * time.Second
 
 // configFlags collects the flags that override config keys, in the order
 // given, as config.Settings; a repeated flag of a list key accumulates.
@@ -59,12 +50,27 @@ func (c *configFlags) valueFlag(fs *flag.FlagSet, name, key, usage string) {
 	})
 }
 
+// registerSources adds the flags of every command that reads the
+// registry: --config and the registry sources.
+func (c *configFlags) registerSources(fs *flag.FlagSet) {
+	fs.StringVar(&c.path, "config", "", "read the config `FILE` (YAML; default $"+config.EnvConfig+", else none); flags override it")
+	c.listFlag(fs, "registry", "registry.sources", "read the registry from `PATH|URL` (the IANA XML or CSV, the text or markdown rendering, "+
+		"a services file, builtin for svcreg's table of common DNS-SD types, embedded for a release build's IANA copy; "+
+		"a URL is read from the cache svcreg fetch fills); repeat to merge several; default: the host's services file plus the built-in table")
+	fs.Func("format", "read every --registry source as `FORMAT`: xml, csv, text, markdown or services (default: detected from the content)", func(s string) error {
+		switch fm := registry.Format(s); fm {
+		case registry.FormatXML, registry.FormatCSV, registry.FormatText, registry.FormatMarkdown, registry.FormatServices:
+			c.settings = append(c.settings, config.Setting{Key: "registry.format", Values: []string{s}, Origin: "--format"})
+			return nil
+		}
+		return fmt.Errorf("unknown format %q (want xml, csv, text, markdown or services)", s)
+	})
+	c.valueFlag(fs, "services-file", "registry.services_file", "services `FILE` the built-in default reads (default "+registry.DefaultServicesPath+"; ignored with --registry)")
+}
+
 // register adds the flags serve and config check share.
 func (c *configFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.path, "config", "", "read the config `FILE` (YAML; default $"+config.EnvConfig+", else none)")
-	c.listFlag(fs, "registry", "registry.sources", "registry `PATH or URL` (repeatable; default: the host's services file plus the built-in table)")
-	c.valueFlag(fs, "format", "registry.format", "read every registry file as `FORMAT` (xml, csv, text, markdown, services; default detect)")
-	c.valueFlag(fs, "services-file", "registry.services_file", "services `FILE` the default registry reads (default /etc/services)")
+	c.registerSources(fs)
 	c.valueFlag(fs, "zone", "dns.zone", "DNS `ZONE` served (default "+config.DefaultZone+")")
 	c.listFlag(fs, "dns-listen", "dns.listen", "DNS listen `ADDR` host:port, UDP and TCP (repeatable; default "+config.DefaultDNSListen+")")
 	c.listFlag(fs, "http-listen", "http.listen", "HTTP listen `ADDR` host:port (repeatable; default "+config.DefaultHTTPListen+")")
@@ -98,11 +104,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	environ := os.Environ()
 	cfg, err := cf.load(environ)
-	if err == nil {
-		_, err = mdnsPolicy(cfg) // rule IDs need the mdns catalogue
-	}
 	if err != nil {
-		fmt.Fprintf(stderr, "svcreg serve: %v\n", err)
+		printErrorLines(stderr, "serve", err)
 		return exitUsage
 	}
 	level := new(slog.LevelVar)
@@ -111,15 +114,32 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		logger.Warn("config: environment variable names no config key; ignored", "variable", name)
 	}
 
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-
-	d := &daemon{flags: cf, environ: environ, logger: logger, level: level, version: buildVersion()}
-	if err := d.run(ctx, cfg, hup); err != nil {
+	d, err := daemon.New(ctx, cfg, logger, nil, daemon.WithVersion(buildVersion()), daemon.WithLevel(level))
+	if err != nil {
 		if ctx.Err() != nil {
 			// SIGTERM during start-up (a large registry takes seconds to
 			// load) is an ordinary stop.
+			logger.Info("svcreg: stopped during start-up", "error", err)
+			return exitOK
+		}
+		logger.Error("svcreg serve: cannot start", "error", err)
+		return exitUsage
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				d.RequestReload("SIGHUP")
+			}
+		}
+	}()
+	if err := d.Run(ctx); err != nil {
+		if ctx.Err() != nil {
 			logger.Info("svcreg: stopped during start-up", "error", err)
 			return exitOK
 		}
@@ -129,23 +149,23 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	return exitOK
 }
 
+// printErrorLines prints each line of err (joined errors print one per
+// line) prefixed with the command.
+func printErrorLines(w io.Writer, cmd string, err error) {
+	for _, line := range strings.Split(err.Error(), "\n") {
+		fmt.Fprintf(w, "svcreg %s: %s\n", cmd, line)
+	}
+}
+
 // newDaemonLogger is the daemon's slog logger on w in the configured
 // format, at a level that a reload can change.
 func newDaemonLogger(w io.Writer, lc config.Log, level *slog.LevelVar) *slog.Logger {
-	level.Set(parseLevel(lc.Level))
+	level.Set(daemon.ParseLevel(lc.Level))
 	opts := &slog.HandlerOptions{Level: level}
 	if lc.Format == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
-}
-
-func parseLevel(s string) slog.Level {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(strings.ToUpper(s))); err != nil {
-		return slog.LevelInfo
-	}
-	return l
 }
 
 // buildVersion is the module version the binary was built from, or

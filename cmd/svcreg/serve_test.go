@@ -6,24 +6,17 @@ import (
 	"encoding/json"
 	"flag"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
-	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/svcreg/svcreg/config"
 	"github.com/svcreg/svcreg/internal/testutil"
-	"github.com/svcreg/svcreg/mdns"
-	"github.com/svcreg/svcreg/resolver"
 )
 
 func TestServeFlags(t *testing.T) {
@@ -47,94 +40,6 @@ func TestServeFlags(t *testing.T) {
 	assert.True(t, l.DNS.QueryLog, "--query-log without a value")
 	assert.Equal(t, 40, l.DNS.RRLRate)
 	assert.Equal(t, "--rrl-rate", l.Origin("dns.rrl_rate"))
-}
-
-func TestResolverConfig(t *testing.T) {
-	c := config.Default().DNS
-	rc := resolverConfig(c)
-	assert.Equal(t, config.DefaultZone, rc.Zone)
-	assert.Equal(t, []string{config.DefaultDNSListen}, rc.Listen)
-	assert.Equal(t, c.AXFRAllow, rc.AXFRAllow)
-	assert.Equal(t, uint16(config.DefaultUDPSize), rc.UDPSize)
-	// The config's defaults for the tuning keys are the resolver's.
-	def := resolver.DefaultConfig()
-	assert.Equal(t, def.Addresses, rc.Addresses)
-	assert.Equal(t, def.NotifyRetries, rc.NotifyRetries)
-	assert.Equal(t, def.NotifyTimeout, rc.NotifyTimeout)
-	assert.Equal(t, def.UDPWorkers, rc.UDPWorkers)
-	assert.Equal(t, def.UDPBatch, rc.UDPBatch)
-	assert.Equal(t, def.MaxTCPConns, rc.MaxTCPConns)
-	assert.Equal(t, def.TCPIdleTimeout, rc.TCPIdleTimeout)
-	assert.Equal(t, def.TCPReadTimeout, rc.TCPReadTimeout)
-	assert.Equal(t, def.RRLRate, rc.RRLRate)
-	assert.Equal(t, def.RRLSlip, rc.RRLSlip)
-	assert.Equal(t, def.RRLIPv4Prefix, rc.RRLIPv4Prefix)
-	assert.Equal(t, def.RRLIPv6Prefix, rc.RRLIPv6Prefix)
-
-	c.AXFRAllow = nil // the config said []
-	c.NS = []string{"ns.example."}
-	c.Mbox = "root.example."
-	c.Notify = []string{"192.0.2.1:53"}
-	rc = resolverConfig(c)
-	assert.NotNil(t, rc.AXFRAllow, "an empty allow-list stays empty, not the resolver's loopback default")
-	assert.Empty(t, rc.AXFRAllow)
-	assert.Equal(t, []string{"ns.example."}, rc.NS)
-	assert.Equal(t, "root.example.", rc.Mbox)
-	assert.Equal(t, []string{"192.0.2.1:53"}, rc.Notify)
-
-	// Every tuning key reaches the resolver (valid.yml sets each one to a
-	// value other than its default).
-	l, err := config.Load(config.Options{Path: filepath.Join("..", "..", "config", "testdata", "valid.yml")})
-	require.NoError(t, err)
-	rc = resolverConfig(l.DNS)
-	assert.Equal(t, []netip.Addr{netip.MustParseAddr("192.0.2.10"), netip.MustParseAddr("2001:db8::10")}, rc.Addresses)
-	assert.Equal(t, 3, rc.NotifyRetries)
-	assert.Equal(t, 1500*time.Millisecond, rc.NotifyTimeout)
-	assert.Equal(t, 2, rc.UDPWorkers)
-	assert.Equal(t, 16, rc.UDPBatch)
-	assert.Equal(t, 64, rc.MaxTCPConns)
-	assert.Equal(t, 5*time.Second, rc.TCPIdleTimeout)
-	assert.Equal(t, time.Second, rc.TCPReadTimeout)
-	assert.Equal(t, 20, rc.RRLRate)
-	assert.Equal(t, 3, rc.RRLSlip)
-	assert.Equal(t, 28, rc.RRLIPv4Prefix)
-	assert.Equal(t, 64, rc.RRLIPv6Prefix)
-	// The resolver accepts the mapped config as it is.
-	rc.Listen = []string{"127.0.0.1:0"}
-	srv, err := resolver.New(rc, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
-	require.NoError(t, err)
-	got := srv.Config()
-	assert.Equal(t, rc.RRLSlip, got.RRLSlip)
-	assert.Equal(t, rc.Addresses, got.Addresses)
-
-	// [] in the config: no addresses, not the resolver's 127.0.0.1.
-	c.Addresses = nil
-	rc = resolverConfig(c)
-	assert.NotNil(t, rc.Addresses)
-	assert.Empty(t, rc.Addresses)
-}
-
-func TestMDNSPolicy(t *testing.T) {
-	rules := mdns.Rules()
-	require.NotEmpty(t, rules)
-	id := rules[0].ID
-	l, err := config.Parse(strings.NewReader("mdns:\n  rules:\n    "+id+": error\n"), "c.yml")
-	require.NoError(t, err)
-	p, err := mdnsPolicy(l)
-	require.NoError(t, err)
-	assert.Equal(t, map[string]mdns.Severity{id: mdns.SeverityError}, p.Severity)
-
-	l, err = config.Parse(strings.NewReader("mdns:\n  rules:\n    "+id+": off\n"), "c.yml")
-	require.NoError(t, err)
-	p, err = mdnsPolicy(l)
-	require.NoError(t, err)
-	assert.Equal(t, map[string]bool{id: true}, p.Disabled)
-
-	l, err = config.Parse(strings.NewReader("mdns:\n  rules:\n    no-such-rule: warning\n"), "c.yml")
-	require.NoError(t, err)
-	_, err = mdnsPolicy(l)
-	require.ErrorIs(t, err, mdns.ErrUnknownRule)
-	assert.Contains(t, err.Error(), "c.yml:3: mdns.rules.no-such-rule: ")
 }
 
 func runCmd(t *testing.T, args ...string) (int, string, string) {

@@ -16,9 +16,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/svcreg/svcreg/config"
 	"github.com/svcreg/svcreg/mdns"
-	"github.com/svcreg/svcreg/registry"
 )
 
 // failNone is --fail-on none: no finding changes the exit status.
@@ -151,8 +149,6 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	rf.register(fs)
 	pf.register(fs)
 	fs.Var(&failOn, "fail-on", "exit 1 when a finding is at `LEVEL` or above: error, warning, info, or none")
-	cfgPath := fs.String("config", "", "take mdns.rules and the local additions (registry.local) from the config `FILE`; "+
-		"the flags override its rules")
 	asJSON := fs.Bool("json", false, "print one JSON object per finding, one per line")
 	quiet := fs.Bool("q", false, "log only warnings and errors to stderr")
 	avahi := fs.Bool("avahi", false, "the arguments are Avahi .service files to lint")
@@ -223,7 +219,7 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		ads = append(ads, a)
 	}
 
-	v, err := loadValidator(ctx, &rf, &pf, *cfgPath, newCLILogger(stderr, *quiet))
+	v, err := loadValidator(ctx, &rf, &pf, newCLILogger(stderr, *quiet))
 	if err != nil {
 		fmt.Fprintf(stderr, "svcreg validate: %v\n", err)
 		return exitUsage
@@ -279,35 +275,19 @@ func readAvahiFiles(paths []string, hostname string, stderr io.Writer) (ads []*m
 	return ads, failed
 }
 
-// loadValidator loads the registry the flags name and, with a config
-// file, takes its rule levels (under the flags) and local additions.
-func loadValidator(ctx context.Context, rf *registryFlags, pf *policyFlags, cfgPath string, logger *slog.Logger) (*mdns.Validator, error) {
-	policy := pf.policy
-	var local *registry.Source
-	if cfgPath != "" {
-		cfg, err := config.Load(config.Options{Path: cfgPath})
-		if err != nil {
-			return nil, err
-		}
-		base, err := mdnsPolicy(cfg)
-		if err != nil {
-			return nil, err
-		}
-		policy, local = pf.over(base), cfg.LocalSource()
-	}
+// loadValidator loads the registry the flags name, with the config's
+// local additions (registry.local), and the config's rule levels
+// (mdns.rules) with the flags' on top.
+func loadValidator(ctx context.Context, rf *registryFlags, pf *policyFlags, logger *slog.Logger) (*mdns.Validator, error) {
 	snap, err := rf.load(ctx, logger)
 	if err != nil {
 		return nil, err
 	}
-	if local != nil {
-		// The local additions are one more source, merged last, as the
-		// daemon does.
-		merged := &registry.Source{Name: "registry", Format: registry.FormatBuiltin, Records: snap.Records()}
-		if snap, err = registry.Build(merged, local); err != nil {
-			return nil, fmt.Errorf("adding the local additions of %s: %w", cfgPath, err)
-		}
+	base, err := rf.cfg.MDNSPolicy()
+	if err != nil {
+		return nil, err
 	}
-	return mdns.NewValidator(snap, policy), nil
+	return mdns.NewValidator(snap, pf.over(base)), nil
 }
 
 // readAvahi parses one file; errors name the file (and line).

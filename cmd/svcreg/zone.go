@@ -6,17 +6,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/netip"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 
 	"github.com/miekg/dns"
 
-	"github.com/svcreg/svcreg/config"
-	"github.com/svcreg/svcreg/registry"
 	"github.com/svcreg/svcreg/resolver"
 )
 
@@ -84,11 +80,6 @@ func (z *zoneFlags) register(fs *flag.FlagSet) {
 	})
 }
 
-// config is the resolver configuration the flags describe.
-func (z *zoneFlags) config() resolver.Config {
-	return z.over(resolver.Config{})
-}
-
 // over returns base with every zone flag that was given applied on top.
 func (z *zoneFlags) over(base resolver.Config) resolver.Config {
 	if z.cfg.Zone != "" {
@@ -115,37 +106,6 @@ func (z *zoneFlags) over(base resolver.Config) resolver.Config {
 	return base
 }
 
-// zoneFromConfig reads the registry and the zone settings the way
-// svcreg serve does: the config file (and SVCREG_* variables), its
-// registry sources (or the --registry files given), its local additions,
-// and its dns section, with the zone flags on top. A secondary that loads
-// the result then serves what svcreg serve serves, local additions
-// included.
-func zoneFromConfig(ctx context.Context, path string, rf *registryFlags, zf *zoneFlags, logger *slog.Logger) (*registry.Snapshot, resolver.Config, error) {
-	loaded, err := config.Load(config.Options{Path: path, Environ: os.Environ()})
-	if err != nil {
-		return nil, resolver.Config{}, err
-	}
-	if len(rf.paths) > 0 {
-		loaded.Registry.Sources = slices.Clone(rf.paths)
-		loaded.Registry.Format = string(rf.format)
-	}
-	d := &daemon{logger: logger, version: buildVersion()}
-	snap, _, err := d.loadRegistry(ctx, &loaded.Config)
-	if err != nil {
-		return nil, resolver.Config{}, err
-	}
-	rc := resolverConfig(loaded.DNS)
-	// Names the config leaves unset follow the zone actually served.
-	if len(loaded.DNS.NS) == 0 {
-		rc.NS = nil
-	}
-	if loaded.DNS.Mbox == "" {
-		rc.Mbox = ""
-	}
-	return snap, zf.over(rc), nil
-}
-
 // zoneAbsName checks a domain name and makes it absolute.
 func zoneAbsName(s string) (string, error) {
 	if _, ok := dns.IsDomainName(s); !ok || s == "" {
@@ -164,7 +124,6 @@ func runZone(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	rf.register(fs)
 	var zf zoneFlags
 	zf.register(fs)
-	cfgPath := fs.String("config", "", "take the registry sources, local additions and dns settings from the svcreg config `FILE` (as serve does; SVCREG_* variables apply); zone flags and --registry override it")
 	out := fs.String("o", "", "write the zone to `FILE` (replaced atomically) instead of standard output")
 	quiet := fs.Bool("q", false, "log only warnings and errors to stderr")
 	fs.Usage = func() {
@@ -177,14 +136,15 @@ func runZone(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	logger := newCLILogger(stderr, *quiet)
-	var snap *registry.Snapshot
+	// The registry, its local additions and the dns settings come from the
+	// config as serve reads them, so that a secondary loading the file
+	// serves what svcreg serve serves; the zone flags apply on top.
+	snap, err := rf.load(ctx, logger)
 	var cfg resolver.Config
-	var err error
-	if *cfgPath != "" {
-		snap, cfg, err = zoneFromConfig(ctx, *cfgPath, &rf, &zf, logger)
-	} else {
-		snap, err = rf.load(ctx, logger)
-		cfg = zf.config()
+	if err == nil {
+		cfg = rf.cfg.Resolver()
+		cfg.SerialFile = "" // svcreg zone keeps no serial state
+		cfg = zf.over(cfg)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "svcreg zone: %v\n", err)

@@ -6,5 +6,7 @@
 // built-in default applies.
 package embedded
 
+import "github.com/svcreg/svcreg/registry"
+
 // Name labels the embedded source in logs, errors and Record.Source.
-const Name = "iana-embedded.xml"
+const Name = registry.EmbeddedName

@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"context"
@@ -22,17 +22,18 @@ func BenchmarkReloadIANA(b *testing.B) {
 	xml := testutil.SharedFile(b, "iana", "service-names-port-numbers.xml")
 	cfg := config.Default()
 	cfg.Registry.Sources = []string{xml}
-	d := &daemon{logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	srv, err := resolver.New(resolverConfig(cfg.DNS), d.logger, prometheus.NewRegistry())
+	cfg.DNS.SerialFile = config.SerialFileNone
+	d := &Daemon{logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	srv, err := resolver.New(cfg.Resolver(), d.logger, prometheus.NewRegistry())
 	require.NoError(b, err)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		snap, _, err := d.loadRegistry(ctx, &cfg)
+		loaded, err := d.loadRegistry(ctx, &cfg)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := srv.SetSnapshot(ctx, snap); err != nil {
+		if err := srv.SetSnapshot(ctx, loaded.Snapshot); err != nil {
 			b.Fatal(err)
 		}
 	}

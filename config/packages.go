@@ -1,0 +1,146 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/svcreg/svcreg/fetch"
+	"github.com/svcreg/svcreg/mdns"
+	"github.com/svcreg/svcreg/resolver"
+)
+
+// CacheDirectory is registry.cache_dir or, unset, fetch's default for the
+// environment.
+func (c *Config) CacheDirectory() string {
+	if c.Registry.CacheDir != "" {
+		return c.Registry.CacheDir
+	}
+	return fetch.DefaultCacheDir(os.Getenv)
+}
+
+// SerialFilePath is where the resolver keeps the SOA serial across
+// restarts (dns.serial_file): "" = zone-<zone>.serial in the cache
+// directory, "none" = nowhere (""), else the path given.
+func (c *Config) SerialFilePath() string {
+	switch c.DNS.SerialFile {
+	case SerialFileNone:
+		return ""
+	case "":
+		return filepath.Join(c.CacheDirectory(), "zone-"+fileSafe(strings.TrimSuffix(c.DNS.Zone, "."))+".serial")
+	}
+	return c.DNS.SerialFile
+}
+
+// fileSafe keeps letters, digits, '.', '-' and '_' of a zone name for a
+// file name; anything else (a zone may hold escaped bytes) becomes '_'.
+func fileSafe(zone string) string {
+	if zone == "" {
+		return "root"
+	}
+	b := []byte(strings.ToLower(zone))
+	for i, c := range b {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '.' && c != '-' && c != '_' {
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
+
+// Resolver is the dns section as the resolver's configuration, the serial
+// file resolved against the cache directory. NS and Mbox left unset stay
+// unset, so the resolver derives them from the zone actually served.
+func (c *Config) Resolver() resolver.Config {
+	d := &c.DNS
+	rc := resolver.DefaultConfig()
+	rc.Zone = d.Zone
+	rc.Listen = slices.Clone(d.Listen)
+	rc.TTL, rc.NegTTL = d.TTL, d.NegTTL
+	rc.Target = d.Target
+	rc.NS, rc.Mbox = nil, ""
+	if len(d.NS) > 0 {
+		rc.NS = slices.Clone(d.NS)
+	}
+	if d.Mbox != "" {
+		rc.Mbox = d.Mbox
+	}
+	rc.VersionBind, rc.IDServer = d.VersionBind, d.IDServer
+	rc.AXFRAllow = slices.Clone(d.AXFRAllow)
+	if rc.AXFRAllow == nil {
+		rc.AXFRAllow = []netip.Prefix{} // an empty list in the config allows no one
+	}
+	rc.Notify = slices.Clone(d.Notify)
+	rc.UDPSize = d.UDPSize
+	rc.QueryLog = d.QueryLog
+	rc.Addresses = slices.Clone(d.Addresses)
+	if rc.Addresses == nil {
+		rc.Addresses = []netip.Addr{} // [] in the config: no A/AAAA, not the resolver's 127.0.0.1
+	}
+	rc.NotifyRetries, rc.NotifyTimeout = d.NotifyRetries, d.NotifyTimeout
+	rc.UDPWorkers, rc.UDPBatch = d.UDPWorkers, d.UDPBatch
+	rc.MaxTCPConns, rc.TCPIdleTimeout, rc.TCPReadTimeout = d.TCPMaxConns, d.TCPIdleTimeout, d.TCPReadTimeout
+	rc.RRLRate, rc.RRLSlip = d.RRLRate, d.RRLSlip
+	rc.RRLIPv4Prefix, rc.RRLIPv6Prefix = d.RRLIPv4Prefix, d.RRLIPv6Prefix
+	rc.SerialFile = c.SerialFilePath()
+	return rc
+}
+
+// MDNSPolicy turns mdns.rules (rule -> info|warning|error|off) into the
+// validator's policy. Every rule ID the catalogue lacks and every bad
+// level is reported, each naming where it was set.
+func (l *Loaded) MDNSPolicy() (mdns.Policy, error) {
+	known := map[string]bool{}
+	for _, r := range mdns.Rules() {
+		known[r.ID] = true
+	}
+	var p mdns.Policy
+	var errs []error
+	for _, id := range slices.Sorted(maps.Keys(l.MDNS.Rules)) {
+		key := "mdns.rules." + id
+		if !known[id] {
+			errs = append(errs, fmt.Errorf("%s: %s: %w (svcreg rules lists them)", l.Origin(key), key, mdns.ErrUnknownRule))
+			continue
+		}
+		sev := l.MDNS.Rules[id]
+		if sev == "off" {
+			if p.Disabled == nil {
+				p.Disabled = map[string]bool{}
+			}
+			p.Disabled[id] = true
+			continue
+		}
+		s, err := mdns.ParseSeverity(sev)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %s: %w", l.Origin(key), key, err))
+			continue
+		}
+		if p.Severity == nil {
+			p.Severity = map[string]mdns.Severity{}
+		}
+		p.Severity[id] = s
+	}
+	if err := errors.Join(errs...); err != nil {
+		return p, err
+	}
+	return p, p.Check()
+}
+
+// Monitor is the mdns section as the LAN monitor's configuration.
+func (l *Loaded) Monitor() (mdns.MonitorConfig, error) {
+	pol, err := l.MDNSPolicy()
+	if err != nil {
+		return mdns.MonitorConfig{}, err
+	}
+	return mdns.MonitorConfig{
+		Interfaces:     slices.Clone(l.MDNS.Interfaces),
+		MaxInstances:   l.MDNS.MaxInstances,
+		Browse:         l.MDNS.Browse,
+		BrowseInterval: l.MDNS.BrowseInterval,
+		Policy:         pol,
+	}, nil
+}
