@@ -1,4 +1,4 @@
-package fetch
+package fetch_test
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/svcreg/svcreg/fetch"
 	"github.com/svcreg/svcreg/internal/testutil"
 	"github.com/svcreg/svcreg/registry"
 )
@@ -92,14 +93,14 @@ func TestFetch(t *testing.T) {
 	srv, ts := newIANAServer(t)
 	dir := t.TempDir()
 	dest := filepath.Join(dir, "cache", "registry.xml")
-	opts := Options{URL: ts.URL + "/service-names-port-numbers.xml", Path: dest, Validate: validateRegistry}
+	opts := fetch.Options{URL: ts.URL + "/service-names-port-numbers.xml", Path: dest, Validate: validateRegistry}
 	want, err := os.ReadFile(filepath.Join(srv.dir, "service-names-port-numbers.xml"))
 	require.NoError(t, err)
 
 	// First download: written whole, validators stored.
 	var progressed int64
 	opts.Progress = func(done, total int64) { progressed = done; assert.Equal(t, int64(len(want)), total) }
-	res, err := Fetch(context.Background(), opts)
+	res, err := fetch.Fetch(context.Background(), opts)
 	require.NoError(t, err)
 	assert.True(t, res.Changed)
 	assert.Equal(t, int64(len(want)), res.Size)
@@ -113,7 +114,7 @@ func TestFetch(t *testing.T) {
 	// Second: conditional, 304, nothing rewritten.
 	st1, err := os.Stat(dest)
 	require.NoError(t, err)
-	res, err = Fetch(context.Background(), opts)
+	res, err = fetch.Fetch(context.Background(), opts)
 	require.NoError(t, err)
 	assert.False(t, res.Changed)
 	assert.Equal(t, int64(1), srv.conds.Load(), "second request carried If-None-Match")
@@ -127,9 +128,9 @@ func TestFetch(t *testing.T) {
 		maxBytes int64
 		is       error
 	}{
-		{"500", 0, ErrStatus},
-		{"truncated", 0, ErrTruncated},
-		{"oversize", int64(len(want)) + 10, ErrTooLarge},
+		{"500", 0, fetch.ErrStatus},
+		{"truncated", 0, fetch.ErrTruncated},
+		{"oversize", int64(len(want)) + 10, fetch.ErrTooLarge},
 	}
 	for _, tc := range tests {
 		t.Run(tc.mode, func(t *testing.T) {
@@ -137,7 +138,7 @@ func TestFetch(t *testing.T) {
 			defer srv.mode.Store("")
 			o := opts
 			o.MaxBytes = tc.maxBytes
-			_, err := Fetch(context.Background(), o)
+			_, err := fetch.Fetch(context.Background(), o)
 			require.Error(t, err)
 			assert.True(t, errors.Is(err, tc.is), "got %v", err)
 			got, err := os.ReadFile(dest)
@@ -153,8 +154,8 @@ func TestFetch(t *testing.T) {
 func TestFetchAnnouncedOversize(t *testing.T) {
 	_, ts := newIANAServer(t)
 	dest := filepath.Join(t.TempDir(), "r.xml")
-	_, err := Fetch(context.Background(), Options{URL: ts.URL + "/service-names-port-numbers.xml", Path: dest, MaxBytes: 1000})
-	require.ErrorIs(t, err, ErrTooLarge)
+	_, err := fetch.Fetch(context.Background(), fetch.Options{URL: ts.URL + "/service-names-port-numbers.xml", Path: dest, MaxBytes: 1000})
+	require.ErrorIs(t, err, fetch.ErrTooLarge)
 	_, err = os.Stat(dest)
 	assert.True(t, errors.Is(err, os.ErrNotExist), "nothing written")
 }
@@ -165,8 +166,8 @@ func TestFetchRejectsInvalid(t *testing.T) {
 	}))
 	defer ts.Close()
 	dest := filepath.Join(t.TempDir(), "r.xml")
-	_, err := Fetch(context.Background(), Options{URL: ts.URL + "/r.xml", Path: dest, Validate: validateRegistry})
-	require.ErrorIs(t, err, ErrInvalid)
+	_, err := fetch.Fetch(context.Background(), fetch.Options{URL: ts.URL + "/r.xml", Path: dest, Validate: validateRegistry})
+	require.ErrorIs(t, err, fetch.ErrInvalid)
 	_, err = os.Stat(dest)
 	assert.True(t, errors.Is(err, os.ErrNotExist))
 }
@@ -175,23 +176,23 @@ func TestFetchNetworkError(t *testing.T) {
 	ts := httptest.NewServer(http.NotFoundHandler())
 	url := ts.URL + "/r.xml"
 	ts.Close() // nothing listens any more
-	_, err := Fetch(context.Background(), Options{URL: url, Path: filepath.Join(t.TempDir(), "r.xml")})
+	_, err := fetch.Fetch(context.Background(), fetch.Options{URL: url, Path: filepath.Join(t.TempDir(), "r.xml")})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "connection refused")
 }
 
 func TestDefaultCacheDir(t *testing.T) {
 	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
-	assert.Equal(t, "/var/cache/svcreg", DefaultCacheDir(env(nil)))
-	assert.Equal(t, "/home/u/.cache/svcreg", DefaultCacheDir(env(map[string]string{"XDG_CACHE_HOME": "/home/u/.cache"})))
-	assert.Equal(t, "/var/cache/svcreg-a", DefaultCacheDir(env(map[string]string{
+	assert.Equal(t, "/var/cache/svcreg", fetch.DefaultCacheDir(env(nil)))
+	assert.Equal(t, "/home/u/.cache/svcreg", fetch.DefaultCacheDir(env(map[string]string{"XDG_CACHE_HOME": "/home/u/.cache"})))
+	assert.Equal(t, "/var/cache/svcreg-a", fetch.DefaultCacheDir(env(map[string]string{
 		"CACHE_DIRECTORY": "/var/cache/svcreg-a:/var/cache/b", "XDG_CACHE_HOME": "/x"})))
 }
 
 func TestCacheName(t *testing.T) {
-	a := CacheName("https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xml")
-	b := CacheName("https://mirror.example/service-names-port-numbers.xml")
+	a := fetch.CacheName("https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xml")
+	b := fetch.CacheName("https://mirror.example/service-names-port-numbers.xml")
 	assert.Regexp(t, `^[0-9a-f]{8}-service-names-port-numbers\.xml$`, a)
 	assert.NotEqual(t, a, b)
-	assert.Regexp(t, `^[0-9a-f]{8}-registry$`, CacheName("https://example.com/"))
+	assert.Regexp(t, `^[0-9a-f]{8}-registry$`, fetch.CacheName("https://example.com/"))
 }
