@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"errors"
 	"net/netip"
 	"os"
@@ -278,6 +279,35 @@ func TestWriteYAMLRoundTrip(t *testing.T) {
 			assert.Equal(t, l.Config, l2.Config)
 		})
 	}
+}
+
+// TestWriteJSON: config check --json carries the same values as the YAML
+// and an origin for every key.
+func TestWriteJSON(t *testing.T) {
+	l, err := parseFile(t, "valid.yml")
+	require.NoError(t, err)
+	var b strings.Builder
+	require.NoError(t, l.WriteJSON(&b))
+	var got struct {
+		File   string `json:"file"`
+		Config struct {
+			DNS struct {
+				TTL  int    `json:"ttl"`
+				Zone string `json:"zone"`
+			} `json:"dns"`
+			Registry struct {
+				Sources []string `json:"sources"`
+			} `json:"registry"`
+		} `json:"config"`
+		Origins map[string]string `json:"origins"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(b.String()), &got), b.String())
+	assert.Equal(t, int(l.DNS.TTL), got.Config.DNS.TTL)
+	assert.Equal(t, l.DNS.Zone, got.Config.DNS.Zone)
+	assert.Equal(t, l.Registry.Sources, got.Config.Registry.Sources)
+	assert.Len(t, got.Origins, len(Keys()))
+	assert.Equal(t, l.Origin("dns.ttl"), got.Origins["dns.ttl"])
+	assert.NotEqual(t, "default", got.Origins["dns.ttl"])
 }
 
 func TestKeysHaveEnvNames(t *testing.T) {

@@ -2,6 +2,7 @@ package config
 
 import (
 	"encoding"
+	"encoding/json"
 	"fmt"
 	"io"
 	"reflect"
@@ -23,6 +24,37 @@ func (l *Loaded) WriteYAML(w io.Writer, origins bool) error {
 		return fmt.Errorf("writing config: %w", err)
 	}
 	return enc.Close()
+}
+
+// WriteJSON prints the effective configuration as one JSON object:
+// "file" (the config file read, empty for none), "config" (the same
+// document WriteYAML prints, as JSON) and "origins" (every key to where
+// its value came from, as in WriteYAML's comments).
+func (l *Loaded) WriteJSON(w io.Writer) error {
+	b, err := yaml.Marshal(l.encode(reflect.ValueOf(l.Config), "", false))
+	if err != nil {
+		return fmt.Errorf("writing config: %w", err)
+	}
+	var doc any
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return fmt.Errorf("writing config: %w", err)
+	}
+	origins := make(map[string]string)
+	for _, k := range Keys() {
+		origins[k] = l.Origin(k)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	out := struct {
+		File    string            `json:"file"`
+		Config  any               `json:"config"`
+		Origins map[string]string `json:"origins"`
+	}{l.Path, doc, origins}
+	if err := enc.Encode(out); err != nil {
+		return fmt.Errorf("writing config: %w", err)
+	}
+	return nil
 }
 
 func (l *Loaded) encode(v reflect.Value, key string, origins bool) *yaml.Node {

@@ -32,6 +32,10 @@ const EmbeddedName = "iana-embedded.xml"
 // carries no registry.
 var ErrNoEmbedded = errors.New("this build embeds no registry (build with -tags ianaembed)")
 
+// ErrNotCached is the reason an Offline load gives for a URL source
+// that has no cached copy.
+var ErrNotCached = errors.New("not cached (svcreg fetch or svcreg serve downloads it)")
+
 // maxLoggedProblems is how many skipped rows of one source are logged one
 // by one; the rest are counted.
 const maxLoggedProblems = 10
@@ -75,6 +79,10 @@ type SourceOptions struct {
 	// must not stop over a network failure. When every spec is skipped the
 	// default sources are served.
 	SkipUnavailable bool
+	// Offline never downloads: a URL source that is not cached is
+	// unavailable (ErrNotCached), for commands that check a configuration
+	// without changing the cache.
+	Offline bool
 	// Local are additions merged last (the config's registry.local).
 	Local *Source
 	// Logger receives what was loaded and the rows skipped (nil: none).
@@ -220,6 +228,9 @@ func loadSpec(ctx context.Context, spec string, opts *SourceOptions, log *slog.L
 	if IsURL(spec) {
 		path = CachePath(opts.CacheDir, spec)
 		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			if opts.Offline {
+				return LoadedSource{}, &unavailableError{url: spec, err: fmt.Errorf("%w (%s)", ErrNotCached, path)}
+			}
 			if _, err := Download(ctx, spec, *opts); err != nil {
 				return LoadedSource{}, &unavailableError{url: spec, err: err}
 			}

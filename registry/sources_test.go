@@ -147,6 +147,18 @@ func TestLoadSourcesURL(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, got.Default)
 	assert.Equal(t, []string{filepath.Base(path)}, sourceNames(got), "the cached URL is served, the other skipped")
+
+	// Offline: the server is up again, but nothing is downloaded.
+	up.Store(true)
+	before := hits.Load()
+	offline := opts
+	offline.Offline = true
+	_, err = LoadSources(ctx, []string{other}, offline)
+	require.ErrorIs(t, err, ErrNotCached)
+	assert.Equal(t, before, hits.Load(), "offline sends no request")
+	got, err = LoadSources(ctx, []string{url}, offline)
+	require.NoError(t, err, "offline still reads the cache")
+	assert.NotEmpty(t, got.Snapshot.ByName("acme-b"))
 }
 
 func TestKeywordSpecs(t *testing.T) {

@@ -5,52 +5,69 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 
 	"github.com/svcreg/svcreg/config"
 )
 
 // runConfig is `svcreg config check`: load the config exactly as serve
-// would (file, SVCREG_* environment, the same flags) and print the
-// effective configuration, each value annotated with where it came from.
+// would (file, SVCREG_* environment, the same flags), read the registry
+// sources it names as serve would at start-up, and print the effective
+// configuration, each value annotated with where it came from.
 func runConfig(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	const usage = "usage: svcreg config check [--config FILE] [--json] [-q] [serve flags]"
 	if len(args) == 0 || args[0] != "check" {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-			fmt.Fprintln(stderr, "usage: svcreg config check [--config FILE] [serve flags]")
+			fmt.Fprintln(stdout, usage)
 			return exitOK
 		}
-		fmt.Fprintln(stderr, "usage: svcreg config check [--config FILE] [serve flags]")
+		fmt.Fprintln(stderr, usage)
 		return exitUsage
 	}
 	fs := flag.NewFlagSet("svcreg config check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var cf configFlags
-	cf.register(fs)
+	rf := registryFlags{offline: true}
+	rf.configFlags.register(fs)
 	bare := fs.Bool("bare", false, "print the config without the origin comments")
+	asJSON := fs.Bool("json", false, `print one JSON object: {"file", "config", "origins"}`)
+	quiet := quietFlag(fs, "print nothing; the exit status says whether the config is good")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: svcreg config check [--config FILE] [serve flags]\n\nValidate the configuration serve would run with (file, SVCREG_* variables,\nflags) and print it; exit 2 naming the key and line of the first problems.")
+		fmt.Fprintln(fs.Output(), usage+"\n\nValidate the configuration serve would run with (file, SVCREG_* variables,\nflags), read the registry sources it names, and print it; exit 2 naming\nthe file, line and key of every problem.\n\nflags:")
 		fs.PrintDefaults()
 	}
 	if code, ok := parseFlagsOnly(fs, args[1:], "config check", stderr); !ok {
 		return code
 	}
 	environ := os.Environ()
-	cfg, err := cf.load(environ)
-	if err != nil {
+	if _, err := rf.load(ctx, newCLILogger(stderr, *quiet)); err != nil {
 		printErrorLines(stderr, "config check", err)
 		return exitUsage
+	}
+	cfg := rf.cfg
+	for _, spec := range slices.Sorted(maps.Keys(rf.skipped)) {
+		fmt.Fprintf(stderr, "svcreg config check: warning: --registry %s: %v\n", spec, rf.skipped[spec])
 	}
 	for _, name := range config.UnknownEnv(environ) {
 		fmt.Fprintf(stderr, "svcreg config check: warning: %s names no config key; ignored\n", name)
 	}
-	if cfg.Path != "" {
-		fmt.Fprintf(stdout, "# effective svcreg configuration (file %s)\n", cfg.Path)
-	} else {
-		fmt.Fprintln(stdout, "# effective svcreg configuration (no config file)")
+	var err error
+	switch {
+	case *quiet:
+	case *asJSON:
+		err = cfg.WriteJSON(stdout)
+	default:
+		if cfg.Path != "" {
+			fmt.Fprintf(stdout, "# effective svcreg configuration (file %s)\n", cfg.Path)
+		} else {
+			fmt.Fprintln(stdout, "# effective svcreg configuration (no config file)")
+		}
+		err = cfg.WriteYAML(stdout, !*bare)
 	}
-	if err := cfg.WriteYAML(stdout, !*bare); err != nil {
+	if err != nil {
 		fmt.Fprintf(stderr, "svcreg config check: %v\n", err)
-		return 1
+		return exitUsage
 	}
 	return exitOK
 }

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/svcreg/svcreg/httpapi"
@@ -20,26 +22,49 @@ const defaultHealthURL = "http://127.0.0.1:8053/healthz"
 func runHealthcheck(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("svcreg healthcheck", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	url := fs.String("url", defaultHealthURL, "probe `URL` (use /readyz to test readiness)")
+	probe := fs.String("url", defaultHealthURL, "probe `URL` (use /readyz to test readiness)")
 	timeout := fs.Duration("timeout", 3*time.Second, "give up after `DURATION`")
-	quiet := fs.Bool("quiet", false, "print nothing; the exit status says it all")
+	asJSON := fs.Bool("json", false, `print the result as one JSON object: {"url", "ok", "error", "elapsed_ms"}`)
+	quiet := quietFlag(fs, "print nothing; the exit status says it all")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: svcreg healthcheck [--url URL] [--timeout D] [--quiet]\n\nExit 0 when a running svcreg answers 200 at URL, 1 otherwise.")
+		fmt.Fprintln(stderr, "usage: svcreg healthcheck [--url URL] [--timeout D] [--json] [-q]\n\nExit 0 when a running svcreg answers 200 at URL, 1 otherwise, 2 for a bad URL.\n\nflags:")
 		fs.PrintDefaults()
 	}
 	if code, ok := parseFlagsOnly(fs, args, "healthcheck", stderr); !ok {
 		return code
 	}
+	if u, err := url.Parse(*probe); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		fmt.Fprintf(stderr, "svcreg healthcheck: --url %q: want an http:// or https:// URL with a host\n", *probe)
+		return exitUsage
+	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	if err := httpapi.Probe(ctx, &http.Client{}, *url); err != nil {
-		if !*quiet {
-			fmt.Fprintf(stderr, "svcreg healthcheck: %v\n", err)
+	start := time.Now()
+	err := httpapi.Probe(ctx, &http.Client{}, *probe)
+	code := exitOK
+	if err != nil {
+		code = 1
+	}
+	switch {
+	case *quiet:
+	case *asJSON:
+		res := struct {
+			URL       string  `json:"url"`
+			OK        bool    `json:"ok"`
+			Error     string  `json:"error,omitempty"`
+			ElapsedMS float64 `json:"elapsed_ms"`
+		}{URL: *probe, OK: err == nil, ElapsedMS: float64(time.Since(start).Microseconds()) / 1000}
+		if err != nil {
+			res.Error = err.Error()
 		}
-		return 1
+		if werr := json.NewEncoder(stdout).Encode(res); werr != nil {
+			fmt.Fprintf(stderr, "svcreg healthcheck: writing output: %v\n", werr)
+			return exitUsage
+		}
+	case err != nil:
+		fmt.Fprintf(stderr, "svcreg healthcheck: %v\n", err)
+	default:
+		fmt.Fprintf(stdout, "ok %s\n", *probe)
 	}
-	if !*quiet {
-		fmt.Fprintf(stdout, "ok %s\n", *url)
-	}
-	return exitOK
+	return code
 }

@@ -26,7 +26,7 @@ func runLookup(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	var rf registryFlags
 	rf.register(fs)
 	asJSON := fs.Bool("json", false, "print one JSON object per matching record, one per line")
-	quiet := fs.Bool("q", false, "log only warnings and errors to stderr")
+	quiet := quietFlag(fs, "log only warnings and errors to stderr")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: svcreg lookup [--registry PATH]... [--format FORMAT] [--json] [-q] QUERY...")
 		fmt.Fprintln(fs.Output(), "\nQUERY is a service name (http, whois++), a DNS-SD type (_http._tcp), or a port")

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"sort"
+	"strings"
 	"syscall"
 )
 
@@ -41,6 +42,7 @@ func commands() map[string]command {
 		"fetch":       {"download the official registry into the cache", runFetch},
 		"config":      {"config check: validate and print the effective config", runConfig},
 		"healthcheck": {"probe a running daemon's /healthz (for containers)", runHealthcheck},
+		"version":     {"print the version, commit, Go version and build tags", runVersion},
 	}
 }
 
@@ -53,12 +55,27 @@ func main() {
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cmds := commands()
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
 		usage(stderr, cmds)
-		if len(args) == 0 {
+		return exitUsage
+	}
+	switch args[0] {
+	case "-h", "-help", "--help":
+		usage(stdout, cmds)
+		return exitOK
+	case "-version", "--version":
+		return runVersion(ctx, args[1:], stdout, stderr)
+	case "help":
+		// "svcreg help CMD" is "svcreg CMD --help".
+		if len(args) == 1 {
+			usage(stdout, cmds)
+			return exitOK
+		}
+		if _, ok := cmds[args[1]]; !ok {
+			fmt.Fprintf(stderr, "svcreg help: unknown command %q (svcreg help lists them)\n", args[1])
 			return exitUsage
 		}
-		return exitOK
+		return cmds[args[1]].run(ctx, []string{"--help"}, stdout, stderr)
 	}
 	c, ok := cmds[args[0]]
 	if !ok {
@@ -80,21 +97,77 @@ func usage(w io.Writer, cmds map[string]command) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-12s %s\n", n, cmds[n].summary)
 	}
-	fmt.Fprintln(w, "\nRun 'svcreg COMMAND -h' for a command's flags.")
+	fmt.Fprintln(w, "\nRun 'svcreg help COMMAND' (or 'svcreg COMMAND --help') for a command's flags.")
+	fmt.Fprintln(w, "Exit status: 0 ok or found, 1 nothing found or a finding at --fail-on, 2 bad usage or unreadable input.")
+}
+
+// quietFlag adds -q and its long form --quiet, one switch under two names.
+func quietFlag(fs *flag.FlagSet, usage string) *bool {
+	q := new(bool)
+	quietFlagVar(fs, q, usage)
+	return q
+}
+
+// quietFlagVar is quietFlag storing into p.
+func quietFlagVar(fs *flag.FlagSet, p *bool, usage string) {
+	fs.BoolVar(p, "q", false, usage)
+	fs.BoolVar(p, "quiet", false, "same as -q")
+}
+
+// parseFlags parses args into fs. The command's usage is printed only
+// when help is asked for; a bad flag or value prints one line, naming
+// the command, the flag as users type it (--name) and, through the
+// flag's own error, the values it accepts.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	full, out := fs.Usage, fs.Output()
+	fs.Usage = func() {}
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	fs.Usage = full
+	fs.SetOutput(out)
+	switch {
+	case err == nil:
+	case errors.Is(err, flag.ErrHelp):
+		if full != nil {
+			full()
+		}
+	default:
+		fmt.Fprintf(out, "%s: %s (%s -h lists the flags)\n", fs.Name(), longFlagNames(err.Error()), fs.Name())
+	}
+	return err
+}
+
+// longFlagNames rewrites the flag package's "-name" to "--name" for
+// names longer than one letter, the spelling the usage and docs use.
+func longFlagNames(msg string) string {
+	var b strings.Builder
+	for i := 0; i < len(msg); i++ {
+		c := msg[i]
+		b.WriteByte(c)
+		if c == '-' && (i == 0 || msg[i-1] == ' ') && i+2 < len(msg) && isFlagChar(msg[i+1]) && isFlagChar(msg[i+2]) {
+			b.WriteByte('-')
+		}
+	}
+	return b.String()
+}
+
+func isFlagChar(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_'
 }
 
 // parseFlagsOnly parses args into fs for a command that takes flags but no
 // arguments. When the command must stop (help asked, a bad flag, a stray
 // argument) it returns false and the exit status.
 func parseFlagsOnly(fs *flag.FlagSet, args []string, cmd string, stderr io.Writer) (int, bool) {
-	if err := fs.Parse(args); err != nil {
+	rest, err := parseInterspersed(fs, args)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK, false
 		}
 		return exitUsage, false
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "svcreg %s: unexpected argument %q\n", cmd, fs.Arg(0))
+	if len(rest) > 0 {
+		fmt.Fprintf(stderr, "svcreg %s: unexpected argument %q\n", cmd, rest[0])
 		return exitUsage, false
 	}
 	return exitOK, true

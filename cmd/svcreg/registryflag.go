@@ -28,6 +28,12 @@ type registryFlags struct {
 	// in merge order, for commands that report them (svcreg stats).
 	cfg    *config.Loaded
 	loaded []loadedSource
+
+	// offline makes load read URL sources from the cache only, skipping
+	// those not cached (listed in skipped), for commands that check a
+	// configuration without downloading.
+	offline bool
+	skipped map[string]error
 }
 
 // loadedSource is one source load read and how many of its rows it had to
@@ -62,10 +68,12 @@ func (f *registryFlags) load(ctx context.Context, logger *slog.Logger) (*registr
 	}
 	opts := cfg.SourceOptions()
 	opts.Logger, opts.UserAgent = logger, "svcreg/"+buildVersion()
+	opts.Offline, opts.SkipUnavailable = f.offline, f.offline
 	res, err := registry.LoadSources(ctx, cfg.Registry.Sources, opts)
 	if err != nil {
 		return nil, err
 	}
+	f.skipped = res.Skipped
 	f.loaded = f.loaded[:0]
 	for _, s := range res.Sources {
 		f.loaded = append(f.loaded, loadedSource{Name: s.Source.Name, Path: s.Path, Skipped: len(s.Source.Problems), Problems: s.Source.Problems})
@@ -98,7 +106,7 @@ func newCLILogger(w io.Writer, quiet bool) *slog.Logger {
 func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
+		if err := parseFlags(fs, args); err != nil {
 			return nil, err
 		}
 		rest := fs.Args()

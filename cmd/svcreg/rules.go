@@ -19,8 +19,9 @@ func runRules(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs := flag.NewFlagSet("svcreg rules", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "print one JSON object per rule, one per line")
+	quiet := quietFlag(fs, "print only the rule IDs, one per line")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: svcreg rules [--json]")
+		fmt.Fprintln(fs.Output(), "usage: svcreg rules [--json] [-q]")
 		fmt.Fprintln(fs.Output(), "\nflags:")
 		fs.PrintDefaults()
 	}
@@ -36,7 +37,14 @@ func runRules(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitUsage
 	}
 	w := bufio.NewWriter(stdout)
-	if *asJSON {
+	switch {
+	case *quiet:
+		for _, r := range mdns.Rules() {
+			if _, err = fmt.Fprintln(w, r.ID); err != nil {
+				break
+			}
+		}
+	case *asJSON:
 		enc := json.NewEncoder(w)
 		enc.SetEscapeHTML(false)
 		for _, r := range mdns.Rules() {
@@ -44,7 +52,7 @@ func runRules(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 				break
 			}
 		}
-	} else {
+	default:
 		tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 		fmt.Fprintln(tw, "RULE\tSEVERITY\tRFC\tSUMMARY")
 		for _, r := range mdns.Rules() {

@@ -46,7 +46,7 @@ func (f *scanFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.noBrowse, "no-browse", false, "only listen: send no queries (sees announcements and other hosts' answers only)")
 	f.failOn.level = mdns.SeverityError
 	fs.Var(&f.failOn, "fail-on", "exit 1 when a finding reaches `LEVEL`: info, warning, error or none")
-	fs.BoolVar(&f.quiet, "q", false, "log only warnings and errors to stderr")
+	quietFlagVar(fs, &f.quiet, "log only warnings and errors to stderr")
 	f.policy.register(fs)
 }
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -95,8 +96,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.SetOutput(stderr)
 	var cf configFlags
 	cf.register(fs)
+	quiet := func(origin string) func(string) error {
+		return func(s string) error {
+			if on, err := strconv.ParseBool(s); err != nil || !on {
+				return err
+			}
+			cf.settings = append(cf.settings, config.Setting{Key: "log.level", Values: []string{"warn"}, Origin: origin})
+			return nil
+		}
+	}
+	fs.BoolFunc("q", "log only warnings and errors (log.level warn)", quiet("-q"))
+	fs.BoolFunc("quiet", "same as -q", quiet("--quiet"))
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: svcreg serve [FLAGS]\n\nRun the daemon: authoritative DNS for the registry zone, the HTTP API,\nmetrics and web UI, and (with --mdns-interface) LAN validation.\nSIGHUP reloads; SIGTERM or SIGINT stop it.")
+		fmt.Fprintln(fs.Output(), "usage: svcreg serve [FLAGS]\n\nRun the daemon: authoritative DNS for the registry zone, the HTTP API,\nmetrics and web UI, and (with --mdns-interface) LAN validation.\nSIGHUP reloads; SIGTERM or SIGINT stop it. Exit 2 for bad usage, a bad config\nor an unreadable registry; 1 when a listener cannot be opened or the\ndaemon stops on a failure.\n\nflags:")
 		fs.PrintDefaults()
 	}
 	if code, ok := parseFlagsOnly(fs, args, "serve", stderr); !ok {

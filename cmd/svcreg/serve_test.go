@@ -17,6 +17,7 @@ import (
 
 	"github.com/svcreg/svcreg/config"
 	"github.com/svcreg/svcreg/internal/testutil"
+	"github.com/svcreg/svcreg/registry"
 )
 
 func TestServeFlags(t *testing.T) {
@@ -51,14 +52,16 @@ func runCmd(t *testing.T, args ...string) (int, string, string) {
 
 func TestConfigCheckCommand(t *testing.T) {
 	valid := filepath.Join("..", "..", "config", "testdata", "valid.yml")
-	code, out, errOut := runCmd(t, "config", "check", "--config", valid, "--zone", "flag.example")
+	// valid.yml names sources that do not exist here; --registry replaces
+	// them, as it does for serve.
+	code, out, errOut := runCmd(t, "config", "check", "--config", valid, "--zone", "flag.example", "--registry", "builtin")
 	require.Equal(t, exitOK, code, errOut)
 	assert.Contains(t, out, "zone: flag.example. # --zone\n")
 	assert.Contains(t, out, "ttl: 7200 # "+valid+":25\n")
 	assert.Contains(t, out, "http:\n  listen: ['127.0.0.1:8053'] # "+valid+":50\n")
 
 	// The printed config is itself a valid config.
-	code, out, _ = runCmd(t, "config", "check", "--bare", "--config", valid)
+	code, out, _ = runCmd(t, "config", "check", "--bare", "--config", valid, "--registry", "builtin")
 	require.Equal(t, exitOK, code)
 	printed := filepath.Join(t.TempDir(), "printed.yml")
 	require.NoError(t, os.WriteFile(printed, []byte(out), 0o644))
@@ -70,6 +73,28 @@ func TestConfigCheckCommand(t *testing.T) {
 	assert.Equal(t, exitUsage, code)
 	assert.Empty(t, out)
 	assert.Equal(t, "svcreg config check: "+bad+":3: dns.listne: unknown key (known: addresses, axfr_allow, id_server, listen, mbox, negative_ttl, notify, notify_retries, notify_timeout, ns, query_log, rrl_ipv4_prefix, rrl_ipv6_prefix, rrl_rate, rrl_slip, serial_file, target, tcp_idle_timeout, tcp_max_conns, tcp_read_timeout, ttl, udp_batch, udp_size, udp_workers, version_bind, zone)\n", errOut)
+
+	// An unreadable source fails the check as it would fail serve.
+	code, out, errOut = runCmd(t, "config", "check", "--config", valid)
+	assert.Equal(t, exitUsage, code)
+	assert.Empty(t, out)
+	assert.Contains(t, errOut, "/var/lib/svcreg/service-names-port-numbers.xml")
+
+	code, out, errOut = runCmd(t, "config", "check", "--json", "--config", valid, "--registry", "builtin")
+	require.Equal(t, exitOK, code, errOut)
+	var doc struct {
+		File    string            `json:"file"`
+		Origins map[string]string `json:"origins"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &doc), out)
+	assert.Equal(t, valid, doc.File)
+	assert.Equal(t, valid+":25", doc.Origins["dns.ttl"])
+	assert.Equal(t, "--registry", doc.Origins["registry.sources"])
+
+	code, out, errOut = runCmd(t, "config", "check", "-q", "--registry", "builtin")
+	assert.Equal(t, exitOK, code, errOut)
+	assert.Empty(t, out)
+	assert.Empty(t, errOut)
 
 	code, _, _ = runCmd(t, "config")
 	assert.Equal(t, exitUsage, code)
@@ -94,6 +119,24 @@ func TestHealthcheckCommand(t *testing.T) {
 	code, out, errOut = runCmd(t, "healthcheck", "--quiet", "--url", ts.URL+"/readyz")
 	assert.Equal(t, 1, code)
 	assert.Empty(t, out+errOut)
+
+	for path, ok := range map[string]bool{"/healthz": true, "/readyz": false} {
+		code, out, _ = runCmd(t, "healthcheck", "--json", "--url", ts.URL+path)
+		var res struct {
+			URL   string `json:"url"`
+			OK    bool   `json:"ok"`
+			Error string `json:"error"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(out), &res), out)
+		assert.Equal(t, ts.URL+path, res.URL)
+		assert.Equal(t, ok, res.OK, path)
+		assert.Equal(t, ok, res.Error == "", path)
+		assert.Equal(t, map[bool]int{true: exitOK, false: 1}[ok], code, path)
+	}
+
+	code, _, errOut = runCmd(t, "healthcheck", "--url", "not-a-url")
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, errOut, `--url "not-a-url"`)
 }
 
 func TestFetchCommand(t *testing.T) {
@@ -133,6 +176,21 @@ func TestFetchCommand(t *testing.T) {
 	assert.Equal(t, want.Size(), st.Size())
 
 	code, _, stderr := runCmd(t, "fetch", "--url", ts.URL+"/nothing.xml", "--out", out)
-	assert.Equal(t, 1, code)
+	assert.Equal(t, exitUsage, code, "an unreadable URL is unreadable input")
 	assert.Contains(t, stderr, "404 Not Found")
+
+	// Without --url, fetch fills the cache the config names with the
+	// config's URL sources; lookup then reads the URL from that cache.
+	cache := t.TempDir()
+	conf := filepath.Join(t.TempDir(), "svcreg.yml")
+	url := ts.URL + "/service-names-port-numbers.xml"
+	require.NoError(t, os.WriteFile(conf, []byte("registry:\n  sources: ["+url+"]\n  cache_dir: "+cache+"\n"), 0o644))
+	code, stdout, stderr := runCmd(t, "fetch", "--config", conf, "-q")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Empty(t, stdout+stderr)
+	assert.FileExists(t, registry.CachePath(cache, url))
+	ts.Close()
+	code, stdout, stderr = runCmd(t, "lookup", "--config", conf, "-q", "5353/udp")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, "mdns")
 }

@@ -41,7 +41,7 @@ func runStats(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	var rf registryFlags
 	rf.register(fs)
 	asJSON := fs.Bool("json", false, "print the statistics as one JSON object")
-	quiet := fs.Bool("q", false, "log only warnings and errors to stderr")
+	quiet := quietFlag(fs, "log only warnings and errors to stderr")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: svcreg stats [--registry PATH]... [--format FORMAT] [--json] [-q]")
 		fmt.Fprintln(fs.Output(), "\nflags:")

@@ -241,7 +241,7 @@ func TestStatsExitStatus(t *testing.T) {
 	}{
 		{"ok", []string{"--registry", seed(4), "-q"}, exitOK, ""},
 		{"stray argument", []string{"--registry", seed(4), "http"}, exitUsage, `svcreg stats: unexpected argument "http" (use --registry PATH)`},
-		{"unknown flag", []string{"--bogus"}, exitUsage, "flag provided but not defined: -bogus"},
+		{"unknown flag", []string{"--bogus"}, exitUsage, "flag provided but not defined: --bogus"},
 		{"missing file", []string{"--registry", "/nonexistent.csv"}, exitUsage, "svcreg stats: loading /nonexistent.csv: open /nonexistent.csv: no such file or directory"},
 		{"help", []string{"--help"}, exitOK, "usage: svcreg stats"},
 	}

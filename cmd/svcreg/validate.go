@@ -150,7 +150,7 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	pf.register(fs)
 	fs.Var(&failOn, "fail-on", "exit 1 when a finding is at `LEVEL` or above: error, warning, info, or none")
 	asJSON := fs.Bool("json", false, "print one JSON object per finding, one per line")
-	quiet := fs.Bool("q", false, "log only warnings and errors to stderr")
+	quiet := quietFlag(fs, "log only warnings and errors to stderr")
 	avahi := fs.Bool("avahi", false, "the arguments are Avahi .service files to lint")
 	hostname := fs.String("hostname", "", "`NAME` that replaces %h in Avahi service names (default: this host's name)")
 	instance := fs.String("instance", "", "the service instance `NAME`, raw (UTF-8, spaces and dots allowed)")

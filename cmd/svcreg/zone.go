@@ -125,7 +125,7 @@ func runZone(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var zf zoneFlags
 	zf.register(fs)
 	out := fs.String("o", "", "write the zone to `FILE` (replaced atomically) instead of standard output")
-	quiet := fs.Bool("q", false, "log only warnings and errors to stderr")
+	quiet := quietFlag(fs, "log only warnings and errors to stderr")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: svcreg zone [--config FILE] [--registry PATH]... [--format FORMAT] [--zone Z] [--ttl N] [--neg-ttl N] [--mbox NAME] [--ns NAME]... [--target NAME] [--addr IP]... [-o FILE] [-q]")
 		fmt.Fprintln(fs.Output(), "\nPrints the zone svcreg serves as an RFC 1035 zone file for BIND, NSD, Knot or CoreDNS's file plugin.")
