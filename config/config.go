@@ -93,8 +93,8 @@ type LocalService struct {
 type DNS struct {
 	Zone   string   `yaml:"zone"`
 	Listen []string `yaml:"listen"`
-	TTL    uint32   `yaml:"ttl"`
-	NegTTL uint32   `yaml:"negative_ttl"`
+	TTL    int      `yaml:"ttl"`
+	NegTTL int      `yaml:"negative_ttl"`
 	Target string   `yaml:"target"`
 	NS     []string `yaml:"ns"`
 	Mbox   string   `yaml:"mbox"`
@@ -107,7 +107,7 @@ type DNS struct {
 	Notify        []string       `yaml:"notify"`
 	NotifyRetries int            `yaml:"notify_retries"`
 	NotifyTimeout time.Duration  `yaml:"notify_timeout"`
-	UDPSize       uint16         `yaml:"udp_size"`
+	UDPSize       int            `yaml:"udp_size"`
 	QueryLog      bool           `yaml:"query_log"`
 	// UDPWorkers reads each UDP socket with this many goroutines (0 =
 	// GOMAXPROCS); UDPBatch datagrams per system call.

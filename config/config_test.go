@@ -55,7 +55,7 @@ func TestInvalidFixtures(t *testing.T) {
 		{"invalid-rule-severity.yml", "invalid-rule-severity.yml:4: mdns.rules.txt-unknown-key: \"fatal\": want info, warning, error or off"},
 		{"invalid-source-url.yml", "invalid-source-url.yml:2: registry.sources[0]: \"ftp://ftp.example.com/registry.xml\": a URL source must be http:// or https:// with a host"},
 		{"invalid-syntax.yml", "invalid-syntax.yml:1: did not find expected ',' or ']'"},
-		{"invalid-ttl.yml", "invalid-ttl.yml:2: dns.ttl: \"one hour\" is not an integer from 0 to 4294967295"},
+		{"invalid-ttl.yml", "invalid-ttl.yml:2: dns.ttl: \"one hour\" is not an integer"},
 		{"invalid-two-documents.yml", "invalid-two-documents.yml:3: more than one YAML document"},
 		{"invalid-udp-size.yml", "invalid-udp-size.yml:2: dns.udp_size: 100: want 512-4096 (RFC 6891 section 6.2.5)"},
 		{"invalid-unknown-key.yml", "invalid-unknown-key.yml:3: dns.listne: unknown key (known: addresses, axfr_allow, id_server, listen, mbox, negative_ttl, notify, notify_retries, notify_timeout, ns, query_log, rrl_ipv4_prefix, rrl_ipv6_prefix, rrl_rate, rrl_slip, serial_file, target, tcp_idle_timeout, tcp_max_conns, tcp_read_timeout, ttl, udp_batch, udp_size, udp_workers, version_bind, zone)"},
@@ -81,14 +81,14 @@ func TestValidFixture(t *testing.T) {
 	c := l.Config
 	assert.Equal(t, "services.example.", c.DNS.Zone, "zone made absolute and lower case")
 	assert.Equal(t, []string{"127.0.0.1:5300", "[::1]:5300"}, c.DNS.Listen)
-	assert.Equal(t, uint32(7200), c.DNS.TTL)
-	assert.Equal(t, uint32(600), c.DNS.NegTTL)
+	assert.Equal(t, 7200, c.DNS.TTL)
+	assert.Equal(t, 600, c.DNS.NegTTL)
 	assert.Equal(t, "svcreg.example.", c.DNS.Target)
 	assert.Equal(t, []string{"ns1.services.example.", "ns2.services.example."}, c.DNS.NS)
 	assert.Equal(t, []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128"),
 		netip.MustParsePrefix("192.0.2.0/24")}, c.DNS.AXFRAllow)
 	assert.Equal(t, []string{"192.0.2.53:53", "[2001:db8::53]:5353"}, c.DNS.Notify)
-	assert.Equal(t, uint16(1400), c.DNS.UDPSize)
+	assert.Equal(t, 1400, c.DNS.UDPSize)
 	assert.True(t, c.DNS.QueryLog)
 	assert.Equal(t, []netip.Addr{netip.MustParseAddr("192.0.2.10"), netip.MustParseAddr("2001:db8::10")}, c.DNS.Addresses)
 	assert.Equal(t, 3, c.DNS.NotifyRetries)
@@ -166,7 +166,7 @@ func TestPrecedence(t *testing.T) {
 		name    string
 		opts    Options
 		zone    string
-		ttl     uint32
+		ttl     int
 		level   string
 		listen  []string
 		origins map[string]string
@@ -207,13 +207,13 @@ func TestLoadErrors(t *testing.T) {
 		opts Options
 		err  string
 	}{
-		{"env bad value", Options{Environ: []string{"SVCREG_DNS_TTL=soon"}}, `SVCREG_DNS_TTL: dns.ttl: "soon" is not an integer from 0 to 4294967295`},
+		{"env bad value", Options{Environ: []string{"SVCREG_DNS_TTL=soon"}}, `SVCREG_DNS_TTL: dns.ttl: "soon" is not an integer`},
 		{"env bad list element", Options{Environ: []string{"SVCREG_HTTP_LISTEN=127.0.0.1:8053,nope"}}, `SVCREG_HTTP_LISTEN: http.listen[1]: "nope": want host:port, e.g. 127.0.0.1:5300 or [::1]:5300`},
 		{"env empties a list", Options{Environ: []string{"SVCREG_DNS_LISTEN="}}, `SVCREG_DNS_LISTEN: dns.listen: at least one address is needed`},
 		{"flag bad value", Options{Flags: []Setting{{Key: "log.format", Values: []string{"yaml"}, Origin: "--log-format"}}}, `--log-format: log.format: "yaml": want text or json`},
 		{"flag not a key", Options{Flags: []Setting{{Key: "registry.local", Values: []string{"x"}, Origin: "--local"}}}, `--local: registry.local: not a settable key`},
 		{"env rrl prefix", Options{Environ: []string{"SVCREG_DNS_RRL_IPV6_PREFIX=129"}}, `SVCREG_DNS_RRL_IPV6_PREFIX: dns.rrl_ipv6_prefix: 129: want 1-128`},
-		{"env negative rate", Options{Environ: []string{"SVCREG_DNS_RRL_RATE=-1"}}, `SVCREG_DNS_RRL_RATE: dns.rrl_rate: "-1" is not a non-negative integer`},
+		{"env negative rate", Options{Environ: []string{"SVCREG_DNS_RRL_RATE=-1"}}, `SVCREG_DNS_RRL_RATE: dns.rrl_rate: -1: want 0-1000000`},
 		{"env bad address", Options{Environ: []string{"SVCREG_DNS_ADDRESSES=192.0.2.1,192.0.2"}}, `SVCREG_DNS_ADDRESSES: dns.addresses[1]: "192.0.2": IPv4 address too short`},
 		{"flag read timeout", Options{Flags: []Setting{{Key: "dns.tcp_read_timeout", Values: []string{"2m"}, Origin: "--x"}}}, `--x: dns.tcp_read_timeout: 2m: want 100ms to 1m`},
 		{"missing file", Options{Path: "/nonexistent/svcreg.yml"}, `reading config: open /nonexistent/svcreg.yml: no such file or directory`},
@@ -302,7 +302,7 @@ func TestWriteJSON(t *testing.T) {
 		Origins map[string]string `json:"origins"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(b.String()), &got), b.String())
-	assert.Equal(t, int(l.DNS.TTL), got.Config.DNS.TTL)
+	assert.Equal(t, l.DNS.TTL, got.Config.DNS.TTL)
 	assert.Equal(t, l.DNS.Zone, got.Config.DNS.Zone)
 	assert.Equal(t, l.Registry.Sources, got.Config.Registry.Sources)
 	assert.Len(t, got.Origins, len(Keys()))

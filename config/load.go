@@ -444,9 +444,11 @@ func setScalar(v reflect.Value, s string) error {
 		}
 		v.SetBool(b)
 	case reflect.Int, reflect.Int64:
+		// The range is the validator's to state, the same for a value
+		// that parses and one that does not.
 		i, err := strconv.ParseInt(s, 10, v.Type().Bits())
-		if err != nil || i < 0 {
-			return fmt.Errorf("%q is not a non-negative integer", s)
+		if err != nil {
+			return fmt.Errorf("%q is not an integer", s)
 		}
 		v.SetInt(i)
 	case reflect.Uint16, reflect.Uint32:

@@ -60,7 +60,7 @@ func (c *Config) Resolver() resolver.Config {
 	rc := resolver.DefaultConfig()
 	rc.Zone = d.Zone
 	rc.Listen = slices.Clone(d.Listen)
-	rc.TTL, rc.NegTTL = d.TTL, d.NegTTL
+	rc.TTL, rc.NegTTL = uint32(d.TTL), uint32(d.NegTTL) // validated: 1 to 2^31-1
 	rc.Target = d.Target
 	rc.NS, rc.Mbox = nil, ""
 	if len(d.NS) > 0 {
@@ -75,7 +75,7 @@ func (c *Config) Resolver() resolver.Config {
 		rc.AXFRAllow = []netip.Prefix{} // an empty list in the config allows no one
 	}
 	rc.Notify = slices.Clone(d.Notify)
-	rc.UDPSize = d.UDPSize
+	rc.UDPSize = uint16(d.UDPSize) // validated: 512-4096
 	rc.QueryLog = d.QueryLog
 	rc.Addresses = slices.Clone(d.Addresses)
 	if rc.Addresses == nil {

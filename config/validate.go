@@ -25,8 +25,13 @@ const LocalSourceName = "local"
 // registry's publisher.
 const MinRefreshInterval = time.Minute
 
-// maxTTL is RFC 2181 section 8: TTLs are 31-bit.
-const maxTTL = 1<<31 - 1
+// MinTTL and MaxTTL bound dns.ttl and dns.negative_ttl (and svcreg zone's
+// --ttl and --neg-ttl): TTLs are 31-bit (RFC 2181 section 8), and 0 would
+// make every answer uncacheable.
+const (
+	MinTTL = 1
+	MaxTTL = 1<<31 - 1
+)
 
 // validator collects errors, each located through the origins map.
 type validator struct {
@@ -196,12 +201,8 @@ func (v *validator) dns(d *DNS) {
 		d.Zone = n
 	}
 	v.listeners("dns.listen", d.Listen)
-	if d.TTL > maxTTL {
-		v.fail("dns.ttl", "%d: at most %d (RFC 2181 section 8)", d.TTL, maxTTL)
-	}
-	if d.NegTTL > maxTTL {
-		v.fail("dns.negative_ttl", "%d: at most %d (RFC 2181 section 8)", d.NegTTL, maxTTL)
-	}
+	v.intRange("dns.ttl", d.TTL, MinTTL, MaxTTL, "RFC 2181 section 8")
+	v.intRange("dns.negative_ttl", d.NegTTL, MinTTL, MaxTTL, "RFC 2181 section 8")
 	if d.Target != "" {
 		if n, ok := domainName(d.Target); ok {
 			d.Target = n
@@ -240,9 +241,7 @@ func (v *validator) dns(d *DNS) {
 		}
 		d.Notify[i] = net.JoinHostPort(host, port)
 	}
-	if d.UDPSize < 512 || d.UDPSize > 4096 {
-		v.fail("dns.udp_size", "%d: want 512-4096 (RFC 6891 section 6.2.5)", d.UDPSize)
-	}
+	v.intRange("dns.udp_size", d.UDPSize, 512, 4096, "RFC 6891 section 6.2.5")
 	for i, a := range d.Addresses {
 		if !a.IsValid() || a.Zone() != "" || a.IsUnspecified() {
 			v.fail(fmt.Sprintf("dns.addresses[%d]", i), "%q: want an IPv4 or IPv6 address without a zone, not unspecified", a.String())
@@ -274,10 +273,22 @@ const (
 	maxRRLSlip       = 100
 )
 
-func (v *validator) intRange(key string, n, lo, hi int) {
+// intRange checks that key's value n is from lo to hi; why, when given,
+// is the source of the bounds.
+func (v *validator) intRange(key string, n, lo, hi int, why ...string) {
 	if n < lo || n > hi {
-		v.fail(key, "%d: want %d-%d", n, lo, hi)
+		msg := RangeText(lo, hi)
+		if len(why) > 0 {
+			msg += " (" + why[0] + ")"
+		}
+		v.fail(key, "%d: %s", n, msg)
 	}
+}
+
+// RangeText states an integer key's range the one way every message
+// and flag states it: "want LO-HI".
+func RangeText(lo, hi int) string {
+	return fmt.Sprintf("want %d-%d", lo, hi)
 }
 
 func (v *validator) durRange(key string, d, lo, hi time.Duration) {

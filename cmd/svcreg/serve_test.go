@@ -32,7 +32,7 @@ func TestServeFlags(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{"127.0.0.1:1", "[::1]:1"}, l.DNS.Listen, "repeated flags accumulate")
 	assert.Equal(t, "b.example.", l.DNS.Zone, "last --zone wins over the env")
-	assert.Equal(t, uint32(60), l.DNS.TTL, "env applies where no flag is given")
+	assert.Equal(t, 60, l.DNS.TTL, "env applies where no flag is given")
 	assert.Equal(t, []string{"/r1", "https://example.com/r.xml"}, l.Registry.Sources)
 	assert.Equal(t, []string{"127.0.0.1:2"}, l.HTTP.Listen)
 	assert.Equal(t, []string{"eth0"}, l.MDNS.Interfaces)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/svcreg/svcreg/config"
 	"github.com/svcreg/svcreg/resolver"
 )
 
@@ -35,22 +36,18 @@ func (z *zoneFlags) register(fs *flag.FlagSet) {
 		z.cfg.Zone = n
 		return err
 	})
-	fs.Func("ttl", "TTL of every record in `SECONDS` (default "+strconv.FormatUint(uint64(def.TTL), 10)+")", func(s string) error {
-		v, err := strconv.ParseUint(s, 10, 31) // RFC 2181 section 8: at most 2^31-1
-		if err != nil || v == 0 {
-			return fmt.Errorf("TTL %q: want 1 to 2147483647 seconds", s)
-		}
-		z.cfg.TTL = uint32(v)
-		return nil
-	})
-	fs.Func("neg-ttl", "negative-caching TTL, the SOA minimum, in `SECONDS` (default "+strconv.FormatUint(uint64(def.NegTTL), 10)+")", func(s string) error {
-		v, err := strconv.ParseUint(s, 10, 31)
-		if err != nil || v == 0 {
-			return fmt.Errorf("negative TTL %q: want 1 to 2147483647 seconds", s)
-		}
-		z.cfg.NegTTL = uint32(v)
-		return nil
-	})
+	ttlFlag := func(name, label, what string, def uint32, dst *uint32) {
+		fs.Func(name, what+" in `SECONDS`, "+config.RangeText(config.MinTTL, config.MaxTTL)+" (default "+strconv.FormatUint(uint64(def), 10)+")", func(s string) error {
+			v, err := strconv.Atoi(s)
+			if err != nil || v < config.MinTTL || v > config.MaxTTL {
+				return fmt.Errorf("%s: %s", label, config.RangeText(config.MinTTL, config.MaxTTL))
+			}
+			*dst = uint32(v)
+			return nil
+		})
+	}
+	ttlFlag("ttl", "TTL", "TTL of every record", def.TTL, &z.cfg.TTL)
+	ttlFlag("neg-ttl", "negative TTL", "negative-caching TTL, the SOA minimum,", def.NegTTL, &z.cfg.NegTTL)
 	fs.Func("mbox", "SOA mailbox `NAME`, the @ written as a dot (default hostmaster.<zone>)", func(s string) error {
 		n, err := zoneAbsName(s)
 		z.cfg.Mbox = n
