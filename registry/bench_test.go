@@ -3,6 +3,7 @@ package registry
 import (
 	"bytes"
 	"encoding/xml"
+	"errors"
 	"io"
 	"runtime"
 	"runtime/metrics"
@@ -68,7 +69,7 @@ func BenchmarkXMLDecoderFloor(b *testing.B) {
 	for b.Loop() {
 		d := xml.NewDecoder(bytes.NewReader(data))
 		for {
-			if _, err := d.RawToken(); err == io.EOF {
+			if _, err := d.RawToken(); errors.Is(err, io.EOF) {
 				break
 			} else if err != nil {
 				b.Fatal(err)
