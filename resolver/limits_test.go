@@ -3,6 +3,7 @@ package resolver_test
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -186,12 +187,12 @@ func rcTCPQuery(c net.Conn) (*dns.Msg, error) {
 func rcClosedWithin(c net.Conn, d time.Duration) bool {
 	c.SetReadDeadline(time.Now().Add(d))
 	_, err := c.Read(make([]byte, 1))
-	return err == io.EOF || (err != nil && !isTimeout(err))
+	return errors.Is(err, io.EOF) || (err != nil && !isTimeout(err))
 }
 
 func isTimeout(err error) bool {
-	ne, ok := err.(net.Error)
-	return ok && ne.Timeout()
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 func TestTCPLimits(t *testing.T) {
