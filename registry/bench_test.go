@@ -113,13 +113,13 @@ func heapUse(build func() any) (peak, kept uint64) {
 	done := make(chan uint64)
 	go func() {
 		s := []metrics.Sample{{Name: metric}}
-		var max uint64
+		var peak uint64
 		for !stop.Load() {
 			metrics.Read(s)
-			max = maxU(max, s[0].Value.Uint64())
+			peak = maxU(peak, s[0].Value.Uint64())
 			time.Sleep(50 * time.Microsecond)
 		}
-		done <- max
+		done <- peak
 	}()
 	v := build()
 	stop.Store(true)
