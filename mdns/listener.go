@@ -127,7 +127,7 @@ func lookupInterfaces(names []string) ([]net.Interface, error) {
 // reusePort lets several processes bind :5353; avahi-daemon and
 // mDNSResponder set both options, and Linux only shares a port when every
 // socket on it agrees.
-func reusePort(network, address string, c syscall.RawConn) error {
+func reusePort(_, _ string, c syscall.RawConn) error {
 	var serr error
 	err := c.Control(func(fd uintptr) {
 		if serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); serr != nil {
