@@ -339,7 +339,7 @@ type rcGathered struct {
 	name, label, value string
 }
 
-func (g *rcGathered) Describe(ch chan<- *prometheus.Desc) {}
+func (g *rcGathered) Describe(chan<- *prometheus.Desc) {}
 func (g *rcGathered) Collect(ch chan<- prometheus.Metric) {
 	mfs, _ := g.reg.Gather()
 	for _, mf := range mfs {
