@@ -151,7 +151,7 @@ func TestServerTruncationAndEDNS(t *testing.T) {
 
 func rcValid(n string) bool {
 	for _, c := range n {
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
 			return false
 		}
 	}
