@@ -71,7 +71,8 @@ func TestBrowserDaemon(t *testing.T) {
 		require.Equal(t, cmd, text, id)
 		// Run the command as shown (dig from PATH replaced by the path
 		// RequireTool found), answers only.
-		args := append(strings.Fields(text)[1:], "+short", "+time=2", "+tries=3")
+		args := strings.Fields(text)[1:]
+		args = append(args, "+short", "+time=2", "+tries=3")
 		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 		out, err := exec.CommandContext(ctx, dig, args...).CombinedOutput()
 		cancel()
