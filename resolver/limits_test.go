@@ -331,7 +331,7 @@ func TestListenIPv4AndIPv6(t *testing.T) {
 			require.NoError(t, err)
 			require.NoError(t, s.SetSnapshot(context.Background(), rcMini(t)))
 			require.NoError(t, s.Start(context.Background()))
-			t.Cleanup(func() { s.Shutdown(context.Background()) })
+			t.Cleanup(func() { _ = s.Shutdown(context.Background()) })
 			addrs := s.Addrs()
 			require.Len(t, addrs, 4, "UDP and TCP on each")
 			for _, a := range addrs {
@@ -389,7 +389,7 @@ func TestNotifyGivesUp(t *testing.T) {
 	s, err := resolver.New(resolver.Config{Notify: []string{pc.LocalAddr().String()}, NotifyRetries: 2,
 		NotifyTimeout: 20 * time.Millisecond}, nil, reg)
 	require.NoError(t, err)
-	t.Cleanup(func() { s.Shutdown(context.Background()) })
+	t.Cleanup(func() { _ = s.Shutdown(context.Background()) })
 	require.NoError(t, s.SetSnapshot(context.Background(), rcMini(t)))
 	require.Eventually(t, func() bool {
 		v, _ := rcMetric(t, reg, "svcreg_dns_notify_total", map[string]string{"result": "gave_up"})

@@ -178,7 +178,9 @@ func rcSendRaw(t *testing.T, netw, addr string, pkt []byte) [][]byte {
 	c.SetDeadline(time.Now().Add(400 * time.Millisecond))
 	var out [][]byte
 	if netw == "udp" {
-		c.Write(pkt)
+		if _, err := c.Write(pkt); !assert.NoError(t, err) {
+			return nil
+		}
 		buf := make([]byte, 65535)
 		for {
 			n, err := c.Read(buf)
@@ -188,8 +190,9 @@ func rcSendRaw(t *testing.T, netw, addr string, pkt []byte) [][]byte {
 			out = append(out, append([]byte(nil), buf[:n]...))
 		}
 	}
-	c.Write(binary.BigEndian.AppendUint16(nil, uint16(len(pkt))))
-	c.Write(pkt)
+	if _, err := c.Write(append(binary.BigEndian.AppendUint16(nil, uint16(len(pkt))), pkt...)); !assert.NoError(t, err) {
+		return nil
+	}
 	for {
 		var l [2]byte
 		if _, err := io.ReadFull(c, l[:]); err != nil {

@@ -271,7 +271,7 @@ func (f *rcSecondary) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 	f.mu.Unlock()
 	m := new(dns.Msg)
 	m.SetReply(r)
-	w.WriteMsg(m)
+	_ = w.WriteMsg(m) // a lost reply is what the retry tests exercise
 }
 
 func (f *rcSecondary) got() []uint32 {
@@ -284,8 +284,8 @@ func rcRunSecondary(t *testing.T, h *rcSecondary) string {
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	require.NoError(t, err)
 	srv := &dns.Server{PacketConn: pc, Handler: h}
-	go srv.ActivateAndServe()
-	t.Cleanup(func() { srv.Shutdown() })
+	go func() { _ = srv.ActivateAndServe() }() // returns when Shutdown closes pc
+	t.Cleanup(func() { _ = srv.Shutdown() })
 	return pc.LocalAddr().String()
 }
 
@@ -295,7 +295,7 @@ func TestSerialAndNotify(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	s, err := resolver.New(resolver.Config{Notify: []string{target}, NotifyTimeout: 50 * time.Millisecond}, nil, reg)
 	require.NoError(t, err)
-	t.Cleanup(func() { s.Shutdown(context.Background()) })
+	t.Cleanup(func() { _ = s.Shutdown(context.Background()) })
 	ctx := context.Background()
 	wait := func(n int) {
 		t.Helper()

@@ -125,7 +125,7 @@ func startServe(t *testing.T, bin string, args ...string) *serveProc {
 	t.Cleanup(func() {
 		if p.cmd.ProcessState == nil {
 			_ = p.cmd.Process.Kill() // only our own child, by its PID
-			<-p.done
+			t.Logf("killed after the deadline: %v", <-p.done)
 		}
 		if t.Failed() {
 			p.mu.Lock()
