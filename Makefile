@@ -1,10 +1,17 @@
 # svcreg: `make run` starts the daemon on its built-in default registry;
-# `make check` installs what the tests need, then vets and runs every test.
+# `make check` installs what the tests need, then gofmt, go vet,
+# golangci-lint and every test under the race detector.
 GO      ?= go
 PKGS    ?= ./...
 TESTFLAGS ?= -race -timeout 30m
 
-.PHONY: all build build-embed run check deps vet fmt-check test bench fuzz clean
+# golangci-lint is pinned and installed with go install from the module
+# proxy into GOBIN (default GOPATH/bin), which need not be on PATH.
+GOLANGCI_LINT_VERSION ?= v2.15.0
+GOBIN_DIR := $(or $(shell $(GO) env GOBIN),$(shell $(GO) env GOPATH)/bin)
+GOLANGCI_LINT ?= $(GOBIN_DIR)/golangci-lint
+
+.PHONY: all build build-embed run check deps tools vet lint fmt-check test bench fuzz clean
 
 all: build
 
@@ -19,8 +26,14 @@ build-embed: build
 run: build
 	./bin/svcreg serve
 
-deps:
+deps: tools
 	./scripts/install-deps.sh
+
+tools:
+	@if ! $(GOLANGCI_LINT) version 2>/dev/null | grep -q 'version $(GOLANGCI_LINT_VERSION:v%=%) '; then \
+		echo "go install golangci-lint@$(GOLANGCI_LINT_VERSION)"; \
+		$(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION); \
+	fi
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -29,10 +42,13 @@ fmt-check:
 vet:
 	$(GO) vet $(PKGS)
 
+lint:
+	$(GOLANGCI_LINT) run $(PKGS)
+
 test:
 	$(GO) test $(TESTFLAGS) $(PKGS)
 
-check: deps fmt-check vet test
+check: deps fmt-check vet lint test
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)

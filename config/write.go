@@ -131,10 +131,6 @@ func (l *Loaded) encode(v reflect.Value, key string, origins bool) *yaml.Node {
 	return &yaml.Node{Kind: yaml.ScalarNode, Value: fmt.Sprint(v.Interface())}
 }
 
-func isEmptyCollection(n *yaml.Node) bool {
-	return (n.Kind == yaml.SequenceNode || n.Kind == yaml.MappingNode) && len(n.Content) == 0
-}
-
 func fmtDuration(v any) string {
 	d := v.(interface{ String() string }).String()
 	if d == "0s" {

@@ -86,9 +86,9 @@ func readMeta(p string) (meta, bool) {
 // validation) leaves the previous file in place.
 func Fetch(ctx context.Context, opts Options) (Result, error) {
 	res := Result{Path: opts.Path}
-	max := opts.MaxBytes
-	if max <= 0 {
-		max = DefaultMaxBytes
+	limit := opts.MaxBytes
+	if limit <= 0 {
+		limit = DefaultMaxBytes
 	}
 	client := opts.Client
 	if client == nil {
@@ -120,8 +120,8 @@ func Fetch(ctx context.Context, opts Options) (Result, error) {
 		return res, nil
 	case resp.StatusCode != http.StatusOK:
 		return res, fmt.Errorf("fetching %s: %w: %s", opts.URL, ErrStatus, resp.Status)
-	case resp.ContentLength > max:
-		return res, fmt.Errorf("fetching %s: %w: announced %d bytes, cap %d", opts.URL, ErrTooLarge, resp.ContentLength, max)
+	case resp.ContentLength > limit:
+		return res, fmt.Errorf("fetching %s: %w: announced %d bytes, cap %d", opts.URL, ErrTooLarge, resp.ContentLength, limit)
 	}
 	if err := os.MkdirAll(filepath.Dir(opts.Path), 0o755); err != nil {
 		return res, fmt.Errorf("fetching %s: %w", opts.URL, err)
@@ -131,7 +131,7 @@ func Fetch(ctx context.Context, opts Options) (Result, error) {
 		return res, fmt.Errorf("fetching %s: %w", opts.URL, err)
 	}
 	defer os.Remove(tmp.Name()) // after the rename this fails harmlessly
-	n, err := copyBody(tmp, resp.Body, max, resp.ContentLength, opts.Progress)
+	n, err := copyBody(tmp, resp.Body, limit, resp.ContentLength, opts.Progress)
 	if err == nil {
 		err = tmp.Sync()
 	}
@@ -159,17 +159,17 @@ func Fetch(ctx context.Context, opts Options) (Result, error) {
 	return Result{Path: opts.Path, Changed: true, Size: n, ETag: m.ETag, LastModified: m.LastModified}, nil
 }
 
-// copyBody copies at most max bytes, failing on more, and on fewer than
+// copyBody copies at most limit bytes, failing on more, and on fewer than
 // an announced Content-Length.
-func copyBody(w io.Writer, r io.Reader, max, total int64, progress func(done, total int64)) (int64, error) {
+func copyBody(w io.Writer, r io.Reader, limit, total int64, progress func(done, total int64)) (int64, error) {
 	var n int64
 	buf := make([]byte, 64<<10)
 	for {
 		k, err := r.Read(buf)
 		if k > 0 {
 			n += int64(k)
-			if n > max {
-				return n, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, max)
+			if n > limit {
+				return n, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, limit)
 			}
 			if _, werr := w.Write(buf[:k]); werr != nil {
 				return n, werr

@@ -161,7 +161,7 @@ func TestFetchAnnouncedOversize(t *testing.T) {
 }
 
 func TestFetchRejectsInvalid(t *testing.T) {
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("<html>captive portal</html>"))
 	}))
 	defer ts.Close()

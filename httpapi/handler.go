@@ -64,7 +64,7 @@ func New(opts Options) (http.Handler, error) {
 	mux.Handle("/v1/", a.get(func(w http.ResponseWriter, r *http.Request) {
 		a.error(w, http.StatusNotFound, "no such API endpoint: %s", r.URL.Path)
 	}))
-	mux.Handle("/healthz", a.get(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("/healthz", a.get(func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	}))
 	mux.Handle("/readyz", a.get(a.ready))
@@ -200,7 +200,7 @@ func (a *api) port(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, portResponse{Port: port, Protocol: proto, Status: snap.PortStatus(port, proto), Records: recs})
 }
 
-func (a *api) registry(w http.ResponseWriter, r *http.Request) {
+func (a *api) registry(w http.ResponseWriter, _ *http.Request) {
 	snap := a.snapshot(w)
 	if snap == nil {
 		return
@@ -222,7 +222,7 @@ type advertisementsResponse struct {
 
 // findings lists the LAN monitor's findings; with mDNS off the list is
 // empty and mdns_enabled false (a monitoring probe need not branch on 404).
-func (a *api) findings(w http.ResponseWriter, r *http.Request) {
+func (a *api) findings(w http.ResponseWriter, _ *http.Request) {
 	resp := findingsResponse{Findings: []mdns.Finding{}}
 	if a.opts.LAN != nil {
 		resp.MDNSEnabled = true
@@ -234,7 +234,7 @@ func (a *api) findings(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
-func (a *api) advertisements(w http.ResponseWriter, r *http.Request) {
+func (a *api) advertisements(w http.ResponseWriter, _ *http.Request) {
 	resp := advertisementsResponse{Advertisements: []mdns.Advertisement{}}
 	if a.opts.LAN != nil {
 		resp.MDNSEnabled = true
@@ -252,7 +252,7 @@ func (a *api) advertisements(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
-func (a *api) ready(w http.ResponseWriter, r *http.Request) {
+func (a *api) ready(w http.ResponseWriter, _ *http.Request) {
 	err := error(nil)
 	if a.opts.Ready != nil {
 		err = a.opts.Ready()

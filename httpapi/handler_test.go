@@ -132,7 +132,7 @@ func TestAPIWithoutMDNSOrSnapshot(t *testing.T) {
 }
 
 func TestReadyFunc(t *testing.T) {
-	var notReady error = errors.New("listeners not up")
+	notReady := errors.New("listeners not up")
 	h, err := New(Options{Store: registry.NewStore(testSnapshot(t)), Ready: func() error { return notReady }})
 	require.NoError(t, err)
 	code, _, body := get(t, h, "GET", "/readyz")

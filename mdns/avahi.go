@@ -82,7 +82,7 @@ func (p *avahiParser) next() (xml.Token, int, error) {
 	for {
 		line := p.line()
 		tok, err := p.d.Token()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return nil, line, io.EOF
 		}
 		if err != nil {
@@ -117,7 +117,7 @@ func trunc(s string) string {
 
 func (p *avahiParser) parse() ([]*Advertisement, error) {
 	tok, line, err := p.next()
-	if err == io.EOF {
+	if errors.Is(err, io.EOF) {
 		return nil, p.errf(line, "no <service-group> element")
 	}
 	if err != nil {
@@ -139,7 +139,7 @@ func (p *avahiParser) parse() ([]*Advertisement, error) {
 	)
 	for {
 		tok, line, err := p.next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return nil, p.errf(line, "unexpected end of file inside <service-group>")
 		}
 		if err != nil {
@@ -183,7 +183,7 @@ func (p *avahiParser) parse() ([]*Advertisement, error) {
 			return nil, p.errf(line, "unknown element <%s> in <service-group>", se.Name.Local)
 		}
 	}
-	if tok, line, err := p.next(); err != io.EOF {
+	if tok, line, err := p.next(); !errors.Is(err, io.EOF) {
 		if err != nil {
 			return nil, err
 		}
@@ -230,7 +230,7 @@ func (p *avahiParser) text(se xml.StartElement, line int) (string, error) {
 	for {
 		tok, err := p.d.Token()
 		if err != nil {
-			if err == io.EOF {
+			if errors.Is(err, io.EOF) {
 				return "", p.errf(line, "unexpected end of file inside <%s>", se.Name.Local)
 			}
 			return "", p.syntax(err)
@@ -260,7 +260,7 @@ func (p *avahiParser) service(se xml.StartElement, line int) (*Advertisement, er
 	var typeSeen, portSeen, domainSeen, hostSeen bool
 	for {
 		tok, l, err := p.next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return nil, p.errf(l, "unexpected end of file inside <service>")
 		}
 		if err != nil {

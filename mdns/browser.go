@@ -142,7 +142,7 @@ func (b *Browser) Round(ctx context.Context) []string {
 			}
 			defer func() { <-sem }()
 			if err := b.sb.Browse(rctx, typ, b.cfg.Domain, func(string) {}); err != nil && rctx.Err() == nil {
-				b.logger.Warn("mdns: browse failed", "type", typ, "err", err)
+				b.logger.Warn("mdns: browse failed", "type", typ, "error", err)
 			}
 		})
 	}
@@ -165,7 +165,7 @@ func (b *Browser) Round(ctx context.Context) []string {
 				}
 				defer func() { <-sem }()
 				if err := b.sb.Lookup(rctx, r.Instance, r.Service, r.Domain); err != nil && rctx.Err() == nil {
-					b.logger.Warn("mdns: resolve failed", "instance", r.Instance, "type", r.Service, "err", err)
+					b.logger.Warn("mdns: resolve failed", "instance", r.Instance, "type", r.Service, "error", err)
 				}
 			})
 		}
@@ -173,7 +173,7 @@ func (b *Browser) Round(ctx context.Context) []string {
 	// The enumeration runs in this goroutine; types it reports start
 	// their own browse at once, inside the same window.
 	if err := b.sb.Browse(rctx, EnumerationType, b.cfg.Domain, browse); err != nil && rctx.Err() == nil {
-		b.logger.Warn("mdns: service type enumeration failed", "err", err)
+		b.logger.Warn("mdns: service type enumeration failed", "error", err)
 	}
 	<-rctx.Done()
 	wg.Wait()

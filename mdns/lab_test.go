@@ -64,16 +64,15 @@ func (l *lab) cmd(ctx context.Context, args ...string) *exec.Cmd {
 	return c
 }
 
-// run runs an mdns-lab command that must succeed and returns its stdout.
-func (l *lab) run(args ...string) string {
+// run runs an mdns-lab command that must succeed.
+func (l *lab) run(args ...string) {
 	l.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	var stdout, stderr bytes.Buffer
+	var stderr bytes.Buffer
 	c := l.cmd(ctx, args...)
-	c.Stdout, c.Stderr = &stdout, &stderr
+	c.Stderr = &stderr
 	require.NoError(l.t, c.Run(), "mdns-lab %v: %s", args, stderr.String())
-	return strings.TrimSpace(stdout.String())
 }
 
 // portBound reports whether something in the observer namespace listens

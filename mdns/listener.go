@@ -90,11 +90,11 @@ func NewListener(ctx context.Context, cfg ListenConfig, logger *slog.Logger) (*L
 	}
 	joined := 0
 	if l.v4, err = listen4(ctx, port, ifis, logger, &joined); err != nil {
-		logger.Warn("mdns: IPv4 listener unavailable", "err", err)
+		logger.Warn("mdns: IPv4 listener unavailable", "error", err)
 	}
 	if !cfg.IPv4Only {
 		if l.v6, err = listen6(ctx, port, ifis, logger, &joined); err != nil {
-			logger.Warn("mdns: IPv6 listener unavailable", "err", err)
+			logger.Warn("mdns: IPv6 listener unavailable", "error", err)
 		}
 	}
 	if joined == 0 {
@@ -127,7 +127,7 @@ func lookupInterfaces(names []string) ([]net.Interface, error) {
 // reusePort lets several processes bind :5353; avahi-daemon and
 // mDNSResponder set both options, and Linux only shares a port when every
 // socket on it agrees.
-func reusePort(network, address string, c syscall.RawConn) error {
+func reusePort(_, _ string, c syscall.RawConn) error {
 	var serr error
 	err := c.Control(func(fd uintptr) {
 		if serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); serr != nil {
@@ -155,7 +155,7 @@ func listen4(ctx context.Context, port int, ifis []net.Interface, logger *slog.L
 	n := 0
 	for i := range ifis {
 		if err := p.JoinGroup(&ifis[i], &net.UDPAddr{IP: groupIPv4.AsSlice()}); err != nil {
-			logger.Warn("mdns: joining 224.0.0.251 failed", "interface", ifis[i].Name, "err", err)
+			logger.Warn("mdns: joining 224.0.0.251 failed", "interface", ifis[i].Name, "error", err)
 			continue
 		}
 		n++
@@ -182,7 +182,7 @@ func listen6(ctx context.Context, port int, ifis []net.Interface, logger *slog.L
 	n := 0
 	for i := range ifis {
 		if err := p.JoinGroup(&ifis[i], &net.UDPAddr{IP: groupIPv6.AsSlice()}); err != nil {
-			logger.Warn("mdns: joining ff02::fb failed", "interface", ifis[i].Name, "err", err)
+			logger.Warn("mdns: joining ff02::fb failed", "interface", ifis[i].Name, "error", err)
 			continue
 		}
 		n++

@@ -227,7 +227,7 @@ func (m *Monitor) HandlePacket(pkt []byte, meta PacketMeta) {
 	msg := new(dns.Msg)
 	if err := msg.Unpack(pkt); err != nil {
 		m.packetsRes[2].Inc()
-		m.logger.Debug("mdns: malformed packet", "source", meta.Source, "err", err)
+		m.logger.Debug("mdns: malformed packet", "source", meta.Source, "error", err)
 		return
 	}
 	if !msg.Response {

@@ -378,7 +378,7 @@ func (f *fakeBrowser) Browse(ctx context.Context, service, domain string, found 
 	return nil
 }
 
-func (f *fakeBrowser) Lookup(ctx context.Context, instance, service, domain string) error {
+func (f *fakeBrowser) Lookup(_ context.Context, instance, service, domain string) error {
 	f.mu.Lock()
 	f.lookups = append(f.lookups, instance+"|"+service+"|"+domain)
 	f.mu.Unlock()

@@ -53,13 +53,11 @@ func announcement(t testing.TB) *dns.Msg {
 }
 
 type packetCase struct {
-	file    string
-	build   func(t testing.TB) []byte // wire bytes
-	meta    func(m *PacketMeta)
-	unpack  bool // false: the fixture is malformed and Unpack must fail
-	ads     []adWant
-	packet  []want // mdns-packet findings (evidence)
-	comment string
+	file   string
+	build  func(t testing.TB) []byte // wire bytes
+	unpack bool                      // false: the fixture is malformed and Unpack must fail
+	ads    []adWant
+	packet []want // mdns-packet findings (evidence)
 }
 
 // adWant is what a case asserts of one advertisement.

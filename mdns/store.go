@@ -102,8 +102,6 @@ func appendStoreKey(b []byte, a *Advertisement) []byte {
 	return b
 }
 
-func storeKey(a *Advertisement) string { return string(appendStoreKey(nil, a)) }
-
 func hostKey(h string) string { return strings.ToLower(dns.Fqdn(h)) }
 
 // Merge folds what one packet said about an instance into the store. p

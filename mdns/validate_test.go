@@ -89,7 +89,7 @@ func TestValidateRules(t *testing.T) {
 		mod  func(a *Advertisement)
 		want []want
 	}{
-		{"good", func(a *Advertisement) {}, nil},
+		{"good", func(*Advertisement) {}, nil},
 
 		// name-syntax
 		{"name 15 chars ok", func(a *Advertisement) { a.Service = "_abcdefghijklmno" }, []want{{RuleUnregistered, SeverityWarning, "_abcdefghijklmno"}}},

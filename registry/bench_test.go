@@ -3,6 +3,7 @@ package registry
 import (
 	"bytes"
 	"encoding/xml"
+	"errors"
 	"io"
 	"runtime"
 	"runtime/metrics"
@@ -68,7 +69,7 @@ func BenchmarkXMLDecoderFloor(b *testing.B) {
 	for b.Loop() {
 		d := xml.NewDecoder(bytes.NewReader(data))
 		for {
-			if _, err := d.RawToken(); err == io.EOF {
+			if _, err := d.RawToken(); errors.Is(err, io.EOF) {
 				break
 			} else if err != nil {
 				b.Fatal(err)
@@ -112,13 +113,13 @@ func heapUse(build func() any) (peak, kept uint64) {
 	done := make(chan uint64)
 	go func() {
 		s := []metrics.Sample{{Name: metric}}
-		var max uint64
+		var peak uint64
 		for !stop.Load() {
 			metrics.Read(s)
-			max = maxU(max, s[0].Value.Uint64())
+			peak = maxU(peak, s[0].Value.Uint64())
 			time.Sleep(50 * time.Microsecond)
 		}
-		done <- max
+		done <- peak
 	}()
 	v := build()
 	stop.Store(true)

@@ -58,7 +58,7 @@ func ParseCSV(r io.Reader, name string) (*Source, error) {
 	hdr, err := cr.Read()
 	rowEnd, nextLine = cr.InputOffset(), 2
 	switch {
-	case err == io.EOF:
+	case errors.Is(err, io.EOF):
 		return nil, &ParseError{File: name, Line: 1, Msg: "no CSV header", Err: ErrEmpty}
 	case err != nil && !errors.Is(err, csv.ErrFieldCount):
 		return nil, csvFail(name, err)
@@ -74,7 +74,7 @@ func ParseCSV(r io.Reader, name string) (*Source, error) {
 	for {
 		row, err := cr.Read()
 		rowEnd = cr.InputOffset()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil && !errors.Is(err, csv.ErrFieldCount) {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -26,7 +27,7 @@ func Parse(r io.Reader, name string, format Format) (*Source, error) {
 	br := bufio.NewReaderSize(io.LimitReader(r, MaxSourceBytes+1), 64<<10)
 	if format == "" {
 		head, err := br.Peek(8 << 10)
-		if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
+		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
 			return nil, &ParseError{File: name, Msg: "reading: " + err.Error(), Err: err}
 		}
 		format, err = DetectFormat(head)

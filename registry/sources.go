@@ -209,14 +209,14 @@ func (e *unavailableError) Unwrap() error { return e.err }
 
 // loadSpec reads one spec.
 func loadSpec(ctx context.Context, spec string, opts *SourceOptions, log *slog.Logger) (LoadedSource, error) {
-	switch {
-	case spec == "":
+	switch spec {
+	case "":
 		return LoadedSource{}, errors.New("registry: empty source")
-	case spec == SpecBuiltin:
+	case SpecBuiltin:
 		b := Builtin()
 		log.Info("registry: loaded", "source", spec, "records", len(b.Records))
 		return LoadedSource{Spec: spec, Source: b}, nil
-	case spec == SpecEmbedded:
+	case SpecEmbedded:
 		src, err := embeddedSource(opts)
 		if err != nil {
 			return LoadedSource{}, err

@@ -526,7 +526,7 @@ loop:
 		case state <= rowTailDates && len(t.dates) < 2 && rowDate(u):
 			t.dates = append(t.dates, u)
 			state = rowTailDates
-		case state <= rowTailRefs && rowBracketGroup(u) && !(next == k+1 && p.isPersonAt(units, k)):
+		case state <= rowTailRefs && rowBracketGroup(u) && (next != k+1 || !p.isPersonAt(units, k)):
 			t.refs = append(t.refs, rowBrackets(u)...)
 			state = rowTailRefs
 		case state < rowTailCode && (cells || k > 0) && rowDigits(u):

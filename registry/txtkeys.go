@@ -413,16 +413,16 @@ func isTitleWord(w string) bool {
 func cleanKey(k string) string { return strings.TrimRight(k, ".,;:") }
 
 // addKey appends a key unless it is empty or already present.
-func (p *txtParser) addKey(name, hint string) bool {
+func (p *txtParser) addKey(name, hint string) {
 	// A key may hold spaces ("Machine ID") but never a tab or a line
 	// break: a "<...>" group taken as a key keeps its white space folded.
 	name = collapseSpace(cleanKey(name))
 	if name == "" || len(p.keys) >= maxTXTKeys {
-		return false
+		return
 	}
 	for i := range p.keys {
 		if strings.EqualFold(p.keys[i].Name, name) {
-			return false
+			return
 		}
 	}
 	if hint != "" {
@@ -439,7 +439,6 @@ func (p *txtParser) addKey(name, hint string) bool {
 		p.keys = make([]TXTKey, 0, min(max(n, 1), maxTXTKeys))
 	}
 	p.keys = append(p.keys, TXTKey{Name: name, Hint: hint})
-	return true
 }
 
 // span is the collapsed text from token a to token b inclusive.

@@ -316,7 +316,7 @@ func (p *xmlParser) parse() error {
 	// The root element must be <registry>.
 	for {
 		tok, err := p.token()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return &ParseError{File: p.name, Line: p.line(), Msg: "no XML elements", Err: ErrEmpty}
 		}
 		if err != nil {
@@ -338,7 +338,7 @@ func (p *xmlParser) parse() error {
 	// Only comments, processing instructions and white space may follow.
 	for {
 		tok, err := p.token()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {

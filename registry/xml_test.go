@@ -99,9 +99,9 @@ func scanXML(data []byte) xmlScan {
 		end := bytes.Index(data[i:], []byte("</record>"))
 		body := data[i : i+end]
 		proto := ""
-		if j := bytes.Index(body, []byte("<protocol>")); j >= 0 {
-			rest := body[j+len("<protocol>"):]
-			proto = string(rest[:bytes.Index(rest, []byte("</protocol>"))])
+		if _, rest, ok := bytes.Cut(body, []byte("<protocol>")); ok {
+			p, _, _ := bytes.Cut(rest, []byte("</protocol>"))
+			proto = string(p)
 		}
 		sc.protos[proto]++
 		off = i + end

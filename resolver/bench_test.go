@@ -90,7 +90,7 @@ func (w *benchWriter) LocalAddr() net.Addr { return &net.UDPAddr{IP: net.IPv4(12
 func (w *benchWriter) RemoteAddr() net.Addr {
 	return &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}
 }
-func (w *benchWriter) WriteMsg(m *dns.Msg) error   { w.n++; return nil }
+func (w *benchWriter) WriteMsg(*dns.Msg) error     { w.n++; return nil }
 func (w *benchWriter) Write(b []byte) (int, error) { w.n++; return len(b), nil }
 func (w *benchWriter) Close() error                { return nil }
 func (w *benchWriter) TsigStatus() error           { return nil }

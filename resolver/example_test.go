@@ -46,7 +46,7 @@ func ExampleServer() {
 		return
 	}
 	ctx := context.Background()
-	defer s.Shutdown(ctx)
+	defer func() { _ = s.Shutdown(ctx) }()
 	if err := s.SetSnapshot(ctx, snap); err != nil {
 		fmt.Println(err)
 		return

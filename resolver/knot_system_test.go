@@ -78,7 +78,7 @@ zone:
 	require.NoError(t, err)
 	serial1 := srv.Serial()
 	require.Equal(t, want1[0].(*dns.SOA).Serial, serial1, "Serial is the SOA serial of ZoneRRs")
-	sysWaitSerial(t, knotAddr, z, serial1, 30*time.Second)
+	sysWaitSerial(t, knotAddr, serial1, 30*time.Second)
 	sysCompareSample(t, knotAddr, svcAddr, sysSample(want1, 150, 1))
 
 	// A changed registry: new serial, NOTIFY, and Knot transfers it. The
@@ -91,7 +91,7 @@ zone:
 	require.NoError(t, srv.SetSnapshot(ctx, snap2))
 	serial2 := srv.Serial()
 	require.NotEqual(t, serial1, serial2, "a changed registry changes the serial")
-	sysWaitSerial(t, knotAddr, z, serial2, 20*time.Second)
+	sysWaitSerial(t, knotAddr, serial2, 20*time.Second)
 
 	want2, err := resolver.ZoneRRs(snap2, cfg)
 	require.NoError(t, err)

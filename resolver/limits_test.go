@@ -3,6 +3,7 @@ package resolver_test
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -186,12 +187,12 @@ func rcTCPQuery(c net.Conn) (*dns.Msg, error) {
 func rcClosedWithin(c net.Conn, d time.Duration) bool {
 	c.SetReadDeadline(time.Now().Add(d))
 	_, err := c.Read(make([]byte, 1))
-	return err == io.EOF || (err != nil && !isTimeout(err))
+	return errors.Is(err, io.EOF) || (err != nil && !isTimeout(err))
 }
 
 func isTimeout(err error) bool {
-	ne, ok := err.(net.Error)
-	return ok && ne.Timeout()
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 func TestTCPLimits(t *testing.T) {
@@ -330,7 +331,7 @@ func TestListenIPv4AndIPv6(t *testing.T) {
 			require.NoError(t, err)
 			require.NoError(t, s.SetSnapshot(context.Background(), rcMini(t)))
 			require.NoError(t, s.Start(context.Background()))
-			t.Cleanup(func() { s.Shutdown(context.Background()) })
+			t.Cleanup(func() { _ = s.Shutdown(context.Background()) })
 			addrs := s.Addrs()
 			require.Len(t, addrs, 4, "UDP and TCP on each")
 			for _, a := range addrs {
@@ -388,7 +389,7 @@ func TestNotifyGivesUp(t *testing.T) {
 	s, err := resolver.New(resolver.Config{Notify: []string{pc.LocalAddr().String()}, NotifyRetries: 2,
 		NotifyTimeout: 20 * time.Millisecond}, nil, reg)
 	require.NoError(t, err)
-	t.Cleanup(func() { s.Shutdown(context.Background()) })
+	t.Cleanup(func() { _ = s.Shutdown(context.Background()) })
 	require.NoError(t, s.SetSnapshot(context.Background(), rcMini(t)))
 	require.Eventually(t, func() bool {
 		v, _ := rcMetric(t, reg, "svcreg_dns_notify_total", map[string]string{"result": "gave_up"})

@@ -62,7 +62,7 @@ func (s *Server) notifyOne(ctx context.Context, target string, serial uint32) {
 		if err == nil {
 			s.logger.Debug("NOTIFY refused", "target", target, "rcode", dns.RcodeToString[r.Rcode], "attempt", attempt)
 		} else {
-			s.logger.Debug("NOTIFY failed", "target", target, "err", err, "attempt", attempt)
+			s.logger.Debug("NOTIFY failed", "target", target, "error", err, "attempt", attempt)
 		}
 		// A fast failure (ICMP unreachable) still waits before the retry.
 		select {

@@ -73,7 +73,7 @@ zone:
 
 	want1, err := resolver.ZoneRRs(snap1, cfg)
 	require.NoError(t, err)
-	sysWaitSerial(t, nsdAddr, z, srv.Serial(), 30*time.Second)
+	sysWaitSerial(t, nsdAddr, srv.Serial(), 30*time.Second)
 	sysCompareSample(t, nsdAddr, svcAddr, sysSample(want1, 100, 1))
 
 	require.Greater(t, want1[0].(*dns.SOA).Refresh, uint32(60), "the refresh timer would make this test pass without NOTIFY")
@@ -82,7 +82,7 @@ zone:
 	serial1 := srv.Serial()
 	require.NoError(t, srv.SetSnapshot(ctx, snap2))
 	require.NotEqual(t, serial1, srv.Serial())
-	sysWaitSerial(t, nsdAddr, z, srv.Serial(), 20*time.Second)
+	sysWaitSerial(t, nsdAddr, srv.Serial(), 20*time.Second)
 	want2, err := resolver.ZoneRRs(snap2, cfg)
 	require.NoError(t, err)
 	sysCompareSample(t, nsdAddr, svcAddr, sysSample(want2, 100, 2))

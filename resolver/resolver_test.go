@@ -115,7 +115,7 @@ func rcServer(t testing.TB, cfg resolver.Config, snap *registry.Snapshot) *resol
 	s, err := resolver.New(cfg, nil, prometheus.NewRegistry())
 	require.NoError(t, err)
 	require.NoError(t, s.SetSnapshot(context.Background(), snap))
-	t.Cleanup(func() { s.Shutdown(context.Background()) })
+	t.Cleanup(func() { _ = s.Shutdown(context.Background()) })
 	return s
 }
 

@@ -47,7 +47,7 @@ func rcSerialRun(t *testing.T, path string, snaps ...*registry.Snapshot) ([]uint
 	s, err := resolver.New(resolver.Config{Zone: rcZ, SerialFile: path},
 		slog.New(slog.NewTextHandler(&logs, nil)), reg)
 	require.NoError(t, err)
-	defer s.Shutdown(context.Background())
+	defer func() { _ = s.Shutdown(context.Background()) }()
 	var out []uint32
 	for _, snap := range snaps {
 		require.NoError(t, s.SetSnapshot(context.Background(), snap))

@@ -134,7 +134,7 @@ func (s *Server) SetSnapshot(ctx context.Context, snap *registry.Snapshot) error
 		serial = s.restoreSerial(serial, h)
 	}
 	z.soa.Serial = serial
-	t, err := buildTable(ctx, z, rrs, snap, s.cfg)
+	t, err := buildTable(ctx, z, rrs, s.cfg)
 	if err != nil {
 		return fmt.Errorf("building answers for %s: %w", s.cfg.Zone, err)
 	}

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/miekg/dns"
-	"github.com/svcreg/svcreg/registry"
 )
 
 // table is everything the query path needs for one snapshot, built once
@@ -74,7 +73,7 @@ func wireName(name string) (string, error) {
 
 // buildTable packs z (whose SOA already carries the serial to serve).
 // rrs is z.rrs(), which the caller has already computed.
-func buildTable(ctx context.Context, z *zoneData, rrs []dns.RR, snap *registry.Snapshot, cfg Config) (*table, error) {
+func buildTable(ctx context.Context, z *zoneData, rrs []dns.RR, cfg Config) (*table, error) {
 	t := &table{serial: z.soa.Serial, nodes: make(map[string]*node, len(z.owners)*2), ttl: cfg.TTL}
 	var err error
 	if t.apexKey, err = wireName(z.apex); err != nil {

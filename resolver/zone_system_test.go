@@ -118,7 +118,7 @@ func TestSystemKnotLoadsZoneFile(t *testing.T) {
 	want, err := resolver.ZoneRRs(snap, cfg)
 	require.NoError(t, err)
 	serial := want[0].(*dns.SOA).Serial
-	sysWaitSerial(t, knotAddr, resolver.DefaultZone, serial, 30*time.Second)
+	sysWaitSerial(t, knotAddr, serial, 30*time.Second)
 	sysCompareSample(t, knotAddr, svcAddr, sysSample(want, 300, 1))
 }
 
@@ -208,7 +208,7 @@ func (l *sysLog) String() string {
 
 // sysStartProcess starts a daemon in the foreground; t.Cleanup kills it
 // by PID and, when the test failed, logs what it printed.
-func sysStartProcess(t *testing.T, label, name string, args ...string) *exec.Cmd {
+func sysStartProcess(t *testing.T, label, name string, args ...string) {
 	t.Helper()
 	out := &sysLog{}
 	cmd := exec.Command(name, args...)
@@ -233,7 +233,6 @@ func sysStartProcess(t *testing.T, label, name string, args ...string) *exec.Cmd
 			t.Logf("%s output:\n%s", label, out.String())
 		}
 	})
-	return cmd
 }
 
 // sysExchange sends one query over netw ("udp" or "tcp") to addr.
@@ -246,9 +245,11 @@ func sysExchange(netw, addr, name string, qtype uint16) (*dns.Msg, error) {
 	return r, err
 }
 
-// sysWaitSerial polls addr until it serves zone with the given SOA serial.
-func sysWaitSerial(t *testing.T, addr, zone string, serial uint32, timeout time.Duration) {
+// sysWaitSerial polls addr until it serves the default zone with the
+// given SOA serial.
+func sysWaitSerial(t *testing.T, addr string, serial uint32, timeout time.Duration) {
 	t.Helper()
+	zone := resolver.DefaultZone
 	deadline := time.Now().Add(timeout)
 	var last string
 	for time.Now().Before(deadline) {

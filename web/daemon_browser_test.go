@@ -71,7 +71,8 @@ func TestBrowserDaemon(t *testing.T) {
 		require.Equal(t, cmd, text, id)
 		// Run the command as shown (dig from PATH replaced by the path
 		// RequireTool found), answers only.
-		args := append(strings.Fields(text)[1:], "+short", "+time=2", "+tries=3")
+		args := strings.Fields(text)[1:]
+		args = append(args, "+short", "+time=2", "+tries=3")
 		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 		out, err := exec.CommandContext(ctx, dig, args...).CombinedOutput()
 		cancel()
@@ -124,7 +125,7 @@ func startServe(t *testing.T, bin string, args ...string) *serveProc {
 	t.Cleanup(func() {
 		if p.cmd.ProcessState == nil {
 			_ = p.cmd.Process.Kill() // only our own child, by its PID
-			<-p.done
+			t.Logf("killed after the deadline: %v", <-p.done)
 		}
 		if t.Failed() {
 			p.mu.Lock()

@@ -200,7 +200,7 @@ func (s *server) handleLANFragment(w http.ResponseWriter, r *http.Request) {
 	buf.Reset()
 	defer s.bufs.Put(buf)
 	if err := s.pages["lan"].ExecuteTemplate(buf, "lanresults", p); err != nil {
-		s.log.Error("web: rendering LAN fragment", "err", err)
+		s.log.Error("web: rendering LAN fragment", "error", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}

@@ -83,7 +83,7 @@ func adRows(ads []adView) template.HTML {
 
 func writeAdRow(b *strings.Builder, a *adView) {
 	esc := template.HTMLEscapeString
-	w := b.WriteString
+	w := func(s string) { b.WriteString(s) }
 	w(`<tr id="`)
 	w(esc(a.ID))
 	w(`"`)

@@ -256,7 +256,7 @@ func (s *server) render(w http.ResponseWriter, r *http.Request, status int, name
 		}
 	}()
 	if err := t.ExecuteTemplate(buf, "layout", p); err != nil {
-		s.log.Error("web: rendering page", "template", name, "path", r.URL.Path, "err", err)
+		s.log.Error("web: rendering page", "template", name, "path", r.URL.Path, "error", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}

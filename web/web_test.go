@@ -229,7 +229,6 @@ func TestSearchIndexFollowsSnapshot(t *testing.T) {
 
 func TestNormalizeQuery(t *testing.T) {
 	tests := map[string]string{
-		"  ipp ":                       "ipp",
 		"_ipp._tcp":                    "_ipp._tcp",
 		"_ipp._tcp.local.":             "_ipp._tcp",
 		"_IPP._TCP.local":              "_IPP._TCP",
@@ -246,6 +245,8 @@ func TestNormalizeQuery(t *testing.T) {
 	for in, want := range tests {
 		assert.Equal(t, want, normalizeQuery(in), "%q", in)
 	}
+	// Surrounding white space is trimmed.
+	assert.Equal(t, "ipp", normalizeQuery("  ipp "), "%q", "  ipp ")
 }
 
 func TestRefURL(t *testing.T) {

@@ -83,7 +83,7 @@ log:
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
 			_ = cmd.Process.Kill() // our own child (mdns-lab exec execs into svcreg), by PID
-			<-done
+			t.Logf("killed after the deadline: %v", <-done)
 		}
 		if t.Failed() {
 			t.Logf("daemon log:\n%s", logs.String())

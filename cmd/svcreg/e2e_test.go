@@ -143,7 +143,7 @@ log:
 	t.Cleanup(func() {
 		if p.cmd.ProcessState == nil {
 			_ = p.cmd.Process.Kill() // our own child, by PID
-			<-p.done
+			t.Logf("killed after the deadline: %v", <-p.done)
 		}
 		if t.Failed() {
 			t.Logf("daemon log:\n%s", p.log.String())
@@ -460,7 +460,7 @@ func TestE2EStopDuringStartup(t *testing.T) {
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
 			_ = cmd.Process.Kill()
-			<-p.done
+			t.Logf("killed after the deadline: %v", <-p.done)
 		}
 	})
 	p.waitFor("the registry read", 30*time.Second, func() bool {

@@ -64,7 +64,7 @@ func ianaXML(t *testing.T) string {
 }
 
 func TestRegistryFlagsLoad(t *testing.T) {
-	parse := func(t *testing.T, args ...string) (*registryFlags, error) {
+	parse := func(_ *testing.T, args ...string) (*registryFlags, error) {
 		fs := flag.NewFlagSet("t", flag.ContinueOnError)
 		fs.SetOutput(&bytes.Buffer{})
 		var rf registryFlags

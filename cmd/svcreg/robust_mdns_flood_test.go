@@ -262,7 +262,7 @@ log:
   level: warn
 `, services, robustFloodBound)), 0o644))
 	// Its cache (the zone serial file) stays in the test's directory.
-	d := lab.startDaemonCmd("obs", "http://127.0.0.1:8053/readyz", "env", "CACHE_DIRECTORY="+filepath.Join(dir, "cache"),
+	d := lab.startDaemonCmd("env", "CACHE_DIRECTORY="+filepath.Join(dir, "cache"),
 		svcregBinary(t), "serve", "--config", cfg, "--mdns-interface", "lab0")
 	pid := d.cmd.Process.Pid
 	rssStart := procStatusKB(t, pid, "VmRSS")

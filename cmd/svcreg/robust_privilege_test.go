@@ -138,7 +138,7 @@ func TestRobustServeNonRootWritesOnlyCache(t *testing.T) {
 	dir, bin := unprivDir(t)
 	home, cwd, cache := userDir(t, dir, "home"), userDir(t, dir, "cwd"), userDir(t, dir, "cache")
 
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, "http 80/tcp\nipp 631/tcp\nsvcregtest 4242/tcp\n")
 	}))
 	// A file source next to the URL, rewritten below to make a reload.
@@ -169,7 +169,7 @@ http:
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
 			_ = cmd.Process.Kill() // our own child, by PID
-			<-done
+			t.Logf("killed after the deadline: %v", <-done)
 		}
 		if t.Failed() {
 			t.Logf("daemon log:\n%s", logs.String())
@@ -336,7 +336,7 @@ func TestRobustNetworkDefaults(t *testing.T) {
 	}
 
 	// Defaults: loopback only.
-	d := lab.startDaemonCmd("obs", "http://127.0.0.1:8053/readyz", serveArgs()...)
+	d := lab.startDaemonCmd(serveArgs()...)
 	addrs := netnsListeners(t, d.cmd.Process.Pid)
 	assert.ElementsMatch(t, []string{"tcp 127.0.0.1:5300", "tcp 127.0.0.1:8053", "udp 127.0.0.1:5300"}, addrs,
 		"every socket in the daemon's namespace")
@@ -349,7 +349,7 @@ func TestRobustNetworkDefaults(t *testing.T) {
 	d.stop()
 
 	// DNS on every address, AXFR allow-list left at its default.
-	d = lab.startDaemonCmd("obs", "http://127.0.0.1:8053/readyz", serveArgs("--dns-listen", "0.0.0.0:5300")...)
+	d = lab.startDaemonCmd(serveArgs("--dns-listen", "0.0.0.0:5300")...)
 	assert.Contains(t, dig("adv", "@198.18.0.2", "-p", "5300", "services.internal.", "SOA"), "status: NOERROR",
 		"queries from the LAN are answered")
 	for _, q := range [][]string{{"AXFR"}, {"+notcp", "AXFR"}, {"IXFR=1"}, {"+notcp", "IXFR=1"}} {
@@ -373,7 +373,7 @@ func TestRobustNetworkDefaults(t *testing.T) {
 	require.ErrorAs(t, err, &exitErr, "serve on port 53 without the capability must fail\n%s", out)
 	assert.Equal(t, 1, exitErr.ExitCode(), "start failure")
 	assert.Contains(t, string(out), "bind: permission denied")
-	d = lab.startDaemonCmd("obs", "http://127.0.0.1:8053/readyz", serveArgsAs(asNobodyBind(t), "--dns-listen", "127.0.0.1:53")...)
+	d = lab.startDaemonCmd(serveArgsAs(asNobodyBind(t), "--dns-listen", "127.0.0.1:53")...)
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", d.cmd.Process.Pid))
 	require.NoError(t, err)
 	assert.Contains(t, string(status), "\nUid:\t65534\t65534\t65534\t65534\n")
@@ -382,13 +382,14 @@ func TestRobustNetworkDefaults(t *testing.T) {
 	d.stop()
 }
 
-// startDaemonCmd runs argv in lab host ns (argv[0] may be env or setpriv,
-// which exec the daemon, so the PID is the daemon's) and waits for ready.
-func (l *robustLab) startDaemonCmd(ns, readyURL string, argv ...string) *labDaemon {
+// startDaemonCmd runs argv in the lab's obs host (argv[0] may be env or setpriv,
+// which exec the daemon, so the PID is the daemon's) and waits until its
+// /readyz on 127.0.0.1:8053 says ready.
+func (l *robustLab) startDaemonCmd(argv ...string) *labDaemon {
 	t := l.t
 	t.Helper()
 	d := &labDaemon{t: t, log: &syncBuffer{}, done: make(chan error, 1)}
-	d.cmd = exec.Command(l.tool, append([]string{"exec", "--ns", ns, "--"}, argv...)...)
+	d.cmd = exec.Command(l.tool, append([]string{"exec", "--ns", "obs", "--"}, argv...)...)
 	d.cmd.Env = l.env
 	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
 	require.NoError(t, d.cmd.Start())
@@ -396,7 +397,7 @@ func (l *robustLab) startDaemonCmd(ns, readyURL string, argv ...string) *labDaem
 	t.Cleanup(func() {
 		if d.cmd.ProcessState == nil {
 			_ = d.cmd.Process.Kill() // our own child, by PID
-			<-d.done
+			t.Logf("killed after the deadline: %v", <-d.done)
 		}
 		if t.Failed() {
 			t.Logf("daemon log:\n%s", d.log.String())
@@ -404,7 +405,7 @@ func (l *robustLab) startDaemonCmd(ns, readyURL string, argv ...string) *labDaem
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	for !strings.Contains(l.curl(ns, readyURL), `"ready"`) {
+	for !strings.Contains(l.curl("obs", "http://127.0.0.1:8053/readyz"), `"ready"`) {
 		select {
 		case err := <-d.done:
 			t.Fatalf("daemon exited before it was ready: %v\n%s", err, d.log.String())

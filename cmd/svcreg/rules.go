@@ -15,7 +15,7 @@ import (
 
 // runRules implements "svcreg rules [--json]": the validation catalogue
 // with default severities, in the order findings are reported.
-func runRules(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func runRules(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("svcreg rules", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "print one JSON object per rule, one per line")

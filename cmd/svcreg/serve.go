@@ -91,7 +91,7 @@ func (c *configFlags) load(environ []string) (*config.Loaded, error) {
 	return config.Load(config.Options{Path: c.path, Environ: environ, Flags: c.settings})
 }
 
-func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func runServe(ctx context.Context, args []string, _, stderr io.Writer) int {
 	fs := flag.NewFlagSet("svcreg serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cf configFlags
