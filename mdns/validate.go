@@ -544,7 +544,7 @@ func (c *check) subtypes() {
 		known = append(known, r.Subtypes...)
 	}
 	for _, st := range c.a.Subtypes {
-		if containsFold(known, st) {
+		if registry.HasName(known, st) {
 			continue
 		}
 		var msg string
@@ -553,7 +553,7 @@ func (c *check) subtypes() {
 			msg = "the subtype label " + strconv.Quote(st) + " is not 1-63 bytes long"
 		case len(known) == 0:
 			msg = "the registry lists no subtypes for " + c.a.ServiceType()
-		case !strings.HasPrefix(st, "_") && containsFold(known, "_"+st):
+		case !strings.HasPrefix(st, "_") && registry.HasName(known, "_"+st):
 			msg = "the subtype " + strconv.Quote(st) + " is registered as _" + st +
 				" (a leading underscore is optional in general, but the label must match)"
 		default:
@@ -561,15 +561,6 @@ func (c *check) subtypes() {
 		}
 		c.add(rSubtype, SeverityInfo, "", msg, st)
 	}
-}
-
-func containsFold(list []string, s string) bool {
-	for _, x := range list {
-		if strings.EqualFold(x, s) {
-			return true
-		}
-	}
-	return false
 }
 
 // Recommended TTLs, RFC 6762 section 10: host name records (and SRV,

@@ -331,3 +331,14 @@ type Source struct {
 	// record; a source with more than MaxProblems is rejected instead.
 	Problems []ParseError `json:"-"`
 }
+
+// HasName reports whether list holds name, compared as service names and
+// DNS labels are: without regard to case (RFC 6335 section 5.1).
+func HasName(list []string, name string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, name) {
+			return true
+		}
+	}
+	return false
+}

@@ -119,7 +119,7 @@ func servicesLine(src *Source, b []byte, file string, line int) string {
 	Finish(&rec)
 	src.Records = append(src.Records, rec)
 	for i, a := range f[2:] {
-		if strings.EqualFold(a, rec.Name) || containsFold(f[2:2+i], a) {
+		if strings.EqualFold(a, rec.Name) || HasName(f[2:2+i], a) {
 			continue
 		}
 		al := rec
@@ -127,13 +127,4 @@ func servicesLine(src *Source, b []byte, file string, line int) string {
 		src.Records = append(src.Records, al)
 	}
 	return ""
-}
-
-func containsFold(list []string, s string) bool {
-	for _, v := range list {
-		if strings.EqualFold(v, s) {
-			return true
-		}
-	}
-	return false
 }

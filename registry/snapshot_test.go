@@ -376,3 +376,19 @@ func TestBuildSameSourceTwice(t *testing.T) {
 	assert.Empty(t, s.Conflicts())
 	assert.Equal(t, src.Records, s.Records())
 }
+
+func TestHasName(t *testing.T) {
+	for _, tc := range []struct {
+		list []string
+		name string
+		want bool
+	}{
+		{[]string{"_printer", "_scanner"}, "_Printer", true},
+		{[]string{"http", "www"}, "WWW", true},
+		{[]string{"http"}, "https", false},
+		{nil, "http", false},
+		{[]string{""}, "", true},
+	} {
+		assert.Equal(t, tc.want, HasName(tc.list, tc.name), "%q in %q", tc.name, tc.list)
+	}
+}

@@ -160,7 +160,7 @@ func (s *server) handleService(w http.ResponseWriter, r *http.Request) {
 				if len(ev.Suggest) == 8 {
 					break
 				}
-				if h.rec.Name != "" && h.rank <= rankName && !containsFold(ev.Suggest, h.rec.Name) {
+				if h.rec.Name != "" && h.rank <= rankName && !registry.HasName(ev.Suggest, h.rec.Name) {
 					ev.Suggest = append(ev.Suggest, h.rec.Name)
 				}
 			}
@@ -198,15 +198,6 @@ func (s *server) handleService(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.render(w, r, http.StatusOK, "service", s.newPage(snap, v.Name, "search", v), start)
-}
-
-func containsFold(list []string, s string) bool {
-	for _, x := range list {
-		if strings.EqualFold(x, s) {
-			return true
-		}
-	}
-	return false
 }
 
 func contactName(snap *registry.Snapshot, id string) string {
