@@ -43,3 +43,21 @@ func (e *ParseError) Error() string {
 }
 
 func (e *ParseError) Unwrap() error { return e.Err }
+
+// problemSink collects unusable rows and rejects the source once there are
+// more than MaxProblems of them.
+type problemSink struct {
+	name     string
+	problems []ParseError
+}
+
+func (ps *problemSink) add(pe ParseError) error {
+	ps.problems = append(ps.problems, pe)
+	if len(ps.problems) > MaxProblems {
+		first := ps.problems[0]
+		return &ParseError{File: pe.File, Line: pe.Line, Record: pe.Record,
+			Msg: fmt.Sprintf("more than %d unusable records, rejecting the source (first: %s)", MaxProblems, first.Error()),
+			Err: ErrSyntax}
+	}
+	return nil
+}

@@ -158,16 +158,48 @@ func buildZone(ctx context.Context, snap *registry.Snapshot, cfg Config) (*zoneD
 	if snap == nil {
 		return nil, fmt.Errorf("%w: nil snapshot", ErrConfig)
 	}
-	apex := cfg.Zone
-	z := &zoneData{apex: apex, owners: make(map[string]*owner, 1<<15), types: make(map[string]bool, 1<<14)}
-	hdr := func(name string, t uint16) dns.RR_Header {
-		return dns.RR_Header{Name: name, Rrtype: t, Class: dns.ClassINET, Ttl: cfg.TTL}
+	b := &zoneBuilder{
+		z:    &zoneData{apex: cfg.Zone, owners: make(map[string]*owner, 1<<15), types: make(map[string]bool, 1<<14)},
+		snap: snap,
+		cfg:  &cfg,
 	}
-	z.soa = &dns.SOA{Hdr: hdr(apex, dns.TypeSOA), Ns: cfg.NS[0], Mbox: cfg.Mbox,
-		Serial: serialBase(snap.Updated()), Refresh: 3600, Retry: 600, Expire: 1209600, Minttl: cfg.NegTTL}
+	b.apexRecords()
+	order, attached := b.serviceTypes()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	dnssd := b.typeRecords(order, attached)
+	b.subtypeRecords()
+	b.servicesPTRs(dnssd)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := b.portRecords(); err != nil {
+		return nil, err
+	}
+	return b.z, ctx.Err()
+}
+
+// zoneBuilder holds what the phases of buildZone share.
+type zoneBuilder struct {
+	z    *zoneData
+	snap *registry.Snapshot
+	cfg  *Config
+}
+
+func (b *zoneBuilder) hdr(name string, t uint16) dns.RR_Header {
+	return dns.RR_Header{Name: name, Rrtype: t, Class: dns.ClassINET, Ttl: b.cfg.TTL}
+}
+
+// apexRecords adds the SOA, the NS records, the addresses of the apex and
+// of in-zone name servers, and the TXT that describes the registry.
+func (b *zoneBuilder) apexRecords() {
+	z, cfg, apex := b.z, b.cfg, b.cfg.Zone
+	z.soa = &dns.SOA{Hdr: b.hdr(apex, dns.TypeSOA), Ns: cfg.NS[0], Mbox: cfg.Mbox,
+		Serial: serialBase(b.snap.Updated()), Refresh: 3600, Retry: 600, Expire: 1209600, Minttl: cfg.NegTTL}
 	z.add(z.soa)
 	for _, ns := range cfg.NS {
-		z.add(&dns.NS{Hdr: hdr(apex, dns.TypeNS), Ns: ns})
+		z.add(&dns.NS{Hdr: b.hdr(apex, dns.TypeNS), Ns: ns})
 	}
 	addrOwners := []string{apex}
 	for _, ns := range cfg.NS {
@@ -178,23 +210,27 @@ func buildZone(ctx context.Context, snap *registry.Snapshot, cfg Config) (*zoneD
 	for _, o := range addrOwners {
 		for _, a := range cfg.Addresses {
 			if a.Is4() || a.Is4In6() {
-				z.add(&dns.A{Hdr: hdr(o, dns.TypeA), A: a.Unmap().AsSlice()})
+				z.add(&dns.A{Hdr: b.hdr(o, dns.TypeA), A: a.Unmap().AsSlice()})
 			} else {
-				z.add(&dns.AAAA{Hdr: hdr(o, dns.TypeAAAA), AAAA: a.AsSlice()})
+				z.add(&dns.AAAA{Hdr: b.hdr(o, dns.TypeAAAA), AAAA: a.AsSlice()})
 			}
 		}
 	}
-	st := snap.Stats()
-	z.add(&dns.TXT{Hdr: hdr(apex, dns.TypeTXT), Txt: []string{
-		"registry-updated=" + orUnknown(snap.Updated()),
+	st := b.snap.Stats()
+	z.add(&dns.TXT{Hdr: b.hdr(apex, dns.TypeTXT), Txt: []string{
+		"registry-updated=" + orUnknown(b.snap.Updated()),
 		"records=" + strconv.Itoa(st.Records),
 		"services=" + strconv.Itoa(st.Names),
 	}})
+}
 
-	// Service types, in the order their first record appears.
-	recs := snap.Records()
-	var order []typeKey
-	attached := map[typeKey][]*registry.Record{} // invalid-label names, via their alias
+// serviceTypes lists the service types in the order their first record
+// appears, and marks each in z.types. Names that are not DNS labels
+// (whois++) are served under the name they are an alias of: attached
+// holds those records by the type they join.
+func (b *zoneBuilder) serviceTypes() (order []typeKey, attached map[typeKey][]*registry.Record) {
+	recs := b.snap.Records()
+	attached = map[typeKey][]*registry.Record{}
 	seen := map[typeKey]bool{}
 	for i := range recs {
 		r := &recs[i]
@@ -222,15 +258,19 @@ func buildZone(ctx context.Context, snap *registry.Snapshot, cfg Config) (*zoneD
 		}
 	}
 	for _, k := range order {
-		z.types[k.owner(apex)] = true
+		b.z.types[k.owner(b.cfg.Zone)] = true
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	var dnssd []string
+	return order, attached
+}
+
+// typeRecords adds each service type's SRV (one per distinct port) and
+// TXT records, and returns the owners to list under
+// _services._dns-sd._udp: TCP and UDP types that DNS-SD uses (TXT keys
+// known, or no port).
+func (b *zoneBuilder) typeRecords(order []typeKey, attached map[typeKey][]*registry.Record) (dnssd []string) {
 	for _, k := range order {
-		own := k.owner(apex)
-		rs := append(slices.Clone(snap.ByType(k.name, k.proto)), attached[k]...)
+		own := k.owner(b.cfg.Zone)
+		rs := append(slices.Clone(b.snap.ByType(k.name, k.proto)), attached[k]...)
 		var ports []int32
 		var txt []dns.RR
 		sd := false
@@ -238,25 +278,30 @@ func buildZone(ctx context.Context, snap *registry.Snapshot, cfg Config) (*zoneD
 			if r.HasPort() && !slices.Contains(ports, r.PortLow) {
 				ports = append(ports, r.PortLow)
 			}
-			txt = append(txt, &dns.TXT{Hdr: hdr(own, dns.TypeTXT), Txt: recordTXT(r)})
+			txt = append(txt, &dns.TXT{Hdr: b.hdr(own, dns.TypeTXT), Txt: recordTXT(r)})
 			if r.TXTKeys.Kind != registry.TXTUnknown || !r.HasPort() {
 				sd = true
 			}
 		}
 		for _, p := range ports {
-			z.add(&dns.SRV{Hdr: hdr(own, dns.TypeSRV), Port: uint16(p), Target: cfg.Target})
+			b.z.add(&dns.SRV{Hdr: b.hdr(own, dns.TypeSRV), Port: uint16(p), Target: b.cfg.Target})
 		}
 		for _, rr := range dedupeTXT(txt) {
-			z.add(rr)
+			b.z.add(rr)
 		}
 		if sd && (k.proto == registry.ProtoTCP || k.proto == registry.ProtoUDP) {
 			dnssd = append(dnssd, own)
 		}
 	}
-	// Known subtypes (RFC 6763 section 7.1), under the record's own type
-	// and, for aliases and duplicates (www-http), under the type they
-	// stand for (http).
-	subDone := map[string]bool{}
+	return dnssd
+}
+
+// subtypeRecords adds the known subtypes (RFC 6763 section 7.1), under
+// the record's own type and, for aliases and duplicates (www-http), under
+// the type they stand for (http).
+func (b *zoneBuilder) subtypeRecords() {
+	recs := b.snap.Records()
+	done := map[string]bool{}
 	for i := range recs {
 		r := &recs[i]
 		if len(r.Subtypes) == 0 || r.Name == "" {
@@ -268,51 +313,58 @@ func buildZone(ctx context.Context, snap *registry.Snapshot, cfg Config) (*zoneD
 		}
 		for _, n := range names {
 			for _, p := range recordProtos(r) {
-				own := typeKey{n, p}.owner(apex)
-				if !validLabel(n) || !z.types[own] {
+				own := typeKey{n, p}.owner(b.cfg.Zone)
+				if !validLabel(n) || !b.z.types[own] {
 					continue
 				}
 				for _, sub := range r.Subtypes {
 					sub = strings.ToLower(strings.TrimPrefix(sub, "_"))
 					so := "_" + sub + "._sub." + own
-					if !validLabel(sub) || subDone[so] {
+					if !validLabel(sub) || done[so] {
 						continue
 					}
-					subDone[so] = true
-					z.add(&dns.TXT{Hdr: hdr(so, dns.TypeTXT), Txt: []string{
+					done[so] = true
+					b.z.add(&dns.TXT{Hdr: b.hdr(so, dns.TypeTXT), Txt: []string{
 						"subtype=" + sub, "service=" + n, "proto=" + string(p)}})
 				}
 			}
 		}
 	}
-	sdOwner := "_services._dns-sd._udp." + apex
-	for _, t := range dnssd {
-		z.add(&dns.PTR{Hdr: hdr(sdOwner, dns.TypePTR), Ptr: t})
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
+}
 
-	// Port labels (RFC 6698 style) that carry registry data.
+// servicesPTRs adds the DNS-SD service type enumeration (RFC 6763
+// section 9).
+func (b *zoneBuilder) servicesPTRs(dnssd []string) {
+	sdOwner := "_services._dns-sd._udp." + b.cfg.Zone
+	for _, t := range dnssd {
+		b.z.add(&dns.PTR{Hdr: b.hdr(sdOwner, dns.TypePTR), Ptr: t})
+	}
+}
+
+// portRecords adds the port labels (RFC 6698 style) that carry registry
+// data; ports whose answer is the same for many (unassigned ranges) are
+// synthesised from z.synth instead of stored.
+func (b *zoneBuilder) portRecords() error {
+	apex := b.cfg.Zone
 	cache := map[plainKey][]string{}
 	for pidx, p := range protocols {
-		z.synth.group[pidx] = make([]uint16, 65536)
+		b.z.synth.group[pidx] = make([]uint16, 65536)
 		for port := 0; port <= 65535; port++ {
-			pi := portData(snap, port, p, apex, z.types, cache)
+			pi := portData(b.snap, port, p, apex, b.z.types, cache)
 			if !pi.inZone {
-				if err := z.synth.add(pidx, port, pi.tail); err != nil {
-					return nil, err
+				if err := b.z.synth.add(pidx, port, pi.tail); err != nil {
+					return err
 				}
 				continue
 			}
 			own := portOwner(port, p, apex)
 			for _, t := range pi.ptrs {
-				z.add(&dns.PTR{Hdr: hdr(own, dns.TypePTR), Ptr: t})
+				b.z.add(&dns.PTR{Hdr: b.hdr(own, dns.TypePTR), Ptr: t})
 			}
-			z.add(&dns.TXT{Hdr: hdr(own, dns.TypeTXT), Txt: append([]string{"port=" + strconv.Itoa(port)}, pi.tail...)})
+			b.z.add(&dns.TXT{Hdr: b.hdr(own, dns.TypeTXT), Txt: append([]string{"port=" + strconv.Itoa(port)}, pi.tail...)})
 		}
 	}
-	return z, ctx.Err()
+	return nil
 }
 
 func portOwner(port int, p registry.Protocol, apex string) string {

@@ -123,7 +123,7 @@ func startServe(t *testing.T, bin string, args ...string) *serveProc {
 		p.done <- p.cmd.Wait()
 	}()
 	t.Cleanup(func() {
-		if p.cmd.ProcessState == nil {
+		if p.cmd.Process.Signal(syscall.Signal(0)) == nil { // still running (Signal reads no state Wait writes)
 			_ = p.cmd.Process.Kill() // only our own child, by its PID
 			t.Logf("killed after the deadline: %v", <-p.done)
 		}

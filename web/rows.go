@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/svcreg/svcreg/mdns"
 	"github.com/svcreg/svcreg/registry"
 )
 
@@ -81,20 +82,42 @@ func adRows(ads []adView) template.HTML {
 	return template.HTML(b.String()) //nolint:gosec // every field escaped
 }
 
+// writeAdRow writes one advertisement as a table row, one cell per
+// column of the advertisements table, every field escaped.
 func writeAdRow(b *strings.Builder, a *adView) {
+	b.WriteString(`<tr id="`)
+	b.WriteString(template.HTMLEscapeString(a.ID))
+	b.WriteString(`"`)
+	if a.Worst != "" {
+		b.WriteString(` class="worst-`)
+		b.WriteString(a.Worst)
+		b.WriteString(`"`)
+	}
+	b.WriteString(">")
+	for _, cell := range adCells {
+		b.WriteString("\n    ")
+		cell(b, a)
+	}
+	b.WriteString("\n  </tr>\n")
+}
+
+// adCells are the columns of the advertisements table, in order.
+var adCells = [...]func(*strings.Builder, *adView){
+	writeInstanceCell, writeTypeCell, writeHostCell, writeAddrCell,
+	writeTXTCell, writeSeenCell, writeInterfaceCell, writeFindingsCell,
+}
+
+func writeInstanceCell(b *strings.Builder, a *adView) {
+	b.WriteString(`<td class="instance">`)
+	b.WriteString(template.HTMLEscapeString(displayRaw(a.Instance)))
+	b.WriteString("</td>")
+}
+
+// writeTypeCell writes the service type, its domain and its subtypes.
+func writeTypeCell(b *strings.Builder, a *adView) {
 	esc := template.HTMLEscapeString
 	w := func(s string) { b.WriteString(s) }
-	w(`<tr id="`)
-	w(esc(a.ID))
-	w(`"`)
-	if a.Worst != "" {
-		w(` class="worst-`)
-		w(a.Worst)
-		w(`"`)
-	}
-	w(">\n    <td class=\"instance\">")
-	w(esc(displayRaw(a.Instance)))
-	w("</td>\n    <td><code>")
+	w("<td><code>")
 	w(esc(displayRaw(a.ServiceType())))
 	w("</code>")
 	if a.Domain != "" {
@@ -113,10 +136,16 @@ func writeAdRow(b *strings.Builder, a *adView) {
 			w("</code>")
 		}
 	}
-	w("</td>\n    <td>")
+	w("</td>")
+}
+
+// writeHostCell writes the SRV target and port.
+func writeHostCell(b *strings.Builder, a *adView) {
+	w := func(s string) { b.WriteString(s) }
+	w("<td>")
 	if a.Host != "" {
 		w("<code>")
-		w(esc(displayRaw(a.Host)))
+		w(template.HTMLEscapeString(displayRaw(a.Host)))
 		w("</code>")
 	} else {
 		w(`<span class="muted">no SRV</span>`)
@@ -125,13 +154,24 @@ func writeAdRow(b *strings.Builder, a *adView) {
 		w(":")
 		w(strconv.Itoa(int(a.Port)))
 	}
-	w("</td>\n    <td>")
+	w("</td>")
+}
+
+func writeAddrCell(b *strings.Builder, a *adView) {
+	b.WriteString("<td>")
 	for _, addr := range a.Addrs {
-		w("<code>")
-		w(esc(addr.String()))
-		w("</code><br>")
+		b.WriteString("<code>")
+		b.WriteString(template.HTMLEscapeString(addr.String()))
+		b.WriteString("</code><br>")
 	}
-	w("</td>\n    <td>")
+	b.WriteString("</td>")
+}
+
+// writeTXTCell writes the TXT strings, or says there is no TXT record or
+// an empty one.
+func writeTXTCell(b *strings.Builder, a *adView) {
+	w := func(s string) { b.WriteString(s) }
+	w("<td>")
 	switch {
 	case !a.HasTXT:
 		w(`<span class="muted">no TXT</span>`)
@@ -141,13 +181,20 @@ func writeAdRow(b *strings.Builder, a *adView) {
 		w(`<ul class="txt">`)
 		for _, s := range a.TXT {
 			w("<li><code>")
-			w(esc(displayRaw(s)))
+			w(template.HTMLEscapeString(displayRaw(s)))
 			w("</code></li>")
 		}
 		w("</ul>")
 	}
+	w("</td>")
+}
+
+// writeSeenCell writes when the advertisement was first and last seen
+// (sortable by the last) and the TTLs it carried.
+func writeSeenCell(b *strings.Builder, a *adView) {
+	w := func(s string) { b.WriteString(s) }
 	last := a.LastSeen.UTC().Format(time.RFC3339)
-	w(`</td>` + "\n    " + `<td data-sort="`)
+	w(`<td data-sort="`)
 	w(last)
 	w(`">first <time datetime="`)
 	w(a.FirstSeen.UTC().Format(time.RFC3339))
@@ -170,14 +217,28 @@ func writeAdRow(b *strings.Builder, a *adView) {
 		}
 		w("</span>")
 	}
-	w("</td>\n    <td>")
-	w(esc(a.Interface))
+	w("</td>")
+}
+
+// writeInterfaceCell writes the interface and the address the
+// advertisement came from.
+func writeInterfaceCell(b *strings.Builder, a *adView) {
+	esc := template.HTMLEscapeString
+	b.WriteString("<td>")
+	b.WriteString(esc(a.Interface))
 	if a.Source.IsValid() {
-		w(`<br><span class="muted">from `)
-		w(esc(a.Source.String()))
-		w("</span>")
+		b.WriteString(`<br><span class="muted">from `)
+		b.WriteString(esc(a.Source.String()))
+		b.WriteString("</span>")
 	}
-	w(`</td>` + "\n    " + `<td data-sort="`)
+	b.WriteString("</td>")
+}
+
+// writeFindingsCell writes the findings (sortable by the worst severity),
+// each expandable to its message, evidence and RFC.
+func writeFindingsCell(b *strings.Builder, a *adView) {
+	w := func(s string) { b.WriteString(s) }
+	w(`<td data-sort="`)
 	w(a.Worst)
 	w(`">`)
 	if len(a.Findings) == 0 {
@@ -185,38 +246,43 @@ func writeAdRow(b *strings.Builder, a *adView) {
 	} else {
 		w(`<ul class="findings">`)
 		for i := range a.Findings {
-			f := &a.Findings[i]
-			sev := esc(f.Severity.String())
-			w("<li>\n      <details><summary><span class=\"badge sev-")
-			w(sev)
-			w(`">`)
-			w(sev)
-			w("</span> <code>")
-			w(esc(f.Rule))
-			w("</code></summary>\n      <p>")
-			w(esc(f.Message))
-			w("</p>")
-			if f.Evidence != "" {
-				w(`<p><span class="muted">evidence:</span> <code>`)
-				w(esc(displayRaw(f.Evidence)))
-				w("</code></p>")
-			}
-			if f.RFC != "" {
-				w("\n      <p>")
-				if u := rfcURL(f.RFC); u != "" {
-					w(`<a href="`)
-					w(esc(u))
-					w(`" rel="noreferrer">`)
-					w(esc(f.RFC))
-					w("</a>")
-				} else {
-					w(esc(f.RFC))
-				}
-				w("</p>")
-			}
-			w("\n      </details></li>")
+			writeFinding(b, &a.Findings[i])
 		}
 		w("</ul>")
 	}
-	w("</td>\n  </tr>\n")
+	w("</td>")
+}
+
+func writeFinding(b *strings.Builder, f *mdns.Finding) {
+	esc := template.HTMLEscapeString
+	w := func(s string) { b.WriteString(s) }
+	sev := esc(f.Severity.String())
+	w("<li>\n      <details><summary><span class=\"badge sev-")
+	w(sev)
+	w(`">`)
+	w(sev)
+	w("</span> <code>")
+	w(esc(f.Rule))
+	w("</code></summary>\n      <p>")
+	w(esc(f.Message))
+	w("</p>")
+	if f.Evidence != "" {
+		w(`<p><span class="muted">evidence:</span> <code>`)
+		w(esc(displayRaw(f.Evidence)))
+		w("</code></p>")
+	}
+	if f.RFC != "" {
+		w("\n      <p>")
+		if u := rfcURL(f.RFC); u != "" {
+			w(`<a href="`)
+			w(esc(u))
+			w(`" rel="noreferrer">`)
+			w(esc(f.RFC))
+			w("</a>")
+		} else {
+			w(esc(f.RFC))
+		}
+		w("</p>")
+	}
+	w("\n      </details></li>")
 }

@@ -81,7 +81,7 @@ log:
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
+		if cmd.Process.Signal(syscall.Signal(0)) == nil { // still running (Signal reads no state Wait writes)
 			_ = cmd.Process.Kill() // our own child (mdns-lab exec execs into svcreg), by PID
 			t.Logf("killed after the deadline: %v", <-done)
 		}

@@ -141,7 +141,7 @@ log:
 	require.NoError(t, p.cmd.Start())
 	go func() { p.done <- p.cmd.Wait() }()
 	t.Cleanup(func() {
-		if p.cmd.ProcessState == nil {
+		if p.cmd.Process.Signal(syscall.Signal(0)) == nil { // still running (Signal reads no state Wait writes)
 			_ = p.cmd.Process.Kill() // our own child, by PID
 			t.Logf("killed after the deadline: %v", <-p.done)
 		}
@@ -458,7 +458,7 @@ func TestE2EStopDuringStartup(t *testing.T) {
 	p := &daemonProc{t: t, cmd: cmd, log: logs, done: make(chan error, 1)}
 	go func() { p.done <- cmd.Wait() }()
 	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
+		if cmd.Process.Signal(syscall.Signal(0)) == nil { // still running (Signal reads no state Wait writes)
 			_ = cmd.Process.Kill()
 			t.Logf("killed after the deadline: %v", <-p.done)
 		}

@@ -167,7 +167,7 @@ http:
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
+		if cmd.Process.Signal(syscall.Signal(0)) == nil { // still running (Signal reads no state Wait writes)
 			_ = cmd.Process.Kill() // our own child, by PID
 			t.Logf("killed after the deadline: %v", <-done)
 		}
@@ -395,7 +395,7 @@ func (l *robustLab) startDaemonCmd(argv ...string) *labDaemon {
 	require.NoError(t, d.cmd.Start())
 	go func() { d.done <- d.cmd.Wait() }()
 	t.Cleanup(func() {
-		if d.cmd.ProcessState == nil {
+		if d.cmd.Process.Signal(syscall.Signal(0)) == nil { // still running (Signal reads no state Wait writes)
 			_ = d.cmd.Process.Kill() // our own child, by PID
 			t.Logf("killed after the deadline: %v", <-d.done)
 		}

@@ -139,37 +139,89 @@ func (f *failOnFlag) reaches(fs []mdns.Finding) bool {
 func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("svcreg validate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var (
-		rf       registryFlags
-		pf       policyFlags
-		failOn   = failOnFlag{level: mdns.SeverityError}
-		txt      []string
-		subtypes []string
-	)
-	rf.register(fs)
-	pf.register(fs)
-	fs.Var(&failOn, "fail-on", "exit 1 when a finding is at `LEVEL` or above: error, warning, info, or none")
-	asJSON := fs.Bool("json", false, "print one JSON object per finding, one per line")
-	quiet := quietFlag(fs, "log only warnings and errors to stderr")
-	avahi := fs.Bool("avahi", false, "the arguments are Avahi .service files to lint")
-	hostname := fs.String("hostname", "", "`NAME` that replaces %h in Avahi service names (default: this host's name)")
-	instance := fs.String("instance", "", "the service instance `NAME`, raw (UTF-8, spaces and dots allowed)")
-	port := -1
+	vf := validateFlags{failOn: failOnFlag{level: mdns.SeverityError}, port: -1}
+	vf.register(fs)
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	ads, readFailed, ok := vf.advertisements(pos, set, stderr)
+	if !ok {
+		return exitUsage
+	}
+	v, err := loadValidator(ctx, &vf.rf, &vf.pf, newCLILogger(stderr, vf.quiet))
+	if err != nil {
+		fmt.Fprintf(stderr, "svcreg validate: %v\n", err)
+		return exitUsage
+	}
+	var findings []mdns.Finding
+	for _, a := range ads {
+		findings = append(findings, v.Validate(a)...)
+	}
+	// With nothing read, "no findings" would read as a pass: the table is
+	// left out (JSON, one object per finding, is empty either way).
+	if err := writeFindings(stdout, findings, vf.asJSON, vf.avahi, readFailed && len(ads) == 0); err != nil {
+		fmt.Fprintf(stderr, "svcreg validate: writing output: %v\n", err)
+		return exitUsage
+	}
+	switch {
+	case readFailed:
+		return exitUsage
+	case vf.failOn.reaches(findings):
+		return exitNotFound
+	}
+	return exitOK
+}
+
+// validateFlags are svcreg validate's flags: the registry and rule
+// policy, the output, and either one advertisement described by flags or
+// --avahi files.
+type validateFlags struct {
+	rf     registryFlags
+	pf     policyFlags
+	failOn failOnFlag
+	asJSON bool
+	quiet  bool
+
+	avahi    bool
+	hostname string
+
+	instance string
+	port     int // -1: not given
+	host     string
+	txt      []string
+	subtypes []string
+}
+
+func (f *validateFlags) register(fs *flag.FlagSet) {
+	f.rf.register(fs)
+	f.pf.register(fs)
+	fs.Var(&f.failOn, "fail-on", "exit 1 when a finding is at `LEVEL` or above: error, warning, info, or none")
+	fs.BoolVar(&f.asJSON, "json", false, "print one JSON object per finding, one per line")
+	quietFlagVar(fs, &f.quiet, "log only warnings and errors to stderr")
+	fs.BoolVar(&f.avahi, "avahi", false, "the arguments are Avahi .service files to lint")
+	fs.StringVar(&f.hostname, "hostname", "", "`NAME` that replaces %h in Avahi service names (default: this host's name)")
+	fs.StringVar(&f.instance, "instance", "", "the service instance `NAME`, raw (UTF-8, spaces and dots allowed)")
 	fs.Func("port", "the SRV `PORT`, 0-65535 (omitted: the port checks are skipped)", func(s string) error {
 		n, err := strconv.ParseUint(s, 10, 16)
 		if err != nil {
 			return fmt.Errorf("%q is not a port from 0 to 65535", s)
 		}
-		port = int(n)
+		f.port = int(n)
 		return nil
 	})
-	host := fs.String("host", "", "the SRV target `HOST` (e.g. printer.local)")
+	fs.StringVar(&f.host, "host", "", "the SRV target `HOST` (e.g. printer.local)")
 	fs.Func("txt", "one TXT string `KEY=VALUE` (or KEY, or an empty string), in order; repeatable", func(s string) error {
-		txt = append(txt, s)
+		f.txt = append(f.txt, s)
 		return nil
 	})
 	fs.Func("subtype", "a `SUBTYPE` label the instance is also advertised under (_printer); repeatable", func(s string) error {
-		subtypes = append(subtypes, s)
+		f.subtypes = append(f.subtypes, s)
 		return nil
 	})
 	fs.Usage = func() {
@@ -182,75 +234,56 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintln(o, "\nflags:")
 		fs.PrintDefaults()
 	}
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
-	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+}
 
-	var ads []*mdns.Advertisement
-	readFailed := false
-	if *avahi {
+// advertisements builds what the command validates from the positional
+// arguments pos and the flags given (set): the --avahi files (readFailed
+// when one could not be read or parsed, each reported on stderr), or the
+// one advertisement the flags describe. ok is false, with the reason on
+// stderr, for flags that do not go together or a bad description.
+func (f *validateFlags) advertisements(pos []string, set map[string]bool, stderr io.Writer) (ads []*mdns.Advertisement, readFailed, ok bool) {
+	if f.avahi {
 		for _, n := range []string{"instance", "port", "host", "txt", "subtype"} {
 			if set[n] {
 				fmt.Fprintf(stderr, "svcreg validate: --%s does not apply to --avahi files\n", n)
-				return exitUsage
+				return nil, false, false
 			}
 		}
 		if len(pos) == 0 {
 			fmt.Fprintln(stderr, "svcreg validate: --avahi needs at least one FILE")
-			return exitUsage
+			return nil, false, false
 		}
-		ads, readFailed = readAvahiFiles(pos, *hostname, stderr)
-	} else {
-		if set["hostname"] {
-			fmt.Fprintln(stderr, "svcreg validate: --hostname applies only to --avahi")
-			return exitUsage
-		}
-		a, err := cliAdvertisement(pos, *instance, set["instance"], port, *host, txt, set["txt"], subtypes)
-		if err != nil {
-			fmt.Fprintf(stderr, "svcreg validate: %v (svcreg validate -h shows the usage)\n", err)
-			return exitUsage
-		}
-		ads = append(ads, a)
+		ads, readFailed = readAvahiFiles(pos, f.hostname, stderr)
+		return ads, readFailed, true
 	}
+	if set["hostname"] {
+		fmt.Fprintln(stderr, "svcreg validate: --hostname applies only to --avahi")
+		return nil, false, false
+	}
+	a, err := cliAdvertisement(pos, f.instance, set["instance"], f.port, f.host, f.txt, set["txt"], f.subtypes)
+	if err != nil {
+		fmt.Fprintf(stderr, "svcreg validate: %v (svcreg validate -h shows the usage)\n", err)
+		return nil, false, false
+	}
+	return []*mdns.Advertisement{a}, false, true
+}
 
-	v, err := loadValidator(ctx, &rf, &pf, newCLILogger(stderr, *quiet))
-	if err != nil {
-		fmt.Fprintf(stderr, "svcreg validate: %v\n", err)
-		return exitUsage
-	}
-	var findings []mdns.Finding
-	for _, a := range ads {
-		findings = append(findings, v.Validate(a)...)
-	}
+// writeFindings prints the findings as JSON lines or as a table (none
+// when noTable).
+func writeFindings(stdout io.Writer, findings []mdns.Finding, asJSON, avahi, noTable bool) error {
 	w := bufio.NewWriter(stdout)
+	var err error
 	switch {
-	case *asJSON:
+	case asJSON:
 		err = writeFindingsJSON(w, findings)
-	case readFailed && len(ads) == 0:
-		// Nothing was read: "no findings" would read as a pass.
+	case noTable:
 	default:
-		writeFindingsTable(w, findings, *avahi)
-	}
-	if err == nil {
-		err = w.Flush()
+		writeFindingsTable(w, findings, avahi)
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "svcreg validate: writing output: %v\n", err)
-		return exitUsage
+		return err
 	}
-	switch {
-	case readFailed:
-		return exitUsage
-	case failOn.reaches(findings):
-		return exitNotFound
-	}
-	return exitOK
+	return w.Flush()
 }
 
 // readAvahiFiles parses every file, reporting each one that cannot be

@@ -1,0 +1,68 @@
+package resolver
+
+// The UDP listener: one read loop per socket, answers from the table.
+
+import (
+	"encoding/binary"
+	"errors"
+	"net"
+	"time"
+)
+
+// serveUDP answers datagrams on c until it closes.
+func (s *Server) serveUDP(c *net.UDPConn) {
+	defer s.wg.Done()
+	buf := make([]byte, 65535)
+	out := make([]byte, 0, 65535)
+	for {
+		n, src, err := c.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue // e.g. ICMP-induced errors on some systems
+		}
+		start := time.Now()
+		resp, res := s.respond(s.tab.Load(), buf[:n], out, false, src.Addr())
+		if resp == nil {
+			s.account(res, false, start, src, buf[:n])
+			continue
+		}
+		if s.rrl != nil {
+			switch s.rrl.check(src.Addr(), start) {
+			case rrlDrop:
+				s.metrics.drops[dropRRL].Inc()
+				continue
+			case rrlSlip:
+				resp = slip(resp)
+				res.tc = true
+				s.metrics.slips.Inc()
+			}
+		}
+		c.WriteToUDPAddrPort(resp, src) //nolint:errcheck // UDP: nothing to do about a lost reply
+		s.account(res, false, start, src, buf[:n])
+	}
+}
+
+// slip turns a response into an empty TC=1 reply (header and question
+// only) so a rate-limited client that is real retries over TCP.
+func slip(resp []byte) []byte {
+	if len(resp) < hdrLen {
+		return resp
+	}
+	// Find the end of our own response's question.
+	end := hdrLen
+	if binary.BigEndian.Uint16(resp[4:]) == 1 {
+		for end < len(resp) && resp[end] != 0 {
+			end += int(resp[end]) + 1
+		}
+		end += 5
+		if end > len(resp) {
+			end = hdrLen
+		}
+	}
+	resp = resp[:end]
+	resp[2] |= flagTC
+	clear(resp[6:12])
+	return resp
+}
