@@ -3,28 +3,17 @@ package config
 import (
 	"net/netip"
 	"time"
+
+	"github.com/svcreg/svcreg/resolver"
 )
 
-// Defaults that the issue and the resolver contract fix.
+// Defaults of the keys that are not the packages' own: the dns section's
+// defaults are resolver.DefaultConfig's (see Default).
 const (
-	DefaultZone         = "services.internal."
-	DefaultDNSListen    = "127.0.0.1:5300"
+	DefaultZone         = resolver.DefaultZone
+	DefaultDNSListen    = resolver.DefaultListen
 	DefaultHTTPListen   = "127.0.0.1:8053"
-	DefaultTTL          = 3600
-	DefaultNegTTL       = 300
-	DefaultUDPSize      = 1232
 	DefaultMaxInstances = 10000
-	// Resolver defaults (resolver.DefaultConfig; a test in cmd/svcreg
-	// keeps the two in step).
-	DefaultNotifyRetries  = 5
-	DefaultNotifyTimeout  = 2 * time.Second
-	DefaultUDPBatch       = 32
-	DefaultTCPMaxConns    = 256
-	DefaultTCPIdleTimeout = 10 * time.Second
-	DefaultTCPReadTimeout = 2 * time.Second
-	DefaultRRLSlip        = 2
-	DefaultRRLIPv4Prefix  = 24
-	DefaultRRLIPv6Prefix  = 56
 	// DefaultMaxDownload bounds one registry download; the official XML
 	// is about 4 MB.
 	DefaultMaxDownload = 64 << 20
@@ -165,27 +154,7 @@ func Default() Config {
 			Watch:            true,
 			MaxDownloadBytes: DefaultMaxDownload,
 		},
-		DNS: DNS{
-			Zone:    DefaultZone,
-			Listen:  []string{DefaultDNSListen},
-			TTL:     DefaultTTL,
-			NegTTL:  DefaultNegTTL,
-			UDPSize: DefaultUDPSize,
-			AXFRAllow: []netip.Prefix{
-				netip.MustParsePrefix("127.0.0.0/8"),
-				netip.MustParsePrefix("::1/128"),
-			},
-			Addresses:      []netip.Addr{netip.MustParseAddr("127.0.0.1")},
-			NotifyRetries:  DefaultNotifyRetries,
-			NotifyTimeout:  DefaultNotifyTimeout,
-			UDPBatch:       DefaultUDPBatch,
-			TCPMaxConns:    DefaultTCPMaxConns,
-			TCPIdleTimeout: DefaultTCPIdleTimeout,
-			TCPReadTimeout: DefaultTCPReadTimeout,
-			RRLSlip:        DefaultRRLSlip,
-			RRLIPv4Prefix:  DefaultRRLIPv4Prefix,
-			RRLIPv6Prefix:  DefaultRRLIPv6Prefix,
-		},
+		DNS:  dnsDefaults(),
 		HTTP: HTTP{Listen: []string{DefaultHTTPListen}},
 		MDNS: MDNS{MaxInstances: DefaultMaxInstances, BrowseInterval: time.Minute},
 		Log:  Log{Level: "info", Format: "text"},

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/svcreg/svcreg/registry"
+	"github.com/svcreg/svcreg/resolver"
 )
 
 func parseFile(t *testing.T, name string) (*Loaded, error) {
@@ -171,7 +172,7 @@ func TestPrecedence(t *testing.T) {
 		listen  []string
 		origins map[string]string
 	}{
-		{name: "defaults", opts: Options{}, zone: DefaultZone, ttl: DefaultTTL, level: "info", listen: []string{DefaultDNSListen},
+		{name: "defaults", opts: Options{}, zone: DefaultZone, ttl: int(resolver.DefaultConfig().TTL), level: "info", listen: []string{DefaultDNSListen},
 			origins: map[string]string{"dns.zone": "default"}},
 		{name: "file", opts: Options{Path: path}, zone: "file.example.", ttl: 60, level: "warn", listen: []string{DefaultDNSListen},
 			origins: map[string]string{"dns.zone": path + ":2", "dns.ttl": path + ":3"}},
@@ -238,7 +239,7 @@ func TestResolverKeys(t *testing.T) {
 	assert.Equal(t, "--rrl-rate", l.Origin("dns.rrl_rate"))
 	assert.Equal(t, 1, l.DNS.RRLSlip)
 	assert.Equal(t, 3*time.Second, l.DNS.TCPIdleTimeout)
-	assert.Equal(t, DefaultTCPReadTimeout, l.DNS.TCPReadTimeout)
+	assert.Equal(t, resolver.DefaultConfig().TCPReadTimeout, l.DNS.TCPReadTimeout)
 	assert.Equal(t, []netip.Addr{netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("2001:db8::1")}, l.DNS.Addresses)
 	assert.Equal(t, 0, l.DNS.UDPWorkers)
 
@@ -254,7 +255,7 @@ func TestResolverKeys(t *testing.T) {
 	l, err = Parse(strings.NewReader("dns:\n  rrl_rate: 10\n  rrl_slip: 0\n"), "c.yml")
 	require.NoError(t, err)
 	assert.Zero(t, l.DNS.RRLSlip)
-	assert.Equal(t, DefaultRRLSlip, Default().DNS.RRLSlip)
+	assert.Equal(t, resolver.DefaultRRLSlip, Default().DNS.RRLSlip)
 }
 
 func TestUnknownEnv(t *testing.T) {

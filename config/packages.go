@@ -52,6 +52,34 @@ func fileSafe(zone string) string {
 	return string(b)
 }
 
+// dnsDefaults is the dns section's defaults: the resolver's own, except
+// that the SRV target, NS names and SOA mailbox stay unset so that the
+// resolver derives them from the zone actually served.
+func dnsDefaults() DNS {
+	rc := resolver.DefaultConfig()
+	return DNS{
+		Zone:           rc.Zone,
+		Listen:         rc.Listen,
+		TTL:            int(rc.TTL),
+		NegTTL:         int(rc.NegTTL),
+		AXFRAllow:      rc.AXFRAllow,
+		Addresses:      rc.Addresses,
+		NotifyRetries:  rc.NotifyRetries,
+		NotifyTimeout:  rc.NotifyTimeout,
+		UDPSize:        int(rc.UDPSize),
+		QueryLog:       rc.QueryLog,
+		UDPWorkers:     rc.UDPWorkers,
+		UDPBatch:       rc.UDPBatch,
+		TCPMaxConns:    rc.TCPMaxConns,
+		TCPIdleTimeout: rc.TCPIdleTimeout,
+		TCPReadTimeout: rc.TCPReadTimeout,
+		RRLRate:        rc.RRLRate,
+		RRLSlip:        rc.RRLSlip,
+		RRLIPv4Prefix:  rc.RRLIPv4Prefix,
+		RRLIPv6Prefix:  rc.RRLIPv6Prefix,
+	}
+}
+
 // Resolver is the dns section as the resolver's configuration, the serial
 // file resolved against the cache directory. NS and Mbox left unset stay
 // unset, so the resolver derives them from the zone actually served.
@@ -83,7 +111,7 @@ func (c *Config) Resolver() resolver.Config {
 	}
 	rc.NotifyRetries, rc.NotifyTimeout = d.NotifyRetries, d.NotifyTimeout
 	rc.UDPWorkers, rc.UDPBatch = d.UDPWorkers, d.UDPBatch
-	rc.MaxTCPConns, rc.TCPIdleTimeout, rc.TCPReadTimeout = d.TCPMaxConns, d.TCPIdleTimeout, d.TCPReadTimeout
+	rc.TCPMaxConns, rc.TCPIdleTimeout, rc.TCPReadTimeout = d.TCPMaxConns, d.TCPIdleTimeout, d.TCPReadTimeout
 	rc.RRLRate, rc.RRLSlip = d.RRLRate, d.RRLSlip
 	rc.RRLIPv4Prefix, rc.RRLIPv6Prefix = d.RRLIPv4Prefix, d.RRLIPv6Prefix
 	rc.SerialFile = c.SerialFilePath()

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -22,7 +23,7 @@ func TestResolverConfig(t *testing.T) {
 	assert.Equal(t, DefaultZone, rc.Zone)
 	assert.Equal(t, []string{DefaultDNSListen}, rc.Listen)
 	assert.Equal(t, c.DNS.AXFRAllow, rc.AXFRAllow)
-	assert.Equal(t, uint16(DefaultUDPSize), rc.UDPSize)
+	assert.Equal(t, resolver.DefaultConfig().UDPSize, rc.UDPSize)
 	// The config's defaults for the tuning keys are the resolver's.
 	def := resolver.DefaultConfig()
 	assert.Equal(t, def.Addresses, rc.Addresses)
@@ -30,7 +31,7 @@ func TestResolverConfig(t *testing.T) {
 	assert.Equal(t, def.NotifyTimeout, rc.NotifyTimeout)
 	assert.Equal(t, def.UDPWorkers, rc.UDPWorkers)
 	assert.Equal(t, def.UDPBatch, rc.UDPBatch)
-	assert.Equal(t, def.MaxTCPConns, rc.MaxTCPConns)
+	assert.Equal(t, def.TCPMaxConns, rc.TCPMaxConns)
 	assert.Equal(t, def.TCPIdleTimeout, rc.TCPIdleTimeout)
 	assert.Equal(t, def.TCPReadTimeout, rc.TCPReadTimeout)
 	assert.Equal(t, def.RRLRate, rc.RRLRate)
@@ -59,7 +60,7 @@ func TestResolverConfig(t *testing.T) {
 	assert.Equal(t, 1500*time.Millisecond, rc.NotifyTimeout)
 	assert.Equal(t, 2, rc.UDPWorkers)
 	assert.Equal(t, 16, rc.UDPBatch)
-	assert.Equal(t, 64, rc.MaxTCPConns)
+	assert.Equal(t, 64, rc.TCPMaxConns)
 	assert.Equal(t, 5*time.Second, rc.TCPIdleTimeout)
 	assert.Equal(t, time.Second, rc.TCPReadTimeout)
 	assert.Equal(t, 20, rc.RRLRate)
@@ -94,7 +95,7 @@ func TestResolverConfigFollowsZone(t *testing.T) {
 	assert.Equal(t, []string{"ns1.svc.example."}, got.NS)
 	assert.Equal(t, "hostmaster.svc.example.", got.Mbox)
 	assert.Equal(t, "svc.example.", got.Target)
-	assert.Equal(t, DefaultRRLSlip, got.RRLSlip)
+	assert.Equal(t, resolver.DefaultRRLSlip, got.RRLSlip)
 
 	// rrl_slip 0 (never slip) reaches the resolver as 0.
 	c.DNS.RRLSlip = 0
@@ -151,4 +152,33 @@ func TestMDNSPolicy(t *testing.T) {
 	assert.Contains(t, err.Error(), "c.yml:3: mdns.rules.no-such-rule: unknown rule")
 	assert.Contains(t, err.Error(), "c.yml:5: mdns.rules.other-rule: unknown rule")
 	assert.Contains(t, err.Error(), "c.yml:4: mdns.rules."+id+`: "loud"`)
+}
+
+// TestEveryResolverSettingHasAKey: valid.yml sets every dns key to a
+// value other than its default, so every field of resolver.Config that
+// the config can set must differ from the resolver's default after
+// Resolver(). A field added to resolver.Config without a config key (or
+// a key that no longer reaches the resolver) fails here.
+func TestEveryResolverSettingHasAKey(t *testing.T) {
+	l, err := Load(Options{Path: filepath.Join("testdata", "valid.yml")})
+	require.NoError(t, err)
+	got := reflect.ValueOf(l.Resolver())
+	def := reflect.ValueOf(resolver.DefaultConfig())
+	for i := range got.NumField() {
+		name := got.Type().Field(i).Name
+		assert.False(t, reflect.DeepEqual(got.Field(i).Interface(), def.Field(i).Interface()),
+			"resolver.Config.%s: valid.yml does not change it, so no config key reaches it (or valid.yml lacks the key)", name)
+	}
+	// And the defaults agree: with nothing set, the resolver runs on its
+	// own defaults except where the config fills in from the zone.
+	d := Default()
+	rc := d.Resolver()
+	for i := range reflect.ValueOf(rc).NumField() {
+		name := reflect.TypeOf(rc).Field(i).Name
+		switch name {
+		case "Target", "NS", "Mbox", "SerialFile":
+			continue // derived from the zone served; the serial file from the cache directory
+		}
+		assert.Equal(t, def.Field(i).Interface(), reflect.ValueOf(rc).Field(i).Interface(), "default of resolver.Config.%s", name)
+	}
 }

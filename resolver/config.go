@@ -59,16 +59,16 @@ type Config struct {
 	// (recvmmsg/sendmmsg); default 32, 1 reads one at a time.
 	UDPBatch int
 
-	// TCP limits (issue 6): at most MaxTCPConns connections at once
+	// TCP limits: at most TCPMaxConns connections at once
 	// (default 256; further connections are closed at accept), a query
 	// must arrive within TCPIdleTimeout of the previous answer (default
 	// 10s, RFC 7766 section 6.2.3) and be read completely within
 	// TCPReadTimeout once started (default 2s).
-	MaxTCPConns    int
+	TCPMaxConns    int
 	TCPIdleTimeout time.Duration
 	TCPReadTimeout time.Duration
 
-	// Response rate limiting (issue 6, BIND/Knot style): when RRLRate is
+	// Response rate limiting (BIND/Knot style): when RRLRate is
 	// above 0, each source prefix (RRLIPv4Prefix bits, default 24;
 	// RRLIPv6Prefix, default 56) gets RRLRate UDP responses per second
 	// (burst RRLRate); beyond that responses are dropped, except that
@@ -91,8 +91,12 @@ type Config struct {
 	SerialFile string
 }
 
-// DefaultZone is the zone served when Config.Zone is empty.
-const DefaultZone = "services.internal."
+// DefaultZone is the zone served when Config.Zone is empty, DefaultListen
+// the address listened on when Config.Listen is nil.
+const (
+	DefaultZone   = "services.internal."
+	DefaultListen = "127.0.0.1:5300"
+)
 
 // DefaultRRLSlip is DefaultConfig's RRLSlip: every second response over
 // the rate goes out truncated (BIND's and Knot's default).
@@ -117,7 +121,7 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	c.Zone = z
 	if c.Listen == nil {
-		c.Listen = []string{"127.0.0.1:5300"}
+		c.Listen = []string{DefaultListen}
 	}
 	if c.TTL == 0 {
 		c.TTL = 3600
@@ -168,8 +172,8 @@ func (c Config) withDefaults() (Config, error) {
 	if c.UDPBatch == 0 {
 		c.UDPBatch = 32
 	}
-	if c.MaxTCPConns == 0 {
-		c.MaxTCPConns = 256
+	if c.TCPMaxConns == 0 {
+		c.TCPMaxConns = 256
 	}
 	if c.TCPIdleTimeout == 0 {
 		c.TCPIdleTimeout = 10 * time.Second

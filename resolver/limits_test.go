@@ -197,7 +197,7 @@ func isTimeout(err error) bool {
 
 func TestTCPLimits(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	_, addr := rcStart(t, resolver.Config{MaxTCPConns: 2, TCPIdleTimeout: 400 * time.Millisecond,
+	_, addr := rcStart(t, resolver.Config{TCPMaxConns: 2, TCPIdleTimeout: 400 * time.Millisecond,
 		TCPReadTimeout: 200 * time.Millisecond}, rcMini(t), reg)
 	c1, err := net.Dial("tcp", addr)
 	require.NoError(t, err)

@@ -73,7 +73,7 @@ func New(cfg Config, logger *slog.Logger, reg prometheus.Registerer) (*Server, e
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{cfg: cfg, logger: logger, metrics: m, ctx: ctx, cancel: cancel,
-		conns: map[net.Conn]struct{}{}, tcpSlot: make(chan struct{}, cfg.MaxTCPConns)}
+		conns: map[net.Conn]struct{}{}, tcpSlot: make(chan struct{}, cfg.TCPMaxConns)}
 	if cfg.RRLRate > 0 {
 		s.rrl = newRRL(cfg)
 	}
