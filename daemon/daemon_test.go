@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net/http"
@@ -18,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/svcreg/svcreg/config"
+	"github.com/svcreg/svcreg/internal/testutil"
 	"github.com/svcreg/svcreg/registry"
 )
 
@@ -30,22 +30,7 @@ const servicesV2 = servicesV1 + `svctwo		2222/tcp		# added in version 2
 `
 
 // syncBuffer is a log sink the daemon's goroutines and the test share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = testutil.SyncBuffer
 
 // registryServer serves a services-format registry whose content the test
 // switches, with an ETag so that an unchanged body costs a 304.

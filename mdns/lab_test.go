@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -335,22 +334,7 @@ func TestLabGoodbye(t *testing.T) {
 }
 
 // lockedBuffer is a bytes.Buffer safe for one writer and readers.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type lockedBuffer = testutil.SyncBuffer
 
 // TestMain runs the monitor helper of TestLabGoodbye when the test
 // binary is re-executed as that helper, and the tests otherwise.

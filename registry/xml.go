@@ -185,6 +185,25 @@ func (p *xmlParser) parse() error {
 
 // registry reads the children of <registry> up to its end tag.
 func (p *xmlParser) registry() error {
+	return p.children(func(t xml.StartElement) error {
+		switch t.Name.Local {
+		case "record":
+			return p.record(t)
+		case "updated":
+			s, err := p.text()
+			p.src.Updated = s
+			return err
+		case "people":
+			return p.peopleList()
+		}
+		return p.skip()
+	})
+}
+
+// children calls each for every child element of the element just
+// opened, up to its end tag; each must consume the child, end tag
+// included. Character data between children is ignored.
+func (p *xmlParser) children(each func(xml.StartElement) error) error {
 	for {
 		tok, err := p.token()
 		if err != nil {
@@ -194,25 +213,8 @@ func (p *xmlParser) registry() error {
 		case xml.EndElement:
 			return nil
 		case xml.StartElement:
-			switch t.Name.Local {
-			case "record":
-				if err := p.record(t); err != nil {
-					return err
-				}
-			case "updated":
-				s, err := p.text()
-				if err != nil {
-					return err
-				}
-				p.src.Updated = s
-			case "people":
-				if err := p.peopleList(); err != nil {
-					return err
-				}
-			default:
-				if err := p.skip(); err != nil {
-					return err
-				}
+			if err := each(t); err != nil {
+				return err
 			}
 		}
 	}
@@ -432,25 +434,14 @@ func (p *xmlParser) record(start xml.StartElement) error {
 
 // assignee reads the person xrefs inside <assignee>.
 func (p *xmlParser) assignee() error {
-	for {
-		tok, err := p.token()
-		if err != nil {
-			return p.fail(err)
-		}
-		switch t := tok.(type) {
-		case xml.EndElement:
-			return nil
-		case xml.StartElement:
-			if t.Name.Local == "xref" {
-				if data := attr(t, "data"); data != "" {
-					p.people[0] = append(p.people[0], p.intern.str(data))
-				}
-			}
-			if err := p.skip(); err != nil {
-				return err
+	return p.children(func(t xml.StartElement) error {
+		if t.Name.Local == "xref" {
+			if data := attr(t, "data"); data != "" {
+				p.people[0] = append(p.people[0], p.intern.str(data))
 			}
 		}
-	}
+		return p.skip()
+	})
 }
 
 func (p *xmlParser) finishRecord(rec *Record, hasAssignee bool, number, proto string) error {
@@ -485,63 +476,45 @@ func (p *xmlParser) finishRecord(rec *Record, hasAssignee bool, number, proto st
 
 // peopleList reads <people><person id=...>...</person>...</people>.
 func (p *xmlParser) peopleList() error {
-	for {
-		tok, err := p.token()
-		if err != nil {
-			return p.fail(err)
+	return p.children(func(t xml.StartElement) error {
+		if t.Name.Local != "person" {
+			return p.skip()
 		}
-		switch t := tok.(type) {
-		case xml.EndElement:
-			return nil
-		case xml.StartElement:
-			if t.Name.Local != "person" {
-				if err := p.skip(); err != nil {
-					return err
-				}
-				continue
-			}
-			if err := p.person(attr(t, "id")); err != nil {
-				return err
-			}
-		}
-	}
+		return p.person(attr(t, "id"))
+	})
 }
 
 func (p *xmlParser) person(id string) error {
 	c := Contact{ID: id}
-	for {
-		tok, err := p.token()
+	err := p.children(func(t xml.StartElement) error {
+		text := p.uniqueText
+		if t.Name.Local == "updated" || t.Name.Local == "org" {
+			text = p.text // dates and organisations repeat
+		}
+		s, err := text()
 		if err != nil {
-			return p.fail(err)
+			return err
 		}
-		switch t := tok.(type) {
-		case xml.EndElement:
-			if p.contacts.n == maxRecords {
-				return tooManyRecords(p.name, p.line())
-			}
-			if c.ID != "" {
-				p.contacts.add(&c)
-			}
-			return nil
-		case xml.StartElement:
-			text := p.uniqueText
-			if t.Name.Local == "updated" || t.Name.Local == "org" {
-				text = p.text // dates and organisations repeat
-			}
-			s, err := text()
-			if err != nil {
-				return err
-			}
-			switch t.Name.Local {
-			case "name":
-				c.Name = s
-			case "org":
-				c.Organization = s
-			case "uri":
-				c.URI = s
-			case "updated":
-				c.Updated = s
-			}
+		switch t.Name.Local {
+		case "name":
+			c.Name = s
+		case "org":
+			c.Organization = s
+		case "uri":
+			c.URI = s
+		case "updated":
+			c.Updated = s
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
+	if p.contacts.n == maxRecords {
+		return tooManyRecords(p.name, p.line())
+	}
+	if c.ID != "" {
+		p.contacts.add(&c)
+	}
+	return nil
 }

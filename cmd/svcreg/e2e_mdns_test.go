@@ -77,18 +77,7 @@ log:
 	cmd := exec.Command(tool, "exec", "--", bin, "serve", "--config", cfgPath, "--mdns-interface", "lab0")
 	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = logs, logs
-	require.NoError(t, cmd.Start())
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		if cmd.Process.Signal(syscall.Signal(0)) == nil { // still running (Signal reads no state Wait writes)
-			_ = cmd.Process.Kill() // our own child (mdns-lab exec execs into svcreg), by PID
-			t.Logf("killed after the deadline: %v", <-done)
-		}
-		if t.Failed() {
-			t.Logf("daemon log:\n%s", logs.String())
-		}
-	})
+	done := testutil.StartProcess(t, cmd, logs) // mdns-lab exec execs into svcreg: the PID is the daemon's
 	get := func(path string) string {
 		out, err := lab("exec", "--", "curl", "-sf", "--max-time", "5", "http://127.0.0.1:8053"+path)
 		if err != nil {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -64,22 +63,7 @@ func svcregBinary(t *testing.T) string {
 }
 
 // syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = testutil.SyncBuffer
 
 // daemonProc is one running svcreg serve.
 type daemonProc struct {
@@ -89,7 +73,7 @@ type daemonProc struct {
 	dnsAddr string
 	httpURL string
 	zone    string
-	done    chan error
+	done    <-chan error
 }
 
 // writeAtomic replaces path the way editors and svcreg fetch do.
@@ -133,22 +117,12 @@ log:
 `, registrySection, zone, dnsPort, dnsExtra, httpPort)
 	require.NoError(t, os.WriteFile(cfgPath, []byte(cfg), 0o644))
 
-	p := &daemonProc{t: t, log: &syncBuffer{}, zone: zone, done: make(chan error, 1),
+	p := &daemonProc{t: t, log: &syncBuffer{}, zone: zone,
 		dnsAddr: fmt.Sprintf("127.0.0.1:%d", dnsPort), httpURL: fmt.Sprintf("http://127.0.0.1:%d", httpPort)}
 	p.cmd = exec.Command(bin, "serve", "--config", cfgPath)
 	p.cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+filepath.Join(dir, "cache"))
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
-	require.NoError(t, p.cmd.Start())
-	go func() { p.done <- p.cmd.Wait() }()
-	t.Cleanup(func() {
-		if p.cmd.Process.Signal(syscall.Signal(0)) == nil { // still running (Signal reads no state Wait writes)
-			_ = p.cmd.Process.Kill() // our own child, by PID
-			t.Logf("killed after the deadline: %v", <-p.done)
-		}
-		if t.Failed() {
-			t.Logf("daemon log:\n%s", p.log.String())
-		}
-	})
+	p.done = testutil.StartProcess(t, p.cmd, p.log)
 	p.waitFor("ready", 120*time.Second, func() bool {
 		code, _ := p.get("/readyz")
 		return code == 200
@@ -454,15 +428,7 @@ func TestE2EStopDuringStartup(t *testing.T) {
 	cmd := exec.Command(bin, "serve", "--registry", xml, "--log-format", "json",
 		"--dns-listen", fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t)), "--http-listen", fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t)))
 	cmd.Stdout, cmd.Stderr = logs, logs
-	require.NoError(t, cmd.Start())
-	p := &daemonProc{t: t, cmd: cmd, log: logs, done: make(chan error, 1)}
-	go func() { p.done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		if cmd.Process.Signal(syscall.Signal(0)) == nil { // still running (Signal reads no state Wait writes)
-			_ = cmd.Process.Kill()
-			t.Logf("killed after the deadline: %v", <-p.done)
-		}
-	})
+	p := &daemonProc{t: t, cmd: cmd, log: logs, done: testutil.StartProcess(t, cmd, nil)}
 	p.waitFor("the registry read", 30*time.Second, func() bool {
 		return strings.Contains(logs.String(), `"msg":"registry: loaded"`)
 	})

@@ -159,6 +159,12 @@ func isFlagChar(c byte) bool {
 // arguments. When the command must stop (help asked, a bad flag, a stray
 // argument) it returns false and the exit status.
 func parseFlagsOnly(fs *flag.FlagSet, args []string, cmd string, stderr io.Writer) (int, bool) {
+	return parseNoArgs(fs, args, cmd, "", stderr)
+}
+
+// parseNoArgs is parseFlagsOnly with hint appended to the error for a
+// stray argument.
+func parseNoArgs(fs *flag.FlagSet, args []string, cmd, hint string, stderr io.Writer) (int, bool) {
 	rest, err := parseInterspersed(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -167,7 +173,7 @@ func parseFlagsOnly(fs *flag.FlagSet, args []string, cmd string, stderr io.Write
 		return exitUsage, false
 	}
 	if len(rest) > 0 {
-		fmt.Fprintf(stderr, "svcreg %s: unexpected argument %q\n", cmd, rest[0])
+		fmt.Fprintf(stderr, "svcreg %s: unexpected argument %q%s\n", cmd, rest[0], hint)
 		return exitUsage, false
 	}
 	return exitOK, true

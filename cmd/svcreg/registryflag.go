@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -127,16 +126,5 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 // error says how to give one. It returns false and the exit status when the
 // command must stop.
 func parseRegistryFlags(fs *flag.FlagSet, args []string, cmd string, stderr io.Writer) (int, bool) {
-	rest, err := parseInterspersed(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK, false
-		}
-		return exitUsage, false
-	}
-	if len(rest) > 0 {
-		fmt.Fprintf(stderr, "svcreg %s: unexpected argument %q (use --registry PATH)\n", cmd, rest[0])
-		return exitUsage, false
-	}
-	return exitOK, true
+	return parseNoArgs(fs, args, cmd, " (use --registry PATH)", stderr)
 }

@@ -112,7 +112,7 @@ type labDaemon struct {
 	t    *testing.T
 	cmd  *exec.Cmd
 	log  *syncBuffer
-	done chan error
+	done <-chan error
 }
 
 // stop sends SIGTERM and requires exit status 0 within 5 s.

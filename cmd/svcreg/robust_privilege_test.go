@@ -163,18 +163,7 @@ http:
 	cmd.Dir = cwd
 	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + home, "CACHE_DIRECTORY=" + cache}
 	cmd.Stdout, cmd.Stderr = logs, logs
-	require.NoError(t, cmd.Start())
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		if cmd.Process.Signal(syscall.Signal(0)) == nil { // still running (Signal reads no state Wait writes)
-			_ = cmd.Process.Kill() // our own child, by PID
-			t.Logf("killed after the deadline: %v", <-done)
-		}
-		if t.Failed() {
-			t.Logf("daemon log:\n%s", logs.String())
-		}
-	})
+	done := testutil.StartProcess(t, cmd, logs)
 	p := &daemonProc{t: t, cmd: cmd, log: logs, done: done, zone: "svc.test.",
 		dnsAddr: fmt.Sprintf("127.0.0.1:%d", dnsPort), httpURL: fmt.Sprintf("http://127.0.0.1:%d", httpPort)}
 	p.waitFor("ready", 60*time.Second, func() bool {
@@ -388,21 +377,11 @@ func TestRobustNetworkDefaults(t *testing.T) {
 func (l *robustLab) startDaemonCmd(argv ...string) *labDaemon {
 	t := l.t
 	t.Helper()
-	d := &labDaemon{t: t, log: &syncBuffer{}, done: make(chan error, 1)}
+	d := &labDaemon{t: t, log: &syncBuffer{}}
 	d.cmd = exec.Command(l.tool, append([]string{"exec", "--ns", "obs", "--"}, argv...)...)
 	d.cmd.Env = l.env
 	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
-	require.NoError(t, d.cmd.Start())
-	go func() { d.done <- d.cmd.Wait() }()
-	t.Cleanup(func() {
-		if d.cmd.Process.Signal(syscall.Signal(0)) == nil { // still running (Signal reads no state Wait writes)
-			_ = d.cmd.Process.Kill() // our own child, by PID
-			t.Logf("killed after the deadline: %v", <-d.done)
-		}
-		if t.Failed() {
-			t.Logf("daemon log:\n%s", d.log.String())
-		}
-	})
+	d.done = testutil.StartProcess(t, d.cmd, d.log)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	for !strings.Contains(l.curl("obs", "http://127.0.0.1:8053/readyz"), `"ready"`) {

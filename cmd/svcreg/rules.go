@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -25,17 +24,10 @@ func runRules(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(fs.Output(), "\nflags:")
 		fs.PrintDefaults()
 	}
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlagsOnly(fs, args, "rules", stderr); !ok {
+		return code
 	}
-	if len(pos) > 0 {
-		fmt.Fprintf(stderr, "svcreg rules: unexpected argument %q\n", pos[0])
-		return exitUsage
-	}
+	var err error
 	w := bufio.NewWriter(stdout)
 	switch {
 	case *quiet:

@@ -72,20 +72,14 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(fs.Output(), "\nflags:")
 		fs.PrintDefaults()
 	}
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlagsOnly(fs, args, "scan", stderr); !ok {
+		return code
 	}
 	fail := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "svcreg scan: "+format+"\n", a...)
 		return exitUsage
 	}
 	switch {
-	case len(pos) > 0:
-		return fail("unexpected argument %q", pos[0])
 	case len(sf.ifaces) == 0:
 		fs.Usage()
 		return fail("--interface is required")

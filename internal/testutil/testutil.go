@@ -3,12 +3,16 @@
 package testutil
 
 import (
+	"bytes"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"sync"
+	"syscall"
 	"testing"
 )
 
@@ -101,4 +105,48 @@ func FreePort(t testing.TB) int {
 	}
 	t.Fatal("no loopback port free for both UDP and TCP")
 	return 0
+}
+
+// SyncBuffer is a bytes.Buffer that goroutines may write (a daemon's
+// logger, exec's output copier) while the test reads it.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// String returns everything written so far.
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// StartProcess starts cmd, a child of the test, and returns the channel
+// its Wait result arrives on. When the test ends with the child still
+// running, the cleanup kills it (by its PID, nothing else) and waits for
+// it; when the test failed, it logs what log holds (nil: nothing).
+func StartProcess(t testing.TB, cmd *exec.Cmd, log fmt.Stringer) <-chan error {
+	t.Helper()
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting %s: %v", cmd.Path, err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		// Signal reads no state Wait writes: 0 tells whether it still runs.
+		if cmd.Process.Signal(syscall.Signal(0)) == nil {
+			_ = cmd.Process.Kill()
+			t.Logf("killed after the deadline: %v", <-done)
+		}
+		if t.Failed() && log != nil {
+			t.Logf("%s log:\n%s", filepath.Base(cmd.Path), log.String())
+		}
+	})
+	return done
 }
