@@ -53,13 +53,7 @@ func ParseMarkdown(r io.Reader, name string) (*Source, error) {
 			Msg: `not the markdown registry: no "| Service Name | Port Number | ..." table header`}
 	}
 	cols := mdCells(lines[hdr].text)
-	end := len(lines)
-	for i := hdr + 1; i < len(lines); i++ {
-		if lines[i].text == "Contact Information" {
-			end = i
-			break
-		}
-	}
+	end := contactsStart(lines, hdr+1)
 	if end < len(lines) {
 		p.mdContacts(lines[end+1:])
 	}

@@ -49,14 +49,7 @@ func rowLines(r io.Reader, name string) ([]rowLine, error) {
 		lines = append(lines, rowLine{n: n, text: strings.TrimSpace(string(b))})
 	}
 	if err := sc.Err(); err != nil {
-		if errors.Is(err, bufio.ErrTooLong) {
-			return nil, &ParseError{File: name, Line: n + 1, Msg: fmt.Sprintf("line longer than %d bytes", rowMaxLine), Err: ErrSyntax}
-		}
-		var pe *ParseError
-		if errors.As(err, &pe) {
-			return nil, err
-		}
-		return nil, &ParseError{File: name, Line: n + 1, Msg: "reading: " + err.Error(), Err: err}
+		return nil, scanError(err, name, n+1, rowMaxLine, ErrSyntax)
 	}
 	for _, l := range lines {
 		if l.text != "" {
@@ -64,6 +57,33 @@ func rowLines(r io.Reader, name string) ([]rowLine, error) {
 		}
 	}
 	return nil, &ParseError{File: name, Msg: "empty input", Err: ErrEmpty}
+}
+
+// contactsStart is the index of the "Contact Information" line that ends
+// the record table of a text or markdown rendering, searching from from;
+// len(lines) when there is none.
+func contactsStart(lines []rowLine, from int) int {
+	for i := from; i < len(lines); i++ {
+		if lines[i].text == "Contact Information" {
+			return i
+		}
+	}
+	return len(lines)
+}
+
+// scanError turns the error of a bufio.Scanner reading name, stopped at
+// line, into a *ParseError: a line longer than maxLine wraps tooLong, a
+// *ParseError from below (a guard) passes through, anything else is a
+// read error.
+func scanError(err error, name string, line, maxLine int, tooLong error) error {
+	if errors.Is(err, bufio.ErrTooLong) {
+		return &ParseError{File: name, Line: line, Msg: fmt.Sprintf("line longer than %d bytes", maxLine), Err: tooLong}
+	}
+	var pe *ParseError
+	if errors.As(err, &pe) {
+		return err
+	}
+	return &ParseError{File: name, Line: line, Msg: "reading: " + err.Error(), Err: err}
 }
 
 func rowFirstText(lines []rowLine) int {

@@ -61,14 +61,7 @@ func ParseServices(r io.Reader, name string) (*Source, error) {
 		}
 	}
 	if err := sc.Err(); err != nil {
-		if errors.Is(err, bufio.ErrTooLong) {
-			return nil, &ParseError{File: name, Line: n + 1, Msg: fmt.Sprintf("line longer than %d bytes", servicesMaxLine), Err: ErrTooLarge}
-		}
-		var pe *ParseError
-		if errors.As(err, &pe) {
-			return nil, err
-		}
-		return nil, &ParseError{File: name, Line: n + 1, Msg: "reading: " + err.Error(), Err: err}
+		return nil, scanError(err, name, n+1, servicesMaxLine, ErrTooLarge)
 	}
 	src.Problems = sink.problems
 	if len(src.Records) == 0 {

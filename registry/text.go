@@ -52,13 +52,7 @@ func ParseText(r io.Reader, name string) (*Source, error) {
 		return nil, &ParseError{File: name, Line: rowFirstText(lines), Err: ErrSyntax,
 			Msg: fmt.Sprintf("not the plain-text registry: no %q column header line", textColumnHeader+" ...")}
 	}
-	end := len(lines)
-	for i := hdr + 1; i < len(lines); i++ {
-		if lines[i].text == "Contact Information" {
-			end = i
-			break
-		}
-	}
+	end := contactsStart(lines, hdr+1)
 	if end < len(lines) {
 		p.textContacts(lines[end+1:])
 	}

@@ -6,8 +6,25 @@ import (
 	"encoding/binary"
 	"errors"
 	"net"
+	"net/netip"
 	"time"
 )
+
+// rateLimit applies response rate limiting to a UDP answer for src: nil
+// when it is dropped, the empty TC=1 reply when it slips (res.tc set),
+// else resp unchanged.
+func (s *Server) rateLimit(resp []byte, res *result, src netip.Addr, now time.Time) []byte {
+	switch s.rrl.check(src, now) {
+	case rrlDrop:
+		s.metrics.drops[dropRRL].Inc()
+		return nil
+	case rrlSlip:
+		res.tc = true
+		s.metrics.slips.Inc()
+		return slip(resp)
+	}
+	return resp
+}
 
 // serveUDP answers datagrams on c until it closes.
 func (s *Server) serveUDP(c *net.UDPConn) {
@@ -29,14 +46,8 @@ func (s *Server) serveUDP(c *net.UDPConn) {
 			continue
 		}
 		if s.rrl != nil {
-			switch s.rrl.check(src.Addr(), start) {
-			case rrlDrop:
-				s.metrics.drops[dropRRL].Inc()
+			if resp = s.rateLimit(resp, &res, src.Addr(), start); resp == nil {
 				continue
-			case rrlSlip:
-				resp = slip(resp)
-				res.tc = true
-				s.metrics.slips.Inc()
 			}
 		}
 		c.WriteToUDPAddrPort(resp, src) //nolint:errcheck // UDP: nothing to do about a lost reply

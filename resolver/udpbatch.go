@@ -57,14 +57,8 @@ func (s *Server) serveUDPBatch(c *net.UDPConn, n int) {
 			start := time.Now()
 			resp, res := s.respond(t, q, outBufs[i][:0], false, src.Addr())
 			if resp != nil && s.rrl != nil {
-				switch s.rrl.check(src.Addr(), start) {
-				case rrlDrop:
-					s.metrics.drops[dropRRL].Inc()
+				if resp = s.rateLimit(resp, &res, src.Addr(), start); resp == nil {
 					continue
-				case rrlSlip:
-					resp = slip(resp)
-					res.tc = true
-					s.metrics.slips.Inc()
 				}
 			}
 			if resp != nil {

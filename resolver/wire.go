@@ -163,25 +163,8 @@ func (r *request) parse(b []byte) (rcode int, ok bool) {
 // compression pointer (so pointer loops cannot matter), and returns the
 // offset after it, its type and its RDATA bounds.
 func skipRR(b []byte, off int) (next int, typ uint16, rdStart, rdEnd int, ok bool) {
-	for n := 0; ; n++ {
-		if off >= len(b) || n > 127 {
-			return 0, 0, 0, 0, false
-		}
-		l := int(b[off])
-		if l == 0 {
-			off++
-			break
-		}
-		if l&0xc0 == 0xc0 {
-			off += 2
-			break
-		}
-		if l&0xc0 != 0 {
-			return 0, 0, 0, 0, false
-		}
-		off += l + 1
-	}
-	if off+10 > len(b) {
+	off, ok = skipName(b, off)
+	if !ok || off+10 > len(b) {
 		return 0, 0, 0, 0, false
 	}
 	typ = binary.BigEndian.Uint16(b[off:])
@@ -194,27 +177,35 @@ func skipRR(b []byte, off int) (next int, typ uint16, rdStart, rdEnd int, ok boo
 	return rdEnd, typ, rdStart, rdEnd, true
 }
 
+// skipName steps over the wire-format name at off, without following a
+// compression pointer (which ends the name), and returns the offset after
+// it; false for a truncated name, a reserved label type or more than 127
+// labels.
+func skipName(b []byte, off int) (int, bool) {
+	for n := 0; ; n++ {
+		if off >= len(b) || n > 127 {
+			return 0, false
+		}
+		l := int(b[off])
+		switch {
+		case l == 0:
+			return off + 1, true
+		case l&0xc0 == 0xc0:
+			return off + 2, true
+		case l&0xc0 != 0:
+			return 0, false
+		}
+		off += l + 1
+	}
+}
+
 // soaSerial reads the serial from SOA RDATA starting at off: it steps
 // over MNAME and RNAME without following compression pointers.
 func soaSerial(b []byte, off int) (uint32, bool) {
+	var ok bool
 	for range 2 {
-		for n := 0; ; n++ {
-			if off >= len(b) || n > 127 {
-				return 0, false
-			}
-			l := int(b[off])
-			if l == 0 {
-				off++
-				break
-			}
-			if l&0xc0 == 0xc0 {
-				off += 2
-				break
-			}
-			if l&0xc0 != 0 {
-				return 0, false
-			}
-			off += l + 1
+		if off, ok = skipName(b, off); !ok {
+			return 0, false
 		}
 	}
 	if off+4 > len(b) {
