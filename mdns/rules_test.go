@@ -27,7 +27,7 @@ func TestCatalogue(t *testing.T) {
 		require.True(t, ok)
 		assert.Equal(t, ruleIndex(i), idx)
 	}
-	// The issue's catalogue, with its default severities.
+	// The documented catalogue (docs/mdns-validate.md), with its default severities.
 	want := map[string]Severity{
 		RuleNameSyntax: SeverityError, RuleProtoLabel: SeverityError, RuleUnregistered: SeverityWarning,
 		RuleAliasName: SeverityWarning, RuleDuplicateName: SeverityWarning, RuleProtoMismatch: SeverityWarning,
@@ -85,7 +85,7 @@ func TestSeverity(t *testing.T) {
 	assert.True(t, SeverityError > SeverityWarning && SeverityWarning > SeverityInfo)
 }
 
-// TestFindingJSON pins the JSON shape of the issue.
+// TestFindingJSON pins the documented JSON shape of a finding.
 func TestFindingJSON(t *testing.T) {
 	f := Finding{Rule: "txt-format", Severity: SeverityWarning, Instance: "Bad Keys", ServiceType: "_http._tcp",
 		Message: "m", RFC: "RFC 6763 section 6.4", Evidence: "path"}

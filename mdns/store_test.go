@@ -286,7 +286,7 @@ func TestStoreEvictsLeastRecentlySeen(t *testing.T) {
 	assert.Equal(t, uint64(2), s.Evictions())
 }
 
-// TestStoreFloodStaysBounded is the flood: 1,000,000 distinct
+// TestStoreFloodStaysBounded is the documented flood: 1,000,000 distinct
 // instances (100,000 with -short) through a store of the default bound,
 // without a flush in between (the worst case for the dirty list).
 func TestStoreFloodStaysBounded(t *testing.T) {

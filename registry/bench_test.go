@@ -24,7 +24,7 @@ func benchSnapshot(b *testing.B) *Snapshot {
 	return s
 }
 
-// BenchmarkParseXML parses and indexes the full current XML (issue 2:
+// BenchmarkParseXML parses and indexes the full current XML (target:
 // under 150 ms and 40 MB of heap). Besides B/op (everything allocated on
 // the way) it reports retained-MB: the live heap the finished snapshot
 // keeps, measured after a GC with the snapshot still referenced.

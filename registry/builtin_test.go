@@ -21,7 +21,7 @@ func TestBuiltinTable(t *testing.T) {
 	assert.Equal(t, BuiltinName, src.Name)
 	assert.Equal(t, FormatBuiltin, src.Format)
 	assert.Empty(t, src.Problems)
-	// The types issue 2 names, and the matter pair.
+	// The common types the README names, and the matter pair.
 	for _, typ := range []string{
 		"_http._tcp", "_https._tcp", "_ipp._tcp", "_ipps._tcp", "_printer._tcp", "_pdl-datastream._tcp",
 		"_scanner._tcp", "_uscan._tcp", "_uscans._tcp", "_airplay._tcp", "_raop._tcp", "_googlecast._tcp",

@@ -216,7 +216,7 @@ func ValidServiceName(name string) bool {
 	return letter
 }
 
-// recordJSON is the wire form documented in the README and issue 2.
+// recordJSON is the wire form documented in the README.
 type recordJSON struct {
 	Name        string   `json:"name"`
 	Protocol    string   `json:"protocol"`

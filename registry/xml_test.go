@@ -172,7 +172,7 @@ func portColumn(r *Record) string {
 	return strconv.Itoa(int(r.PortLow))
 }
 
-// TestKnownRecords checks records the issue names, in every official file
+// TestKnownRecords checks well-known records, in every official file
 // that holds them.
 func TestKnownRecords(t *testing.T) {
 	all := []string{ianaXML, ianaXML2023, ianaCSV}
@@ -292,7 +292,7 @@ func TestKnownRecords(t *testing.T) {
 }
 
 // TestHTTPRecordJSON checks the http/tcp record of the current XML against
-// the JSON example of issue 2, field by field.
+// the documented JSON example, field by field.
 func TestHTTPRecordJSON(t *testing.T) {
 	const want = `{"name":"http","protocol":"tcp","port":80,"port_high":80,"status":"assigned",
 	 "description":"World Wide Web HTTP","assignee":"IESG","contact":"IETF_Chair",

@@ -65,7 +65,7 @@ func rcLines(out string) []string {
 	return l
 }
 
-// TestDigAndKdigIANA asks dig and kdig the examples of issue 3 against a
+// TestDigAndKdigIANA asks dig and kdig the documented examples against a
 // server loaded with the full IANA registry; expected values come from the
 // registry snapshot.
 func TestDigAndKdigIANA(t *testing.T) {

@@ -64,7 +64,7 @@ func rcCat(parts ...[]byte) []byte {
 	return b
 }
 
-// rcMalformed is the corpus of issues 3 and 6: each packet and the RCODE
+// rcMalformed is the malformed-packet corpus: each packet and the RCODE
 // it must get, or -1 for silence.
 func rcMalformed() []struct {
 	name  string

@@ -104,8 +104,8 @@ func rcIANA(t testing.TB) *registry.Snapshot {
 	return rcIANASnap
 }
 
-// rcMini is a 60-row extract of the CSV in testdata with the examples of
-// issue 3: http and its duplicates, whois++/whoispp, sql*net/sql-net, x11's
+// rcMini is a 60-row extract of the CSV in testdata with the documented
+// examples: http and its duplicates, whois++/whoispp, sql*net/sql-net, x11's
 // range, adisk (DNS-SD only), reserved and unassigned rows.
 func rcMini(t testing.TB) *registry.Snapshot { return rcSnap(t, "testdata/mini.csv") }
 

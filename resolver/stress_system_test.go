@@ -1,6 +1,6 @@
 package resolver_test
 
-// Issue 6 under dnsperf: overload above capacity and a reload storm. The
+// Robustness under dnsperf: overload above capacity and a reload storm. The
 // CI variants run 10 s each; bench/dns-robust.sh runs the full lengths
 // (30 s overload, 60 s storm) through SVCREG_OVERLOAD_SECONDS and
 // SVCREG_STORM_SECONDS.

@@ -1,7 +1,6 @@
 package resolver_test
 
-// System tests against real DNS software (issue 3, "Into DNS
-// infrastructure"): the zone file passes BIND's, NSD's and Knot's
+// System tests against real DNS software: the zone file passes BIND's, NSD's and Knot's
 // checkers; Unbound resolves through a stub-zone pointing at svcreg; Knot
 // follows svcreg as an AXFR/NOTIFY secondary. Each needs its tool
 // (testutil.RequireTool: skipped outside CI, failed under CI=true).

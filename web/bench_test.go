@@ -53,8 +53,8 @@ func TestFullRegistry(t *testing.T) {
 	assert.Contains(t, res.Body, "the first 500 shown")
 }
 
-// TestSearchRenderTime: the issue asks for pages under 50 ms of server
-// time for a search over the full registry. The median of several runs of
+// TestSearchRenderTime: a search over the full registry must render in
+// under 50 ms of server time. The median of several runs of
 // each query is compared (raceFactor allows for the race detector).
 func TestSearchRenderTime(t *testing.T) {
 	h := newHandler(t, fullSnapshot(t), nil)

@@ -22,7 +22,7 @@ import (
 	"github.com/svcreg/svcreg/internal/testutil"
 )
 
-// TestBrowserDaemon is the issue's end-to-end path through the real
+// TestBrowserDaemon is the user's end-to-end path through the real
 // binary: build cmd/svcreg, run `svcreg serve` with the full registry on
 // free loopback ports, search for ipp in Chromium, open the service page,
 // read the dig command and run it against the daemon's DNS listener.

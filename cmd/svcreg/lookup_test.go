@@ -41,7 +41,7 @@ func TestLookupGolden(t *testing.T) {
 	}
 }
 
-// The JSON example, field by field, from the official XML.
+// The documented JSON example, field by field, from the official XML.
 func TestLookupJSONHTTP(t *testing.T) {
 	stdout, stderr, code := cli(t, "lookup", "--registry", ianaXML(t), "--json", "_http._tcp")
 	require.Equal(t, exitOK, code, stderr)

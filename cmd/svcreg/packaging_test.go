@@ -34,7 +34,7 @@ func TestSystemdUnit(t *testing.T) {
 	assert.Empty(t, strings.TrimSpace(string(out)), "systemd-analyze verify is silent")
 }
 
-// TestDockerfile checks what the issue asks of the image, since no Docker
+// TestDockerfile checks what the image must be, since no Docker
 // engine runs here: static build, embedded registry, non-root runtime,
 // the ports, a shell-free healthcheck through the binary.
 func TestDockerfile(t *testing.T) {

@@ -21,7 +21,7 @@ import (
 	"github.com/svcreg/svcreg/internal/testutil"
 )
 
-// Issue 6, "mDNS under flood": the real passive listener of
+// mDNS under flood: the real passive listener of
 // `svcreg serve --mdns-interface lab0`, running in the observer namespace
 // of ../shared/tools/mdns-lab, receives a flood of distinct instances
 // interleaved with malformed packets from bench/cmd/mdnsflood in the

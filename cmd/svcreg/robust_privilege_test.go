@@ -24,7 +24,7 @@ import (
 	"github.com/svcreg/svcreg/internal/testutil"
 )
 
-// Issue 6, "Least privilege": the daemon runs as an unprivileged user on
+// Least privilege: the daemon runs as an unprivileged user on
 // its default ports (above 1024), binds loopback unless told otherwise,
 // writes only to its cache directory, serves a read-only HTTP API, and
 // refuses zone transfers from outside the allow-list.

@@ -1,5 +1,5 @@
-// Command mdnsflood floods an mDNS listener for issue 6 ("mDNS under
-// flood"): it multicasts announcements of N distinct instances (PTR, SRV,
+// Command mdnsflood floods an mDNS listener (the "mDNS under flood"
+// benchmark): it multicasts announcements of N distinct instances (PTR, SRV,
 // TXT and A, as avahi-daemon sends them) to 224.0.0.251:5353 on one
 // interface, interleaved with malformed packets that every DNS parser must
 // reject, at a bounded rate and for a bounded time. With -probe it also
