@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/svcreg/svcreg/mdns"
 	"github.com/svcreg/svcreg/resolver"
 )
 
@@ -13,7 +14,7 @@ const (
 	DefaultZone         = resolver.DefaultZone
 	DefaultDNSListen    = resolver.DefaultListen
 	DefaultHTTPListen   = "127.0.0.1:8053"
-	DefaultMaxInstances = 10000
+	DefaultMaxInstances = mdns.DefaultMaxInstances
 	// DefaultMaxDownload bounds one registry download; the official XML
 	// is about 4 MB.
 	DefaultMaxDownload = 64 << 20
@@ -156,7 +157,7 @@ func Default() Config {
 		},
 		DNS:  dnsDefaults(),
 		HTTP: HTTP{Listen: []string{DefaultHTTPListen}},
-		MDNS: MDNS{MaxInstances: DefaultMaxInstances, BrowseInterval: time.Minute},
+		MDNS: MDNS{MaxInstances: DefaultMaxInstances, BrowseInterval: mdns.DefaultBrowseInterval},
 		Log:  Log{Level: "info", Format: "text"},
 	}
 }

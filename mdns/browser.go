@@ -66,6 +66,10 @@ type Browser struct {
 	logger *slog.Logger
 }
 
+// DefaultBrowseInterval is the wait between browse rounds when the
+// configuration gives none.
+const DefaultBrowseInterval = time.Minute
+
 // NewBrowser returns a browser that queries through sb.
 func NewBrowser(sb ServiceBrowser, cfg BrowserConfig, logger *slog.Logger) *Browser {
 	if logger == nil {
@@ -78,7 +82,7 @@ func NewBrowser(sb ServiceBrowser, cfg BrowserConfig, logger *slog.Logger) *Brow
 		cfg.Window = 5 * time.Second
 	}
 	if cfg.Interval <= 0 {
-		cfg.Interval = 60 * time.Second
+		cfg.Interval = DefaultBrowseInterval
 	}
 	if cfg.Interval < cfg.Window {
 		cfg.Interval = cfg.Window

@@ -27,7 +27,7 @@ type MonitorConfig struct {
 	Interfaces     []string
 	MaxInstances   int           // default DefaultMaxInstances
 	Browse         bool          // also query actively (zeroconf)
-	BrowseInterval time.Duration // between browse rounds, default 60 s
+	BrowseInterval time.Duration // between browse rounds, default DefaultBrowseInterval
 	Policy         Policy
 
 	// BrowseWindow is how long each browse round's queries stay open
