@@ -68,6 +68,9 @@ type Daemon struct {
 	metrics *httpapi.Metrics
 	monitor *mdns.Monitor
 	ready   atomic.Bool
+	// mdnsDown is why the mDNS monitor stopped while the daemon runs
+	// ("" while it runs or is off); /readyz reports it.
+	mdnsDown atomic.Pointer[string]
 }
 
 // New loads the registry cfg names and builds every component, ready for
@@ -80,6 +83,12 @@ func New(ctx context.Context, cfg *config.Loaded, logger *slog.Logger, reg *prom
 	}
 	if reg == nil {
 		reg = httpapi.NewRegistry()
+	}
+	// A monitor that cannot listen must stop the start, as svcreg scan
+	// does, not leave a LAN that looks clean; checked first, before the
+	// registry is read.
+	if err := mdns.CheckInterfaces(cfg.MDNS.Interfaces); err != nil {
+		return nil, fmt.Errorf("mdns.interfaces (%s): %w", cfg.Origin("mdns.interfaces"), err)
 	}
 	d := &Daemon{
 		logger: logger, version: "devel", reg: reg, cfg: cfg,
@@ -132,10 +141,14 @@ func (d *Daemon) Store() *registry.Store { return d.store }
 func (d *Daemon) DNS() *resolver.Server { return d.dns }
 
 // Ready is the /readyz verdict: nil once a registry is loaded and every
-// listener is up, not while starting or stopping.
+// listener is up, not while starting or stopping, nor after the mDNS
+// monitor stopped.
 func (d *Daemon) Ready() error {
 	if !d.ready.Load() {
 		return errors.New("listeners not up (starting or stopping)")
+	}
+	if why := d.mdnsDown.Load(); why != nil {
+		return fmt.Errorf("mdns monitor stopped: %s", *why)
 	}
 	if d.store.Load() == nil {
 		return errors.New("no registry loaded")
@@ -159,6 +172,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if d.monitor != nil {
 		wg.Go(func() {
 			if err := d.monitor.Run(bg); err != nil && !errors.Is(err, context.Canceled) {
+				why := err.Error()
+				d.mdnsDown.Store(&why)
 				d.logger.Error("mdns: monitor stopped", "error", err)
 			}
 		})

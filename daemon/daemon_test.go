@@ -18,6 +18,7 @@ import (
 
 	"github.com/svcreg/svcreg/config"
 	"github.com/svcreg/svcreg/internal/testutil"
+	"github.com/svcreg/svcreg/mdns"
 	"github.com/svcreg/svcreg/registry"
 )
 
@@ -135,6 +136,22 @@ func TestNewFailsOnBadRegistry(t *testing.T) {
 	assert.Contains(t, err.Error(), "/nonexistent/registry.xml")
 }
 
+// TestNewFailsOnUnusableInterface: an mDNS interface that is missing or
+// cannot do multicast stops the start, naming it, instead of a monitor
+// that silently sees nothing.
+func TestNewFailsOnUnusableInterface(t *testing.T) {
+	for _, iface := range []string{"nonexist0", "lo"} { // Linux's lo has no MULTICAST flag
+		t.Run(iface, func(t *testing.T) {
+			cfg := writeConfig(t, t.TempDir(), "  sources: [builtin]\n")
+			cfg.MDNS.Interfaces = []string{iface}
+			_, err := New(context.Background(), cfg, nil, nil)
+			require.ErrorIs(t, err, mdns.ErrNoInterface)
+			assert.Contains(t, err.Error(), `"`+iface+`"`)
+			assert.Contains(t, err.Error(), "mdns.interfaces")
+		})
+	}
+}
+
 func TestLoadRegistryURLSource(t *testing.T) {
 	srv := &registryServer{}
 	srv.set(servicesV1)
@@ -229,4 +246,17 @@ func TestRefreshLoop(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, servicesV2, string(b))
 	assert.Contains(t, logs.String(), "refresh failed; keeping the cached copy")
+}
+
+// TestReadyReportsStoppedMonitor: once the mDNS monitor has stopped on an
+// error, /readyz fails with the reason rather than staying green.
+func TestReadyReportsStoppedMonitor(t *testing.T) {
+	d, _ := newTestDaemon(t, writeConfig(t, t.TempDir(), "  sources: [builtin]\n"))
+	d.ready.Store(true)
+	require.NoError(t, d.Ready())
+	why := "reading: use of closed network connection"
+	d.mdnsDown.Store(&why)
+	err := d.Ready()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "mdns monitor stopped: "+why)
 }

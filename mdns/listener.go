@@ -104,6 +104,19 @@ func NewListener(ctx context.Context, cfg ListenConfig, logger *slog.Logger) (*L
 	return l, nil
 }
 
+// CheckInterfaces reports every name that is not an interface the
+// monitor can listen on: missing, down, or without multicast. Each
+// problem wraps ErrNoInterface; nil means all are usable now.
+func CheckInterfaces(names []string) error {
+	var errs []error
+	for _, n := range names {
+		if _, err := lookupInterfaces([]string{n}); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // lookupInterfaces resolves interface names to net.Interfaces, checking
 // each is up and multicast-capable.
 func lookupInterfaces(names []string) ([]net.Interface, error) {

@@ -137,6 +137,8 @@ func TestExitStatuses(t *testing.T) {
 		{"zone unreadable registry", []string{"zone", "--registry", "/nonexistent/services"}, exitUsage},
 		{"serve unreadable registry", []string{"serve", "--registry", "/nonexistent/services", "--dns-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0"}, exitUsage},
 		{"serve listener in use", []string{"serve", "--registry", reg, "-q", "--dns-listen", "127.0.0.1:0", "--http-listen", busy.Addr().String()}, 1},
+		{"serve missing mDNS interface", []string{"serve", "--registry", reg, "-q", "--mdns-interface", "nonexist0", "--dns-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0"}, exitUsage},
+		{"config check missing mDNS interface", []string{"config", "check", "-q", "--registry", reg, "--mdns-interface", "nonexist0"}, exitUsage},
 		{"config check unreadable registry", []string{"config", "check", "--registry", "/nonexistent/services"}, exitUsage},
 		{"validate clean", []string{"validate", "--registry", reg, "-q", "_svcone._tcp", "--instance", "one", "--port", "1111", "--host", "one.local"}, exitOK},
 		{"validate finding at fail-on", []string{"validate", "--registry", reg, "-q", "--fail-on", "warning", "_nosuch._tcp", "--instance", "one", "--port", "1111", "--host", "one.local"}, exitNotFound},

@@ -10,6 +10,7 @@ import (
 	"slices"
 
 	"github.com/svcreg/svcreg/config"
+	"github.com/svcreg/svcreg/mdns"
 )
 
 // runConfig is `svcreg config check`: load the config exactly as serve
@@ -46,6 +47,17 @@ func runConfig(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return exitUsage
 	}
 	cfg := rf.cfg
+	// The interfaces must exist now, as serve requires at start.
+	badIface := false
+	for _, name := range cfg.MDNS.Interfaces {
+		if err := mdns.CheckInterfaces([]string{name}); err != nil {
+			fmt.Fprintf(stderr, "svcreg config check: mdns.interfaces (%s): %v\n", cfg.Origin("mdns.interfaces"), err)
+			badIface = true
+		}
+	}
+	if badIface {
+		return exitUsage
+	}
 	for _, spec := range slices.Sorted(maps.Keys(rf.skipped)) {
 		fmt.Fprintf(stderr, "svcreg config check: warning: --registry %s: %v\n", spec, rf.skipped[spec])
 	}
