@@ -68,9 +68,6 @@ type Daemon struct {
 	metrics *httpapi.Metrics
 	monitor *mdns.Monitor
 	ready   atomic.Bool
-	// mdnsDown is why the mDNS monitor stopped while the daemon runs
-	// ("" while it runs or is off); /readyz reports it.
-	mdnsDown atomic.Pointer[string]
 }
 
 // New loads the registry cfg names and builds every component, ready for
@@ -129,6 +126,8 @@ func New(ctx context.Context, cfg *config.Loaded, logger *slog.Logger, reg *prom
 		if d.monitor, err = mdns.NewMonitor(mc, d.store, d.logger.With("component", "mdns"), reg); err != nil {
 			return nil, fmt.Errorf("configuring mDNS: %w", err)
 		}
+	} else if err := mdns.RegisterIdleMetrics(reg); err != nil {
+		return nil, err
 	}
 	return d, nil
 }
@@ -147,8 +146,10 @@ func (d *Daemon) Ready() error {
 	if !d.ready.Load() {
 		return errors.New("listeners not up (starting or stopping)")
 	}
-	if why := d.mdnsDown.Load(); why != nil {
-		return fmt.Errorf("mdns monitor stopped: %s", *why)
+	if d.monitor != nil {
+		if why := d.monitor.Stopped(); why != "" {
+			return fmt.Errorf("mdns monitor stopped: %s", why)
+		}
 	}
 	if d.store.Load() == nil {
 		return errors.New("no registry loaded")
@@ -172,8 +173,6 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if d.monitor != nil {
 		wg.Go(func() {
 			if err := d.monitor.Run(bg); err != nil && !errors.Is(err, context.Canceled) {
-				why := err.Error()
-				d.mdnsDown.Store(&why)
 				d.logger.Error("mdns: monitor stopped", "error", err)
 			}
 		})

@@ -2,12 +2,14 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -254,9 +256,38 @@ func TestReadyReportsStoppedMonitor(t *testing.T) {
 	d, _ := newTestDaemon(t, writeConfig(t, t.TempDir(), "  sources: [builtin]\n"))
 	d.ready.Store(true)
 	require.NoError(t, d.Ready())
-	why := "reading: use of closed network connection"
-	d.mdnsDown.Store(&why)
-	err := d.Ready()
+	broken := errors.New("reading lab0: network is down")
+	m, err := mdns.NewMonitor(mdns.MonitorConfig{Source: failingSource{broken}}, d.store, nil, nil)
+	require.NoError(t, err)
+	d.monitor = m
+	require.ErrorIs(t, m.Run(context.Background()), broken)
+	err = d.Ready()
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "mdns monitor stopped: "+why)
+	assert.Contains(t, err.Error(), "mdns monitor stopped: "+broken.Error())
+}
+
+// failingSource is a packet source whose listener fails at once.
+type failingSource struct{ err error }
+
+func (f failingSource) Serve(context.Context, mdns.PacketHandler) error { return f.err }
+
+// TestMDNSMetricsWithMDNSOff: a daemon without mDNS still exports the
+// svcreg_mdns_* families, at zero.
+func TestMDNSMetricsWithMDNSOff(t *testing.T) {
+	d, _ := newTestDaemon(t, writeConfig(t, t.TempDir(), "  sources: [builtin]\n"))
+	mfs, err := d.reg.Gather()
+	require.NoError(t, err)
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			got[mf.GetName()] += m.GetCounter().GetValue() + m.GetGauge().GetValue()
+		}
+		if strings.HasPrefix(mf.GetName(), "svcreg_mdns_") {
+			got[mf.GetName()+" present"] = 1
+		}
+	}
+	for _, name := range []string{"svcreg_mdns_packets_total", "svcreg_mdns_advertisements", "svcreg_mdns_evictions_total"} {
+		assert.Equal(t, 1.0, got[name+" present"], name)
+		assert.Zero(t, got[name], name)
+	}
 }

@@ -92,6 +92,8 @@ type Monitor struct {
 	evictions  prometheus.Counter
 	adsGauge   prometheus.GaugeFunc
 	packetsRes [3]prometheus.Counter
+	up         *prometheus.GaugeVec // by interface: 1 while the listener runs
+	stopped    atomic.Pointer[string] // why Run stopped on an error
 }
 
 // ErrAlreadyRunning is returned by a second Run.
@@ -125,18 +127,7 @@ func NewMonitor(cfg MonitorConfig, snaps *registry.Store, logger *slog.Logger, r
 		types:    make(map[string]struct{}),
 		subs:     make(map[chan struct{}]struct{}),
 	}
-	m.packets = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "svcreg_mdns_packets_total",
-		Help: "mDNS packets received, by result (response, query, malformed).",
-	}, []string{"result"})
-	m.findings = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "svcreg_mdns_findings_total",
-		Help: "Validation findings newly raised on the LAN, by rule and severity.",
-	}, []string{"rule", "severity"})
-	m.evictions = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "svcreg_mdns_evictions_total",
-		Help: "Advertisements evicted because the store was full.",
-	})
+	m.packets, m.findings, m.evictions, m.up = newMetrics()
 	m.store = NewStore(StoreConfig{
 		MaxInstances: cfg.MaxInstances,
 		Validate:     m.validate,
@@ -150,22 +141,87 @@ func NewMonitor(cfg MonitorConfig, snaps *registry.Store, logger *slog.Logger, r
 	for i, r := range [...]string{resultResponse, resultQuery, resultMalformed} {
 		m.packetsRes[i] = m.packets.WithLabelValues(r)
 	}
+	for _, ifi := range cfg.Interfaces {
+		m.up.WithLabelValues(ifi).Set(0)
+	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.packets, m.findings, m.evictions, m.adsGauge} {
-			if err := reg.Register(c); err != nil {
-				return nil, fmt.Errorf("mdns: registering metrics: %w", err)
-			}
+		if err := register(reg, m.packets, m.findings, m.evictions, m.adsGauge, m.up); err != nil {
+			return nil, err
 		}
 	}
 	return m, nil
 }
 
+// newMetrics builds the monitor's metric families.
+func newMetrics() (packets, findings *prometheus.CounterVec, evictions prometheus.Counter, up *prometheus.GaugeVec) {
+	packets = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "svcreg_mdns_packets_total",
+		Help: "mDNS packets received, by result (response, query, malformed).",
+	}, []string{"result"})
+	findings = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "svcreg_mdns_findings_total",
+		Help: "Validation findings newly raised on the LAN, by rule and severity.",
+	}, []string{"rule", "severity"})
+	evictions = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "svcreg_mdns_evictions_total",
+		Help: "Advertisements evicted because the store was full.",
+	})
+	up = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "svcreg_mdns_up",
+		Help: "1 while the mDNS listener runs on the interface, 0 when it does not.",
+	}, []string{"interface"})
+	return packets, findings, evictions, up
+}
+
+func register(reg prometheus.Registerer, cs ...prometheus.Collector) error {
+	for _, c := range cs {
+		if err := reg.Register(c); err != nil {
+			return fmt.Errorf("mdns: registering metrics: %w", err)
+		}
+	}
+	return nil
+}
+
+// RegisterIdleMetrics registers the monitor's metric families, at zero,
+// for a daemon that runs no monitor: alerts on them then see zeros, not
+// an absence that looks like a scrape problem.
+func RegisterIdleMetrics(reg prometheus.Registerer) error {
+	packets, findings, evictions, up := newMetrics()
+	for _, r := range [...]string{resultResponse, resultQuery, resultMalformed} {
+		packets.WithLabelValues(r)
+	}
+	ads := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "svcreg_mdns_advertisements",
+		Help: "Advertisements currently held.",
+	}, func() float64 { return 0 })
+	return register(reg, packets, findings, evictions, ads, up)
+}
+
 // Run listens (and browses, when configured) until ctx ends; it returns
-// nil then, or the error that stopped the listener.
+// nil then, or the error that stopped the listener, which Stopped then
+// reports.
 func (m *Monitor) Run(ctx context.Context) error {
 	if !m.running.CompareAndSwap(false, true) {
 		return ErrAlreadyRunning
 	}
+	err := m.run(ctx)
+	if err != nil && !errors.Is(err, context.Canceled) {
+		why := err.Error()
+		m.stopped.Store(&why)
+	}
+	return err
+}
+
+// Stopped is why Run stopped on an error, "" while it runs, before it
+// starts and after a clean stop.
+func (m *Monitor) Stopped() string {
+	if why := m.stopped.Load(); why != nil {
+		return *why
+	}
+	return ""
+}
+
+func (m *Monitor) run(ctx context.Context) error {
 	src := m.cfg.Source
 	if src == nil {
 		l, err := NewListener(ctx, ListenConfig{Interfaces: m.cfg.Interfaces, Port: m.cfg.Port}, m.logger)
@@ -174,6 +230,14 @@ func (m *Monitor) Run(ctx context.Context) error {
 		}
 		src = l
 	}
+	for _, ifi := range m.cfg.Interfaces {
+		m.up.WithLabelValues(ifi).Set(1)
+	}
+	defer func() {
+		for _, ifi := range m.cfg.Interfaces {
+			m.up.WithLabelValues(ifi).Set(0)
+		}
+	}()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup

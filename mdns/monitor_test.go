@@ -2,6 +2,7 @@ package mdns
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"strings"
 	"sync"
@@ -507,4 +508,60 @@ func FuzzMonitorHandlePacket(f *testing.F) {
 		require.LessOrEqual(t, len(ads), 4)
 		_ = m.Findings()
 	})
+}
+
+// TestMonitorUpGauge: svcreg_mdns_up is 0 for each interface before Run,
+// 1 while it runs, and 0 again once it has stopped.
+func TestMonitorUpGauge(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := newTestMonitor(t, newFakeSource(), reg, func(c *MonitorConfig) { c.Interfaces = []string{"lab0"} })
+	up := m.up.WithLabelValues("lab0")
+	assert.Equal(t, 0.0, testutil.ToFloat64(up), "not running yet")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	require.Eventually(t, func() bool { return testutil.ToFloat64(up) == 1 }, 5*time.Second, 5*time.Millisecond, "running")
+	cancel()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after cancel")
+	}
+	assert.Equal(t, 0.0, testutil.ToFloat64(up), "stopped")
+}
+
+// TestRegisterIdleMetrics: with no monitor the families still exist, at
+// zero, so that alerts on them see values rather than an absence.
+func TestRegisterIdleMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	require.NoError(t, RegisterIdleMetrics(reg))
+	n, err := testutil.GatherAndCount(reg, "svcreg_mdns_packets_total", "svcreg_mdns_advertisements", "svcreg_mdns_evictions_total")
+	require.NoError(t, err)
+	assert.Equal(t, 5, n, "three packet results, the advertisement gauge and the eviction counter")
+	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(`# HELP svcreg_mdns_advertisements Advertisements currently held.
+# TYPE svcreg_mdns_advertisements gauge
+svcreg_mdns_advertisements 0
+`), "svcreg_mdns_advertisements"))
+}
+
+// errSource is a packet source whose listener fails at once.
+type errSource struct{ err error }
+
+func (e errSource) Serve(context.Context, PacketHandler) error { return e.err }
+
+// TestMonitorStopped: Stopped says why Run ended on an error, and stays
+// empty after a clean stop.
+func TestMonitorStopped(t *testing.T) {
+	broken := errors.New("reading lab0: network is down")
+	m := newTestMonitor(t, errSource{broken}, nil, nil)
+	assert.Empty(t, m.Stopped(), "not started")
+	require.ErrorIs(t, m.Run(context.Background()), broken)
+	assert.Equal(t, broken.Error(), m.Stopped())
+
+	clean := newTestMonitor(t, newFakeSource(), nil, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	require.NoError(t, clean.Run(ctx))
+	assert.Empty(t, clean.Stopped(), "a clean stop is no failure")
 }

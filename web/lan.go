@@ -92,6 +92,7 @@ func (f lanFilter) ad(a *mdns.Advertisement) bool {
 
 type lanView struct {
 	Enabled        bool
+	Down           string // why the monitor stopped, "" while it runs
 	Filter         lanFilter
 	Rules          []mdns.Rule
 	Types          []string
@@ -123,6 +124,9 @@ func (s *server) lanView(r *http.Request) lanView {
 	v := lanView{Enabled: s.lan != nil, Filter: parseLANFilter(r.URL.Query()), Rules: mdns.Rules(), Rendered: time.Now()}
 	if s.lan == nil {
 		return v
+	}
+	if st, ok := s.lan.(interface{ Stopped() string }); ok {
+		v.Down = st.Stopped()
 	}
 	ads := s.lan.Advertisements()
 	v.Total = len(ads)

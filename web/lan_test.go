@@ -83,6 +83,28 @@ func TestLANEmpty(t *testing.T) {
 	assert.Contains(t, res.Body, "mdns.interfaces")
 	assert.Contains(t, res.Body, "--mdns-interface")
 	assert.Contains(t, res.Body, `id="lan-live"`)
+	assert.NotContains(t, res.Body, `id="lan-down"`, "a running monitor shows no alert")
+}
+
+// stoppedLAN is a monitor that has stopped on an error.
+type stoppedLAN struct {
+	*fakeLAN
+	why string
+}
+
+func (s stoppedLAN) Stopped() string { return s.why }
+
+// TestLANMonitorStopped: a stopped monitor shows an alert with the reason
+// on the page and in the live fragment, and never "listening".
+func TestLANMonitorStopped(t *testing.T) {
+	h := newHandler(t, smallSnapshot(t), stoppedLAN{newFakeLAN(), "reading lab0: network is down"})
+	for _, path := range []string{"/lan", "/lan/fragment"} {
+		res := get(t, h, path)
+		require.Equal(t, http.StatusOK, res.Status, path)
+		assert.Contains(t, res.Body, `<p class="banner-down" id="lan-down" role="alert"><strong>The mDNS monitor has stopped:</strong> reading lab0: network is down.`, path)
+		assert.NotContains(t, res.Body, "Nothing seen yet", path)
+		assert.NotContains(t, res.Body, "svcreg is listening", path)
+	}
 }
 
 func TestLANFragment(t *testing.T) {
