@@ -92,7 +92,7 @@ type Monitor struct {
 	evictions  prometheus.Counter
 	adsGauge   prometheus.GaugeFunc
 	packetsRes [3]prometheus.Counter
-	up         *prometheus.GaugeVec // by interface: 1 while the listener runs
+	up         *prometheus.GaugeVec   // by interface: 1 while the listener runs
 	stopped    atomic.Pointer[string] // why Run stopped on an error
 }
 
