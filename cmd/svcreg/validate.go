@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -131,7 +132,7 @@ func (f *failOnFlag) reaches(fs []mdns.Finding) bool {
 // runValidate implements
 //
 //	svcreg validate TYPE --instance NAME [--port N] [--host H] [--txt K=V]... [--subtype S]...
-//	svcreg validate --avahi FILE...
+//	svcreg validate --avahi FILE|DIR...
 //
 // with the common --registry, --json, --fail-on, --severity and --disable.
 // Exit status: 0 when no finding reaches --fail-on, 1 when one does, 2 for
@@ -204,7 +205,7 @@ func (f *validateFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.failOn, "fail-on", "exit 1 when a finding is at `LEVEL` or above: error, warning, info, or none")
 	fs.BoolVar(&f.asJSON, "json", false, "print one JSON object per finding, one per line")
 	quietFlagVar(fs, &f.quiet, "log only warnings and errors to stderr")
-	fs.BoolVar(&f.avahi, "avahi", false, "the arguments are Avahi .service files to lint")
+	fs.BoolVar(&f.avahi, "avahi", false, "the arguments are Avahi .service files, or directories of them (/etc/avahi/services), to lint")
 	fs.StringVar(&f.hostname, "hostname", "", "`NAME` that replaces %h in Avahi service names (default: this host's name)")
 	fs.StringVar(&f.instance, "instance", "", "the service instance `NAME`, raw (UTF-8, spaces and dots allowed)")
 	fs.Func("port", "the SRV `PORT`, 0-65535 (omitted: the port checks are skipped)", func(s string) error {
@@ -227,7 +228,7 @@ func (f *validateFlags) register(fs *flag.FlagSet) {
 	fs.Usage = func() {
 		o := fs.Output()
 		fmt.Fprintln(o, "usage: svcreg validate [FLAGS] TYPE --instance NAME [--port N] [--host H] [--txt K=V]... [--subtype S]...")
-		fmt.Fprintln(o, "       svcreg validate [FLAGS] --avahi FILE...")
+		fmt.Fprintln(o, "       svcreg validate [FLAGS] --avahi FILE|DIR...")
 		fmt.Fprintln(o, "\nTYPE is a DNS-SD service type such as _ipp._tcp (a domain, default local, may follow).")
 		fmt.Fprintln(o, "Exit status: 0 no finding reaches --fail-on, 1 one does, 2 bad usage or unreadable input.")
 		fmt.Fprintln(o, "svcreg rules lists the rules.")
@@ -250,7 +251,7 @@ func (f *validateFlags) advertisements(pos []string, set map[string]bool, stderr
 			}
 		}
 		if len(pos) == 0 {
-			fmt.Fprintln(stderr, "svcreg validate: --avahi needs at least one FILE")
+			fmt.Fprintln(stderr, "svcreg validate: --avahi needs at least one FILE or DIR")
 			return nil, false, false
 		}
 		ads, readFailed = readAvahiFiles(pos, f.hostname, stderr)
@@ -296,7 +297,12 @@ func readAvahiFiles(paths []string, hostname string, stderr io.Writer) (ads []*m
 			hostname = "localhost"
 		}
 	}
-	for _, path := range paths {
+	files, errs := avahiFiles(paths)
+	for _, err := range errs {
+		fmt.Fprintf(stderr, "svcreg validate: %v\n", err)
+		failed = true
+	}
+	for _, path := range files {
 		got, err := readAvahi(path, hostname)
 		if err != nil {
 			fmt.Fprintf(stderr, "svcreg validate: %v\n", err)
@@ -306,6 +312,36 @@ func readAvahiFiles(paths []string, hostname string, stderr io.Writer) (ads []*m
 		ads = append(ads, got...)
 	}
 	return ads, failed
+}
+
+// avahiFiles expands the arguments of --avahi: a file stands for itself,
+// a directory (/etc/avahi/services) for the *.service files in it, in
+// name order, as avahi-daemon reads them. A directory without one, or an
+// argument that cannot be read, is an error; the others are still
+// returned.
+func avahiFiles(paths []string) (files []string, errs []error) {
+	for _, p := range paths {
+		if st, err := os.Stat(p); err != nil || !st.IsDir() {
+			// Opening it reports the error in the same words as for a file.
+			files = append(files, p)
+			continue
+		}
+		entries, err := os.ReadDir(p) // sorted by name
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		n := len(files)
+		for _, e := range entries {
+			if !e.IsDir() && strings.HasSuffix(e.Name(), ".service") {
+				files = append(files, filepath.Join(p, e.Name()))
+			}
+		}
+		if len(files) == n {
+			errs = append(errs, fmt.Errorf("%s: no *.service files in the directory", p))
+		}
+	}
+	return files, errs
 }
 
 // loadValidator loads the registry the flags name, with the config's

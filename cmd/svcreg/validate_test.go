@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -168,6 +169,20 @@ func TestValidateAvahi(t *testing.T) {
 	stdout, _, code = cli(t, validateArgs("--avahi", "--json", "--fail-on", "warning", filepath.Join(dir, "ssh.service"))...)
 	assert.Equal(t, exitOK, code)
 	assert.Empty(t, stdout)
+
+	// A directory is its *.service files in name order, as avahi-daemon
+	// reads /etc/avahi/services.
+	want, _, _ := cli(t, validateArgs("--avahi", "--json", "--hostname", "myhost",
+		filepath.Join(dir, "bad-advert.service"), filepath.Join(dir, "printer.service"), filepath.Join(dir, "ssh.service"))...)
+	stdout, stderr, code = cli(t, validateArgs("--avahi", "--json", "--hostname", "myhost", dir)...)
+	assert.Equal(t, exitNotFound, code, stderr)
+	assert.NotEmpty(t, want)
+	assert.Equal(t, want, stdout)
+	empty := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(empty, "README"), []byte("not a service file\n"), 0o644))
+	_, stderr, code = cli(t, validateArgs("--avahi", empty)...)
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, empty+": no *.service files in the directory")
 
 	// A bad file among good ones: its error, the others' findings, exit 2.
 	stdout, stderr, code = cli(t, validateArgs("--avahi", "--json", filepath.Join(dir, "bad-advert.service"),
