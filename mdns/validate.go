@@ -540,8 +540,12 @@ func (c *check) subtypes() {
 		return
 	}
 	var known []string
-	for _, r := range c.view {
-		known = append(known, r.Subtypes...)
+	if c.proto != "" && len(c.byType) > 0 {
+		known = c.v.snap.Subtypes(c.name, c.proto)
+	} else {
+		for _, r := range c.view {
+			known = append(known, r.Subtypes...)
+		}
 	}
 	for _, st := range c.a.Subtypes {
 		if registry.HasName(known, st) {

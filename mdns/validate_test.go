@@ -35,6 +35,7 @@ func testSnapshot(t testing.TB) *registry.Snapshot {
 	http.Subtypes = []string{"_printer"}
 	www := rec("www", registry.ProtoTCP, 80, 80, registry.StatusDuplicate)
 	www.AliasOf = "http"
+	www.Subtypes = []string{"_kiosk"} // a duplicate's subtypes belong to its primary name too
 	whoisAlias := rec("whois++", registry.ProtoTCP, 63, 63, registry.StatusAlias)
 	whoisAlias.AliasOf = "whoispp"
 	whoispp := rec("whoispp", registry.ProtoTCP, 63, 63, registry.StatusAssigned)
@@ -178,6 +179,9 @@ func TestValidateRules(t *testing.T) {
 		{"subtype registered", func(a *Advertisement) { a.Subtypes = []string{"_universal"} }, nil},
 		{"subtype unknown", func(a *Advertisement) { a.Subtypes = []string{"_universal", "_color"} }, []want{{RuleSubtype, SeverityInfo, "_color"}}},
 		{"subtype without underscore", func(a *Advertisement) { a.Subtypes = []string{"print"} }, []want{{RuleSubtype, SeverityInfo, "print"}}},
+		{"subtype of the duplicate name", func(a *Advertisement) {
+			a.Service, a.Port, a.TXT, a.Subtypes = "_http", 80, []string{"path=/"}, []string{"_kiosk", "_printer"}
+		}, nil},
 		{"subtype none registered", func(a *Advertisement) { a.Service = "_myapp"; a.TXT = []string{""}; a.Subtypes = []string{"_x"} },
 			[]want{{RuleSubtype, SeverityInfo, "_x"}}},
 

@@ -14,6 +14,9 @@ type Query struct {
 	Port     int
 	Name     string
 	Protocol Protocol // "" = any
+	// Subtype is the subtype label of a DNS-SD subtype query
+	// (_printer._sub._http._tcp), "" otherwise.
+	Subtype string
 }
 
 // ParseQuery classifies q. A query is a port only when it is digits,
@@ -32,6 +35,12 @@ func ParseQuery(q string) (Query, error) {
 		}
 		out.IsPort, out.Port, out.Protocol = true, n, proto
 		return out, nil
+	}
+	if sub, rest, ok := strings.Cut(q, "._sub."); ok && strings.HasPrefix(sub, "_") && len(sub) > 1 {
+		if t, err := ParseQuery(rest); err == nil && !t.IsPort && t.Protocol != ProtoNone && t.Subtype == "" {
+			t.Raw, t.Subtype = q, sub
+			return t, nil
+		}
 	}
 	if strings.HasPrefix(q, "_") {
 		if i := strings.Index(q, "._"); i > 1 {
@@ -82,6 +91,12 @@ func splitPortQuery(q string) (digits string, proto Protocol, ok bool) {
 func (s *Snapshot) Lookup(q Query) []*Record {
 	if q.IsPort {
 		return s.ByPort(q.Port, q.Protocol)
+	}
+	if q.Subtype != "" {
+		if !HasName(s.Subtypes(q.Name, q.Protocol), q.Subtype) {
+			return nil
+		}
+		return s.ByType(q.Name, q.Protocol)
 	}
 	if q.Protocol != ProtoNone {
 		return s.ByType(q.Name, q.Protocol)

@@ -43,6 +43,10 @@ type Snapshot struct {
 
 	byName map[string][]*Record // lower(name)
 	byType map[string][]*Record // lower(name) + "." + proto; protocol-less names under tcp and udp
+	// subtypes are the known subtypes of each service type, keyed as
+	// byType: a record's own, and those of the aliases and duplicates
+	// (www-http) of the name they stand for (http).
+	subtypes map[string][]string
 	ports  [numViews]portIndex
 	stats  Stats
 }
@@ -68,6 +72,7 @@ func Build(sources ...*Source) (*Snapshot, error) {
 		contacts:  make(map[string]Contact),
 		byName:    make(map[string][]*Record, len(merged)),
 		byType:    make(map[string][]*Record, len(merged)),
+		subtypes:  make(map[string][]string),
 	}
 	for _, src := range sources {
 		s.sources = append(s.sources, SourceInfo{Name: src.Name, Format: src.Format, Updated: src.Updated, Records: len(src.Records)})
@@ -93,13 +98,24 @@ func (s *Snapshot) index() {
 		}
 		k := strings.ToLower(r.Name)
 		s.byName[k] = append(s.byName[k], r)
-		switch r.Protocol {
-		case ProtoNone:
-			s.byType[k+".tcp"] = append(s.byType[k+".tcp"], r)
-			s.byType[k+".udp"] = append(s.byType[k+".udp"], r)
-		default:
-			tk := k + "." + string(r.Protocol)
+		for _, tk := range typeKeys(k, r.Protocol) {
 			s.byType[tk] = append(s.byType[tk], r)
+		}
+		if len(r.Subtypes) == 0 {
+			continue
+		}
+		names := []string{k}
+		if (r.Status == StatusAlias || r.Status == StatusDuplicate) && r.AliasOf != "" {
+			names = append(names, strings.ToLower(r.AliasOf))
+		}
+		for _, n := range names {
+			for _, tk := range typeKeys(n, r.Protocol) {
+				for _, st := range r.Subtypes {
+					if !HasName(s.subtypes[tk], st) {
+						s.subtypes[tk] = append(s.subtypes[tk], st)
+					}
+				}
+			}
 		}
 	}
 	// Port views, a counting sort per view: off (len 65538) first counts
@@ -196,6 +212,30 @@ func (s *Snapshot) ByType(name string, proto Protocol) []*Record {
 	b = append(b, '.')
 	b = append(b, proto...)
 	return s.byType[string(b)]
+}
+
+// typeKeys are the byType keys of lower-case name with proto: a
+// protocol-less name is a type under both tcp and udp.
+func typeKeys(name string, proto Protocol) []string {
+	if proto == ProtoNone {
+		return []string{name + ".tcp", name + ".udp"}
+	}
+	return []string{name + "." + string(proto)}
+}
+
+// Subtypes returns the known subtypes of the service type name/proto
+// (RFC 6763 section 7.1): those its records list and those listed by its
+// aliases and duplicates (the subtypes of www-http are http's). The slice
+// is shared; do not modify it.
+func (s *Snapshot) Subtypes(name string, proto Protocol) []string {
+	if len(name)+len(proto)+1 > 128 {
+		return nil
+	}
+	var buf [128]byte
+	b := lowerKey(buf[:], name)
+	b = append(b, '.')
+	b = append(b, proto...)
+	return s.subtypes[string(b)]
 }
 
 // ByPort returns the records whose port or range covers port: for proto ""

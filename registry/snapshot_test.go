@@ -215,8 +215,13 @@ func TestParseQuery(t *testing.T) {
 		port   int
 		name   string
 		proto  Protocol
+		sub    string
 		err    bool
 	}{
+		{in: "_printer._sub._http._tcp", name: "http", proto: ProtoTCP, sub: "_printer"},
+		{in: "_printer._sub._http._tcp.", name: "http", proto: ProtoTCP, sub: "_printer"},
+		{in: "_printer._sub.http", name: "_printer._sub.http"},
+		{in: "_printer._sub._80._tcp", name: "_printer._sub._80._tcp"},
 		{in: "80", isPort: true, port: 80},
 		{in: "80/tcp", isPort: true, port: 80, proto: ProtoTCP},
 		{in: "80/UDP", isPort: true, port: 80, proto: ProtoUDP},
@@ -249,7 +254,7 @@ func TestParseQuery(t *testing.T) {
 				return
 			}
 			require.NoError(t, err)
-			assert.Equal(t, Query{Raw: tc.in, IsPort: tc.isPort, Port: tc.port, Name: tc.name, Protocol: tc.proto}, q)
+			assert.Equal(t, Query{Raw: tc.in, IsPort: tc.isPort, Port: tc.port, Name: tc.name, Protocol: tc.proto, Subtype: tc.sub}, q)
 		})
 	}
 }
@@ -390,5 +395,40 @@ func TestHasName(t *testing.T) {
 		{[]string{""}, "", true},
 	} {
 		assert.Equal(t, tc.want, HasName(tc.list, tc.name), "%q in %q", tc.name, tc.list)
+	}
+}
+
+// TestSubtypes: a type's known subtypes include those of its aliases and
+// duplicates, and a subtype query finds the type only for a known subtype.
+func TestSubtypes(t *testing.T) {
+	src := &Source{Name: "t", Records: []Record{
+		{Name: "http", Protocol: ProtoTCP, PortLow: 80, PortHigh: 80, Status: StatusAssigned},
+		{Name: "www-http", Protocol: ProtoTCP, PortLow: 80, PortHigh: 80, Status: StatusDuplicate, AliasOf: "http", Subtypes: []string{"_printer"}},
+		{Name: "ipp", Protocol: ProtoTCP, PortLow: 631, PortHigh: 631, Status: StatusAssigned, Subtypes: []string{"_universal", "_cups"}},
+	}}
+	snap, err := Build(src)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"_printer"}, snap.Subtypes("HTTP", ProtoTCP), "the duplicate's subtypes are the primary's")
+	assert.Equal(t, []string{"_printer"}, snap.Subtypes("www-http", ProtoTCP))
+	assert.Equal(t, []string{"_universal", "_cups"}, snap.Subtypes("ipp", ProtoTCP))
+	assert.Empty(t, snap.Subtypes("http", ProtoUDP))
+	for q, want := range map[string]string{
+		"_printer._sub._http._tcp": "http",
+		"_PRINTER._sub._http._tcp": "http",
+		"_scanner._sub._http._tcp": "",
+		"_cups._sub._ipp._tcp":     "ipp",
+		"_printer._sub._http._udp": "",
+	} {
+		pq, err := ParseQuery(q)
+		require.NoError(t, err, q)
+		var names []string
+		for _, r := range snap.Lookup(pq) {
+			names = append(names, r.Name)
+		}
+		if want == "" {
+			assert.Empty(t, names, q)
+		} else {
+			assert.Equal(t, []string{want}, names, q)
+		}
 	}
 }

@@ -29,7 +29,7 @@ func runLookup(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	quiet := quietFlag(fs, "log only warnings and errors to stderr")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: svcreg lookup [--registry PATH]... [--format FORMAT] [--json] [-q] QUERY...")
-		fmt.Fprintln(fs.Output(), "\nQUERY is a service name (http, whois++), a DNS-SD type (_http._tcp), or a port")
+		fmt.Fprintln(fs.Output(), "\nQUERY is a service name (http, whois++), a DNS-SD type (_http._tcp), a subtype\n(_printer._sub._http._tcp), or a port")
 		fmt.Fprintln(fs.Output(), "(80, 80/tcp, _80._tcp). Exit status: 0 found, 1 nothing found, 2 bad usage or input.")
 		fmt.Fprintln(fs.Output(), "\nflags:")
 		fs.PrintDefaults()
