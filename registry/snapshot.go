@@ -47,8 +47,8 @@ type Snapshot struct {
 	// byType: a record's own, and those of the aliases and duplicates
 	// (www-http) of the name they stand for (http).
 	subtypes map[string][]string
-	ports  [numViews]portIndex
-	stats  Stats
+	ports    [numViews]portIndex
+	stats    Stats
 }
 
 // SourceInfo describes one input of a snapshot.
