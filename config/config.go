@@ -157,7 +157,7 @@ func Default() Config {
 		},
 		DNS:  dnsDefaults(),
 		HTTP: HTTP{Listen: []string{DefaultHTTPListen}},
-		MDNS: MDNS{MaxInstances: DefaultMaxInstances, BrowseInterval: mdns.DefaultBrowseInterval},
+		MDNS: MDNS{MaxInstances: DefaultMaxInstances, Browse: true, BrowseInterval: mdns.DefaultBrowseInterval},
 		Log:  Log{Level: "info", Format: "text"},
 	}
 }

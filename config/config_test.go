@@ -108,6 +108,8 @@ func TestValidFixture(t *testing.T) {
 	assert.Equal(t, int64(16<<20), c.Registry.MaxDownloadBytes)
 	assert.Equal(t, []string{"eth0"}, c.MDNS.Interfaces)
 	assert.Equal(t, 2*time.Minute, c.MDNS.BrowseInterval)
+	assert.False(t, c.MDNS.Browse, "valid.yml turns off the default browsing")
+	assert.True(t, Default().MDNS.Browse, "browsing is on by default when mDNS is on")
 	assert.Equal(t, map[string]string{"txt-unknown-key": "info", "port-mismatch": "off"}, c.MDNS.Rules)
 	assert.Equal(t, Log{Level: "debug", Format: "json"}, c.Log)
 	assert.Equal(t, "valid.yml:23", l.Origin("dns.zone"))

@@ -212,6 +212,10 @@ func (m *Monitor) Run(ctx context.Context) error {
 	return err
 }
 
+// Browsing reports whether the monitor also queries the LAN (browse) or
+// only listens.
+func (m *Monitor) Browsing() bool { return m.cfg.Browse }
+
 // Stopped is why Run stopped on an error, "" while it runs, before it
 // starts and after a clean stop.
 func (m *Monitor) Stopped() string {

@@ -93,6 +93,7 @@ func (f lanFilter) ad(a *mdns.Advertisement) bool {
 type lanView struct {
 	Enabled        bool
 	Down           string // why the monitor stopped, "" while it runs
+	Passive        bool   // the monitor only listens (mdns.browse: false)
 	Filter         lanFilter
 	Rules          []mdns.Rule
 	Types          []string
@@ -127,6 +128,9 @@ func (s *server) lanView(r *http.Request) lanView {
 	}
 	if st, ok := s.lan.(interface{ Stopped() string }); ok {
 		v.Down = st.Stopped()
+	}
+	if b, ok := s.lan.(interface{ Browsing() bool }); ok {
+		v.Passive = !b.Browsing()
 	}
 	ads := s.lan.Advertisements()
 	v.Total = len(ads)

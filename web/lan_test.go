@@ -86,6 +86,25 @@ func TestLANEmpty(t *testing.T) {
 	assert.NotContains(t, res.Body, `id="lan-down"`, "a running monitor shows no alert")
 }
 
+// passiveLAN is a monitor that only listens.
+type passiveLAN struct{ *fakeLAN }
+
+func (passiveLAN) Browsing() bool { return false }
+
+// TestLANEmptySaysMode: the empty page says whether svcreg browses or only
+// listens, and what a listener alone will not see.
+func TestLANEmptySaysMode(t *testing.T) {
+	res := get(t, newHandler(t, smallSnapshot(t), passiveLAN{newFakeLAN()}), "/lan")
+	require.Equal(t, http.StatusOK, res.Status)
+	assert.Contains(t, res.Body, "It only listens (<code>mdns.browse: false</code>)")
+	assert.Contains(t, res.Body, "Services published before svcreg started appear only then")
+	assert.NotContains(t, res.Body, "It also browses")
+
+	res = get(t, newHandler(t, smallSnapshot(t), newFakeLAN()), "/lan")
+	assert.Contains(t, res.Body, "It also browses")
+	assert.NotContains(t, res.Body, "It only listens")
+}
+
 // stoppedLAN is a monitor that has stopped on an error.
 type stoppedLAN struct {
 	*fakeLAN
