@@ -258,6 +258,9 @@ http:
   listen: ["127.0.0.1:8053", "198.18.0.2:8053"]
 mdns:
   max_instances: %d
+  # The accounting below is of the passive listener: browsing would add
+  # the daemon's own queries and the answers they draw.
+  browse: false
 log:
   level: warn
 `, services, robustFloodBound)), 0o644))
