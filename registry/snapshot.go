@@ -204,14 +204,23 @@ func (s *Snapshot) ByName(name string) []*Record {
 // registrations of name for proto, plus protocol-less (DNS-SD-only)
 // registrations of name when proto is tcp or udp. It does not allocate.
 func (s *Snapshot) ByType(name string, proto Protocol) []*Record {
-	if len(name)+len(proto)+1 > 128 {
+	var buf [128]byte
+	b, ok := lookupTypeKey(&buf, name, proto)
+	if !ok {
 		return nil
 	}
-	var buf [128]byte
+	return s.byType[string(b)]
+}
+
+// lookupTypeKey writes the byType key of name and proto into buf, so that
+// a lookup does not allocate; false when it does not fit (no such type).
+func lookupTypeKey(buf *[128]byte, name string, proto Protocol) ([]byte, bool) {
+	if len(name)+len(proto)+1 > len(buf) {
+		return nil, false
+	}
 	b := lowerKey(buf[:], name)
 	b = append(b, '.')
-	b = append(b, proto...)
-	return s.byType[string(b)]
+	return append(b, proto...), true
 }
 
 // typeKeys are the byType keys of lower-case name with proto: a
@@ -228,13 +237,11 @@ func typeKeys(name string, proto Protocol) []string {
 // aliases and duplicates (the subtypes of www-http are http's). The slice
 // is shared; do not modify it.
 func (s *Snapshot) Subtypes(name string, proto Protocol) []string {
-	if len(name)+len(proto)+1 > 128 {
+	var buf [128]byte
+	b, ok := lookupTypeKey(&buf, name, proto)
+	if !ok {
 		return nil
 	}
-	var buf [128]byte
-	b := lowerKey(buf[:], name)
-	b = append(b, '.')
-	b = append(b, proto...)
 	return s.subtypes[string(b)]
 }
 

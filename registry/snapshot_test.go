@@ -340,6 +340,7 @@ func TestLookupsDoNotAllocate(t *testing.T) {
 	cases := map[string]func(){
 		"ByName":     func() { _ = s.ByName("EtherNet-IP-1") },
 		"ByType":     func() { _ = s.ByType("HTTP", ProtoTCP) },
+		"Subtypes":   func() { _ = s.Subtypes("HTTP", ProtoTCP) },
 		"ByPort":     func() { _ = s.ByPort(6010, ProtoTCP) },
 		"PortStatus": func() { _ = s.PortStatus(51, ProtoUDP) },
 		"Lookup":     func() { _ = s.Lookup(q80) },

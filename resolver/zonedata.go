@@ -169,7 +169,7 @@ func buildZone(ctx context.Context, snap *registry.Snapshot, cfg Config) (*zoneD
 		return nil, err
 	}
 	dnssd := b.typeRecords(order, attached)
-	b.subtypeRecords()
+	b.subtypeRecords(order)
 	b.servicesPTRs(dnssd)
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -296,38 +296,22 @@ func (b *zoneBuilder) typeRecords(order []typeKey, attached map[typeKey][]*regis
 	return dnssd
 }
 
-// subtypeRecords adds the known subtypes (RFC 6763 section 7.1), under
-// the record's own type and, for aliases and duplicates (www-http), under
-// the type they stand for (http).
-func (b *zoneBuilder) subtypeRecords() {
-	recs := b.snap.Records()
+// subtypeRecords adds each service type's known subtypes (RFC 6763
+// section 7.1): the snapshot's, which include those of the type's aliases
+// and duplicates (www-http's are http's too).
+func (b *zoneBuilder) subtypeRecords(order []typeKey) {
 	done := map[string]bool{}
-	for i := range recs {
-		r := &recs[i]
-		if len(r.Subtypes) == 0 || r.Name == "" {
-			continue
-		}
-		names := []string{strings.ToLower(r.Name)}
-		if r.Status == registry.StatusAlias || r.Status == registry.StatusDuplicate {
-			names = append(names, strings.ToLower(r.AliasOf))
-		}
-		for _, n := range names {
-			for _, p := range recordProtos(r) {
-				own := typeKey{n, p}.owner(b.cfg.Zone)
-				if !validLabel(n) || !b.z.types[own] {
-					continue
-				}
-				for _, sub := range r.Subtypes {
-					sub = strings.ToLower(strings.TrimPrefix(sub, "_"))
-					so := "_" + sub + "._sub." + own
-					if !validLabel(sub) || done[so] {
-						continue
-					}
-					done[so] = true
-					b.z.add(&dns.TXT{Hdr: b.hdr(so, dns.TypeTXT), Txt: []string{
-						"subtype=" + sub, "service=" + n, "proto=" + string(p)}})
-				}
+	for _, k := range order {
+		own := k.owner(b.cfg.Zone)
+		for _, sub := range b.snap.Subtypes(k.name, k.proto) {
+			sub = strings.ToLower(strings.TrimPrefix(sub, "_"))
+			so := "_" + sub + "._sub." + own
+			if !validLabel(sub) || done[so] {
+				continue
 			}
+			done[so] = true
+			b.z.add(&dns.TXT{Hdr: b.hdr(so, dns.TypeTXT), Txt: []string{
+				"subtype=" + sub, "service=" + k.name, "proto=" + string(k.proto)}})
 		}
 	}
 }

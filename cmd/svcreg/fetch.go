@@ -45,7 +45,7 @@ func runFetch(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	urls := fetchURLs(*rawURL, cfg.Registry.Sources)
 	for _, u := range urls {
-		if !validDownloadURL(u) {
+		if !validHTTPURL(u) {
 			fmt.Fprintf(stderr, "svcreg fetch: --url %q: want an http:// or https:// URL with a host\n", u)
 			return exitUsage
 		}
@@ -108,8 +108,9 @@ func fetchURLs(flagURL string, sources []string) []string {
 	return urls
 }
 
-// validDownloadURL accepts absolute http and https URLs with a host.
-func validDownloadURL(s string) bool {
+// validHTTPURL accepts absolute http and https URLs with a host (fetch
+// and healthcheck take nothing else).
+func validHTTPURL(s string) bool {
 	u, err := url.Parse(s)
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/svcreg/svcreg/httpapi"
@@ -33,7 +32,7 @@ func runHealthcheck(ctx context.Context, args []string, stdout, stderr io.Writer
 	if code, ok := parseFlagsOnly(fs, args, "healthcheck", stderr); !ok {
 		return code
 	}
-	if u, err := url.Parse(*probe); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if !validHTTPURL(*probe) {
 		fmt.Fprintf(stderr, "svcreg healthcheck: --url %q: want an http:// or https:// URL with a host\n", *probe)
 		return exitUsage
 	}
