@@ -293,3 +293,16 @@ func TestTXTSummary(t *testing.T) {
 		assert.Equal(t, tc.want, txtSummary(&tc.t))
 	}
 }
+
+// TestLookupSubtype: a subtype query answers with the type's records when
+// the registry knows the subtype, through a duplicate name too (IANA
+// lists _printer under www-http, the duplicate of http), and exits 1
+// for one it does not know.
+func TestLookupSubtype(t *testing.T) {
+	xml := ianaXML(t)
+	stdout, stderr, code := cli(t, "lookup", "-q", "--registry", xml, "--json", "_printer._sub._http._tcp")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, `"name":"http","protocol":"tcp","port":80`)
+	_, _, code = cli(t, "lookup", "-q", "--registry", xml, "_nosuchsub._sub._http._tcp")
+	assert.Equal(t, exitNotFound, code)
+}
