@@ -135,6 +135,9 @@ type MDNS struct {
 	Interfaces     []string      `yaml:"interfaces"`
 	MaxInstances   int           `yaml:"max_instances"`
 	Browse         bool          `yaml:"browse"`
+	// Profiles layers svcreg's service profiles over the registry (see
+	// registry.BuiltinProfiles); false gives the registry-only view.
+	Profiles bool `yaml:"profiles"`
 	BrowseInterval time.Duration `yaml:"browse_interval"`
 	// Rules overrides rule severities: rule ID -> info, warning, error or
 	// off.
@@ -157,7 +160,7 @@ func Default() Config {
 		},
 		DNS:  dnsDefaults(),
 		HTTP: HTTP{Listen: []string{DefaultHTTPListen}},
-		MDNS: MDNS{MaxInstances: DefaultMaxInstances, Browse: true, BrowseInterval: mdns.DefaultBrowseInterval},
+		MDNS: MDNS{MaxInstances: DefaultMaxInstances, Browse: true, Profiles: true, BrowseInterval: mdns.DefaultBrowseInterval},
 		Log:  Log{Level: "info", Format: "text"},
 	}
 }

@@ -19,7 +19,7 @@ import (
 )
 
 // LocalSourceName names the registry source built from registry.local.
-const LocalSourceName = "local"
+const LocalSourceName = registry.LocalName
 
 // MinRefreshInterval keeps a mistyped interval from hammering the
 // registry's publisher.
@@ -112,6 +112,7 @@ func (c *Config) SourceOptions() registry.SourceOptions {
 		CacheDir:         c.Registry.CacheDir,
 		MaxDownloadBytes: c.Registry.MaxDownloadBytes,
 		Local:            c.LocalSource(),
+		NoProfiles:       !c.MDNS.Profiles,
 	}
 }
 

@@ -52,8 +52,8 @@ func TestAvahiFindings(t *testing.T) {
 			{RuleNameSyntax, SeverityError, "_androidtvremote2"},
 			{RuleUnregistered, SeverityWarning, "_androidtvremote2"},
 			{RulePortMismatch, SeverityInfo, "8080"},
-			{RuleTXTUnknownKey, SeverityWarning, "port"},
-			{RuleTXTUnknownKey, SeverityWarning, "txtvers"},
+			{RuleTXTUnknownKey, SeverityInfo, "port"},
+			{RuleTXTUnknownKey, SeverityInfo, "txtvers"},
 			{RuleTXTFormat, SeverityWarning, "Path"},
 			{RuleTXTFormat, SeverityError, "=novalue"},
 			{RuleTXTFormat, SeverityWarning, "port=8080"},
@@ -69,7 +69,7 @@ func TestAvahiFindings(t *testing.T) {
 			for _, a := range ads {
 				fs := v.Validate(a)
 				for _, f := range fs {
-					assert.Equal(t, a.Origin, f.Source)
+					assert.Equal(t, a.Origin, f.Origin)
 				}
 				got = append(got, reduce(fs)...)
 			}

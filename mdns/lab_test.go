@@ -180,7 +180,7 @@ func TestLabScan(t *testing.T) {
 		var f Finding
 		require.NoError(t, json.Unmarshal(sc.Bytes(), &f), "line %q", sc.Text())
 		got = append(got, f.Instance+" "+f.ServiceType+" "+f.Severity.String()+" "+f.Rule+" "+f.Evidence)
-		assert.Contains(t, advAddrs, f.Source, "finding source")
+		assert.Contains(t, advAddrs, f.Origin, "finding origin")
 		assert.NotEmpty(t, f.Message)
 		assert.True(t, strings.HasPrefix(f.RFC, "RFC "), "rfc %q", f.RFC)
 	}

@@ -516,8 +516,8 @@ func (m *Monitor) addPacketFindings(fs []Finding, meta PacketMeta) bool {
 	defer m.mu.Unlock()
 	added := false
 	for _, f := range fs {
-		if f.Source == "" && meta.Source.IsValid() {
-			f.Source = meta.Source.String()
+		if f.Origin == "" && meta.Source.IsValid() {
+			f.Origin = meta.Source.String()
 		}
 		k := f.Rule + "\x00" + src + "\x00" + f.Instance + "\x00" + f.Evidence + "\x00" + f.Message
 		if _, ok := m.pktFinds[k]; ok || len(m.pktFinds) >= maxPacketFindings {

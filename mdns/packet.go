@@ -179,7 +179,7 @@ func (v *Validator) packetHeader(msg *dns.Msg, meta PacketMeta) []Finding {
 	return pf
 }
 
-// sourceOf is a packet finding's Source: the sender, "" when unknown.
+// sourceOf is a packet finding's Origin: the sender, "" when unknown.
 func sourceOf(meta PacketMeta) string {
 	if meta.Source.IsValid() {
 		return meta.Source.String()
@@ -193,7 +193,7 @@ func (v *Validator) packetFinding(r ruleIndex, rfc, msg, ev, inst, typ, src stri
 		sev = v.severity[r]
 	}
 	return Finding{Rule: catalogue[r].ID, Severity: sev, Instance: inst, ServiceType: typ,
-		Message: msg, RFC: rfc, Evidence: ev, Source: src}
+		Message: msg, RFC: rfc, Evidence: ev, Origin: src}
 }
 
 // pktEntry is one instance being assembled from a packet.

@@ -132,7 +132,7 @@ func packetCases() []packetCase {
 			m.Answer[2] = pktRR(t, `Office\ Printer._ipp._tcp.local. 4500 IN TXT "rp=ipp/print" "=orphan" "RP=again" "k\001=1" "txtvers=1"`, true)
 			return pack(t, m)
 		}, ads: []adWant{func() adWant {
-			a := withFindings(good, want{RuleTXTUnknownKey, SeverityWarning, "k\x01"},
+			a := withFindings(good, want{RuleTXTUnknownKey, SeverityInfo, "k\x01"},
 				want{RuleTXTFormat, SeverityError, "=orphan"}, want{RuleTXTFormat, SeverityWarning, "RP"},
 				want{RuleTXTFormat, SeverityError, "k\x01"}, want{RuleTXTFormat, SeverityInfo, "txtvers=1"})
 			a.TXT = []string{"rp=ipp/print", "=orphan", "RP=again", "k\x01=1", "txtvers=1"}
@@ -241,7 +241,7 @@ func TestPacketFixtures(t *testing.T) {
 			}
 			assert.Equal(t, tc.packet, reduce(pf))
 			for _, f := range pf {
-				assert.Equal(t, "192.0.2.10:5353", f.Source)
+				assert.Equal(t, "192.0.2.10:5353", f.Origin)
 			}
 			require.Len(t, ads, len(tc.ads))
 			for i, w := range tc.ads {

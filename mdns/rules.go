@@ -18,6 +18,8 @@ const (
 	RulePortMismatch  = "port-mismatch"
 	RuleTXTUnknownKey = "txt-unknown-key"
 	RuleTXTKeysNone   = "txt-keys-none"
+	RuleTXTKeyMissing = "txt-key-missing"
+	RuleTXTValue      = "txt-value"
 	RuleTXTFormat     = "txt-format"
 	RuleInstanceName  = "instance-name"
 	RuleSubtype       = "subtype"
@@ -44,6 +46,8 @@ const (
 	rPortMismatch
 	rTXTUnknownKey
 	rTXTKeysNone
+	rTXTKeyMissing
+	rTXTValue
 	rTXTFormat
 	rInstanceName
 	rSubtype
@@ -54,15 +58,17 @@ const (
 )
 
 // catalogue is the rule table, in ruleIndex order. A rule whose checks
-// differ in level (txt-format, whose RFC section also varies per check)
-// lists its highest level here.
+// differ in level lists the level of its usual case and names the others
+// in its summary: txt-format its highest (its RFC section also varies per
+// check), unregistered and the TXT key rules the case without a service
+// profile.
 var catalogue = [numRules]Rule{
 	rNameSyntax: {RuleNameSyntax, SeverityError, "RFC 6335 section 5.1",
 		"the service name is 1-15 letters, digits and hyphens, with at least one letter and no leading, trailing or double hyphen, after a leading underscore"},
 	rProtoLabel: {RuleProtoLabel, SeverityError, "RFC 6763 section 7",
 		"the second label of the service type is _tcp or _udp (every transport other than TCP uses _udp)"},
 	rUnregistered: {RuleUnregistered, SeverityWarning, "RFC 6335 section 5",
-		"the service name is in the registry or in the local additions"},
+		"the service name is in the registry or in the local additions (warning); a name only a service profile documents is information"},
 	rAliasName: {RuleAliasName, SeverityWarning, "RFC 6335 section 5",
 		"the service name is not a historic alias; advertise the registered name instead"},
 	rDuplicateName: {RuleDuplicateName, SeverityWarning, "RFC 6763 section 7",
@@ -71,10 +77,14 @@ var catalogue = [numRules]Rule{
 		"the service is advertised under a transport the registry lists it for"},
 	rPortMismatch: {RulePortMismatch, SeverityInfo, "RFC 6763 section 5",
 		"the SRV port is the registered port"},
-	rTXTUnknownKey: {RuleTXTUnknownKey, SeverityWarning, "RFC 6763 section 6.4",
-		"every TXT key is one the registration defines (when it defines a list)"},
-	rTXTKeysNone: {RuleTXTKeysNone, SeverityWarning, "RFC 6763 section 6",
-		"no TXT keys are advertised when the registration says it defines none"},
+	rTXTUnknownKey: {RuleTXTUnknownKey, SeverityInfo, "RFC 6763 section 6.3",
+		"every TXT key is one the registration or the service profile defines; clients ignore other keys, so this is information unless the profile's key list is complete (warning)"},
+	rTXTKeysNone: {RuleTXTKeysNone, SeverityInfo, "RFC 6763 section 6.3",
+		"no TXT keys are advertised when the registration says it defines none and no profile defines any; information unless the profile is complete (warning)"},
+	rTXTKeyMissing: {RuleTXTKeyMissing, SeverityWarning, "RFC 6763 section 6",
+		"every TXT key the service profile's specification requires is present (Matter D and CM, HomeKit c#, id, md, s#, sf, ci)"},
+	rTXTValue: {RuleTXTValue, SeverityWarning, "RFC 6763 section 6",
+		"each TXT value has the syntax the service profile's specification gives (Matter D=0-4095, txtvers=1, pdl= a MIME list, ...)"},
 	rTXTFormat: {RuleTXTFormat, SeverityError, "RFC 6763 section 6",
 		"TXT record syntax: at least one string, no string starting with '=', keys of printable ASCII (error); " +
 			"no repeated keys, keys of at most 9 characters, at most 1300 bytes, no host or port copied from SRV (warning); " +

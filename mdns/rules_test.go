@@ -31,7 +31,8 @@ func TestCatalogue(t *testing.T) {
 	want := map[string]Severity{
 		RuleNameSyntax: SeverityError, RuleProtoLabel: SeverityError, RuleUnregistered: SeverityWarning,
 		RuleAliasName: SeverityWarning, RuleDuplicateName: SeverityWarning, RuleProtoMismatch: SeverityWarning,
-		RulePortMismatch: SeverityInfo, RuleTXTUnknownKey: SeverityWarning, RuleTXTKeysNone: SeverityWarning,
+		RulePortMismatch: SeverityInfo, RuleTXTUnknownKey: SeverityInfo, RuleTXTKeysNone: SeverityInfo,
+		RuleTXTKeyMissing: SeverityWarning, RuleTXTValue: SeverityWarning,
 		RuleTXTFormat: SeverityError, RuleInstanceName: SeverityError, RuleSubtype: SeverityInfo, RuleTTL: SeverityInfo,
 		RuleSRVTarget: SeverityWarning, RuleMDNSPacket: SeverityWarning,
 	}
@@ -93,7 +94,7 @@ func TestFindingJSON(t *testing.T) {
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"rule":"txt-format","severity":"warning","instance":"Bad Keys","service_type":"_http._tcp",
 		"message":"m","rfc":"RFC 6763 section 6.4","evidence":"path"}`, string(b))
-	f.Source = "192.0.2.1:5353"
+	f.Origin = "192.0.2.1:5353"
 	b, err = json.Marshal(f)
 	require.NoError(t, err)
 	var back Finding

@@ -83,10 +83,23 @@ type Finding struct {
 	Message     string   `json:"message"`
 	RFC         string   `json:"rfc"`
 	Evidence    string   `json:"evidence"` // the offending value (a key, a TXT string, a TTL)
-	// Source says where the advertisement came from: the sender's
+	// Source is the layer the verdict rests on, beside the RFC: the
+	// registry file ("registry:service-names-port-numbers.xml"), the local
+	// additions ("local:svcreg.yaml") or a service profile
+	// ("profile:matterc (Matter Core Specification 1.3, section 4.3.1)");
+	// "" for rules of the RFCs alone.
+	Source string `json:"source,omitempty"`
+	// Origin says where the advertisement came from: the sender's
 	// address and port for packets, "file:line" for Avahi files,
 	// "command line" for svcreg validate.
-	Source string `json:"source,omitempty"`
+	Origin string `json:"origin,omitempty"`
+}
+
+// Layer is the short form of Source for tables: "registry", "local",
+// "profile", or "" for the RFCs alone.
+func (f *Finding) Layer() string {
+	layer, _, _ := strings.Cut(f.Source, ":")
+	return layer
 }
 
 // Advertisement is one DNS-SD service instance as advertised: assembled

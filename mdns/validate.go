@@ -43,7 +43,7 @@ func NewValidator(snap *registry.Snapshot, p Policy) *Validator {
 		}
 	}
 	for _, r := range []ruleIndex{rUnregistered, rAliasName, rDuplicateName, rProtoMismatch, rPortMismatch,
-		rTXTUnknownKey, rTXTKeysNone, rTXTFormat, rSubtype} {
+		rTXTUnknownKey, rTXTKeysNone, rTXTKeyMissing, rTXTValue, rTXTFormat, rSubtype} {
 		v.registryOn = v.registryOn || v.enabled[r]
 	}
 	if snap != nil {
@@ -83,12 +83,18 @@ type check struct {
 	byName  []*registry.Record
 	byType  []*registry.Record
 	view    []*registry.Record // byType, or byName when byType is empty
+	prof    *registry.Profile  // the type's service profile, nil when none
 	srvSeen bool
 }
 
 // add records a finding of rule r at level sev (unless the policy
 // overrides it); rfc "" means the rule's section.
 func (c *check) add(r ruleIndex, sev Severity, rfc, msg, evidence string) {
+	c.addFrom(r, sev, rfc, msg, evidence, "")
+}
+
+// addFrom is add with the layer the verdict rests on (Finding.Source).
+func (c *check) addFrom(r ruleIndex, sev Severity, rfc, msg, evidence, source string) {
 	if c.v.override[r] {
 		sev = c.v.severity[r]
 	}
@@ -103,7 +109,7 @@ func (c *check) add(r ruleIndex, sev Severity, rfc, msg, evidence string) {
 		src = c.a.Source.String()
 	}
 	c.out = append(c.out, Finding{Rule: catalogue[r].ID, Severity: sev, Instance: c.a.Instance,
-		ServiceType: c.typ, Message: msg, RFC: rfc, Evidence: evidence, Source: src})
+		ServiceType: c.typ, Message: msg, RFC: rfc, Evidence: evidence, Source: source, Origin: src})
 }
 
 func (c *check) on(r ruleIndex) bool { return c.v.enabled[r] }
@@ -137,12 +143,17 @@ func (v *Validator) Validate(a *Advertisement) []Finding {
 		if len(c.view) == 0 {
 			c.view = c.byName
 		}
+		if c.proto != "" {
+			c.prof = v.snap.Profile(c.name, c.proto)
+		}
 	}
 	c.nameSyntax()
 	c.protoLabel()
 	c.registered()
 	c.portMismatch()
 	c.txtKeys(keys)
+	c.txtRequired(keys)
+	c.txtValues(keys)
 	c.txtFormat(keys)
 	c.instanceName()
 	c.subtypes()
@@ -164,6 +175,13 @@ func (c *check) nameSyntax() {
 		return
 	}
 	if why := serviceNameProblem(c.name); why != "" {
+		// A deployed vendor type over RFC 6335's 15 characters
+		// (androidtvremote2) still works with every DNS-SD client.
+		if c.prof != nil && len(c.name) > 15 {
+			c.addFrom(rNameSyntax, SeverityWarning, "", "the service name "+strconv.Quote(c.name)+" "+why+
+				"; it is deployed this way and clients accept it, but it cannot be registered", s, c.prof.Cite())
+			return
+		}
 		c.add(rNameSyntax, SeverityError, "", "the service name "+strconv.Quote(c.name)+" "+why, s)
 	}
 }
@@ -217,6 +235,18 @@ func (c *check) protoLabel() {
 	c.add(rProtoLabel, SeverityError, "", msg, p)
 }
 
+// registrySource names the registry layer of the type's records:
+// "registry:FILE" or "local:registry.local".
+func (c *check) registrySource() string {
+	if len(c.view) == 0 {
+		return ""
+	}
+	if src := c.view[0].Source; src != registry.LocalName {
+		return "registry:" + src
+	}
+	return "local:registry.local"
+}
+
 // registered covers unregistered, alias-name, duplicate-name and
 // proto-mismatch: what the registry says about the name itself.
 func (c *check) registered() {
@@ -224,10 +254,20 @@ func (c *check) registered() {
 		return
 	}
 	if len(c.byName) == 0 {
-		if c.on(rUnregistered) {
-			c.add(rUnregistered, SeverityWarning, "",
-				"the service name "+strconv.Quote(c.name)+" is neither in the registry nor in the local additions", c.a.Service)
+		if !c.on(rUnregistered) {
+			return
 		}
+		if p := c.prof; p != nil {
+			msg := strconv.Quote(c.name) + " is not registered with IANA; known as " + p.Description + " from " + p.Source
+			if p.Registered {
+				msg = strconv.Quote(c.name) + " is not in the loaded registry (IANA registers it); known as " +
+					p.Description + " from " + p.Source
+			}
+			c.addFrom(rUnregistered, SeverityInfo, "", msg, c.a.Service, p.Cite())
+			return
+		}
+		c.add(rUnregistered, SeverityWarning, "",
+			"the service name "+strconv.Quote(c.name)+" is neither in the registry, nor in the local additions, nor in a service profile", c.a.Service)
 		return
 	}
 	// A name is an alias (or a duplicate) when no record of it is a
@@ -242,6 +282,7 @@ func (c *check) registered() {
 			alias = r
 		}
 	}
+	src := c.registrySource()
 	if alias != nil {
 		use := alias.AliasOf
 		if alias.Status == registry.StatusAlias && c.on(rAliasName) {
@@ -249,17 +290,17 @@ func (c *check) registered() {
 			if use != "" {
 				msg += "; advertise _" + use + " instead"
 			}
-			c.add(rAliasName, SeverityWarning, "", msg, c.a.Service)
+			c.addFrom(rAliasName, SeverityWarning, "", msg, c.a.Service, src)
 		}
 		if alias.Status == registry.StatusDuplicate && c.on(rDuplicateName) {
 			msg := "the registry says " + strconv.Quote(c.name) + " must not be used for discovery"
 			if use != "" {
 				msg += "; advertise _" + use + " instead"
 			}
-			c.add(rDuplicateName, SeverityWarning, "", msg, c.a.Service)
+			c.addFrom(rDuplicateName, SeverityWarning, "", msg, c.a.Service, src)
 		}
 	}
-	if c.on(rProtoMismatch) && c.proto != "" && len(c.byType) == 0 {
+	if c.on(rProtoMismatch) && c.proto != "" && len(c.byType) == 0 && c.prof == nil {
 		var protos []string
 		for _, r := range c.byName {
 			if p := string(r.Protocol); p != "" && !contains(protos, p) {
@@ -267,9 +308,9 @@ func (c *check) registered() {
 			}
 		}
 		if len(protos) > 0 {
-			c.add(rProtoMismatch, SeverityWarning, "",
+			c.addFrom(rProtoMismatch, SeverityWarning, "",
 				strconv.Quote(c.name)+" is registered only for "+strings.Join(protos, ", ")+
-					" but advertised under _"+string(c.proto), c.a.Proto)
+					" but advertised under _"+string(c.proto), c.a.Proto, src)
 		}
 	}
 }
@@ -284,9 +325,9 @@ func contains(list []string, s string) bool {
 }
 
 // portMismatch: the SRV port (RFC 6763 section 5) against the registered
-// port or range of the type.
+// port or range of the type, else the profile's usual port.
 func (c *check) portMismatch() {
-	if !c.on(rPortMismatch) || !c.srvSeen || len(c.byType) == 0 {
+	if !c.on(rPortMismatch) || !c.srvSeen {
 		return
 	}
 	var ports []string
@@ -305,11 +346,15 @@ func (c *check) portMismatch() {
 			ports = append(ports, p)
 		}
 	}
-	if len(ports) == 0 {
+	if len(ports) > 0 {
+		c.addFrom(rPortMismatch, SeverityInfo, "", "the SRV port "+strconv.Itoa(int(c.a.Port))+
+			" differs from the registered port "+strings.Join(ports, ", "), strconv.Itoa(int(c.a.Port)), c.registrySource())
 		return
 	}
-	c.add(rPortMismatch, SeverityInfo, "", "the SRV port "+strconv.Itoa(int(c.a.Port))+
-		" differs from the registered port "+strings.Join(ports, ", "), strconv.Itoa(int(c.a.Port)))
+	if p := c.prof; p != nil && p.Port >= 0 && int32(c.a.Port) != p.Port {
+		c.addFrom(rPortMismatch, SeverityInfo, "", "the SRV port "+strconv.Itoa(int(c.a.Port))+
+			" differs from the usual port "+strconv.Itoa(int(p.Port)), strconv.Itoa(int(c.a.Port)), p.Cite())
+	}
 }
 
 // txtKind is what the registry says about the type's TXT keys: defined
@@ -376,25 +421,63 @@ func (c *check) hasKeys() bool {
 	return false
 }
 
-// txtKeys covers txt-unknown-key and txt-keys-none (RFC 6763 section 6.4
-// and the registry's "Defined TXT keys").
+// layers names the layers that define the type's TXT keys, for the
+// source of a key verdict.
+func (c *check) layers(registryDefines bool) string {
+	var parts []string
+	if registryDefines {
+		parts = append(parts, c.registrySource())
+	}
+	if c.prof != nil {
+		parts = append(parts, c.prof.Cite())
+	}
+	return strings.Join(parts, " + ")
+}
+
+// unknownKeySeverity: unknown keys are legal (RFC 6763 section 6.3:
+// clients ignore them), so they are information, unless the profile
+// says its specification's key list is closed.
+func (c *check) unknownKeySeverity() Severity {
+	if c.prof != nil && c.prof.Complete {
+		return SeverityWarning
+	}
+	return SeverityInfo
+}
+
+// txtKeys covers txt-unknown-key and txt-keys-none (RFC 6763 sections 6.3
+// and 6.4, the registry's "Defined TXT keys" and the profile's keys,
+// merged: a profile's keys extend what the registry defines).
 func (c *check) txtKeys(keys []string) {
-	if len(c.view) == 0 || !c.hasKeys() {
+	if (len(c.view) == 0 && c.prof == nil) || !c.hasKeys() {
 		return
 	}
-	switch c.txtKind() {
-	case registry.TXTDefined:
+	regKind := c.txtKind()
+	profKind := registry.TXTUnknown
+	if c.prof != nil {
+		profKind = c.prof.TXT
+	}
+	switch {
+	case regKind == registry.TXTDefined || profKind == registry.TXTDefined:
 		if !c.on(rTXTUnknownKey) {
 			return
 		}
+		regDefines := regKind == registry.TXTDefined
 		for i, k := range keys {
-			if k == "" || firstKey(keys, i, k) != i || c.definesKey(k) {
+			if k == "" || firstKey(keys, i, k) != i || (regDefines && c.definesKey(k)) ||
+				(profKind == registry.TXTDefined && c.prof.Key(k) != nil) {
 				continue
 			}
-			c.add(rTXTUnknownKey, SeverityWarning, "", "the TXT key "+strconv.Quote(k)+" is not one the registration of "+
-				c.name+" defines", k)
+			by := "the registration of " + c.name
+			switch {
+			case regDefines && c.prof != nil:
+				by += " or its profile"
+			case !regDefines:
+				by = "the profile of " + c.name
+			}
+			c.addFrom(rTXTUnknownKey, c.unknownKeySeverity(), "", "the TXT key "+strconv.Quote(k)+" is not one "+by+
+				" defines", k, c.layers(regDefines))
 		}
-	case registry.TXTNone:
+	case regKind == registry.TXTNone || profKind == registry.TXTNone:
 		if !c.on(rTXTKeysNone) {
 			return
 		}
@@ -404,8 +487,68 @@ func (c *check) txtKeys(keys []string) {
 				present = append(present, k)
 			}
 		}
-		c.add(rTXTKeysNone, SeverityWarning, "", "the registration of "+c.name+
-			" defines no TXT keys, but the advertisement has "+strconv.Itoa(len(present)), strings.Join(present, ","))
+		src := c.registrySource()
+		if profKind == registry.TXTNone {
+			src = c.prof.Cite()
+		}
+		c.addFrom(rTXTKeysNone, c.unknownKeySeverity(), "", "the registration of "+c.name+
+			" defines no TXT keys, but the advertisement has "+strconv.Itoa(len(present)), strings.Join(present, ","), src)
+	}
+}
+
+// txtRequired: a key the profile's specification requires is missing
+// (clients that need it cannot use the service).
+func (c *check) txtRequired(keys []string) {
+	if !c.on(rTXTKeyMissing) || c.prof == nil || !c.a.HasTXT {
+		return
+	}
+	for i := range c.prof.Keys {
+		k := &c.prof.Keys[i]
+		if !k.Required || hasKey(keys, k.Name) {
+			continue
+		}
+		msg := "the TXT key " + k.Name + " is required"
+		if k.Hint != "" {
+			msg += " (" + k.Name + "=" + k.Hint + ")"
+		}
+		c.addFrom(rTXTKeyMissing, SeverityWarning, "", msg+" but missing", k.Name, c.prof.Cite())
+	}
+}
+
+// hasKey reports whether keys holds k (case-insensitively).
+func hasKey(keys []string, k string) bool {
+	for _, x := range keys {
+		if len(x) == len(k) && strings.EqualFold(x, k) {
+			return true
+		}
+	}
+	return false
+}
+
+// txtValues: a value outside the syntax the profile's specification
+// gives for its key. Only the first string of a key counts (RFC 6763
+// section 6.4).
+func (c *check) txtValues(keys []string) {
+	if !c.on(rTXTValue) || c.prof == nil {
+		return
+	}
+	for i, s := range c.a.TXT {
+		k := keys[i]
+		if k == "" || firstKey(keys, i, k) != i {
+			continue
+		}
+		pk := c.prof.Key(k)
+		if pk == nil || pk.Syntax.IsText() {
+			continue
+		}
+		_, val, hasVal := strings.Cut(s, "=")
+		switch {
+		case !hasVal:
+			c.addFrom(rTXTValue, SeverityWarning, "", "the TXT key "+k+" has no value; it should be "+pk.Syntax.Describe(), s, c.prof.Cite())
+		case !pk.Syntax.Check(val):
+			c.addFrom(rTXTValue, SeverityWarning, "", "the value of "+k+", "+strconv.Quote(val)+", is not "+
+				pk.Syntax.Describe(), s, c.prof.Cite())
+		}
 	}
 }
 
@@ -458,7 +601,9 @@ func (c *check) txtFormat(keys []string) {
 				" is repeated (string "+strconv.Itoa(i+1)+" repeats string "+strconv.Itoa(j+1)+"); clients use only the first", k)
 			continue
 		}
-		if len(k) > 9 {
+		// A key a specification defines is the specification's choice,
+		// not the device's (Home Assistant's location_name).
+		if len(k) > 9 && !c.definesKey(k) && (c.prof == nil || c.prof.Key(k) == nil) {
 			c.add(rTXTFormat, SeverityWarning, "RFC 6763 section 6.4", "the TXT key "+strconv.Quote(k)+" is "+
 				strconv.Itoa(len(k))+" characters long; keys should be at most 9", k)
 		}
@@ -532,11 +677,12 @@ func (c *check) instanceName() {
 	}
 }
 
-// subtypes: RFC 6763 section 7.1; the registry's "Known Subtypes".
+// subtypes: RFC 6763 section 7.1; the registry's "Known Subtypes" and the
+// profile's.
 func (c *check) subtypes() {
-	// An unregistered name has no subtype list to compare with; the
+	// An unknown name has no subtype list to compare with; the
 	// unregistered finding says enough.
-	if !c.on(rSubtype) || len(c.a.Subtypes) == 0 || len(c.view) == 0 {
+	if !c.on(rSubtype) || len(c.a.Subtypes) == 0 || (len(c.view) == 0 && c.prof == nil) {
 		return
 	}
 	var known []string
@@ -547,23 +693,33 @@ func (c *check) subtypes() {
 			known = append(known, r.Subtypes...)
 		}
 	}
+	var profKnown []string
+	if c.prof != nil {
+		profKnown = c.prof.Subtypes
+	}
 	for _, st := range c.a.Subtypes {
-		if registry.HasName(known, st) {
+		if registry.HasName(known, st) || (c.prof != nil && c.prof.HasSubtype(st)) {
 			continue
+		}
+		all := append([]string(nil), known...)
+		for _, p := range profKnown {
+			if !registry.HasName(all, p) {
+				all = append(all, p)
+			}
 		}
 		var msg string
 		switch {
 		case st == "" || len(st) > maxLabel:
 			msg = "the subtype label " + strconv.Quote(st) + " is not 1-63 bytes long"
-		case len(known) == 0:
-			msg = "the registry lists no subtypes for " + c.a.ServiceType()
-		case !strings.HasPrefix(st, "_") && registry.HasName(known, "_"+st):
-			msg = "the subtype " + strconv.Quote(st) + " is registered as _" + st +
+		case len(all) == 0:
+			msg = "neither the registry nor a profile lists subtypes for " + c.a.ServiceType()
+		case !strings.HasPrefix(st, "_") && (registry.HasName(all, "_"+st) || (c.prof != nil && c.prof.HasSubtype("_"+st))):
+			msg = "the subtype " + strconv.Quote(st) + " is known as _" + st +
 				" (a leading underscore is optional in general, but the label must match)"
 		default:
-			msg = "the subtype " + strconv.Quote(st) + " is not among the registered " + strings.Join(known, ", ")
+			msg = "the subtype " + strconv.Quote(st) + " is not among the known " + strings.Join(all, ", ")
 		}
-		c.add(rSubtype, SeverityInfo, "", msg, st)
+		c.addFrom(rSubtype, SeverityInfo, "", msg, st, c.layers(len(known) > 0))
 	}
 }
 

@@ -134,10 +134,10 @@ func TestValidateRules(t *testing.T) {
 
 		// txt-unknown-key, txt-keys-none
 		{"txt unknown key", func(a *Advertisement) { a.TXT = append(a.TXT, "color=T") },
-			[]want{{RuleTXTUnknownKey, SeverityWarning, "color"}}},
+			[]want{{RuleTXTUnknownKey, SeverityInfo, "color"}}},
 		{"txt key case-insensitive", func(a *Advertisement) { a.TXT = append(a.TXT, "uuid=1234") }, nil},
 		{"txt keys none", func(a *Advertisement) { a.Service = "_rfb"; a.Port = 5900; a.TXT = []string{"a=1", "b=2", "a=3"} },
-			[]want{{RuleTXTKeysNone, SeverityWarning, "a,b"}, {RuleTXTFormat, SeverityWarning, "a"}}},
+			[]want{{RuleTXTKeysNone, SeverityInfo, "a,b"}, {RuleTXTFormat, SeverityWarning, "a"}}},
 		{"txt keys none empty txt ok", func(a *Advertisement) { a.Service = "_rfb"; a.Port = 5900; a.TXT = []string{""} }, nil},
 		{"txt kind unknown", func(a *Advertisement) { a.Service = "_ntp"; a.Proto = "_udp"; a.Port = 123; a.TXT = []string{"zzz=1"} }, nil},
 
@@ -146,9 +146,9 @@ func TestValidateRules(t *testing.T) {
 		{"no txt record", func(a *Advertisement) { a.TXT, a.HasTXT = nil, false }, nil},
 		{"txt starts with =", func(a *Advertisement) { a.TXT = append(a.TXT, "=x") }, []want{{RuleTXTFormat, SeverityError, "=x"}}},
 		{"txt key control byte", func(a *Advertisement) { a.TXT = append(a.TXT, "no\x01te=x") },
-			[]want{{RuleTXTUnknownKey, SeverityWarning, "no\x01te"}, {RuleTXTFormat, SeverityError, "no\x01te"}}},
+			[]want{{RuleTXTUnknownKey, SeverityInfo, "no\x01te"}, {RuleTXTFormat, SeverityError, "no\x01te"}}},
 		{"txt key high byte", func(a *Advertisement) { a.TXT = append(a.TXT, "nöte=x") },
-			[]want{{RuleTXTUnknownKey, SeverityWarning, "nöte"}, {RuleTXTFormat, SeverityError, "nöte"}}},
+			[]want{{RuleTXTUnknownKey, SeverityInfo, "nöte"}, {RuleTXTFormat, SeverityError, "nöte"}}},
 		{"txt value may be binary", func(a *Advertisement) { a.TXT = append(a.TXT, "UUID=\x00\xff") }, nil},
 		{"txt repeated key", func(a *Advertisement) { a.TXT = append(a.TXT, "RP=other") }, []want{{RuleTXTFormat, SeverityWarning, "RP"}}},
 		{"txt long key", func(a *Advertisement) { a.Service = "_nosuch"; a.TXT = []string{"abcdefghij=1", "abcdefghi=1"} },
@@ -157,7 +157,7 @@ func TestValidateRules(t *testing.T) {
 			a.Service = "_myapp"
 			a.TXT = []string{"ver=1", "Host=printer.local", "port=631"}
 		},
-			[]want{{RuleTXTUnknownKey, SeverityWarning, "Host"}, {RuleTXTUnknownKey, SeverityWarning, "port"},
+			[]want{{RuleTXTUnknownKey, SeverityInfo, "Host"}, {RuleTXTUnknownKey, SeverityInfo, "port"},
 				{RuleTXTFormat, SeverityWarning, "Host=printer.local"}, {RuleTXTFormat, SeverityWarning, "port=631"}}},
 		{"txt host key defined", func(a *Advertisement) { a.Service = "_relay"; a.TXT = []string{"host=x", "port=1"} }, nil},
 		{"txt 401 bytes", func(a *Advertisement) { a.TXT = txtOfSize(401) }, []want{{RuleTXTFormat, SeverityInfo, "401"}}},
@@ -264,9 +264,9 @@ func TestFindingSource(t *testing.T) {
 	a.Source = netip.MustParseAddrPort("192.0.2.10:5353")
 	f := v.Validate(a)
 	require.Len(t, f, 1)
-	assert.Equal(t, "192.0.2.10:5353", f[0].Source)
+	assert.Equal(t, "192.0.2.10:5353", f[0].Origin)
 	a.Origin = "printer.service:4"
-	assert.Equal(t, "printer.service:4", v.Validate(a)[0].Source)
+	assert.Equal(t, "printer.service:4", v.Validate(a)[0].Origin)
 }
 
 // txtOfSize builds a TXT record of ipp keys that is exactly n bytes on

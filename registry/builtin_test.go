@@ -21,14 +21,15 @@ func TestBuiltinTable(t *testing.T) {
 	assert.Equal(t, BuiltinName, src.Name)
 	assert.Equal(t, FormatBuiltin, src.Format)
 	assert.Empty(t, src.Problems)
-	// The common types the README names, and the matter pair.
+	// The common types the README names, and the matter pair; the
+	// profiles of unregistered types are not part of the table.
 	for _, typ := range []string{
 		"_http._tcp", "_https._tcp", "_ipp._tcp", "_ipps._tcp", "_printer._tcp", "_pdl-datastream._tcp",
-		"_scanner._tcp", "_uscan._tcp", "_uscans._tcp", "_airplay._tcp", "_raop._tcp", "_googlecast._tcp",
+		"_scanner._tcp", "_airplay._tcp", "_raop._tcp", "_googlecast._tcp",
 		"_hap._tcp", "_hap._udp", "_matter._tcp", "_matterc._udp", "_ssh._tcp", "_sftp-ssh._tcp", "_smb._tcp",
 		"_afpovertcp._tcp", "_nfs._tcp", "_webdav._tcp", "_webdavs._tcp", "_daap._tcp", "_dpap._tcp", "_rfb._tcp",
-		"_workstation._tcp", "_device-info._tcp", "_companion-link._tcp", "_sleep-proxy._udp", "_mqtt._tcp",
-		"_homekit._tcp", "_spotify-connect._tcp", "_ftp._tcp", "_telnet._tcp", "_rtsp._tcp", "_sip._udp",
+		"_workstation._tcp", "_device-info._tcp", "_sleep-proxy._udp", "_mqtt._tcp",
+		"_homekit._tcp", "_ftp._tcp", "_telnet._tcp", "_rtsp._tcp", "_sip._udp",
 		"_xmpp-client._tcp", "_ldap._tcp", "_kerberos._udp", "_domain._udp", "_ntp._udp", "_snmp._udp",
 	} {
 		q, err := ParseQuery(typ)
@@ -40,6 +41,10 @@ func TestBuiltinTable(t *testing.T) {
 			}
 		}
 		assert.True(t, found, "built-in table lacks %s", typ)
+	}
+	for _, r := range src.Records {
+		assert.NotContains(t, []string{"uscan", "uscans", "companion-link", "spotify-connect", "esphomelib"}, r.Name,
+			"an unregistered type in the built-in registry")
 	}
 	seen := map[string]bool{}
 	for _, r := range src.Records {
@@ -65,7 +70,8 @@ func TestBuiltinTable(t *testing.T) {
 			assert.Empty(t, r.TXTKeys.Keys, key)
 		}
 		for _, k := range r.TXTKeys.Keys {
-			assert.True(t, plausibleKey(k.Name) || multiWordKeys[k.Name], "%s: key %q", key, k.Name)
+			name := strings.TrimSuffix(k.Name, "*")
+			assert.True(t, plausibleKey(name) || multiWordKeys[name], "%s: key %q", key, k.Name)
 		}
 	}
 	// Each call is a fresh copy: callers may not change each other's table.
@@ -88,21 +94,21 @@ func TestBuiltinAgreesWithIANA(t *testing.T) {
 	require.NoError(t, err)
 	snap, err := Build(iana)
 	require.NoError(t, err)
-	// airplay: the registry's note lists the keys of raop (am, cn, et, ...),
-	// not those AirPlay receivers publish. homekit: Apple's hub keys are
-	// not published, so we say proprietary.
-	keyExceptions := map[string]bool{"airplay": true, "homekit": true}
+	profiles := BuiltinProfiles()
 	compared := 0
 	for _, b := range Builtin().Records {
+		prof := profiles.Lookup(b.Name, b.Protocol)
+		require.NotNil(t, prof, b.Name)
 		// ByType includes the registry's protocol-less DNS-SD names.
 		for _, r := range snap.ByType(b.Name, b.Protocol) {
 			if b.HasPort() && r.HasPort() {
 				compared++
 				assert.Equal(t, r.PortLow, b.PortLow, "port of %s/%s (IANA %s:%d)", b.Name, b.Protocol, r.Source, r.Line)
 			}
-			if r.TXTKeys.Kind == TXTDefined && !keyExceptions[b.Name] {
+			if r.TXTKeys.Kind == TXTDefined {
 				for _, k := range r.TXTKeys.Keys {
-					assert.True(t, b.TXTKeys.Has(k.Name), "%s/%s: IANA defines TXT key %q, the built-in table lacks it", b.Name, b.Protocol, k.Name)
+					// The profile's dk* covers IANA's "dkX".
+					assert.NotNil(t, prof.Key(k.Name), "%s/%s: IANA defines TXT key %q, the profile lacks it", b.Name, b.Protocol, k.Name)
 				}
 			}
 		}

@@ -49,6 +49,27 @@ type Snapshot struct {
 	subtypes map[string][]string
 	ports    [numViews]portIndex
 	stats    Stats
+	// profiles is the service-profile layer (nil: none, the
+	// registry-only view).
+	profiles *Profiles
+}
+
+// WithProfiles returns a snapshot of the same registry with the profile
+// layer ps (nil: none). s is not modified.
+func (s *Snapshot) WithProfiles(ps *Profiles) *Snapshot {
+	c := *s
+	c.profiles = ps
+	return &c
+}
+
+// Profiles returns the profile layer, nil when there is none.
+func (s *Snapshot) Profiles() *Profiles { return s.profiles }
+
+// Profile returns the profile of a service type (case-insensitive), nil
+// when there is none or the snapshot has no profile layer. It does not
+// allocate.
+func (s *Snapshot) Profile(name string, proto Protocol) *Profile {
+	return s.profiles.Lookup(name, proto)
 }
 
 // SourceInfo describes one input of a snapshot.

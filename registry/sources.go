@@ -85,6 +85,9 @@ type SourceOptions struct {
 	Offline bool
 	// Local are additions merged last (the config's registry.local).
 	Local *Source
+	// NoProfiles leaves out the service-profile layer (BuiltinProfiles),
+	// for the registry-only view.
+	NoProfiles bool
 	// Logger receives what was loaded and the rows skipped (nil: none).
 	Logger *slog.Logger
 }
@@ -189,6 +192,9 @@ func LoadSources(ctx context.Context, specs []string, opts SourceOptions) (*Load
 	}
 	if opts.Local != nil {
 		warnShadowed(log, snap, opts.Local.Name)
+	}
+	if !opts.NoProfiles {
+		snap = snap.WithProfiles(BuiltinProfiles())
 	}
 	out.Snapshot = snap
 	return out, nil

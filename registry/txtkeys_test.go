@@ -271,7 +271,7 @@ var multiWordKeys = map[string]bool{
 	"iTSh Version": true, "iPSh Version": true, "Machine ID": true, "Machine Name": true, "Database ID": true,
 	"Public Shares": true, "RMC Client Version": true, "MAC Address": true,
 	"local chat": true, "voice chat": true, "video chat": true, "video communication": true,
-	"video conference": true, "file transfer": true,
+	"video conference": true, "file transfer": true, "Media Kinds Shared": true,
 }
 
 func TestParseTXTKeysEveryRegistryNote(t *testing.T) {

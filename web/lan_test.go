@@ -25,7 +25,7 @@ func lanFixture() *fakeLAN {
 		mdns.Finding{Rule: mdns.RuleTTL, Severity: mdns.SeverityInfo, Message: "SRV TTL 60, recommended 120", RFC: "RFC 6762 section 10"}))
 	lan.push(testAd("Clean Camera", "_rtsp", 554))
 	lan.push(nil, mdns.Finding{Rule: mdns.RuleMDNSPacket, Severity: mdns.SeverityWarning, Message: "source port 5354, not 5353",
-		RFC: "RFC 6762 section 11", Evidence: "5354", Source: "192.0.2.99:5354"})
+		RFC: "RFC 6762 section 11", Evidence: "5354", Origin: "192.0.2.99:5354"})
 	return lan
 }
 

@@ -266,6 +266,11 @@ func writeFinding(b *strings.Builder, f *mdns.Finding) {
 	w("</code></summary>\n      <p>")
 	w(esc(f.Message))
 	w("</p>")
+	if f.Source != "" {
+		w(`<p><span class="muted">from:</span> `)
+		w(esc(f.Source))
+		w("</p>")
+	}
 	if f.Evidence != "" {
 		w(`<p><span class="muted">evidence:</span> <code>`)
 		w(esc(displayRaw(f.Evidence)))

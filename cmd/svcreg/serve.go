@@ -66,6 +66,14 @@ func (c *configFlags) registerSources(fs *flag.FlagSet) {
 		}
 		return fmt.Errorf("unknown format %q (want xml, csv, text, markdown or services)", s)
 	})
+	fs.Func("profiles", "`on|off`: layer svcreg's service profiles (what public specifications define for common DNS-SD types) over the registry (default on; off: the registry-only view)", func(s string) error {
+		v, ok := map[string]string{"on": "true", "off": "false", "true": "true", "false": "false"}[s]
+		if !ok {
+			return fmt.Errorf("want on or off, not %q", s)
+		}
+		c.settings = append(c.settings, config.Setting{Key: "mdns.profiles", Values: []string{v}, Origin: "--profiles"})
+		return nil
+	})
 	c.valueFlag(fs, "services-file", "registry.services_file", "services `FILE` the built-in default reads (default "+registry.DefaultServicesPath+"; ignored with --registry)")
 }
 

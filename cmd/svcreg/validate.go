@@ -423,8 +423,9 @@ func writeFindingsJSON(w io.Writer, fs []mdns.Finding) error {
 	return nil
 }
 
-// writeFindingsTable writes an aligned table and a count; withSource adds
-// the file:line column (Avahi files).
+// writeFindingsTable writes an aligned table and a count; BASIS is the
+// layer a verdict rests on (registry, local, profile, or rfc alone);
+// withSource adds the file:line column (Avahi files).
 func writeFindingsTable(w io.Writer, fs []mdns.Finding, withSource bool) {
 	if len(fs) == 0 {
 		fmt.Fprintln(w, "no findings")
@@ -432,15 +433,19 @@ func writeFindingsTable(w io.Writer, fs []mdns.Finding, withSource bool) {
 	}
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 	if withSource {
-		fmt.Fprint(tw, "SOURCE\t")
+		fmt.Fprint(tw, "ORIGIN\t")
 	}
-	fmt.Fprintln(tw, "SEVERITY\tRULE\tINSTANCE\tTYPE\tMESSAGE\tRFC")
+	fmt.Fprintln(tw, "SEVERITY\tRULE\tBASIS\tINSTANCE\tTYPE\tMESSAGE\tRFC")
 	var count [3]int
 	for _, f := range fs {
 		if withSource {
-			fmt.Fprintf(tw, "%s\t", f.Source)
+			fmt.Fprintf(tw, "%s\t", f.Origin)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", f.Severity, f.Rule, cellText(f.Instance), cellText(f.ServiceType),
+		basis := f.Layer()
+		if basis == "" {
+			basis = "rfc"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", f.Severity, f.Rule, basis, cellText(f.Instance), cellText(f.ServiceType),
 			cellText(f.Message), f.RFC)
 		if f.Severity >= 0 && int(f.Severity) < len(count) {
 			count[f.Severity]++

@@ -40,11 +40,15 @@ func TestValidateExitStatus(t *testing.T) {
 		{"alias fail-on warning", []string{"_www._tcp", "--instance", "W", "--port", "80", "--fail-on", "warning"}, exitNotFound,
 			[]string{"alias-name"}},
 		{"alias fail-on error", []string{"_www._tcp", "--instance", "W", "--port", "80"}, exitOK, []string{"alias-name"}},
-		{"16 chars", []string{"_androidtvremote2._tcp", "--instance", "TV"}, exitNotFound, []string{"name-syntax", "unregistered"}},
+		// A profiled vendor type: the long name is a warning, and the
+		// profile says what the type is.
+		{"16 chars", []string{"_androidtvremote2._tcp", "--instance", "TV"}, exitOK, []string{"name-syntax", "unregistered"}},
+		{"16 chars no profiles", []string{"_androidtvremote2._tcp", "--instance", "TV", "--profiles", "off"}, exitNotFound,
+			[]string{"name-syntax", "unregistered"}},
 		{"16 chars lowered", []string{"_androidtvremote2._tcp", "--instance", "TV", "--severity", "name-syntax=warning"}, exitOK,
 			[]string{"name-syntax", "unregistered"}},
-		{"16 chars off", []string{"_androidtvremote2._tcp", "--instance", "TV", "--severity", "name-syntax=off", "--fail-on", "warning"},
-			exitNotFound, []string{"unregistered"}},
+		{"16 chars off", []string{"_androidtvremote2._tcp", "--instance", "TV", "--severity", "name-syntax=off", "--fail-on", "warning",
+			"--profiles", "off"}, exitNotFound, []string{"unregistered"}},
 		{"disable list", []string{"_androidtvremote2._tcp", "--instance", "TV", "--disable", "name-syntax,unregistered", "--fail-on", "info"},
 			exitOK, nil},
 		{"fail-on none", []string{"_ipp._udp", "--instance", "", "--fail-on", "none"}, exitOK, []string{"proto-mismatch", "instance-name"}},
@@ -67,7 +71,7 @@ func TestValidateExitStatus(t *testing.T) {
 				}
 				var f mdns.Finding
 				require.NoError(t, json.Unmarshal([]byte(line), &f), line)
-				assert.Equal(t, "command line", f.Source)
+				assert.Equal(t, "command line", f.Origin)
 				got = append(got, f.Rule)
 			}
 			assert.Equal(t, tc.rules, got)
