@@ -132,12 +132,12 @@ type HTTP struct {
 
 // MDNS configures the LAN validator; no interfaces means it is off.
 type MDNS struct {
-	Interfaces     []string      `yaml:"interfaces"`
-	MaxInstances   int           `yaml:"max_instances"`
-	Browse         bool          `yaml:"browse"`
+	Interfaces   []string `yaml:"interfaces"`
+	MaxInstances int      `yaml:"max_instances"`
+	Browse       bool     `yaml:"browse"`
 	// Profiles layers svcreg's service profiles over the registry (see
 	// registry.BuiltinProfiles); false gives the registry-only view.
-	Profiles bool `yaml:"profiles"`
+	Profiles       bool          `yaml:"profiles"`
 	BrowseInterval time.Duration `yaml:"browse_interval"`
 	// Rules overrides rule severities: rule ID -> info, warning, error or
 	// off.
