@@ -130,6 +130,10 @@ type serviceResponse struct {
 	Name     string             `json:"name"`
 	Protocol registry.Protocol  `json:"protocol,omitempty"`
 	Records  []*registry.Record `json:"records"`
+	// Profiles are svcreg's service profiles of the name (or type), what
+	// public specifications define beside the registration; [] with
+	// mdns.profiles off.
+	Profiles []*registry.Profile `json:"profiles"`
 }
 
 // service looks a name up: "http", "_http._tcp" (a DNS-SD type), with an
@@ -158,11 +162,21 @@ func (a *api) service(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	recs := snap.Lookup(q)
-	if len(recs) == 0 {
+	profiles := []*registry.Profile{}
+	switch {
+	case q.Protocol == "":
+		profiles = append(profiles, snap.NameProfiles(q.Name)...)
+	case snap.Profile(q.Name, q.Protocol) != nil:
+		profiles = append(profiles, snap.Profile(q.Name, q.Protocol))
+	}
+	if len(recs) == 0 && len(profiles) == 0 {
 		a.error(w, http.StatusNotFound, "no service named %q", raw)
 		return
 	}
-	writeJSON(w, http.StatusOK, serviceResponse{Query: raw, Name: q.Name, Protocol: q.Protocol, Records: recs})
+	if recs == nil {
+		recs = []*registry.Record{}
+	}
+	writeJSON(w, http.StatusOK, serviceResponse{Query: raw, Name: q.Name, Protocol: q.Protocol, Records: recs, Profiles: profiles})
 }
 
 // portResponse answers /v1/ports/{proto}/{port}.

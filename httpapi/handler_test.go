@@ -235,3 +235,41 @@ func TestProbe(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "503 not ready: starting")
 }
+
+// /v1/services carries the profiles beside the records, and answers a
+// type only a profile knows.
+func TestAPIServiceProfiles(t *testing.T) {
+	snap := testSnapshot(t).WithProfiles(registry.BuiltinProfiles())
+	h, err := New(Options{Store: registry.NewStore(snap)})
+	require.NoError(t, err)
+	var body struct {
+		Records  []json.RawMessage `json:"records"`
+		Profiles []struct {
+			Name       string `json:"name"`
+			Registered bool   `json:"registered"`
+			Source     string `json:"source"`
+		} `json:"profiles"`
+	}
+	code, _, b := get(t, h, "GET", "/v1/services/_http._tcp")
+	require.Equal(t, http.StatusOK, code, string(b))
+	require.NoError(t, json.Unmarshal(b, &body))
+	assert.NotEmpty(t, body.Records)
+	require.Len(t, body.Profiles, 1)
+	assert.Equal(t, "http", body.Profiles[0].Name)
+
+	code, _, b = get(t, h, "GET", "/v1/services/_esphomelib._tcp")
+	require.Equal(t, http.StatusOK, code, string(b))
+	require.NoError(t, json.Unmarshal(b, &body))
+	assert.Empty(t, body.Records)
+	require.Len(t, body.Profiles, 1)
+	assert.False(t, body.Profiles[0].Registered)
+	assert.Contains(t, body.Profiles[0].Source, "ESPHome")
+
+	plain, err := New(Options{Store: registry.NewStore(testSnapshot(t))})
+	require.NoError(t, err)
+	code, _, _ = get(t, plain, "GET", "/v1/services/_esphomelib._tcp")
+	assert.Equal(t, http.StatusNotFound, code)
+	code, _, b = get(t, plain, "GET", "/v1/services/http")
+	require.Equal(t, http.StatusOK, code)
+	assert.Contains(t, string(b), `"profiles": []`)
+}

@@ -1,7 +1,9 @@
 package registry
 
 import (
+	"bytes"
 	_ "embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -147,6 +149,84 @@ func (ps *Profiles) Lookup(name string, proto Protocol) *Profile {
 		return nil
 	}
 	return ps.byType[string(key)]
+}
+
+// ByName returns the profiles of name on any protocol (a profile of both
+// tcp and udp once), case-insensitively.
+func (ps *Profiles) ByName(name string) []*Profile {
+	var out []*Profile
+	for _, proto := range []Protocol{ProtoTCP, ProtoUDP} {
+		if p := ps.Lookup(name, proto); p != nil && (len(out) == 0 || out[len(out)-1] != p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// profileJSON is a profile's JSON shape.
+type profileJSON struct {
+	Name        string       `json:"name"`
+	Protocols   []Protocol   `json:"protocols"`
+	Port        *int32       `json:"port"`
+	Registered  bool         `json:"registered"`
+	Description string       `json:"description"`
+	Source      string       `json:"source"`
+	Refs        []string     `json:"refs"`
+	TXT         TXTKind      `json:"txt"`
+	Complete    bool         `json:"complete"`
+	Subtypes    []string     `json:"subtypes"`
+	Keys        []ProfileKey `json:"keys"`
+}
+
+// MarshalJSON renders the profile: port is null when the service picks
+// one, lists are never null.
+func (p *Profile) MarshalJSON() ([]byte, error) {
+	j := profileJSON{Name: p.Name, Protocols: p.Protocols, Registered: p.Registered, Description: p.Description,
+		Source: p.Source, Refs: p.Refs, TXT: p.TXT, Complete: p.Complete, Subtypes: p.Subtypes, Keys: p.Keys}
+	if p.Port >= 0 {
+		port := p.Port
+		j.Port = &port
+	}
+	if j.Refs == nil {
+		j.Refs = []string{}
+	}
+	if j.Subtypes == nil {
+		j.Subtypes = []string{}
+	}
+	if j.Keys == nil {
+		j.Keys = []ProfileKey{}
+	}
+	// Hints such as "<username>" stay readable: no HTML escaping.
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(j); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(b.Bytes(), "\n"), nil
+}
+
+// KeySummary is the keys in one line: "D (required, int 0-4095), CM
+// (required, int 0-2), VP, ...".
+func (p *Profile) KeySummary() string {
+	var b strings.Builder
+	for i, k := range p.Keys {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(k.Name)
+		var attrs []string
+		if k.Required {
+			attrs = append(attrs, "required")
+		}
+		if syn := k.Syntax.String(); syn != "" {
+			attrs = append(attrs, syn)
+		}
+		if len(attrs) > 0 {
+			b.WriteString(" (" + strings.Join(attrs, ", ") + ")")
+		}
+	}
+	return b.String()
 }
 
 // BuiltinProfiles parses svcreg's own profiles. The data is part of the

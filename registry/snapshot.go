@@ -65,6 +65,10 @@ func (s *Snapshot) WithProfiles(ps *Profiles) *Snapshot {
 // Profiles returns the profile layer, nil when there is none.
 func (s *Snapshot) Profiles() *Profiles { return s.profiles }
 
+// NameProfiles returns the profiles of a service name on any protocol,
+// nil without a profile layer.
+func (s *Snapshot) NameProfiles(name string) []*Profile { return s.profiles.ByName(name) }
+
 // Profile returns the profile of a service type (case-insensitive), nil
 // when there is none or the snapshot has no profile layer. It does not
 // allocate.

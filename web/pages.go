@@ -124,6 +124,26 @@ type serviceView struct {
 	UseStatus registry.Status
 	ValidName bool
 	Digs      []digCommand
+	// Profiles are svcreg's service profiles of the name: what public
+	// specifications define beside the registration.
+	Profiles []profileView
+}
+
+type profileView struct {
+	*registry.Profile
+	Types []string // "_hap._tcp", "_hap._udp"
+}
+
+func profileViews(ps []*registry.Profile) []profileView {
+	out := make([]profileView, 0, len(ps))
+	for _, p := range ps {
+		pv := profileView{Profile: p}
+		for _, proto := range p.Protocols {
+			pv.Types = append(pv.Types, "_"+p.Name+"._"+string(proto))
+		}
+		out = append(out, pv)
+	}
+	return out
 }
 
 type recordView struct {
@@ -148,6 +168,14 @@ func (s *server) handleService(w http.ResponseWriter, r *http.Request) {
 	}
 	name := r.PathValue("name")
 	recs := snap.ByName(name)
+	profiles := snap.NameProfiles(name)
+	if len(recs) == 0 && len(profiles) > 0 {
+		// A deployed type IANA does not list: the profile is all there is.
+		v := serviceView{Name: profiles[0].Name, ValidName: registry.ValidServiceName(profiles[0].Name),
+			Profiles: profileViews(profiles)}
+		s.render(w, r, http.StatusOK, "service", s.newPage(snap, v.Name, "search", v), start)
+		return
+	}
 	if len(recs) == 0 {
 		ev := errorView{
 			Heading: "Unknown service name",
@@ -168,7 +196,7 @@ func (s *server) handleService(w http.ResponseWriter, r *http.Request) {
 		s.renderErrorView(w, r, ev, name, start)
 		return
 	}
-	v := serviceView{Name: recs[0].Name, ValidName: recs[0].ValidName()}
+	v := serviceView{Name: recs[0].Name, ValidName: recs[0].ValidName(), Profiles: profileViews(profiles)}
 	for _, rec := range recs {
 		rv := recordView{Record: rec, Assignee: contactName(snap, rec.Assignee), Contact: contactName(snap, rec.Contact)}
 		v.Records = append(v.Records, rv)

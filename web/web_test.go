@@ -295,3 +295,37 @@ func TestDisplayRaw(t *testing.T) {
 		assert.Equal(t, want, displayRaw(in), "%q", in)
 	}
 }
+
+// The service page shows the profile beside the registration, and a type
+// only a profile knows has a page of its own.
+func TestServicePageProfiles(t *testing.T) {
+	snap := smallSnapshot(t).WithProfiles(registry.BuiltinProfiles())
+	h := newHandler(t, snap, nil)
+
+	res := get(t, h, "/services/http")
+	require.Equal(t, http.StatusOK, res.Status)
+	for _, want := range []string{
+		`<h2 id="prof-0">Service profile <code>_http._tcp</code></h2>`,
+		"<dt>Specification</dt><dd>RFC 6763 section 6 examples and dns-sd.org service type list (u, p, path)</dd>",
+		"<td><code>path</code></td><td>optional</td>",
+		"<code>abspath</code>",
+	} {
+		assert.Contains(t, res.Body, want)
+	}
+	assert.Contains(t, res.Body, `id="asg-h"`, "the registration is still shown")
+
+	res = get(t, h, "/services/matterc")
+	require.Equal(t, http.StatusOK, res.Status)
+	assert.Contains(t, res.Body, "is not in the registry; svcreg knows it from")
+	assert.Contains(t, res.Body, "<td><code>D</code></td><td>required</td>")
+	assert.Contains(t, res.Body, "<code>int 0-4095</code>")
+	assert.Contains(t, res.Body, "other keys are reported as warnings")
+	assert.Contains(t, res.Body, "<li><code>_L*</code></li>")
+	assert.NotContains(t, res.Body, `id="asg-h"`)
+
+	// The registry-only view has no profile section and no page for a
+	// name it does not know.
+	plain := newHandler(t, smallSnapshot(t), nil)
+	assert.NotContains(t, get(t, plain, "/services/http").Body, "Service profile")
+	assert.Equal(t, http.StatusNotFound, get(t, plain, "/services/matterc").Status)
+}

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -61,17 +62,26 @@ func runLookup(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return exitUsage
 	}
 	recs, missed := lookupRecords(snap, queries)
+	profs := lookupProfiles(snap, queries)
 	for _, q := range missed {
-		fmt.Fprintf(stderr, "svcreg lookup: %s: no match\n", q.Raw)
+		if len(queryProfiles(snap, q)) == 0 {
+			fmt.Fprintf(stderr, "svcreg lookup: %s: no match\n", q.Raw)
+		}
 	}
-	if len(recs) == 0 {
+	if len(recs) == 0 && len(profs) == 0 {
 		return exitNotFound
 	}
 	w := bufio.NewWriter(stdout)
 	if *asJSON {
-		err = writeLookupJSON(w, recs)
+		err = writeLookupJSON(w, snap, recs)
+		if err == nil {
+			err = writeProfilesJSON(w, unattached(snap, recs, profs))
+		}
 	} else {
-		writeLookupTable(w, recs)
+		if len(recs) > 0 {
+			writeLookupTable(w, recs)
+		}
+		writeProfiles(w, profs, len(recs) > 0)
 	}
 	if err == nil {
 		err = w.Flush()
@@ -122,14 +132,121 @@ func lookupRecords(snap *registry.Snapshot, queries []registry.Query) (recs []*r
 	return recs, missed
 }
 
-// writeLookupJSON writes registry.Record's JSON, one record per line.
-// MarshalJSON is called directly: json.Marshal would HTML-escape its
-// output again ("\u003cusername\u003e").
-func writeLookupJSON(w io.Writer, recs []*registry.Record) error {
+// queryProfiles are the service profiles a name, type or subtype query
+// matches (none for ports).
+func queryProfiles(snap *registry.Snapshot, q registry.Query) []*registry.Profile {
+	switch {
+	case q.IsPort || q.Name == "":
+		return nil
+	case q.Protocol != "":
+		// A subtype query matches a profile that knows the subtype.
+		if p := snap.Profile(q.Name, q.Protocol); p != nil && (q.Subtype == "" || p.HasSubtype(q.Subtype)) {
+			return []*registry.Profile{p}
+		}
+		return nil
+	}
+	return snap.NameProfiles(q.Name)
+}
+
+// lookupProfiles answers every query with its profiles, each once.
+func lookupProfiles(snap *registry.Snapshot, queries []registry.Query) []*registry.Profile {
+	var out []*registry.Profile
+	for _, q := range queries {
+		for _, p := range queryProfiles(snap, q) {
+			if !slices.Contains(out, p) {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// writeProfiles prints each profile as a block under the records: what
+// svcreg's service profiles add to the registration.
+func writeProfiles(w io.Writer, profs []*registry.Profile, afterRecords bool) {
+	for i, p := range profs {
+		if afterRecords || i > 0 {
+			fmt.Fprintln(w)
+		}
+		var types []string
+		for _, proto := range p.Protocols {
+			types = append(types, "_"+p.Name+"._"+string(proto))
+		}
+		fmt.Fprintf(w, "PROFILE %s  %s\n", strings.Join(types, ", "), cleanCell(p.Description))
+		fmt.Fprintf(w, "    source: %s\n", cleanCell(p.Source))
+		facts := []string{"not registered with IANA"}
+		if p.Registered {
+			facts[0] = "registered with IANA"
+		}
+		if p.Port >= 0 {
+			facts = append(facts, "usual port "+strconv.Itoa(int(p.Port)))
+		}
+		if p.Complete {
+			facts = append(facts, "key list complete")
+		}
+		fmt.Fprintf(w, "    %s\n", strings.Join(facts, "; "))
+		switch {
+		case len(p.Keys) > 0:
+			fmt.Fprintf(w, "    TXT %s\n", cleanCell(p.KeySummary()))
+		case p.TXT == registry.TXTNone:
+			fmt.Fprintln(w, "    TXT none")
+		}
+		if len(p.Subtypes) > 0 {
+			fmt.Fprintf(w, "    subtypes: %s\n", cleanCell(strings.Join(p.Subtypes, ", ")))
+		}
+	}
+}
+
+// unattached are the profiles no record's JSON carries: those of names
+// only a profile knows.
+func unattached(snap *registry.Snapshot, recs []*registry.Record, profs []*registry.Profile) []*registry.Profile {
+	var out []*registry.Profile
+	for _, p := range profs {
+		attached := false
+		for _, r := range recs {
+			if snap.Profile(r.Name, r.Protocol) == p {
+				attached = true
+				break
+			}
+		}
+		if !attached {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// writeProfilesJSON writes one {"profile": {...}} object per line, after
+// the records, for names that only a profile knows.
+func writeProfilesJSON(w io.Writer, profs []*registry.Profile) error {
+	for _, p := range profs {
+		b, err := p.MarshalJSON()
+		if err != nil {
+			return err
+		}
+		if _, err := fmt.Fprintf(w, "{\"profile\":%s}\n", b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeLookupJSON writes registry.Record's JSON, one record per line, with
+// the type's service profile as "profile" when it has one. MarshalJSON is
+// called directly: json.Marshal would HTML-escape its output again
+// ("\u003cusername\u003e").
+func writeLookupJSON(w io.Writer, snap *registry.Snapshot, recs []*registry.Record) error {
 	for _, r := range recs {
 		b, err := r.MarshalJSON()
 		if err != nil {
 			return err
+		}
+		if p := snap.Profile(r.Name, r.Protocol); p != nil && r.Name != "" {
+			pb, err := p.MarshalJSON()
+			if err != nil {
+				return err
+			}
+			b = append(append(append(b[:len(b)-1], `,"profile":`...), pb...), '}')
 		}
 		b = append(b, '\n')
 		if _, err := w.Write(b); err != nil {

@@ -305,4 +305,77 @@ func TestLookupSubtype(t *testing.T) {
 	assert.Contains(t, stdout, `"name":"http","protocol":"tcp","port":80`)
 	_, _, code = cli(t, "lookup", "-q", "--registry", xml, "_nosuchsub._sub._http._tcp")
 	assert.Equal(t, exitNotFound, code)
+	// A subtype only a profile knows (Matter's long discriminator).
+	stdout, stderr, code = cli(t, "lookup", "-q", "--registry", xml, "_L3840._sub._matterc._udp")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, "PROFILE _matterc._udp")
+}
+
+// The profile of a type is shown beside its registration; a type only a
+// profile knows is found; --profiles off is the registry alone.
+func TestLookupProfiles(t *testing.T) {
+	iana := ianaXML(t)
+	stdout, stderr, code := cli(t, "lookup", "-q", "--registry", iana, "_matterc._udp", "spotify-connect")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Empty(t, stderr)
+	assert.Contains(t, stdout, "matterc  udp")
+	assert.Contains(t, stdout, "\nPROFILE _matterc._udp  Matter node waiting to be commissioned")
+	assert.Contains(t, stdout, "    source: Matter Core Specification 1.3, section 4.3.1")
+	assert.Contains(t, stdout, "    registered with IANA; key list complete\n")
+	assert.Contains(t, stdout, "    TXT D (required, int 0-4095), CM (required, int 0-2), VP (")
+	assert.Contains(t, stdout, "    subtypes: _L*, _S*, _V*, _T*, _CM\n")
+	assert.Contains(t, stdout, "PROFILE _spotify-connect._tcp  Spotify Connect playback device\n")
+	assert.Contains(t, stdout, "    not registered with IANA\n")
+
+	// JSON: a record carries its type's profile; a name only a profile
+	// knows is a {"profile": ...} line.
+	stdout, stderr, code = cli(t, "lookup", "-q", "--json", "--registry", iana, "_hap._tcp", "spotify-connect")
+	require.Equal(t, exitOK, code, stderr)
+	type profileJSON struct {
+		Name       string   `json:"name"`
+		Protocols  []string `json:"protocols"`
+		Complete   bool     `json:"complete"`
+		Registered bool     `json:"registered"`
+		Keys       []struct {
+			Name     string `json:"name"`
+			Required bool   `json:"required"`
+			Syntax   string `json:"syntax"`
+		} `json:"keys"`
+	}
+	var withProfile, alone []profileJSON
+	for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
+		var obj struct {
+			Name    string       `json:"name"`
+			Profile *profileJSON `json:"profile"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(line), &obj), line)
+		require.NotNil(t, obj.Profile, line)
+		if obj.Name != "" {
+			withProfile = append(withProfile, *obj.Profile)
+		} else {
+			alone = append(alone, *obj.Profile)
+		}
+	}
+	require.NotEmpty(t, withProfile)
+	hap := withProfile[0]
+	assert.Equal(t, "hap", hap.Name)
+	assert.Equal(t, []string{"tcp", "udp"}, hap.Protocols, "one profile for both protocols")
+	assert.True(t, hap.Complete)
+	require.NotEmpty(t, hap.Keys)
+	assert.Equal(t, "c#", hap.Keys[0].Name)
+	assert.True(t, hap.Keys[0].Required)
+	assert.Equal(t, "int 1-4294967295", hap.Keys[0].Syntax)
+	require.Len(t, alone, 1)
+	assert.Equal(t, "spotify-connect", alone[0].Name)
+	assert.False(t, alone[0].Registered)
+
+	_, stderr, code = cli(t, "lookup", "-q", "--profiles", "off", "spotify-connect")
+	assert.Equal(t, exitNotFound, code)
+	assert.Contains(t, stderr, "spotify-connect: no match")
+	stdout, _, code = cli(t, "lookup", "-q", "--profiles", "off", "_ipp._tcp")
+	assert.Equal(t, exitOK, code)
+	assert.NotContains(t, stdout, "PROFILE")
+	_, stderr, code = cli(t, "lookup", "--profiles", "maybe", "ipp")
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "--profiles")
 }
