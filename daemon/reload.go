@@ -80,6 +80,9 @@ func (d *Daemon) reload(ctx context.Context, reason string) error {
 		return fail("dns: reload failed", err)
 	}
 	d.store.Swap(snap)
+	if d.monitor != nil {
+		d.monitor.Reloaded()
+	}
 	d.metrics.ObserveLoad(snap, nil, time.Now())
 	if d.level != nil {
 		d.level.Set(ParseLevel(cfg.Log.Level))

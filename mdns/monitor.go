@@ -73,11 +73,16 @@ type Monitor struct {
 	store  *Store
 	now    func() time.Time
 
-	// validator is rebuilt when the registry snapshot changes; vmu
+	// bound is the validator of the snapshot it was built from, rebuilt
+	// when the registry is reloaded (Reloaded, or the first packet after
+	// a swap); a packet reads it with one atomic load and no lock. vmu
 	// serialises rebuilds (never held with mu or the store's lock).
-	vmu       sync.Mutex
-	snap      *registry.Snapshot
-	validator atomic.Pointer[Validator]
+	vmu   sync.Mutex
+	bound atomic.Pointer[boundValidator]
+	// scratch is a free list of packet assembly state: the
+	// advertisements of one packet live there until merged. (A channel
+	// rather than a sync.Pool, which may drop what it holds.)
+	scratch chan *packetScratch
 
 	mu       sync.Mutex         // guards the fields below
 	pktFinds map[string]Finding // dedup key -> finding
@@ -94,6 +99,16 @@ type Monitor struct {
 	packetsRes [3]prometheus.Counter
 	up         *prometheus.GaugeVec   // by interface: 1 while the listener runs
 	stopped    atomic.Pointer[string] // why Run stopped on an error
+}
+
+// maxScratch bounds the packet assembly states kept for reuse: one per
+// receiving goroutine is enough.
+const maxScratch = 8
+
+// boundValidator pairs a validator with the snapshot it checks against.
+type boundValidator struct {
+	snap *registry.Snapshot
+	v    *Validator
 }
 
 // ErrAlreadyRunning is returned by a second Run.
@@ -122,7 +137,7 @@ func NewMonitor(cfg MonitorConfig, snaps *registry.Store, logger *slog.Logger, r
 		cfg.Now = time.Now
 	}
 	m := &Monitor{
-		cfg: cfg, snaps: snaps, logger: logger, now: cfg.Now,
+		cfg: cfg, snaps: snaps, logger: logger, now: cfg.Now, scratch: make(chan *packetScratch, maxScratch),
 		pktFinds: make(map[string]Finding),
 		types:    make(map[string]struct{}),
 		subs:     make(map[chan struct{}]struct{}),
@@ -303,11 +318,33 @@ func (m *Monitor) HandlePacket(pkt []byte, meta PacketMeta) {
 		return
 	}
 	m.packetsRes[0].Inc()
+	m.handleResponse(msg, meta)
+}
+
+// handleResponse folds one unpacked response into the store: assembly of
+// its advertisements, the merge (a repeated announcement only refreshes
+// times and allocates nothing), the address table and packet findings.
+func (m *Monitor) handleResponse(msg *dns.Msg, meta PacketMeta) {
 	if meta.Received.IsZero() {
 		meta.Received = m.now()
 	}
+	// The store validates an advertisement when it changes (Flush), so
+	// a repeated announcement costs no validation.
 	v := m.currentValidator()
-	ads, fs := v.ValidatePacket(msg, meta)
+	var sc *packetScratch
+	select {
+	case sc = <-m.scratch:
+	default:
+		sc = &packetScratch{}
+	}
+	defer func() {
+		sc.reset()
+		select {
+		case m.scratch <- sc:
+		default:
+		}
+	}()
+	ads, fs := v.assemble(msg, meta, sc)
 	changed := false
 	var byes *ptrGoodbyes
 	for _, a := range ads {
@@ -325,7 +362,7 @@ func (m *Monitor) HandlePacket(pkt []byte, meta PacketMeta) {
 			changed = true
 		}
 	}
-	m.learnRecords(msg, meta.Received)
+	m.learnRecords(msg, ads, meta.Received)
 	if m.addPacketFindings(fs, meta) {
 		changed = true
 	}
@@ -404,7 +441,17 @@ func (m *Monitor) mergeSubtyped(a *Advertisement, g *ptrGoodbyes, now time.Time)
 // cache-flush bit on them replaces the host's older addresses) and
 // the service types of enumeration answers (RFC 6763 section 9), which
 // the browser then browses.
-func (m *Monitor) learnRecords(msg *dns.Msg, now time.Time) {
+func (m *Monitor) learnRecords(msg *dns.Msg, ads []*Advertisement, now time.Time) {
+	// The addresses of the SRV targets came in with the advertisements
+	// (Store.Merge); only the others are added here.
+	merged := func(host string) bool {
+		for _, a := range ads {
+			if len(a.Addrs) > 0 && strings.EqualFold(a.Host, host) {
+				return true
+			}
+		}
+		return false
+	}
 	type flush struct {
 		host string
 		v6   bool
@@ -415,14 +462,18 @@ func (m *Monitor) learnRecords(msg *dns.Msg, now time.Time) {
 			switch r := rr.(type) {
 			case *dns.A:
 				if a, ok := netip.AddrFromSlice(r.A); ok {
-					m.store.AddHostAddr(r.Hdr.Name, a.Unmap(), r.Hdr.Ttl, now)
+					if !merged(r.Hdr.Name) {
+						m.store.AddHostAddr(r.Hdr.Name, a.Unmap(), r.Hdr.Ttl, now)
+					}
 					if r.Hdr.Class&flushBit != 0 && r.Hdr.Ttl != 0 {
 						flushes = append(flushes, flush{r.Hdr.Name, false})
 					}
 				}
 			case *dns.AAAA:
 				if a, ok := netip.AddrFromSlice(r.AAAA); ok {
-					m.store.AddHostAddr(r.Hdr.Name, a, r.Hdr.Ttl, now)
+					if !merged(r.Hdr.Name) {
+						m.store.AddHostAddr(r.Hdr.Name, a, r.Hdr.Ttl, now)
+					}
 					if r.Hdr.Class&flushBit != 0 && r.Hdr.Ttl != 0 {
 						flushes = append(flushes, flush{r.Hdr.Name, true})
 					}
@@ -463,42 +514,46 @@ func (m *Monitor) knownTypes() []string {
 	return slices.Compact(out)
 }
 
-// currentValidator rebuilds the validator when the registry was reloaded
-// and marks every advertisement for revalidation.
+// currentValidator returns the validator of the current snapshot,
+// rebuilding it (and marking every advertisement for revalidation) when
+// the registry was reloaded since.
 func (m *Monitor) currentValidator() *Validator {
 	snap := m.snaps.Load()
-	if v := m.validator.Load(); v != nil && snap == m.loadedSnap() {
-		return v
+	if b := m.bound.Load(); b != nil && b.snap == snap {
+		return b.v
 	}
+	return m.rebuild(snap)
+}
+
+// Reloaded builds the validator of the snapshot just swapped into the
+// registry store, so the first packet after a reload does not pay for
+// it, and marks every advertisement for revalidation at the next flush.
+func (m *Monitor) Reloaded() { m.currentValidator() }
+
+func (m *Monitor) rebuild(snap *registry.Snapshot) *Validator {
 	m.vmu.Lock()
+	b := m.bound.Load()
 	reload := false
-	v := m.validator.Load()
-	if v == nil || snap != m.snap {
-		reload = v != nil
-		v = NewValidator(snap, m.cfg.Policy)
-		m.snap = snap
-		m.validator.Store(v)
+	if b == nil || b.snap != snap {
+		reload = b != nil
+		b = &boundValidator{snap: snap, v: NewValidator(snap, m.cfg.Policy)}
+		m.bound.Store(b)
 	}
 	m.vmu.Unlock()
 	if reload {
 		m.logger.Info("mdns: registry reloaded; revalidating every advertisement")
 		m.store.MarkAllDirty()
+		m.changed.Store(true)
 	}
-	return v
-}
-
-func (m *Monitor) loadedSnap() *registry.Snapshot {
-	m.vmu.Lock()
-	defer m.vmu.Unlock()
-	return m.snap
+	return b.v
 }
 
 func (m *Monitor) validate(a *Advertisement) []Finding {
-	v := m.validator.Load()
-	if v == nil {
+	b := m.bound.Load()
+	if b == nil {
 		return nil
 	}
-	return v.Validate(a)
+	return b.v.Validate(a)
 }
 
 func (m *Monitor) countFinding(f Finding) {

@@ -36,6 +36,25 @@ const cacheFlush = 0x8000
 // answers, not questions. Names and TXT strings come from miekg/dns in
 // presentation format and are unescaped, so Instance and TXT are raw.
 func (v *Validator) ValidatePacket(msg *dns.Msg, meta PacketMeta) ([]*Advertisement, []Finding) {
+	ads, pf := v.AssemblePacket(msg, meta)
+	for _, a := range ads {
+		a.Findings = v.Validate(a)
+	}
+	return ads, pf
+}
+
+// AssemblePacket is ValidatePacket without validating the advertisements
+// (their Findings stay nil): for a caller that merges them into a Store,
+// which validates an advertisement once, when it changes.
+func (v *Validator) AssemblePacket(msg *dns.Msg, meta PacketMeta) ([]*Advertisement, []Finding) {
+	return v.assemble(msg, meta, nil)
+}
+
+// assemble is AssemblePacket with reusable state: with sc set, the
+// advertisements live in sc and are valid until its next use, so a
+// caller that only merges them (the monitor) allocates nothing for a
+// repeated announcement.
+func (v *Validator) assemble(msg *dns.Msg, meta PacketMeta, sc *packetScratch) ([]*Advertisement, []Finding) {
 	if msg == nil || !msg.Response {
 		return nil, nil
 	}
@@ -67,20 +86,20 @@ func (v *Validator) ValidatePacket(msg *dns.Msg, meta PacketMeta) ([]*Advertisem
 					continue
 				}
 				var e *pktEntry
-				ents, e = entryFor(ents, r.Ptr, typeName)
+				ents, e = entryFor(ents, r.Ptr, typeName, sc)
 				if e == nil {
 					continue
 				}
 				e.setTTL(dns.TypePTR, h.Ttl)
 				if sub != "" {
-					s := Unescape(sub)
+					s := sc.unescape(sub)
 					if !contains(e.ad.Subtypes, s) {
 						e.ad.Subtypes = append(e.ad.Subtypes, s)
 					}
 				}
 			case *dns.SRV:
 				var e *pktEntry
-				if ents, e = entryFor(ents, h.Name, ""); e == nil {
+				if ents, e = entryFor(ents, h.Name, "", sc); e == nil {
 					continue
 				}
 				if _, seen := e.ad.TTL[dns.TypeSRV]; !seen {
@@ -89,12 +108,12 @@ func (v *Validator) ValidatePacket(msg *dns.Msg, meta PacketMeta) ([]*Advertisem
 				e.setTTL(dns.TypeSRV, h.Ttl)
 			case *dns.TXT:
 				var e *pktEntry
-				if ents, e = entryFor(ents, h.Name, ""); e == nil {
+				if ents, e = entryFor(ents, h.Name, "", sc); e == nil {
 					continue
 				}
 				if !e.ad.HasTXT { // one TXT record per instance, RFC 6763 section 6.8
 					e.ad.HasTXT = true
-					e.ad.TXT = unescapeAll(e.box.txt[:0], r.Txt)
+					e.ad.TXT = sc.unescapeAll(e.box.txt[:0], r.Txt)
 				}
 				e.setTTL(dns.TypeTXT, h.Ttl)
 			case *dns.A:
@@ -112,9 +131,13 @@ func (v *Validator) ValidatePacket(msg *dns.Msg, meta PacketMeta) ([]*Advertisem
 		return nil, pf
 	}
 	var ads []*Advertisement
-	if len(ents) == 1 {
+	switch {
+	case len(ents) == 1:
 		ads = ents[0].box.ads[:]
-	} else {
+	case sc != nil:
+		sc.ads = append(sc.ads[:0], make([]*Advertisement, len(ents))...)
+		ads = sc.ads
+	default:
 		ads = make([]*Advertisement, len(ents))
 	}
 	for i := range ents {
@@ -133,7 +156,6 @@ func (v *Validator) ValidatePacket(msg *dns.Msg, meta PacketMeta) ([]*Advertisem
 			a.FirstSeen, a.LastSeen = meta.Received, meta.Received
 			a.Expires = meta.Received.Add(time.Duration(ents[i].minTTL) * time.Second)
 		}
-		a.Findings = v.Validate(a)
 		ads[i] = a
 	}
 	return ads, pf
@@ -204,6 +226,78 @@ type pktEntry struct {
 	minTTL uint32
 }
 
+// packetScratch is assembly state a single caller reuses from packet to
+// packet: the boxes of the last packet's advertisements (their TTL maps
+// cleared, not reallocated) and the raw forms of escaped names seen
+// recently, so a repeated announcement allocates nothing. A nil scratch
+// allocates fresh state, for callers that keep the advertisements.
+type packetScratch struct {
+	boxes []*adBox
+	used  int
+	ads   []*Advertisement
+	names map[string]string // presentation format -> raw bytes
+}
+
+// maxScratchNames bounds the name cache; it is emptied when full.
+const maxScratchNames = 1024
+
+// reset makes every box available again; the previous packet's
+// advertisements must no longer be used.
+func (sc *packetScratch) reset() { sc.used = 0 }
+
+// box returns an empty box with an empty TTL map.
+func (sc *packetScratch) box() *adBox {
+	if sc == nil {
+		b := &adBox{}
+		b.ad.TTL = make(map[uint16]uint32, 5)
+		return b
+	}
+	if sc.used < len(sc.boxes) {
+		b := sc.boxes[sc.used]
+		sc.used++
+		ttl := b.ad.TTL
+		clear(ttl)
+		*b = adBox{}
+		b.ad.TTL = ttl
+		return b
+	}
+	b := &adBox{}
+	b.ad.TTL = make(map[uint16]uint32, 5)
+	sc.boxes = append(sc.boxes, b)
+	sc.used++
+	return b
+}
+
+// unescape is Unescape, remembering the result for escaped names.
+func (sc *packetScratch) unescape(s string) string {
+	if sc == nil || strings.IndexByte(s, '\\') < 0 {
+		return Unescape(s)
+	}
+	if raw, ok := sc.names[s]; ok {
+		return raw
+	}
+	raw := Unescape(s)
+	if sc.names == nil || len(sc.names) >= maxScratchNames {
+		sc.names = make(map[string]string)
+	}
+	sc.names[s] = raw
+	return raw
+}
+
+// unescapeAll is unescapeAll through the cache.
+func (sc *packetScratch) unescapeAll(dst, src []string) []string {
+	if sc == nil {
+		return unescapeAll(dst, src)
+	}
+	if dst == nil {
+		dst = []string{}
+	}
+	for _, s := range src {
+		dst = append(dst, sc.unescape(s))
+	}
+	return dst
+}
+
 // adBox holds an advertisement together with room for its usual slices
 // (and the one-element result of a one-instance packet), so that
 // assembling it costs one allocation instead of four.
@@ -233,7 +327,7 @@ type pktHost struct {
 // known (from a PTR owner), says where the instance label ends, so that
 // a malformed type is still taken apart right; without it the name must
 // look like Instance._service._proto.domain.
-func entryFor(ents []pktEntry, fqdn, typeName string) ([]pktEntry, *pktEntry) {
+func entryFor(ents []pktEntry, fqdn, typeName string, sc *packetScratch) ([]pktEntry, *pktEntry) {
 	for i := range ents {
 		if strings.EqualFold(ents[i].fqdn, fqdn) {
 			return ents, &ents[i]
@@ -257,10 +351,11 @@ func entryFor(ents []pktEntry, fqdn, typeName string) ([]pktEntry, *pktEntry) {
 	if inst == "" || svc == "" {
 		return ents, nil
 	}
-	box := &adBox{}
+	box := sc.box()
 	a := &box.ad
-	*a = Advertisement{Instance: Unescape(inst), Service: Unescape(svc), Proto: Unescape(proto),
-		Domain: strings.TrimSuffix(domain, "."), TTL: make(map[uint16]uint32, 5)}
+	ttl := a.TTL
+	*a = Advertisement{Instance: sc.unescape(inst), Service: sc.unescape(svc), Proto: sc.unescape(proto),
+		Domain: strings.TrimSuffix(domain, "."), TTL: ttl}
 	ents = append(ents, pktEntry{fqdn: fqdn, ad: a, box: box, minTTL: ^uint32(0)})
 	return ents, &ents[len(ents)-1]
 }

@@ -282,7 +282,6 @@ func (c *check) registered() {
 			alias = r
 		}
 	}
-	src := c.registrySource()
 	if alias != nil {
 		use := alias.AliasOf
 		if alias.Status == registry.StatusAlias && c.on(rAliasName) {
@@ -290,14 +289,14 @@ func (c *check) registered() {
 			if use != "" {
 				msg += "; advertise _" + use + " instead"
 			}
-			c.addFrom(rAliasName, SeverityWarning, "", msg, c.a.Service, src)
+			c.addFrom(rAliasName, SeverityWarning, "", msg, c.a.Service, c.registrySource())
 		}
 		if alias.Status == registry.StatusDuplicate && c.on(rDuplicateName) {
 			msg := "the registry says " + strconv.Quote(c.name) + " must not be used for discovery"
 			if use != "" {
 				msg += "; advertise _" + use + " instead"
 			}
-			c.addFrom(rDuplicateName, SeverityWarning, "", msg, c.a.Service, src)
+			c.addFrom(rDuplicateName, SeverityWarning, "", msg, c.a.Service, c.registrySource())
 		}
 	}
 	if c.on(rProtoMismatch) && c.proto != "" && len(c.byType) == 0 && c.prof == nil {
@@ -310,7 +309,7 @@ func (c *check) registered() {
 		if len(protos) > 0 {
 			c.addFrom(rProtoMismatch, SeverityWarning, "",
 				strconv.Quote(c.name)+" is registered only for "+strings.Join(protos, ", ")+
-					" but advertised under _"+string(c.proto), c.a.Proto, src)
+					" but advertised under _"+string(c.proto), c.a.Proto, c.registrySource())
 		}
 	}
 }
