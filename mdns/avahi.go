@@ -46,26 +46,39 @@ func (e *AvahiError) Unwrap() error { return e.Err }
 // avahi-daemon does. Anything avahi-daemon would refuse (unknown
 // elements or attributes, a missing name, type or port, a bad port, bad
 // XML) is an *AvahiError naming file and line and wrapping
-// ErrAvahiSyntax. Whether the service itself is right is left to the
-// Validator.
+// ErrAvahiSyntax. The parser keeps going after a bad element, so the
+// error joins every problem of the file (errors.Join, one per line), and
+// the services that parsed are still returned, for their findings;
+// only broken XML ends the file early. Whether the service itself is
+// right is left to the Validator.
 func ParseAvahi(r io.Reader, file, hostname string) ([]*Advertisement, error) {
 	p := avahiParser{file: file, hostname: hostname}
 	lr := &io.LimitedReader{R: r, N: maxAvahiBytes + 1}
 	// The DOCTYPE of real files names avahi-service.dtd; encoding/xml
 	// never fetches it, and entities beyond XML's own are an error.
 	p.d = xml.NewDecoder(lr)
-	ads, err := p.parse()
+	ads := p.parse()
 	if lr.N <= 0 {
 		return nil, &AvahiError{File: file, Msg: fmt.Sprintf("file larger than %d bytes", maxAvahiBytes), Err: ErrAvahiSyntax}
 	}
-	return ads, err
+	return ads, errors.Join(p.problems...)
 }
 
 type avahiParser struct {
 	d        *xml.Decoder
 	file     string
 	hostname string
+	problems []error
 }
+
+// bad records a problem at line and parsing goes on.
+func (p *avahiParser) bad(line int, format string, args ...any) {
+	p.problems = append(p.problems, p.errf(line, format, args...))
+}
+
+// fail records a problem that ends the file (the XML cannot be read
+// further).
+func (p *avahiParser) fail(err error) { p.problems = append(p.problems, err) }
 
 func (p *avahiParser) errf(line int, format string, args ...any) error {
 	return &AvahiError{File: p.file, Line: line, Msg: fmt.Sprintf(format, args...), Err: ErrAvahiSyntax}
@@ -96,13 +109,23 @@ func (p *avahiParser) next() (xml.Token, int, error) {
 	}
 }
 
+// skip passes over the rest of an element refused, so parsing goes on
+// after it; false when the XML breaks inside it.
+func (p *avahiParser) skip() bool {
+	if err := p.d.Skip(); err != nil {
+		p.fail(p.syntax(err))
+		return false
+	}
+	return true
+}
+
 // syntax turns an encoding/xml error into an AvahiError with its line.
 func (p *avahiParser) syntax(err error) error {
 	var se *xml.SyntaxError
 	if errors.As(err, &se) {
 		return &AvahiError{File: p.file, Line: se.Line, Msg: "XML: " + se.Msg, Err: ErrAvahiSyntax}
 	}
-	if errors.Is(err, io.ErrUnexpectedEOF) {
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 		return p.errf(p.line(), "unexpected end of file")
 	}
 	return &AvahiError{File: p.file, Line: p.line(), Msg: err.Error(), Err: err}
@@ -115,35 +138,41 @@ func trunc(s string) string {
 	return s
 }
 
-func (p *avahiParser) parse() ([]*Advertisement, error) {
+// parse reads the file, recording problems; it returns the services that
+// parsed without one.
+func (p *avahiParser) parse() []*Advertisement {
 	tok, line, err := p.next()
 	if errors.Is(err, io.EOF) {
-		return nil, p.errf(line, "no <service-group> element")
+		p.bad(line, "no <service-group> element")
+		return nil
 	}
 	if err != nil {
-		return nil, err
+		p.fail(err)
+		return nil
 	}
 	root, ok := tok.(xml.StartElement)
 	if !ok || root.Name.Local != "service-group" {
-		return nil, p.errf(line, "the root element is %s, not <service-group>", describe(tok))
+		p.bad(line, "the root element is %s, not <service-group>", describe(tok))
+		return nil
 	}
-	if err := noAttrs(p, root, line); err != nil {
-		return nil, err
-	}
+	noAttrs(p, root, line)
 	var (
 		name     string
 		nameSeen bool
 		wildcard bool
+		services int
 		ads      []*Advertisement
 		endLine  int
 	)
 	for {
 		tok, line, err := p.next()
 		if errors.Is(err, io.EOF) {
-			return nil, p.errf(line, "unexpected end of file inside <service-group>")
+			p.bad(line, "unexpected end of file inside <service-group>")
+			return nil
 		}
 		if err != nil {
-			return nil, err
+			p.fail(err)
+			return nil
 		}
 		if _, ok := tok.(xml.EndElement); ok {
 			endLine = line
@@ -153,47 +182,61 @@ func (p *avahiParser) parse() ([]*Advertisement, error) {
 		switch se.Name.Local {
 		case "name":
 			if nameSeen {
-				return nil, p.errf(line, "more than one <name>")
+				p.bad(line, "more than one <name>")
+				if !p.skip() {
+					return nil
+				}
+				continue
 			}
 			nameSeen = true
 			for _, a := range se.Attr {
 				if a.Name.Local != "replace-wildcards" {
-					return nil, p.errf(line, "unknown attribute %s of <name>", a.Name.Local)
+					p.bad(line, "unknown attribute %s of <name>", a.Name.Local)
+					continue
 				}
 				switch a.Value {
 				case "yes":
 					wildcard = true
 				case "no":
 				default:
-					return nil, p.errf(line, "replace-wildcards is %q, not yes or no", a.Value)
+					p.bad(line, "replace-wildcards is %q, not yes or no", a.Value)
 				}
 			}
 			// Not trimmed: avahi-daemon publishes the name as written,
 			// white space and all, and the instance-name rule judges it.
-			if name, err = p.text(se, line); err != nil {
-				return nil, err
+			var ok bool
+			if name, ok = p.text(se, line); !ok {
+				return nil
 			}
 		case "service":
-			a, err := p.service(se, line)
-			if err != nil {
-				return nil, err
+			services++
+			a, ok := p.service(se, line)
+			if a != nil {
+				ads = append(ads, a)
 			}
-			ads = append(ads, a)
+			if !ok {
+				return nil
+			}
 		default:
-			return nil, p.errf(line, "unknown element <%s> in <service-group>", se.Name.Local)
+			p.bad(line, "unknown element <%s> in <service-group>", se.Name.Local)
+			if !p.skip() {
+				return nil
+			}
 		}
 	}
 	if tok, line, err := p.next(); !errors.Is(err, io.EOF) {
 		if err != nil {
-			return nil, err
+			p.fail(err)
+		} else {
+			p.bad(line, "%s after </service-group>", describe(tok))
 		}
-		return nil, p.errf(line, "%s after </service-group>", describe(tok))
 	}
 	if !nameSeen {
-		return nil, p.errf(endLine, "the service group has no <name>")
+		p.bad(endLine, "the service group has no <name>")
+		return nil
 	}
-	if len(ads) == 0 {
-		return nil, p.errf(endLine, "the service group has no <service>")
+	if services == 0 {
+		p.bad(endLine, "the service group has no <service>")
 	}
 	if wildcard {
 		name = strings.ReplaceAll(name, "%h", p.hostname)
@@ -201,7 +244,7 @@ func (p *avahiParser) parse() ([]*Advertisement, error) {
 	for _, a := range ads {
 		a.Instance = name
 	}
-	return ads, nil
+	return ads
 }
 
 func describe(tok xml.Token) string {
@@ -214,46 +257,55 @@ func describe(tok xml.Token) string {
 	return "nothing"
 }
 
-func noAttrs(p *avahiParser, se xml.StartElement, line int) error {
+func noAttrs(p *avahiParser, se xml.StartElement, line int) {
 	for _, a := range se.Attr {
 		if a.Name.Space == "xmlns" || a.Name.Local == "xmlns" {
 			continue
 		}
-		return p.errf(line, "unknown attribute %s of <%s>", a.Name.Local, se.Name.Local)
+		p.bad(line, "unknown attribute %s of <%s>", a.Name.Local, se.Name.Local)
 	}
-	return nil
 }
 
-// text reads a leaf element's character data up to its end tag.
-func (p *avahiParser) text(se xml.StartElement, line int) (string, error) {
+// text reads a leaf element's character data up to its end tag; an
+// element inside it is a problem and skipped. false when the XML breaks.
+func (p *avahiParser) text(se xml.StartElement, line int) (string, bool) {
 	var b strings.Builder
 	for {
 		tok, err := p.d.Token()
 		if err != nil {
 			if errors.Is(err, io.EOF) {
-				return "", p.errf(line, "unexpected end of file inside <%s>", se.Name.Local)
+				p.bad(line, "unexpected end of file inside <%s>", se.Name.Local)
+				return "", false
 			}
-			return "", p.syntax(err)
+			p.fail(p.syntax(err))
+			return "", false
 		}
 		switch t := tok.(type) {
 		case xml.CharData:
 			b.Write(t)
 		case xml.EndElement:
-			return b.String(), nil
+			return b.String(), true
 		case xml.StartElement:
-			return "", p.errf(p.line(), "element <%s> inside <%s>", t.Name.Local, se.Name.Local)
+			p.bad(p.line(), "element <%s> inside <%s>", t.Name.Local, se.Name.Local)
+			if !p.skip() {
+				return "", false
+			}
 		}
 	}
 }
 
-// service reads one <service> element.
-func (p *avahiParser) service(se xml.StartElement, line int) (*Advertisement, error) {
+// service reads one <service> element. It returns the advertisement when
+// the element had no problem (nil otherwise), and false when the XML
+// breaks inside it.
+func (p *avahiParser) service(se xml.StartElement, line int) (*Advertisement, bool) {
+	before := len(p.problems)
 	for _, a := range se.Attr {
 		if a.Name.Local != "protocol" {
-			return nil, p.errf(line, "unknown attribute %s of <service>", a.Name.Local)
+			p.bad(line, "unknown attribute %s of <service>", a.Name.Local)
+			continue
 		}
 		if a.Value != "ipv4" && a.Value != "ipv6" && a.Value != "any" {
-			return nil, p.errf(line, "protocol is %q, not ipv4, ipv6 or any", a.Value)
+			p.bad(line, "protocol is %q, not ipv4, ipv6 or any", a.Value)
 		}
 	}
 	ad := &Advertisement{Domain: "local", Origin: p.file + ":" + strconv.Itoa(line)}
@@ -261,21 +313,25 @@ func (p *avahiParser) service(se xml.StartElement, line int) (*Advertisement, er
 	for {
 		tok, l, err := p.next()
 		if errors.Is(err, io.EOF) {
-			return nil, p.errf(l, "unexpected end of file inside <service>")
+			p.bad(l, "unexpected end of file inside <service>")
+			return nil, false
 		}
 		if err != nil {
-			return nil, err
+			p.fail(err)
+			return nil, false
 		}
 		if _, ok := tok.(xml.EndElement); ok {
 			break
 		}
 		el := tok.(xml.StartElement)
-		once := func(seen *bool) error {
-			if *seen {
-				return p.errf(l, "more than one <%s> in <service>", el.Name.Local)
+		switch el.Name.Local {
+		case "type", "subtype", "domain-name", "host-name", "port", "txt-record":
+		default:
+			p.bad(l, "unknown element <%s> in <service>", el.Name.Local)
+			if !p.skip() {
+				return nil, false
 			}
-			*seen = true
-			return nil
+			continue
 		}
 		var format string
 		for _, a := range el.Attr {
@@ -283,72 +339,80 @@ func (p *avahiParser) service(se xml.StartElement, line int) (*Advertisement, er
 				format = a.Value
 				continue
 			}
-			return nil, p.errf(l, "unknown attribute %s of <%s>", a.Name.Local, el.Name.Local)
+			p.bad(l, "unknown attribute %s of <%s>", a.Name.Local, el.Name.Local)
 		}
-		s, err := p.text(el, l)
-		if err != nil {
-			return nil, err
+		s, ok := p.text(el, l)
+		if !ok {
+			return nil, false
 		}
-		switch el.Name.Local {
-		case "type":
-			if err := once(&typeSeen); err != nil {
-				return nil, err
-			}
-			t := strings.TrimSpace(s)
-			if t == "" {
-				return nil, p.errf(l, "empty <type>")
-			}
-			ad.Service, ad.Proto = nextLabel(t)
-		case "subtype":
-			st := strings.TrimSpace(s)
-			label, rest := nextLabel(st)
-			sub, _ := nextLabel(rest)
-			if label == "" || !strings.EqualFold(sub, "_sub") {
-				return nil, p.errf(l, "subtype %q is not of the form SUBTYPE._sub.TYPE", trunc(st))
-			}
-			ad.Subtypes = append(ad.Subtypes, Unescape(label))
-		case "domain-name":
-			if err := once(&domainSeen); err != nil {
-				return nil, err
-			}
-			ad.Domain = strings.TrimSuffix(strings.TrimSpace(s), ".")
-		case "host-name":
-			if err := once(&hostSeen); err != nil {
-				return nil, err
-			}
-			if h := strings.TrimSpace(s); h != "" {
-				ad.Host = strings.TrimSuffix(h, ".") + "."
-			}
-		case "port":
-			if err := once(&portSeen); err != nil {
-				return nil, err
-			}
-			n, err := strconv.ParseUint(strings.TrimSpace(s), 10, 16)
-			if err != nil {
-				return nil, p.errf(l, "port %q is not a number from 0 to 65535", trunc(strings.TrimSpace(s)))
-			}
-			ad.Port = uint16(n)
-		case "txt-record":
-			v, err := txtValue(s, format)
-			if err != nil {
-				return nil, p.errf(l, "txt-record: %v", err)
-			}
-			if len(v) > 255 {
-				return nil, p.errf(l, "txt-record is %d bytes; a TXT string holds at most 255", len(v))
-			}
-			ad.TXT = append(ad.TXT, v)
-			ad.HasTXT = true
-		default:
-			return nil, p.errf(l, "unknown element <%s> in <service>", el.Name.Local)
-		}
+		p.serviceField(ad, el.Name.Local, s, format, l, map[string]*bool{
+			"type": &typeSeen, "port": &portSeen, "domain-name": &domainSeen, "host-name": &hostSeen})
 	}
 	if !typeSeen {
-		return nil, p.errf(line, "<service> has no <type>")
+		p.bad(line, "<service> has no <type>")
 	}
 	if !portSeen {
-		return nil, p.errf(line, "<service> has no <port>")
+		p.bad(line, "<service> has no <port>")
 	}
-	return ad, nil
+	if len(p.problems) > before {
+		return nil, true
+	}
+	return ad, true
+}
+
+// serviceField applies one leaf element of a <service>; once marks the
+// elements that may appear only once.
+func (p *avahiParser) serviceField(ad *Advertisement, el, s, format string, l int, once map[string]*bool) {
+	if seen := once[el]; seen != nil {
+		if *seen {
+			p.bad(l, "more than one <%s> in <service>", el)
+			return
+		}
+		*seen = true
+	}
+	switch el {
+	case "type":
+		t := strings.TrimSpace(s)
+		if t == "" {
+			p.bad(l, "empty <type>")
+			return
+		}
+		ad.Service, ad.Proto = nextLabel(t)
+	case "subtype":
+		st := strings.TrimSpace(s)
+		label, rest := nextLabel(st)
+		sub, _ := nextLabel(rest)
+		if label == "" || !strings.EqualFold(sub, "_sub") {
+			p.bad(l, "subtype %q is not of the form SUBTYPE._sub.TYPE", trunc(st))
+			return
+		}
+		ad.Subtypes = append(ad.Subtypes, Unescape(label))
+	case "domain-name":
+		ad.Domain = strings.TrimSuffix(strings.TrimSpace(s), ".")
+	case "host-name":
+		if h := strings.TrimSpace(s); h != "" {
+			ad.Host = strings.TrimSuffix(h, ".") + "."
+		}
+	case "port":
+		n, err := strconv.ParseUint(strings.TrimSpace(s), 10, 16)
+		if err != nil {
+			p.bad(l, "port %q is not a number from 0 to 65535", trunc(strings.TrimSpace(s)))
+			return
+		}
+		ad.Port = uint16(n)
+	case "txt-record":
+		v, err := txtValue(s, format)
+		if err != nil {
+			p.bad(l, "txt-record: %v", err)
+			return
+		}
+		if len(v) > 255 {
+			p.bad(l, "txt-record is %d bytes; a TXT string holds at most 255", len(v))
+			return
+		}
+		ad.TXT = append(ad.TXT, v)
+		ad.HasTXT = true
+	}
 }
 
 // txtValue applies a txt-record's value-format to the part after '='.

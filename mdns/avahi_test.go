@@ -85,7 +85,8 @@ func TestParseAvahiBad(t *testing.T) {
 		"no-port.service":         "no-port.service:4: <service> has no <port>",
 		"bad-port.service":        `bad-port.service:6: port "80800" is not a number from 0 to 65535`,
 		"no-name.service":         "no-name.service:7: the service group has no <name>",
-		"unknown-element.service": "unknown-element.service:6: unknown element <prot> in <service>",
+		"unknown-element.service": "unknown-element.service:6: unknown element <prot> in <service>\n" +
+			"unknown-element.service:4: <service> has no <port>",
 		"bad-subtype.service":     `bad-subtype.service:6: subtype "_printer" is not of the form SUBTYPE._sub.TYPE`,
 		"bad-hex.service":         "bad-hex.service:7: txt-record: bad binary-hex value: encoding/hex: invalid byte: U+007A 'z'",
 		"wrong-root.service":      "wrong-root.service:2: the root element is <service>, not <service-group>",
@@ -117,15 +118,18 @@ func TestParseAvahiInline(t *testing.T) {
 	}{
 		{"base64", `<service-group><name>n</name><service><type>_http._tcp</type><port>1</port>` +
 			`<txt-record value-format="binary-base64">k=AAE=</txt-record></service></service-group>`, ""},
-		{"two names", `<service-group><name>a</name><name>b</name></service-group>`, "x:1: more than one <name>"},
+		{"two names", `<service-group><name>a</name><name>b</name></service-group>`,
+			"x:1: more than one <name>\nx:1: the service group has no <service>"},
 		{"two ports", `<service-group><name>a</name><service><type>_a._tcp</type><port>1</port><port>2</port></service></service-group>`,
 			"x:1: more than one <port> in <service>"},
 		{"trailing element", `<service-group><name>a</name><service><type>_a._tcp</type><port>1</port></service></service-group><x/>`,
 			"x:1: <x> after </service-group>"},
 		{"text in group ignored", `<service-group>hello<name>n</name><service>ignored<type>_http._tcp</type><port>1</port>` +
 			`<txt-record value-format="binary-hex">k=0001</txt-record></service></service-group>`, ""},
-		{"nested in leaf", `<service-group><name>a<b/></name></service-group>`, "x:1: element <b> inside <name>"},
-		{"bad wildcard", `<service-group><name replace-wildcards="maybe">a</name></service-group>`, `x:1: replace-wildcards is "maybe", not yes or no`},
+		{"nested in leaf", `<service-group><name>a<b/></name></service-group>`,
+			"x:1: element <b> inside <name>\nx:1: the service group has no <service>"},
+		{"bad wildcard", `<service-group><name replace-wildcards="maybe">a</name></service-group>`,
+			"x:1: replace-wildcards is \"maybe\", not yes or no\nx:1: the service group has no <service>"},
 		{"bad format", `<service-group><name>a</name><service><type>_a._tcp</type><port>1</port>` +
 			`<txt-record value-format="rot13">k=v</txt-record></service></service-group>`,
 			`x:1: txt-record: value-format "rot13" is not text, binary-hex or binary-base64`},
@@ -149,6 +153,47 @@ func TestParseAvahiInline(t *testing.T) {
 			assert.ErrorIs(t, err, ErrAvahiSyntax)
 		})
 	}
+}
+
+// A bad element does not hide the rest of the file: every problem is
+// reported with its line, and the services that parsed come back.
+func TestParseAvahiKeepsGoing(t *testing.T) {
+	in := `<?xml version="1.0" standalone='no'?>
+<service-group>
+  <name replace-wildcards="yes">Printer on %h</name>
+  <colour>blue</colour>
+  <service>
+    <type>_ipp._tcp</type>
+    <port>80800</port>
+    <txt-record value-format="binary-hex">k=zz</txt-record>
+  </service>
+  <service>
+    <type>_http._tcp</type>
+    <port>80</port>
+    <txt-record>path=/</txt-record>
+  </service>
+  <service protocol="ipx">
+    <type>_ssh._tcp</type>
+  </service>
+</service-group>
+`
+	ads, err := ParseAvahi(strings.NewReader(in), "p.service", "lab1")
+	require.Error(t, err)
+	assert.Equal(t, strings.Join([]string{
+		"p.service:4: unknown element <colour> in <service-group>",
+		`p.service:7: port "80800" is not a number from 0 to 65535`,
+		"p.service:8: txt-record: bad binary-hex value: encoding/hex: invalid byte: U+007A 'z'",
+		`p.service:15: protocol is "ipx", not ipv4, ipv6 or any`,
+		"p.service:15: <service> has no <port>",
+	}, "\n"), err.Error())
+	assert.ErrorIs(t, err, ErrAvahiSyntax)
+	var ae *AvahiError
+	require.ErrorAs(t, err, &ae)
+	assert.Equal(t, 4, ae.Line)
+	require.Len(t, ads, 1, "the good service")
+	assert.Equal(t, "Printer on lab1", ads[0].Instance)
+	assert.Equal(t, "_http", ads[0].Service)
+	assert.Equal(t, "p.service:10", ads[0].Origin)
 }
 
 // FuzzParseAvahi: arbitrary input never panics; success yields

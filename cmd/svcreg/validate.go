@@ -165,10 +165,14 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		findings = append(findings, v.Validate(a)...)
 	}
 	// With nothing read, "no findings" would read as a pass: the table is
-	// left out (JSON, one object per finding, is empty either way).
+	// left out (JSON, one object per finding, is empty either way); with
+	// part of it read, the table says so.
 	if err := writeFindings(stdout, findings, vf.asJSON, vf.avahi, readFailed && len(ads) == 0); err != nil {
 		fmt.Fprintf(stderr, "svcreg validate: writing output: %v\n", err)
 		return exitUsage
+	}
+	if readFailed && len(ads) > 0 && !vf.asJSON {
+		fmt.Fprintf(stdout, "(in the %d %s that parsed; services with the errors above were not validated)\n", len(ads), plural(len(ads), "service"))
 	}
 	switch {
 	case readFailed:
@@ -287,9 +291,9 @@ func writeFindings(stdout io.Writer, findings []mdns.Finding, asJSON, avahi, noT
 	return w.Flush()
 }
 
-// readAvahiFiles parses every file, reporting each one that cannot be
-// read or parsed on stderr (failed is then true) and going on with the
-// rest. hostname "" means this host's name.
+// readAvahiFiles parses every file, reporting every problem of each on
+// stderr (failed is then true) and going on with the rest, including the
+// services of a file that parsed. hostname "" means this host's name.
 func readAvahiFiles(paths []string, hostname string, stderr io.Writer) (ads []*mdns.Advertisement, failed bool) {
 	if hostname == "" {
 		var err error
@@ -303,11 +307,14 @@ func readAvahiFiles(paths []string, hostname string, stderr io.Writer) (ads []*m
 		failed = true
 	}
 	for _, path := range files {
+		// A file's problems come one per line, and the services of it
+		// that parsed are still validated.
 		got, err := readAvahi(path, hostname)
 		if err != nil {
-			fmt.Fprintf(stderr, "svcreg validate: %v\n", err)
+			for _, line := range strings.Split(err.Error(), "\n") {
+				fmt.Fprintf(stderr, "svcreg validate: %s\n", line)
+			}
 			failed = true
-			continue
 		}
 		ads = append(ads, got...)
 	}

@@ -195,6 +195,24 @@ func TestValidateAvahi(t *testing.T) {
 	assert.Contains(t, stderr, "no-port.service:4: <service> has no <port>")
 	assert.Len(t, strings.Split(strings.TrimSpace(stdout), "\n"), 10)
 
+	// A file with several bad elements: every problem with its line, and
+	// the file's good service still validated.
+	mixed := filepath.Join(t.TempDir(), "mixed.service")
+	require.NoError(t, os.WriteFile(mixed, []byte(`<service-group>
+  <name>Mixed</name>
+  <service><type>_ipp._tcp</type><port>x</port></service>
+  <service><type>_http._tcp</type><port>8080</port><colour/></service>
+  <service><type>_workstation._tcp</type><port>9</port><txt-record>a=1</txt-record></service>
+</service-group>
+`), 0o644))
+	stdout, stderr, code = cli(t, validateArgs("--avahi", mixed)...)
+	assert.Equal(t, exitUsage, code)
+	assert.Equal(t, "svcreg validate: "+mixed+`:3: port "x" is not a number from 0 to 65535`+"\n"+
+		"svcreg validate: "+mixed+":4: unknown element <colour> in <service>\n", stderr)
+	assert.Contains(t, stdout, mixed+":5")
+	assert.Contains(t, stdout, "txt-keys-none")
+	assert.Contains(t, stdout, "(in the 1 service that parsed; services with the errors above were not validated)")
+
 	// Nothing readable: no table (and no "no findings"), exit 2.
 	stdout, stderr, code = cli(t, validateArgs("--avahi", avahiFile("bad", "no-port.service"))...)
 	assert.Equal(t, exitUsage, code)
