@@ -81,18 +81,18 @@ func TestAvahiFindings(t *testing.T) {
 // TestParseAvahiBad pairs every bad file with its exact error.
 func TestParseAvahiBad(t *testing.T) {
 	cases := map[string]string{
-		"not-xml.service":         "not-xml.service:6: XML: element <service> closed by </servic>",
-		"no-port.service":         "no-port.service:4: <service> has no <port>",
-		"bad-port.service":        `bad-port.service:6: port "80800" is not a number from 0 to 65535`,
-		"no-name.service":         "no-name.service:7: the service group has no <name>",
+		"not-xml.service":  "not-xml.service:6: XML: element <service> closed by </servic>",
+		"no-port.service":  "no-port.service:4: <service> has no <port>",
+		"bad-port.service": `bad-port.service:6: port "80800" is not a number from 0 to 65535`,
+		"no-name.service":  "no-name.service:7: the service group has no <name>",
 		"unknown-element.service": "unknown-element.service:6: unknown element <prot> in <service>\n" +
 			"unknown-element.service:4: <service> has no <port>",
-		"bad-subtype.service":     `bad-subtype.service:6: subtype "_printer" is not of the form SUBTYPE._sub.TYPE`,
-		"bad-hex.service":         "bad-hex.service:7: txt-record: bad binary-hex value: encoding/hex: invalid byte: U+007A 'z'",
-		"wrong-root.service":      "wrong-root.service:2: the root element is <service>, not <service-group>",
-		"no-service.service":      "no-service.service:4: the service group has no <service>",
-		"bad-protocol.service":    `bad-protocol.service:4: protocol is "ipx", not ipv4, ipv6 or any`,
-		"empty.service":           "empty.service:1: no <service-group> element",
+		"bad-subtype.service":  `bad-subtype.service:6: subtype "_printer" is not of the form SUBTYPE._sub.TYPE`,
+		"bad-hex.service":      "bad-hex.service:7: txt-record: bad binary-hex value: encoding/hex: invalid byte: U+007A 'z'",
+		"wrong-root.service":   "wrong-root.service:2: the root element is <service>, not <service-group>",
+		"no-service.service":   "no-service.service:4: the service group has no <service>",
+		"bad-protocol.service": `bad-protocol.service:4: protocol is "ipx", not ipv4, ipv6 or any`,
+		"empty.service":        "empty.service:1: no <service-group> element",
 	}
 	dir := testutil.Testdata("mdns", "avahi", "bad")
 	files, err := filepath.Glob(filepath.Join(dir, "*.service"))
