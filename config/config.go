@@ -139,6 +139,8 @@ type MDNS struct {
 	// registry.BuiltinProfiles); false gives the registry-only view.
 	Profiles       bool          `yaml:"profiles"`
 	BrowseInterval time.Duration `yaml:"browse_interval"`
+	// Family is the IP version mDNS runs over: both, ipv4 or ipv6.
+	Family string `yaml:"family"`
 	// Rules overrides rule severities: rule ID -> info, warning, error or
 	// off.
 	Rules map[string]string `yaml:"rules"`
@@ -160,7 +162,7 @@ func Default() Config {
 		},
 		DNS:  dnsDefaults(),
 		HTTP: HTTP{Listen: []string{DefaultHTTPListen}},
-		MDNS: MDNS{MaxInstances: DefaultMaxInstances, Browse: true, Profiles: true, BrowseInterval: mdns.DefaultBrowseInterval},
+		MDNS: MDNS{MaxInstances: DefaultMaxInstances, Browse: true, Profiles: true, Family: string(mdns.FamilyBoth), BrowseInterval: mdns.DefaultBrowseInterval},
 		Log:  Log{Level: "info", Format: "text"},
 	}
 }

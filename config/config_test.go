@@ -51,6 +51,7 @@ func TestInvalidFixtures(t *testing.T) {
 		{"invalid-local-txt-key.yml", "invalid-local-txt-key.yml:4: registry.local[0].txt_keys[0]: \"=value\": empty key (RFC 6763 section 6.4)"},
 		{"invalid-log-format.yml", "invalid-log-format.yml:2: log.format: \"xml\": want text or json"},
 		{"invalid-log-level.yml", "invalid-log-level.yml:2: log.level: \"verbose\": want debug, info, warn or error"},
+		{"invalid-mdns-family.yml", "invalid-mdns-family.yml:2: mdns.family: unknown address family \"ipx\" (want both, ipv4 or ipv6)"},
 		{"invalid-notify.yml", "invalid-notify.yml:2: dns.notify[0]: \"ns2.example.com\": want an IP address with an optional :port"},
 		{"invalid-refresh-short.yml", "invalid-refresh-short.yml:2: registry.refresh_interval: 5s: want 0 (off) or at least 1m0s"},
 		{"invalid-rule-severity.yml", "invalid-rule-severity.yml:4: mdns.rules.txt-unknown-key: \"fatal\": want info, warning, error or off"},

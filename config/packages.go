@@ -170,5 +170,6 @@ func (l *Loaded) Monitor() (mdns.MonitorConfig, error) {
 		Browse:         l.MDNS.Browse,
 		BrowseInterval: l.MDNS.BrowseInterval,
 		Policy:         pol,
+		Family:         mdns.Family(strings.ToLower(l.MDNS.Family)),
 	}, nil
 }

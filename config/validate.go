@@ -339,6 +339,9 @@ func (v *validator) mdns(m *MDNS) {
 	if m.MaxInstances < 1 {
 		v.fail("mdns.max_instances", "must be at least 1")
 	}
+	if _, err := mdns.ParseFamily(m.Family); err != nil {
+		v.fail("mdns.family", "%v", err)
+	}
 	if m.Browse && m.BrowseInterval < 10*time.Second {
 		v.fail("mdns.browse_interval", "%s: at least 10s, so browsing does not flood the link", m.BrowseInterval)
 	}

@@ -211,19 +211,28 @@ func normalizeType(s, domain string) string {
 // interfaces (SelectIfaces: by default it uses every multicast interface).
 type ZeroconfBrowser struct {
 	ifaces []net.Interface
-	ipv4   bool // only IPv4: the interfaces have no IPv6
+	ipv4   bool // only IPv4: the interfaces have no IPv6, or the family says so
+	ipv6   bool // only IPv6: the family says so
 }
 
-// NewZeroconfBrowser resolves the interface names.
-func NewZeroconfBrowser(names []string) (*ZeroconfBrowser, error) {
+// NewZeroconfBrowser resolves the interface names; family restricts the
+// queries to one IP version ("" for both).
+func NewZeroconfBrowser(names []string, family Family) (*ZeroconfBrowser, error) {
 	ifis, err := lookupInterfaces(names)
 	if err != nil {
 		return nil, err
 	}
-	return &ZeroconfBrowser{ifaces: ifis}, nil
+	return &ZeroconfBrowser{ifaces: ifis, ipv4: family == FamilyIPv4, ipv6: family == FamilyIPv6}, nil
 }
 
 func (z *ZeroconfBrowser) resolver() (*zeroconf.Resolver, error) {
+	if z.ipv6 {
+		r, err := zeroconf.NewResolver(zeroconf.SelectIfaces(z.ifaces), zeroconf.SelectIPTraffic(zeroconf.IPv6))
+		if err != nil {
+			return nil, fmt.Errorf("zeroconf resolver: %w", err)
+		}
+		return r, nil
+	}
 	if !z.ipv4 {
 		r, err := zeroconf.NewResolver(zeroconf.SelectIfaces(z.ifaces))
 		if err == nil {

@@ -74,10 +74,11 @@ func (l *lab) run(args ...string) {
 	require.NoError(l.t, c.Run(), "mdns-lab %v: %s", args, stderr.String())
 }
 
-// portBound reports whether something in the observer namespace listens
-// on UDP 5353 (0x14E9), i.e. the scan is up.
-func (l *lab) portBound() bool {
-	out, err := l.cmd(context.Background(), "exec", "cat", "/proc/net/udp", "/proc/net/udp6").Output()
+// portBoundIn reports whether something in the observer namespace
+// listens on UDP 5353 (0x14E9) in the socket table file (/proc/net/udp
+// or /proc/net/udp6), i.e. a scan is up.
+func (l *lab) portBoundIn(file string) bool {
+	out, err := l.cmd(context.Background(), "exec", "cat", file).Output()
 	return err == nil && bytes.Contains(out, []byte(":14E9 "))
 }
 
@@ -99,25 +100,44 @@ type labService struct {
 	want            []string // "severity rule evidence"
 }
 
+// labServices are written like the devices people own (a printer, an
+// Apple TV, a Chromecast, a Matter device, a NAS), which must get no
+// finding with the IANA registry and the service profiles, and like the
+// mistakes firmware makes, each with its exact findings.
 var labServices = []labService{
-	{name: "Good Printer", typ: "_ipp._tcp", port: "631", txt: []string{"txtvers=1", "rp=ipp/print"}},
+	{name: "Good Printer", typ: "_ipp._tcp", port: "631", opts: []string{"--subtype", "_universal._sub._ipp._tcp"},
+		txt: []string{"txtvers=1", "qtotal=1", "rp=ipp/print", "ty=HP LaserJet M404",
+			"pdl=application/pdf,image/urf,image/pwg-raster", "UUID=564e4333-4c38-3442-3633-a45d36c0ffee",
+			"Color=F", "Duplex=T", "URF=W8,SRGB24,CP1,RS600"}},
+	{name: "Living Room", typ: "_airplay._tcp", port: "7000",
+		txt: []string{"deviceid=AA:BB:CC:DD:EE:FF", "features=0x4A7FDFD5,0xBC177FDE", "flags=0x3344",
+			"model=AppleTV6,2", "srcvers=670.6.2", "pi=2E1A5B6C-7D8E-4F90-A1B2-C3D4E5F60718", "vv=2"}},
+	{name: "Chromecast-6a5d2e1c7b3f4e0a9c8d1f2e3d4c5b6a", typ: "_googlecast._tcp", port: "8009",
+		txt: []string{"id=6a5d2e1c7b3f4e0a9c8d1f2e3d4c5b6a", "md=Chromecast", "fn=Living Room TV", "ve=05", "st=0", "ca=465413"}},
+	{name: "DD200C20D25AE5F7", typ: "_matterc._udp", port: "5540",
+		opts: []string{"--subtype", "_L3840._sub._matterc._udp", "--subtype", "_CM._sub._matterc._udp"},
+		txt:  []string{"D=3840", "CM=1", "VP=65521+32769", "DT=257", "SII=5000", "SAI=300", "T=1"}},
+	{name: "nas", typ: "_smb._tcp", port: "445"},
+	{name: "nas", typ: "_adisk._tcp", port: "9", txt: []string{"sys=waMa=0,adVF=0x100", "dk0=adVN=TimeMachine,adVF=0x82"}},
 	// raw bytes: a space, a dot and UTF-8 in the instance label
 	{name: "Café Dot.Name", typ: "_http._tcp", port: "80", txt: []string{"path=/"}},
 	{name: "Bad Keys", typ: "_http._tcp", port: "8080",
 		txt: []string{"=novalue", "path=/", "PATH=/x", "averyverylongkey=1"},
 		want: []string{
 			"info port-mismatch 8080",
-			"warning txt-unknown-key averyverylongkey",
+			"info txt-unknown-key averyverylongkey",
 			"error txt-format =novalue",
 			"warning txt-format PATH",
 			"warning txt-format averyverylongkey",
 		}},
 	{name: "TV", typ: "_androidtvremote2._tcp", port: "6466", txt: []string{"bt=1"},
-		want: []string{"error name-syntax _androidtvremote2", "warning unregistered _androidtvremote2"}},
+		want: []string{"warning name-syntax _androidtvremote2", "info unregistered _androidtvremote2", "warning txt-value bt=1"}},
 	{name: "Mystery", typ: "_zzqqxx._tcp", port: "1234",
 		want: []string{"warning unregistered _zzqqxx"}},
 	{name: "Sub Printer", typ: "_ipp._tcp", port: "631", opts: []string{"--subtype", "_nonsense._sub._ipp._tcp"},
 		txt: []string{"txtvers=1"}, want: []string{"info subtype _nonsense"}},
+	{name: "0000000000000001", typ: "_matterc._udp", port: "5540", txt: []string{"CM=3"},
+		want: []string{"warning txt-key-missing D", "warning txt-value CM=3"}},
 }
 
 func (l *lab) publish(s labService) {
@@ -147,46 +167,63 @@ func TestLabScan(t *testing.T) {
 	l := startLab(t)
 	bin := buildSvcreg(t)
 	iana := testutil.SharedFile(t, "iana", "service-names-port-numbers.xml")
-	advAddrs := []string{"198.18.0.1:5353", "[fd42::1]:5353"}
 
-	// Phase 1: the scan runs while the services are published, so it
-	// hears avahi's announcements, the only place subtype PTRs appear
-	// unasked (RFC 6763 section 7.1).
+	// Phase 1: two scans run while the services are published, one over
+	// IPv4 and one over IPv6 (the lab's fd42::/64), so they hear avahi's
+	// announcements, the only place subtype PTRs appear unasked (RFC
+	// 6763 section 7.1). Both must find exactly the same.
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	var out, errOut bytes.Buffer
-	scan := l.cmd(ctx, "exec", bin, "scan", "--interface", "lab0", "--duration", "15s", "--json", "--registry", iana)
-	scan.Stdout, scan.Stderr = &out, &errOut
-	require.NoError(t, scan.Start())
-	require.Eventually(t, l.portBound, 10*time.Second, 50*time.Millisecond, "scan never bound udp/5353")
+	families := []struct {
+		family, origin, procFile string
+	}{{"ipv4", "198.18.0.1:5353", "/proc/net/udp"}, {"ipv6", "[fd42::1]:5353", "/proc/net/udp6"}}
+	outs := make([]*bytes.Buffer, len(families))
+	errOuts := make([]*bytes.Buffer, len(families))
+	scans := make([]*exec.Cmd, len(families))
+	for i, f := range families {
+		outs[i], errOuts[i] = &bytes.Buffer{}, &bytes.Buffer{}
+		scans[i] = l.cmd(ctx, "exec", bin, "scan", "--interface", "lab0", "--family", f.family, "--duration", "16s",
+			"--json", "--registry", iana)
+		scans[i].Stdout, scans[i].Stderr = outs[i], errOuts[i]
+		require.NoError(t, scans[i].Start())
+		require.Eventually(t, func() bool { return l.portBoundIn(f.procFile) }, 10*time.Second, 50*time.Millisecond,
+			"the %s scan never bound udp/5353", f.family)
+	}
 	start := time.Now()
 	for _, s := range labServices {
 		l.publish(s)
 	}
-	require.Less(t, time.Since(start), 12*time.Second, "publishing took too long for the 15 s scan")
-	err := scan.Wait()
-	var exitErr *exec.ExitError
-	require.ErrorAs(t, err, &exitErr, "scan must exit 1 (error findings); stderr: %s", errOut.String())
-	assert.Equal(t, 1, exitErr.ExitCode(), "stderr: %s", errOut.String())
+	require.Less(t, time.Since(start), 12*time.Second, "publishing took too long for the 16 s scans")
 
-	var want, got []string
+	var want []string
 	for _, s := range labServices {
 		for _, w := range s.want {
 			want = append(want, s.name+" "+s.typ+" "+w)
 		}
 	}
-	sc := bufio.NewScanner(&out)
-	for sc.Scan() {
-		var f Finding
-		require.NoError(t, json.Unmarshal(sc.Bytes(), &f), "line %q", sc.Text())
-		got = append(got, f.Instance+" "+f.ServiceType+" "+f.Severity.String()+" "+f.Rule+" "+f.Evidence)
-		assert.Contains(t, advAddrs, f.Origin, "finding origin")
-		assert.NotEmpty(t, f.Message)
-		assert.True(t, strings.HasPrefix(f.RFC, "RFC "), "rfc %q", f.RFC)
+	for i, f := range families {
+		err := scans[i].Wait()
+		var exitErr *exec.ExitError
+		require.ErrorAs(t, err, &exitErr, "%s scan must exit 1 (error findings); stderr: %s", f.family, errOuts[i].String())
+		assert.Equal(t, 1, exitErr.ExitCode(), "stderr: %s", errOuts[i].String())
+		var got []string
+		sc := bufio.NewScanner(outs[i])
+		for sc.Scan() {
+			var fd Finding
+			require.NoError(t, json.Unmarshal(sc.Bytes(), &fd), "line %q", sc.Text())
+			got = append(got, fd.Instance+" "+fd.ServiceType+" "+fd.Severity.String()+" "+fd.Rule+" "+fd.Evidence)
+			assert.Equal(t, f.origin, fd.Origin, "%s finding origin", f.family)
+			assert.NotEmpty(t, fd.Message)
+			assert.True(t, strings.HasPrefix(fd.RFC, "RFC "), "rfc %q", fd.RFC)
+			if fd.Rule == RuleTXTValue || fd.Rule == RuleTXTKeyMissing {
+				assert.True(t, strings.HasPrefix(fd.Source, "profile:"), "source %q", fd.Source)
+			}
+		}
+		// Exactly these: avahi's packets are clean (no mdns-packet
+		// finding), and the real-world devices and the good services
+		// have none.
+		assert.ElementsMatch(t, want, got, "findings over %s", f.family)
 	}
-	// Exactly these: avahi's packets are clean (no mdns-packet finding)
-	// and the good services have none.
-	assert.ElementsMatch(t, want, got)
 
 	// Phase 2: everything is published; the browser alone must find it
 	// all (enumeration, browse, resolve), with raw instance names.
@@ -209,7 +246,7 @@ func TestLabScan(t *testing.T) {
 		}
 		assert.Equal(t, labPrefix+"-adv.local.", a.Host)
 		assert.Equal(t, uint16(631), a.Port)
-		assert.Equal(t, []string{"txtvers=1", "rp=ipp/print"}, a.TXT)
+		assert.Equal(t, labServices[0].txt, a.TXT)
 		assert.Contains(t, a.Addrs, mustAddr(t, "198.18.0.1"))
 		assert.Equal(t, "lab0", a.Interface)
 		assert.Empty(t, a.Findings)
@@ -271,8 +308,11 @@ func scanAds(t *testing.T, l *lab, ns, bin, iana string) []Advertisement {
 // 4500 s PTR) would.
 func TestLabGoodbye(t *testing.T) {
 	l := startLab(t)
-	l.publish(labServices[0])
-	l.publish(labServices[2])
+	for _, s := range labServices {
+		if s.name == "Good Printer" || s.name == "Bad Keys" {
+			l.publish(s)
+		}
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

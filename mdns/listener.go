@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -64,8 +65,37 @@ type Listener struct {
 type ListenConfig struct {
 	Interfaces []string
 	Port       int
-	IPv4Only   bool
+	// Family restricts the listener to one address family (FamilyIPv4,
+	// FamilyIPv6); "" or FamilyBoth listens on both.
+	Family Family
 }
+
+// Family selects the IP versions mDNS runs over.
+type Family string
+
+// Address families: both (the default), or one of them.
+const (
+	FamilyBoth Family = "both"
+	FamilyIPv4 Family = "ipv4"
+	FamilyIPv6 Family = "ipv6"
+)
+
+// ErrBadFamily is returned by ParseFamily for an unknown value.
+var ErrBadFamily = errors.New("unknown address family")
+
+// ParseFamily reads "both", "ipv4" or "ipv6" ("" is both).
+func ParseFamily(s string) (Family, error) {
+	switch f := Family(strings.ToLower(strings.TrimSpace(s))); f {
+	case "", FamilyBoth:
+		return FamilyBoth, nil
+	case FamilyIPv4, FamilyIPv6:
+		return f, nil
+	}
+	return "", fmt.Errorf("%w %q (want both, ipv4 or ipv6)", ErrBadFamily, s)
+}
+
+func (f Family) v4() bool { return f != FamilyIPv6 }
+func (f Family) v6() bool { return f != FamilyIPv4 }
 
 // NewListener opens and joins the sockets. At least one interface must
 // join at least one group; failures on the others are logged.
@@ -89,10 +119,12 @@ func NewListener(ctx context.Context, cfg ListenConfig, logger *slog.Logger) (*L
 		l.ifaces[ifi.Index] = ifi.Name
 	}
 	joined := 0
-	if l.v4, err = listen4(ctx, port, ifis, logger, &joined); err != nil {
-		logger.Warn("mdns: IPv4 listener unavailable", "error", err)
+	if cfg.Family.v4() {
+		if l.v4, err = listen4(ctx, port, ifis, logger, &joined); err != nil {
+			logger.Warn("mdns: IPv4 listener unavailable", "error", err)
+		}
 	}
-	if !cfg.IPv4Only {
+	if cfg.Family.v6() {
 		if l.v6, err = listen6(ctx, port, ifis, logger, &joined); err != nil {
 			logger.Warn("mdns: IPv6 listener unavailable", "error", err)
 		}

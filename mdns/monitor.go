@@ -42,6 +42,9 @@ type MonitorConfig struct {
 	Browser ServiceBrowser
 	// Port is the UDP port the listener binds (default 5353).
 	Port int
+	// Family restricts listening and browsing to one IP version
+	// (FamilyIPv4, FamilyIPv6); "" or FamilyBoth uses both.
+	Family Family
 	// Now replaces the clock (tests).
 	Now func() time.Time
 }
@@ -243,7 +246,7 @@ func (m *Monitor) Stopped() string {
 func (m *Monitor) run(ctx context.Context) error {
 	src := m.cfg.Source
 	if src == nil {
-		l, err := NewListener(ctx, ListenConfig{Interfaces: m.cfg.Interfaces, Port: m.cfg.Port}, m.logger)
+		l, err := NewListener(ctx, ListenConfig{Interfaces: m.cfg.Interfaces, Port: m.cfg.Port, Family: m.cfg.Family}, m.logger)
 		if err != nil {
 			return err
 		}
@@ -268,7 +271,7 @@ func (m *Monitor) run(ctx context.Context) error {
 	if m.cfg.Browse {
 		sb := m.cfg.Browser
 		if sb == nil {
-			z, err := NewZeroconfBrowser(m.cfg.Interfaces)
+			z, err := NewZeroconfBrowser(m.cfg.Interfaces, m.cfg.Family)
 			if err != nil {
 				cancel()
 				wg.Wait()

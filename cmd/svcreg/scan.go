@@ -27,6 +27,7 @@ type scanFlags struct {
 	asJSON   bool
 	ads      bool
 	noBrowse bool
+	family   mdns.Family
 	failOn   failOnFlag // shared with svcreg validate
 	quiet    bool
 	policy   policyFlags // --severity, --disable as in svcreg validate
@@ -44,6 +45,12 @@ func (f *scanFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.asJSON, "json", false, "print one JSON object per finding, one per line")
 	fs.BoolVar(&f.ads, "advertisements", false, "with --json: print one JSON object per advertisement (its findings inside) instead")
 	fs.BoolVar(&f.noBrowse, "no-browse", false, "only listen: send no queries (sees announcements and other hosts' answers only)")
+	f.family = mdns.FamilyBoth
+	fs.Func("family", "listen and browse over `FAMILY`: both, ipv4 or ipv6 (default both)", func(s string) error {
+		fam, err := mdns.ParseFamily(s)
+		f.family = fam
+		return err
+	})
 	f.failOn.level = mdns.SeverityError
 	fs.Var(&f.failOn, "fail-on", "exit 1 when a finding reaches `LEVEL`: info, warning, error or none")
 	quietFlagVar(fs, &f.quiet, "log only warnings and errors to stderr")
@@ -101,7 +108,7 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	window := min(max(sf.duration/2, time.Second), 5*time.Second)
 	m, err := mdns.NewMonitor(mdns.MonitorConfig{
 		Interfaces: sf.ifaces, Browse: !sf.noBrowse, BrowseInterval: window, BrowseWindow: window,
-		Policy: sf.policy.policy,
+		Policy: sf.policy.policy, Family: sf.family,
 	}, registry.NewStore(snap), logger, nil)
 	if err != nil {
 		return fail("%v", err)
