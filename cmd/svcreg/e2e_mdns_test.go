@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -135,5 +136,50 @@ log:
 		assert.Less(t, time.Since(start), 5*time.Second)
 	case <-time.After(5 * time.Second):
 		t.Fatal("still running 5 s after SIGTERM")
+	}
+
+	// The same daemon on an interface that cannot work does not start:
+	// exit 2 with the reason, and config check says the same. Run in the
+	// observer namespace, whose lab0 the test takes down and strips of
+	// multicast.
+	run := func(args ...string) (int, string) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		c := exec.CommandContext(ctx, tool, append([]string{"exec", "--", bin}, args...)...)
+		c.Env = env
+		out, err := c.CombinedOutput()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return ee.ExitCode(), string(out)
+		}
+		require.NoError(t, err, "%s", out)
+		return 0, string(out)
+	}
+	for _, tc := range []struct {
+		name, iface, setup, undo, want string
+	}{
+		{"missing", "nonexist0", "", "", "no such network interface"},
+		{"down", "lab0", "down", "up", "is down"},
+		{"no multicast", "lab0", "multicast off", "multicast on", "has no multicast"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.setup != "" {
+				_, err := lab(append([]string{"exec", "--", "ip", "link", "set", "lab0"}, strings.Fields(tc.setup)...)...)
+				require.NoError(t, err)
+				defer func() {
+					_, err := lab(append([]string{"exec", "--", "ip", "link", "set", "lab0"}, strings.Fields(tc.undo)...)...)
+					require.NoError(t, err)
+				}()
+			}
+			code, out := run("serve", "--config", cfgPath, "--mdns-interface", tc.iface)
+			assert.Equal(t, exitUsage, code, out)
+			assert.Contains(t, out, `"msg":"svcreg serve: cannot start"`)
+			assert.Contains(t, out, tc.iface)
+			assert.Contains(t, out, tc.want)
+			code, out = run("config", "check", "--config", cfgPath, "--mdns-interface", tc.iface)
+			assert.Equal(t, exitUsage, code, out)
+			assert.Contains(t, out, tc.iface)
+			assert.Contains(t, out, tc.want)
+		})
 	}
 }
