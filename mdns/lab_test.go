@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -182,7 +183,7 @@ func TestLabScan(t *testing.T) {
 	scans := make([]*exec.Cmd, len(families))
 	for i, f := range families {
 		outs[i], errOuts[i] = &bytes.Buffer{}, &bytes.Buffer{}
-		scans[i] = l.cmd(ctx, "exec", bin, "scan", "--interface", "lab0", "--family", f.family, "--duration", "16s",
+		scans[i] = l.cmd(ctx, "exec", bin, "scan", "--interface", "lab0", "--family", f.family, "--duration", "24s",
 			"--json", "--registry", iana)
 		scans[i].Stdout, scans[i].Stderr = outs[i], errOuts[i]
 		require.NoError(t, scans[i].Start())
@@ -193,7 +194,7 @@ func TestLabScan(t *testing.T) {
 	for _, s := range labServices {
 		l.publish(s)
 	}
-	require.Less(t, time.Since(start), 12*time.Second, "publishing took too long for the 16 s scans")
+	require.Less(t, time.Since(start), 19*time.Second, "publishing took too long for the 24 s scans")
 
 	var want []string
 	for _, s := range labServices {
@@ -300,6 +301,61 @@ func scanAds(t *testing.T, l *lab, ns, bin, iana string) []Advertisement {
 		ads = append(ads, a)
 	}
 	return ads
+}
+
+// TestLabKnownAnswers captures a scan's queries with tcpdump: once the
+// scan has heard the two printers, its repeated queries for _ipp._tcp
+// list both as known answers (RFC 6762 section 7.1) and avahi stays
+// silent about them, so later rounds cost one small query each.
+func TestLabKnownAnswers(t *testing.T) {
+	testutil.RequireTool(t, "tcpdump", "tcpdump")
+	l := startLab(t)
+	bin := buildSvcreg(t)
+	l.publish(labService{name: "Good Printer", typ: "_ipp._tcp", port: "631", txt: []string{"txtvers=1"}})
+	l.publish(labService{name: "Other Printer", typ: "_ipp._tcp", port: "632", txt: []string{"txtvers=1"}})
+	time.Sleep(4 * time.Second) // avahi's announcements are over
+
+	pcap := filepath.Join(t.TempDir(), "kas.pcap")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	capture := l.cmd(ctx, "capture", pcap, "9")
+	var capErr bytes.Buffer
+	capture.Stderr = &capErr
+	require.NoError(t, capture.Start())
+	time.Sleep(1500 * time.Millisecond) // tcpdump is listening
+	scan := l.cmd(ctx, "exec", bin, "scan", "--interface", "lab0", "--family", "ipv4", "--duration", "6s",
+		"--json", "--advertisements", "--fail-on", "none", "-q")
+	out, err := scan.Output()
+	require.NoError(t, err)
+	assert.Contains(t, string(out), `"instance":"Other Printer"`)
+	require.NoError(t, capture.Wait(), "capture: %s", capErr.String())
+
+	text, err := exec.CommandContext(ctx, "tcpdump", "-r", pcap, "-nn", "-tt").Output()
+	require.NoError(t, err)
+	var (
+		firstKnown                  float64 // time of the first query with known answers
+		plain, withKnown, afterward int
+	)
+	for _, line := range strings.Split(string(text), "\n") {
+		stamp, _, _ := strings.Cut(line, " ")
+		at, _ := strconv.ParseFloat(stamp, 64)
+		switch {
+		case strings.Contains(line, "198.18.0.2.5353 > 224.0.0.251.5353: 0 PTR (QM)? _ipp._tcp.local."):
+			plain++
+		case strings.Contains(line, "198.18.0.2.5353 > 224.0.0.251.5353: 0 [2a] PTR (QM)? _ipp._tcp.local."):
+			withKnown++
+			if firstKnown == 0 {
+				firstKnown = at
+			}
+		case strings.Contains(line, "198.18.0.1.5353 >") && strings.Contains(line, "PTR Good Printer._ipp._tcp.local.") &&
+			firstKnown != 0 && at > firstKnown:
+			afterward++
+		}
+	}
+	t.Logf("queries for _ipp._tcp: %d without known answers, %d with both printers as known answers", plain, withKnown)
+	assert.Positive(t, plain, "the first query knows nothing\n%s", text)
+	assert.GreaterOrEqual(t, withKnown, 2, "repeated queries list the known answers\n%s", text)
+	assert.Zero(t, afterward, "avahi answered a query that already knew its answer\n%s", text)
 }
 
 // TestLabGoodbye watches a Monitor run inside the observer namespace

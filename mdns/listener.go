@@ -51,12 +51,13 @@ type PacketSource interface {
 // on port 5353 on the chosen interfaces, sharing the port with a running
 // avahi-daemon or mDNSResponder (SO_REUSEADDR and SO_REUSEPORT, which
 // they set too), and reads every datagram with its hop limit and arrival
-// interface. It never sends.
+// interface. It sends only the browser's queries (Querier), never answers.
 type Listener struct {
 	logger *slog.Logger
 	ifaces map[int]string // index -> name: packets from other interfaces are dropped
 	v4     *ipv4.PacketConn
 	v6     *ipv6.PacketConn
+	port   int // the group port queries go to
 	now    func() time.Time
 }
 
@@ -114,7 +115,7 @@ func NewListener(ctx context.Context, cfg ListenConfig, logger *slog.Logger) (*L
 	if err != nil {
 		return nil, err
 	}
-	l := &Listener{logger: logger, ifaces: make(map[int]string, len(ifis)), now: time.Now}
+	l := &Listener{logger: logger, ifaces: make(map[int]string, len(ifis)), port: port, now: time.Now}
 	for _, ifi := range ifis {
 		l.ifaces[ifi.Index] = ifi.Name
 	}

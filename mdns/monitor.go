@@ -245,12 +245,13 @@ func (m *Monitor) Stopped() string {
 
 func (m *Monitor) run(ctx context.Context) error {
 	src := m.cfg.Source
+	var listener *Listener
 	if src == nil {
 		l, err := NewListener(ctx, ListenConfig{Interfaces: m.cfg.Interfaces, Port: m.cfg.Port, Family: m.cfg.Family}, m.logger)
 		if err != nil {
 			return err
 		}
-		src = l
+		src, listener = l, l
 	}
 	for _, ifi := range m.cfg.Interfaces {
 		m.up.WithLabelValues(ifi).Set(1)
@@ -278,11 +279,25 @@ func (m *Monitor) run(ctx context.Context) error {
 				return err
 			}
 			sb = z
+			if listener != nil {
+				// PTR queries with known answers from our own sockets;
+				// zeroconf resolves the instances still missing records.
+				q := NewQuerier(listener)
+				q.Known, q.Types, q.Resolve, q.Now = m.store.KnownAnswers, m.knownTypes, z, m.now
+				sb = q
+			}
 		}
-		b := NewBrowser(sb, BrowserConfig{
+		bc := BrowserConfig{
 			Window: m.cfg.BrowseWindow, Interval: m.cfg.BrowseInterval,
 			KnownTypes: m.knownTypes, Unresolved: m.store.Unresolved,
-		}, m.logger)
+		}
+		if _, ok := sb.(*Querier); ok {
+			// A Querier's browse is a few packets on shared sockets, not a
+			// zeroconf resolver with sockets of its own: every type of the
+			// round can be queried at once.
+			bc.Parallel = 512
+		}
+		b := NewBrowser(sb, bc, m.logger)
 		wg.Go(func() { _ = b.Run(ctx) })
 	}
 	t := time.NewTicker(m.cfg.FlushInterval)

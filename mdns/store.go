@@ -598,6 +598,36 @@ func (s *Store) Unresolved() []InstanceRef {
 	return out
 }
 
+// KnownAnswers returns, for the service type name ("_ipp._tcp.local.",
+// case-insensitive), a PTR record per instance whose PTR has more than
+// half its TTL left, with the TTL remaining: the known answers of a query
+// (RFC 6762 section 7.1). Names are in presentation format.
+func (s *Store) KnownAnswers(name string, now time.Time) []dns.RR {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []dns.RR
+	for e := s.tail; e != nil; e = e.prev {
+		a := &e.ad
+		ttl, ok := a.TTL[dns.TypePTR]
+		if !ok || ttl == 0 || !e.expiry.has(dns.TypePTR) {
+			continue
+		}
+		left := e.expiry[0].Sub(now)
+		if left <= time.Duration(ttl)*time.Second/2 {
+			continue
+		}
+		typ := escapeLabel(a.Service) + "." + escapeLabel(a.Proto) + "." + a.Domain + "."
+		if !strings.EqualFold(typ, name) {
+			continue
+		}
+		out = append(out, &dns.PTR{
+			Hdr: dns.RR_Header{Name: typ, Rrtype: dns.TypePTR, Class: dns.ClassINET, Ttl: uint32(left / time.Second)},
+			Ptr: escapeLabel(a.Instance) + "." + typ,
+		})
+	}
+	return out
+}
+
 // Len is the number of advertisements held.
 func (s *Store) Len() int {
 	s.mu.Lock()
