@@ -82,6 +82,8 @@ type Monitor struct {
 	// serialises rebuilds (never held with mu or the store's lock).
 	vmu   sync.Mutex
 	bound atomic.Pointer[boundValidator]
+	// unpacked remembers recent responses, unpacked.
+	unpacked unpackCache
 	// scratch is a free list of packet assembly state: the
 	// advertisements of one packet live there until merged. (A channel
 	// rather than a sync.Pool, which may drop what it holds.)
@@ -325,6 +327,14 @@ func (m *Monitor) flush() {
 // HandlePacket processes one received datagram (the PacketHandler the
 // listener calls; exported for fuzzing and tests).
 func (m *Monitor) HandlePacket(pkt []byte, meta PacketMeta) {
+	// Devices repeat their answers byte for byte (every query for their
+	// type, every announcement); the message unpacked the first time
+	// serves again, read-only.
+	if msg := m.unpacked.get(pkt); msg != nil {
+		m.packetsRes[0].Inc()
+		m.handleResponse(msg, meta)
+		return
+	}
 	msg := new(dns.Msg)
 	if err := msg.Unpack(pkt); err != nil {
 		m.packetsRes[2].Inc()
@@ -336,7 +346,46 @@ func (m *Monitor) HandlePacket(pkt []byte, meta PacketMeta) {
 		return
 	}
 	m.packetsRes[0].Inc()
+	m.unpacked.put(pkt, msg)
 	m.handleResponse(msg, meta)
+}
+
+// Bounds of the cache of unpacked responses.
+const (
+	maxUnpacked       = 1024
+	maxUnpackedPacket = 1500 // bytes: the usual announcement, not a flood's jumbo
+)
+
+// unpackCache maps the wire bytes of recent responses to their unpacked
+// messages, which are never modified after Unpack. It holds at most
+// maxUnpacked entries, dropping an arbitrary one when full.
+type unpackCache struct {
+	mu   sync.Mutex
+	msgs map[string]*dns.Msg
+}
+
+func (c *unpackCache) get(pkt []byte) *dns.Msg {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.msgs[string(pkt)] // the conversion does not allocate
+}
+
+func (c *unpackCache) put(pkt []byte, msg *dns.Msg) {
+	if len(pkt) > maxUnpackedPacket {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.msgs == nil {
+		c.msgs = make(map[string]*dns.Msg)
+	}
+	if len(c.msgs) >= maxUnpacked {
+		for k := range c.msgs {
+			delete(c.msgs, k)
+			break
+		}
+	}
+	c.msgs[string(pkt)] = msg
 }
 
 // handleResponse folds one unpacked response into the store: assembly of
