@@ -709,3 +709,30 @@ func TestMonitorRepeatedAllocatesNothing(t *testing.T) {
 	require.NotEmpty(t, m.store.Advertisements(meta.Received)[0].Findings)
 	assert.Zero(t, testing.AllocsPerRun(100, func() { m.handleResponse(msg, meta) }))
 }
+
+// A response repeated byte for byte is handled from its remembered
+// unpacked message, from any sender; the memory of them stays bounded.
+func TestMonitorUnpackCache(t *testing.T) {
+	m := newTestMonitor(t, newFakeSource(), nil, nil)
+	now := time.Now()
+	pkt := lanAnnouncement(t, "Office Printer")
+	meta := goodMeta
+	meta.Received = now
+	m.HandlePacket(pkt, meta)
+	other := meta
+	other.Source = netip.MustParseAddrPort("198.18.0.9:5353")
+	m.HandlePacket(pkt, other)
+	m.store.Flush(now)
+	ads := m.store.Advertisements(now)
+	require.Len(t, ads, 1)
+	assert.Equal(t, other.Source, ads[0].Source, "the repeat's sender")
+	assert.Len(t, m.unpacked.msgs, 1)
+	assert.Equal(t, float64(2), testutil.ToFloat64(m.packetsRes[0]))
+
+	for i := range 2 * maxUnpacked {
+		m.HandlePacket(lanAnnouncement(t, "Printer "+strconv.Itoa(i)), meta)
+	}
+	assert.LessOrEqual(t, len(m.unpacked.msgs), maxUnpacked)
+	m.HandlePacket([]byte{1, 2, 3}, meta) // malformed: never remembered
+	assert.Nil(t, m.unpacked.get([]byte{1, 2, 3}))
+}
