@@ -107,6 +107,11 @@ type DNS struct {
 	TCPMaxConns    int           `yaml:"tcp_max_conns"`
 	TCPIdleTimeout time.Duration `yaml:"tcp_idle_timeout"`
 	TCPReadTimeout time.Duration `yaml:"tcp_read_timeout"`
+	// TCPMaxConnsPerSource bounds one source's connections (an IPv4
+	// address, an IPv6 /64); TCPReservedConns of TCPMaxConns are kept for
+	// the transfer clients of axfr_allow (0: none).
+	TCPMaxConnsPerSource int `yaml:"tcp_max_conns_per_source"`
+	TCPReservedConns     int `yaml:"tcp_reserved_conns"`
 	// Response rate limiting: RRLRate UDP responses per second per source
 	// prefix, 0 = off; every RRLSlip-th response over the rate goes out
 	// as an empty TC=1 reply, the rest are dropped (RRLSlip 0: none slips,

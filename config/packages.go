@@ -58,25 +58,27 @@ func fileSafe(zone string) string {
 func dnsDefaults() DNS {
 	rc := resolver.DefaultConfig()
 	return DNS{
-		Zone:           rc.Zone,
-		Listen:         rc.Listen,
-		TTL:            int(rc.TTL),
-		NegTTL:         int(rc.NegTTL),
-		AXFRAllow:      rc.AXFRAllow,
-		Addresses:      rc.Addresses,
-		NotifyRetries:  rc.NotifyRetries,
-		NotifyTimeout:  rc.NotifyTimeout,
-		UDPSize:        int(rc.UDPSize),
-		QueryLog:       rc.QueryLog,
-		UDPWorkers:     rc.UDPWorkers,
-		UDPBatch:       rc.UDPBatch,
-		TCPMaxConns:    rc.TCPMaxConns,
-		TCPIdleTimeout: rc.TCPIdleTimeout,
-		TCPReadTimeout: rc.TCPReadTimeout,
-		RRLRate:        rc.RRLRate,
-		RRLSlip:        rc.RRLSlip,
-		RRLIPv4Prefix:  rc.RRLIPv4Prefix,
-		RRLIPv6Prefix:  rc.RRLIPv6Prefix,
+		Zone:                 rc.Zone,
+		Listen:               rc.Listen,
+		TTL:                  int(rc.TTL),
+		NegTTL:               int(rc.NegTTL),
+		AXFRAllow:            rc.AXFRAllow,
+		Addresses:            rc.Addresses,
+		NotifyRetries:        rc.NotifyRetries,
+		NotifyTimeout:        rc.NotifyTimeout,
+		UDPSize:              int(rc.UDPSize),
+		QueryLog:             rc.QueryLog,
+		UDPWorkers:           rc.UDPWorkers,
+		UDPBatch:             rc.UDPBatch,
+		TCPMaxConns:          rc.TCPMaxConns,
+		TCPIdleTimeout:       rc.TCPIdleTimeout,
+		TCPReadTimeout:       rc.TCPReadTimeout,
+		TCPMaxConnsPerSource: rc.TCPMaxConnsPerSource,
+		TCPReservedConns:     rc.TCPReservedConns,
+		RRLRate:              rc.RRLRate,
+		RRLSlip:              rc.RRLSlip,
+		RRLIPv4Prefix:        rc.RRLIPv4Prefix,
+		RRLIPv6Prefix:        rc.RRLIPv6Prefix,
 	}
 }
 
@@ -112,6 +114,10 @@ func (c *Config) Resolver() resolver.Config {
 	rc.NotifyRetries, rc.NotifyTimeout = d.NotifyRetries, d.NotifyTimeout
 	rc.UDPWorkers, rc.UDPBatch = d.UDPWorkers, d.UDPBatch
 	rc.TCPMaxConns, rc.TCPIdleTimeout, rc.TCPReadTimeout = d.TCPMaxConns, d.TCPIdleTimeout, d.TCPReadTimeout
+	rc.TCPMaxConnsPerSource, rc.TCPReservedConns = d.TCPMaxConnsPerSource, d.TCPReservedConns
+	if rc.TCPReservedConns == 0 {
+		rc.TCPReservedConns = -1 // 0 in the config: none kept, not the resolver's default
+	}
 	rc.RRLRate, rc.RRLSlip = d.RRLRate, d.RRLSlip
 	rc.RRLIPv4Prefix, rc.RRLIPv6Prefix = d.RRLIPv4Prefix, d.RRLIPv6Prefix
 	rc.SerialFile = c.SerialFilePath()

@@ -253,6 +253,10 @@ func (v *validator) dns(d *DNS) {
 	v.intRange("dns.udp_workers", d.UDPWorkers, 0, maxUDPWorkers)
 	v.intRange("dns.udp_batch", d.UDPBatch, 1, maxUDPBatch)
 	v.intRange("dns.tcp_max_conns", d.TCPMaxConns, 1, maxTCPConns)
+	v.intRange("dns.tcp_max_conns_per_source", d.TCPMaxConnsPerSource, 1, maxTCPConns)
+	if d.TCPMaxConns >= 1 && (d.TCPReservedConns < 0 || d.TCPReservedConns >= d.TCPMaxConns) {
+		v.fail("dns.tcp_reserved_conns", "%d: want 0 to dns.tcp_max_conns - 1 (%d)", d.TCPReservedConns, d.TCPMaxConns-1)
+	}
 	v.durRange("dns.tcp_idle_timeout", d.TCPIdleTimeout, 100*time.Millisecond, time.Hour)
 	v.durRange("dns.tcp_read_timeout", d.TCPReadTimeout, 100*time.Millisecond, time.Minute)
 	v.intRange("dns.rrl_rate", d.RRLRate, 0, maxRRLRate)

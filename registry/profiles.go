@@ -271,7 +271,7 @@ func ParseProfiles(r io.Reader, name string) (*Profiles, error) {
 		if errors.Is(err, io.EOF) {
 			return &Profiles{name: name, byType: map[string]*Profile{}}, nil
 		}
-		return nil, fmt.Errorf("%w: %s: %v", ErrProfile, name, err)
+		return nil, fmt.Errorf("%w: %s: %w", ErrProfile, name, err)
 	}
 	root := &doc
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
@@ -336,7 +336,7 @@ var (
 )
 
 // unknownFields lists the fields of profile entry n, and of its keys,
-// that the format does not have, so a misspelt "requried" does not pass
+// that the format does not have, so a misspelt field name does not pass
 // silently.
 func unknownFields(n *yaml.Node) []string {
 	out := fieldProblems(n, profileFields, "profile")

@@ -106,8 +106,8 @@ func TestParseProfilesErrors(t *testing.T) {
 			"x.yaml:1: foo: registered is missing", "x.yaml:1: foo: description is missing", "x.yaml:1: foo: source is missing"}},
 		{"bad name and protocol", "- {name: foo_bar, protocols: [sctp], registered: false, description: d, source: s}\n", []string{
 			`x.yaml:1: foo_bar: name "foo_bar" is not an RFC 6335 service name`, `protocol "sctp": DNS-SD types are _tcp or _udp`}},
-		{"misspelt field", "- {name: foo, protocols: [tcp], registered: false, description: d, source: s,\n   keys: [{name: a, requried: true}]}\n",
-			[]string{`x.yaml:1: foo: line 2: unknown key field "requried"`}},
+		{"misspelt field", "- {name: foo, protocols: [tcp], registered: false, description: d, source: s,\n   keys: [{name: a, mandatory: true}]}\n",
+			[]string{`x.yaml:1: foo: line 2: unknown key field "mandatory"`}},
 		{"unknown entry field", "- {name: foo, protocols: [tcp], registered: false, description: d, source: s, colour: red}\n",
 			[]string{`unknown profile field "colour"`}},
 		{"bad syntax", "- {name: foo, protocols: [tcp], registered: false, description: d, source: s, keys: [{name: a, syntax: int 5-1}]}\n",
@@ -223,7 +223,7 @@ func FuzzValueSyntax(f *testing.F) {
 	for _, s := range []string{"int 0-10", "enum a|b", "uuid", "hexflags", "mac", "version", "mime-list", "url", "pattern ^a+$"} {
 		f.Add(s, "value")
 	}
-	f.Fuzz(func(t *testing.T, spec, value string) {
+	f.Fuzz(func(_ *testing.T, spec, value string) {
 		v, err := ParseValueSyntax(spec)
 		if err != nil {
 			return

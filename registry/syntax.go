@@ -77,9 +77,12 @@ func ParseValueSyntax(spec string) (ValueSyntax, error) {
 			}
 		}
 	case "pattern":
+		if arg == "" {
+			return ValueSyntax{}, fmt.Errorf("%w %q: want pattern REGEXP", ErrSyntaxSpec, spec)
+		}
 		re, err := regexp.Compile(arg)
-		if err != nil || arg == "" {
-			return ValueSyntax{}, fmt.Errorf("%w %q: want pattern REGEXP: %v", ErrSyntaxSpec, spec, err)
+		if err != nil {
+			return ValueSyntax{}, fmt.Errorf("%w %q: want pattern REGEXP: %w", ErrSyntaxSpec, spec, err)
 		}
 		v.kind, v.re = syntaxPattern, re
 	default:
@@ -232,7 +235,7 @@ func isVersion(s string) bool {
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if !(c >= '0' && c <= '9' || isASCIILetter(c) || c == '.' || c == '+' || c == '-' || c == '_') {
+		if ok := c >= '0' && c <= '9' || isASCIILetter(c) || c == '.' || c == '+' || c == '-' || c == '_'; !ok {
 			return false
 		}
 	}

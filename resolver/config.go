@@ -67,6 +67,14 @@ type Config struct {
 	TCPMaxConns    int
 	TCPIdleTimeout time.Duration
 	TCPReadTimeout time.Duration
+	// TCPMaxConnsPerSource bounds the connections of one source (an
+	// IPv4 address or an IPv6 /64) at once (default 16), so one client
+	// cannot take every connection. TCPReservedConns of TCPMaxConns
+	// (default 16, at most a quarter of them; negative: none) are kept for
+	// transfer clients (AXFRAllow): a flood from elsewhere cannot block a
+	// secondary's refresh.
+	TCPMaxConnsPerSource int
+	TCPReservedConns     int
 
 	// Response rate limiting (BIND/Knot style): when RRLRate is
 	// above 0, each source prefix (RRLIPv4Prefix bits, default 24;
@@ -180,6 +188,19 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.TCPReadTimeout == 0 {
 		c.TCPReadTimeout = 2 * time.Second
+	}
+	if c.TCPMaxConnsPerSource == 0 {
+		c.TCPMaxConnsPerSource = 16
+	}
+	switch {
+	case c.TCPReservedConns == 0:
+		c.TCPReservedConns = min(16, c.TCPMaxConns/4)
+	case c.TCPReservedConns < 0: // none
+		c.TCPReservedConns = 0
+	}
+	if c.TCPMaxConnsPerSource < 0 || (c.TCPReservedConns > 0 && c.TCPReservedConns >= c.TCPMaxConns) {
+		return c, fmt.Errorf("%w: TCP limits: %d reserved of %d connections, %d per source", ErrConfig,
+			c.TCPReservedConns, c.TCPMaxConns, c.TCPMaxConnsPerSource)
 	}
 	if c.RRLIPv4Prefix == 0 {
 		c.RRLIPv4Prefix = 24

@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/netip"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -103,4 +106,97 @@ zone:
 	require.NoError(t, err)
 	require.Len(t, r.Answer, 1, "Knot serves the added name after NOTIFY")
 	assert.Equal(t, uint16(39999), r.Answer[0].(*dns.SRV).Port)
+}
+
+// TestSystemKnotRefreshUnderTCPFlood: one address holds every connection
+// it can get, each with one byte of a query, and keeps renewing them,
+// while a Knot secondary (from another address, listed in axfr_allow)
+// follows a NOTIFY and dig-like TCP queries come from a third: every query
+// is answered and the refresh succeeds.
+func TestSystemKnotRefreshUnderTCPFlood(t *testing.T) {
+	knotd := testutil.RequireTool(t, "knotd", "knot")
+	all := make([]string, len(zoneSeeds))
+	for i := range zoneSeeds {
+		all[i] = seedPath(i)
+	}
+	snap1 := zoneSnapshot(t, all[:4]...)
+	snap2 := zoneSnapshot(t, all...)
+
+	knotPort := testutil.FreePort(t)
+	knotAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(knotPort))
+	cfg := resolver.Config{Notify: []string{knotAddr},
+		AXFRAllow: []netip.Prefix{netip.MustParsePrefix("127.0.0.3/32")}}
+	srv, svcAddr := sysStartServer(t, snap1, cfg)
+	_, svcPort, err := net.SplitHostPort(svcAddr)
+	require.NoError(t, err)
+
+	// The flood: 300 half-open connections from 127.0.0.1, each renewed
+	// when the server closes it, for as long as the test runs (bounded).
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	var attempts atomic.Int64
+	for range 300 {
+		wg.Go(func() {
+			d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.1")}, Timeout: time.Second}
+			for ctx.Err() == nil && attempts.Add(1) < 200000 {
+				c, err := d.DialContext(ctx, "tcp", svcAddr)
+				if err != nil {
+					time.Sleep(50 * time.Millisecond)
+					continue
+				}
+				_, _ = c.Write([]byte{0}) // one byte of a length prefix
+				buf := make([]byte, 1)
+				c.SetReadDeadline(time.Now().Add(5 * time.Second))
+				_, _ = c.Read(buf) // until the server closes it
+				c.Close()
+				time.Sleep(20 * time.Millisecond)
+			}
+		})
+	}
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
+	time.Sleep(500 * time.Millisecond) // the flood is on
+
+	dir := t.TempDir()
+	z := resolver.DefaultZone
+	conf := sysKnotConf(t, dir, knotPort, fmt.Sprintf(`remote:
+  - id: svcreg
+    address: 127.0.0.1@%s
+    via: 127.0.0.3
+acl:
+  - id: notify-from-svcreg
+    address: 127.0.0.1
+    action: notify
+zone:
+  - domain: %q
+    file: %q
+    master: svcreg
+    acl: notify-from-svcreg
+    zonefile-sync: -1
+    zonefile-load: none
+    journal-content: none
+`, svcPort, z, filepath.Join(dir, "secondary.zone")))
+	sysStartProcess(t, "knotd", knotd, "-c", conf)
+	sysWaitSerial(t, knotAddr, srv.Serial(), 30*time.Second)
+
+	// A NOTIFY-driven refresh while the flood goes on.
+	sctx, scancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer scancel()
+	require.NoError(t, srv.SetSnapshot(sctx, snap2))
+	sysWaitSerial(t, knotAddr, srv.Serial(), 20*time.Second)
+
+	// Queries over TCP from a third address are all answered.
+	client := dns.Client{Net: "tcp", Timeout: 2 * time.Second,
+		Dialer: &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.4")}, Timeout: 2 * time.Second}}
+	for i := range 20 {
+		q := new(dns.Msg)
+		q.SetQuestion("_http._tcp."+z, dns.TypeSRV)
+		r, _, err := client.Exchange(q, svcAddr)
+		require.NoError(t, err, "query %d over TCP during the flood", i)
+		assert.Len(t, r.Answer, 1)
+	}
+	assert.Greater(t, attempts.Load(), int64(300), "the flood kept renewing its connections")
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +20,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/svcreg/svcreg/internal/testutil"
 	"github.com/svcreg/svcreg/registry"
 	"github.com/svcreg/svcreg/resolver"
 )
@@ -397,4 +399,80 @@ func TestNotifyGivesUp(t *testing.T) {
 	}, 5*time.Second, 10*time.Millisecond)
 	v, _ := rcMetric(t, reg, "svcreg_dns_notify_total", map[string]string{"result": "error"})
 	assert.Equal(t, 2.0, v)
+}
+
+// TestTCPFairness: one source cannot take more than its share, the last
+// connections are kept for transfer clients, and a client that sends one
+// byte of a query is dropped after the read timeout, not the idle one.
+// Every refusal is counted by reason and logged.
+func TestTCPFairness(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	logs := &testutil.SyncBuffer{}
+	s, err := resolver.New(resolver.Config{Listen: []string{"127.0.0.1:0"}, TCPMaxConns: 12, TCPMaxConnsPerSource: 4,
+		TCPReservedConns: 4, TCPIdleTimeout: 5 * time.Second, TCPReadTimeout: 300 * time.Millisecond,
+		AXFRAllow: []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")}},
+		slog.New(slog.NewTextHandler(logs, nil)), reg)
+	require.NoError(t, err)
+	require.NoError(t, s.SetSnapshot(context.Background(), rcMini(t)))
+	require.NoError(t, s.Start(context.Background()))
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		assert.NoError(t, s.Shutdown(ctx))
+	})
+	addr := s.Addrs()[0].String()
+	dial := func(from string) net.Conn {
+		t.Helper()
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: time.Second}
+		c, err := d.Dial("tcp", addr)
+		require.NoError(t, err)
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	served := func(c net.Conn) bool {
+		c.SetDeadline(time.Now().Add(time.Second))
+		m, err := rcTCPQuery(c)
+		return err == nil && len(m.Answer) == 1
+	}
+	dropped := func(reason string) float64 {
+		v, _ := rcMetric(t, reg, "svcreg_dns_dropped_total", map[string]string{"reason": reason})
+		return v
+	}
+
+	// One source: 4 connections, the 5th and 6th closed.
+	var abuser []net.Conn
+	for range 6 {
+		abuser = append(abuser, dial("127.0.0.1"))
+	}
+	for i, c := range abuser {
+		if i < 4 {
+			assert.True(t, served(c), "connection %d of the source is served", i+1)
+		} else {
+			assert.True(t, rcClosedWithin(c, time.Second), "connection %d of the source is closed", i+1)
+		}
+	}
+	assert.Equal(t, 2.0, dropped("tcp_source_limit"))
+
+	// Other sources fill up to the reserve: 8 of 12 taken, the next
+	// ordinary client is refused, a transfer client still gets in.
+	for _, src := range []string{"127.0.1.1", "127.0.1.1", "127.0.1.1", "127.0.1.1"} {
+		assert.True(t, served(dial(src)))
+	}
+	refused := dial("127.0.2.1")
+	assert.True(t, rcClosedWithin(refused, time.Second), "only the reserve is left")
+	assert.Equal(t, 1.0, dropped("tcp_reserved"))
+	assert.True(t, served(dial("127.0.0.2")), "the transfer client uses the reserve")
+
+	// One byte of a length prefix: closed after the read timeout.
+	start := time.Now()
+	_, err = abuser[0].Write([]byte{0})
+	require.NoError(t, err)
+	assert.True(t, rcClosedWithin(abuser[0], 3*time.Second), "stalled after one byte: closed")
+	assert.Less(t, time.Since(start), 2*time.Second, "the read timeout, not the idle timeout")
+	require.Eventually(t, func() bool { return dropped("tcp_read_timeout") == 1 }, time.Second, 20*time.Millisecond)
+
+	out := logs.String()
+	assert.Contains(t, out, `msg="dns: TCP connection refused" reason=tcp_source_limit src=127.0.0.1`)
+	assert.Contains(t, out, `reason=tcp_reserved src=127.0.2.1`)
+	assert.Equal(t, 1, strings.Count(out, "reason=tcp_source_limit"), "logged once per reason and 10 s")
 }

@@ -126,7 +126,8 @@ func rcMalformed() []struct {
 // reply parses, echoes the ID and fits the size the client allows; the
 // server still answers afterwards.
 func TestMalformedPackets(t *testing.T) {
-	_, addr := rcStart(t, resolver.Config{}, rcMini(t), nil)
+	// Every case at once over TCP, all from 127.0.0.1.
+	_, addr := rcStart(t, resolver.Config{TCPMaxConnsPerSource: 256}, rcMini(t), nil)
 	var wg sync.WaitGroup
 	for _, c := range rcMalformed() {
 		for _, netw := range []string{"udp", "tcp"} {

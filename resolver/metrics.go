@@ -13,7 +13,7 @@ import (
 var (
 	typeLabels  = [...]string{"A", "AAAA", "ANY", "AXFR", "IXFR", "NS", "PTR", "SOA", "SRV", "TXT", "other"}
 	rcodeLabels = [...]string{"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "BADVERS", "other"}
-	dropLabels  = [...]string{"malformed", "rrl", "tcp_limit"}
+	dropLabels  = [...]string{"malformed", "rrl", "tcp_limit", "tcp_source_limit", "tcp_reserved", "tcp_read_timeout"}
 	// serialFileLabels are the operations on Config.SerialFile.
 	serialFileLabels = [...]string{"read", "write"}
 )
@@ -26,7 +26,10 @@ const (
 const (
 	dropMalformed = iota
 	dropRRL
-	dropTCPLimit
+	dropTCPLimit       // every connection is taken
+	dropTCPSourceLimit // the source has TCPMaxConnsPerSource
+	dropTCPReserved    // only the reserved connections are left, and the source is no transfer client
+	dropTCPReadTimeout // a query started but did not arrive within TCPReadTimeout
 )
 
 // metrics holds every counter resolved at New, so the query path only

@@ -53,7 +53,10 @@ type Server struct {
 	conns   map[net.Conn]struct{}
 	wg      sync.WaitGroup // listener and connection goroutines
 	nwg     sync.WaitGroup // NOTIFY goroutines
-	tcpSlot chan struct{}
+	// TCP connections held, in total and per source (tcpSource), under mu.
+	tcpTotal  int
+	tcpSource map[netip.Prefix]int
+	refusals  refusalLog
 }
 
 // New checks cfg (filling defaults) and registers the metrics on reg
@@ -73,7 +76,7 @@ func New(cfg Config, logger *slog.Logger, reg prometheus.Registerer) (*Server, e
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{cfg: cfg, logger: logger, metrics: m, ctx: ctx, cancel: cancel,
-		conns: map[net.Conn]struct{}{}, tcpSlot: make(chan struct{}, cfg.TCPMaxConns)}
+		conns: map[net.Conn]struct{}{}, tcpSource: map[netip.Prefix]int{}}
 	if cfg.RRLRate > 0 {
 		s.rrl = newRRL(cfg)
 	}
