@@ -92,6 +92,7 @@ type DNS struct {
 	// names; [] adds none.
 	Addresses     []netip.Addr   `yaml:"addresses"`
 	VersionBind   string         `yaml:"version_bind"`
+	NSID          string         `yaml:"nsid"`
 	IDServer      string         `yaml:"id_server"`
 	AXFRAllow     []netip.Prefix `yaml:"axfr_allow"`
 	Notify        []string       `yaml:"notify"`

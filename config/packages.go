@@ -99,7 +99,7 @@ func (c *Config) Resolver() resolver.Config {
 	if d.Mbox != "" {
 		rc.Mbox = d.Mbox
 	}
-	rc.VersionBind, rc.IDServer = d.VersionBind, d.IDServer
+	rc.VersionBind, rc.IDServer, rc.NSID = d.VersionBind, d.IDServer, d.NSID
 	rc.AXFRAllow = slices.Clone(d.AXFRAllow)
 	if rc.AXFRAllow == nil {
 		rc.AXFRAllow = []netip.Prefix{} // an empty list in the config allows no one

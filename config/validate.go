@@ -243,6 +243,9 @@ func (v *validator) dns(d *DNS) {
 		d.Notify[i] = net.JoinHostPort(host, port)
 	}
 	v.intRange("dns.udp_size", d.UDPSize, 512, 4096, "RFC 6891 section 6.2.5")
+	if len(d.NSID) > 128 {
+		v.fail("dns.nsid", "%d bytes: at most 128", len(d.NSID))
+	}
 	for i, a := range d.Addresses {
 		if !a.IsValid() || a.Zone() != "" || a.IsUnspecified() {
 			v.fail(fmt.Sprintf("dns.addresses[%d]", i), "%q: want an IPv4 or IPv6 address without a zone, not unspecified", a.String())

@@ -29,6 +29,9 @@ type Config struct {
 	// VersionBind and IDServer answer CHAOS TXT version.bind. and
 	// id.server.; "" answers REFUSED.
 	VersionBind, IDServer string
+	// NSID is the name server identifier sent to clients that ask for
+	// it in their OPT (RFC 5001); "" sends none. At most 128 bytes.
+	NSID string
 	// AXFRAllow lists the clients that may transfer the zone; nil means
 	// loopback (127.0.0.0/8, ::1/128). An empty non-nil slice allows none.
 	AXFRAllow []netip.Prefix
@@ -164,6 +167,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.UDPSize == 0 {
 		c.UDPSize = 1232
+	}
+	if len(c.NSID) > 128 {
+		return c, fmt.Errorf("%w: NSID is %d bytes, over 128", ErrConfig, len(c.NSID))
 	}
 	if c.UDPSize < 512 {
 		return c, fmt.Errorf("%w: UDP size %d below 512", ErrConfig, c.UDPSize)

@@ -2,8 +2,10 @@ package resolver_test
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"net"
+	"net/netip"
 	"os/exec"
 	"regexp"
 	"strconv"
@@ -11,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/miekg/dns"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -147,4 +150,86 @@ func TestDigSeeds(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestEDNSCompleteness: NSID when asked (RFC 5001), Extended DNS Errors
+// on REFUSED and NOTIMP (RFC 8914), and NOTIMP answers that carry the
+// question and an OPT (RFC 6891 section 6.1.1), checked with miekg/dns
+// byte for byte and with dig and kdig as operators see them.
+func TestEDNSCompleteness(t *testing.T) {
+	_, addr := rcStart(t, resolver.Config{NSID: "ns1.svcreg", AXFRAllow: []netip.Prefix{}}, rcMini(t), nil)
+	ask := func(netw string, q *dns.Msg) *dns.Msg {
+		t.Helper()
+		c := dns.Client{Net: netw, Timeout: 2 * time.Second}
+		r, _, err := c.Exchange(q, addr)
+		require.NoError(t, err)
+		return r
+	}
+	withOPT := func(q *dns.Msg, opts ...dns.EDNS0) *dns.Msg {
+		q.SetEdns0(1232, false)
+		o := q.IsEdns0()
+		o.Option = append(o.Option, opts...)
+		return q
+	}
+	ede := func(r *dns.Msg) (uint16, bool) {
+		if o := r.IsEdns0(); o != nil {
+			for _, op := range o.Option {
+				if e, ok := op.(*dns.EDNS0_EDE); ok {
+					return e.InfoCode, true
+				}
+			}
+		}
+		return 0, false
+	}
+
+	// NSID only when asked.
+	q := withOPT(new(dns.Msg).SetQuestion("services.internal.", dns.TypeSOA), &dns.EDNS0_NSID{Code: dns.EDNS0NSID})
+	r := ask("udp", q)
+	require.NotNil(t, r.IsEdns0())
+	require.Len(t, r.IsEdns0().Option, 1)
+	nsid := r.IsEdns0().Option[0].(*dns.EDNS0_NSID)
+	assert.Equal(t, hex.EncodeToString([]byte("ns1.svcreg")), nsid.Nsid)
+	r = ask("udp", withOPT(new(dns.Msg).SetQuestion("services.internal.", dns.TypeSOA)))
+	assert.Empty(t, r.IsEdns0().Option)
+
+	// REFUSED: a name outside the zone, a transfer not allowed.
+	r = ask("udp", withOPT(new(dns.Msg).SetQuestion("example.com.", dns.TypeA)))
+	assert.Equal(t, dns.RcodeRefused, r.Rcode)
+	code, ok := ede(r)
+	assert.True(t, ok)
+	assert.Equal(t, uint16(dns.ExtendedErrorCodeNotAuthoritative), code)
+	r = ask("tcp", withOPT(new(dns.Msg).SetQuestion("services.internal.", dns.TypeAXFR)))
+	assert.Equal(t, dns.RcodeRefused, r.Rcode)
+	code, _ = ede(r)
+	assert.Equal(t, uint16(dns.ExtendedErrorCodeProhibited), code)
+	// Without an OPT there is nowhere to put one.
+	r = ask("udp", new(dns.Msg).SetQuestion("example.com.", dns.TypeA))
+	assert.Nil(t, r.IsEdns0())
+
+	// NOTIMP: the question and an OPT with "Not Supported".
+	for _, opcode := range []int{dns.OpcodeStatus, dns.OpcodeNotify, dns.OpcodeUpdate} {
+		q := withOPT(new(dns.Msg).SetQuestion("services.internal.", dns.TypeSOA))
+		q.Opcode = opcode
+		r := ask("udp", q)
+		assert.Equal(t, dns.RcodeNotImplemented, r.Rcode, dns.OpcodeToString[opcode])
+		assert.Equal(t, opcode, r.Opcode)
+		require.Len(t, r.Question, 1, dns.OpcodeToString[opcode])
+		assert.Equal(t, q.Question[0], r.Question[0])
+		code, ok := ede(r)
+		assert.True(t, ok, dns.OpcodeToString[opcode])
+		assert.Equal(t, uint16(dns.ExtendedErrorCodeNotSupported), code)
+	}
+
+	testutil.RequireTool(t, "dig", "bind9-dnsutils")
+	out := rcTool(t, "dig", addr, "+opcode=status", "services.internal", "SOA")
+	assert.Equal(t, "NOTIMP", rcStatus(t, out))
+	assert.Contains(t, out, "EDE: 21 (Not Supported)")
+	assert.NotContains(t, out, "EDNS query returned status NOTIMP")
+	assert.Contains(t, out, ";services.internal.\t\tIN\tSOA", "the question is echoed")
+	out = rcTool(t, "dig", addr, "example.com", "A")
+	assert.Equal(t, "REFUSED", rcStatus(t, out))
+	assert.Contains(t, out, "EDE: 20 (Not Authoritative)")
+	testutil.RequireTool(t, "kdig", "knot-dnsutils")
+	out = rcTool(t, "kdig", addr, "+nsid", "services.internal", "SOA")
+	assert.Contains(t, out, `NSID: 6E73312E737663726567 "ns1.svcreg"`)
 }

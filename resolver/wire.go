@@ -31,7 +31,23 @@ type request struct {
 	version uint8
 	do      bool
 	bufSize uint16
+	nsid    bool // the OPT asked for the server's NSID (RFC 5001)
+
+	// ede is the Extended DNS Error (RFC 8914) the response carries in
+	// its OPT, when hasEDE (only when the query had an OPT).
+	ede    uint16
+	hasEDE bool
 }
+
+// Extended DNS Error info codes (RFC 8914 section 4) svcreg sends.
+const (
+	edeProhibited       = 18 // a transfer from a client not allowed
+	edeNotAuthoritative = 20 // a name outside the zone
+	edeNotSupported     = 21 // an opcode other than QUERY
+)
+
+// setEDE marks the response with an extended error.
+func (r *request) setEDE(code uint16) { r.ede, r.hasEDE = code, true }
 
 func (r *request) name() []byte { return r.key[:r.keyLen] }
 
@@ -65,23 +81,32 @@ func (r *request) parse(b []byte) (rcode int, ok bool) {
 	r.rd = b[2]&flagRD != 0
 	r.cd = b[3]&flagCD != 0
 	r.qdEnd = hdrLen
-	r.keyLen, r.nlabels, r.edns, r.hasIXFRSerial = 0, 0, false, false
+	r.keyLen, r.nlabels, r.edns, r.hasIXFRSerial, r.nsid, r.hasEDE = 0, 0, false, false, false, false
+	rc := r.parseBody(b)
 	if r.opcode != dns.OpcodeQuery {
+		// Not ours to do, however well formed: NOTIMP, with the question
+		// and an OPT when they could be read (RFC 6891 section 6.1.1).
+		r.setEDE(edeNotSupported)
 		return dns.RcodeNotImplemented, true
 	}
+	return rc, true
+}
+
+// parseBody reads the question and the EDNS OPT after the header.
+func (r *request) parseBody(b []byte) int {
 	qd := binary.BigEndian.Uint16(b[4:])
 	an := int(binary.BigEndian.Uint16(b[6:]))
 	ns := int(binary.BigEndian.Uint16(b[8:]))
 	ar := int(binary.BigEndian.Uint16(b[10:]))
 	if qd != 1 {
-		return dns.RcodeFormatError, true
+		return dns.RcodeFormatError
 	}
 	// The question name: no compression (there is nothing before it to
 	// point to), no extended label types, at most 255 bytes.
 	off := hdrLen
 	for {
 		if off >= len(b) {
-			return dns.RcodeFormatError, true
+			return dns.RcodeFormatError
 		}
 		l := int(b[off])
 		if l == 0 {
@@ -89,7 +114,7 @@ func (r *request) parse(b []byte) (rcode int, ok bool) {
 			break
 		}
 		if l&0xc0 != 0 || off+1+l > len(b) || r.keyLen+l+2 > 255 || r.nlabels == len(r.labels) {
-			return dns.RcodeFormatError, true
+			return dns.RcodeFormatError
 		}
 		r.labels[r.nlabels] = uint8(r.keyLen)
 		r.nlabels++
@@ -106,7 +131,7 @@ func (r *request) parse(b []byte) (rcode int, ok bool) {
 	r.key[r.keyLen] = 0
 	r.keyLen++
 	if off+4 > len(b) {
-		return dns.RcodeFormatError, true
+		return dns.RcodeFormatError
 	}
 	r.qtype = binary.BigEndian.Uint16(b[off:])
 	r.qclass = binary.BigEndian.Uint16(b[off+2:])
@@ -119,7 +144,7 @@ func (r *request) parse(b []byte) (rcode int, ok bool) {
 		var typ uint16
 		var rdStart, rdEnd int
 		if off, typ, rdStart, rdEnd, okRR = skipRR(b, off); !okRR {
-			return dns.RcodeFormatError, true
+			return dns.RcodeFormatError
 		}
 		if i >= an && typ == dns.TypeSOA && r.qtype == dns.TypeIXFR {
 			r.ixfrSerial, r.hasIXFRSerial = soaSerial(b[:rdEnd], rdStart)
@@ -131,13 +156,13 @@ func (r *request) parse(b []byte) (rcode int, ok bool) {
 		var typ uint16
 		var rdStart, rdEnd int
 		if off, typ, rdStart, rdEnd, okRR = skipRR(b, off); !okRR {
-			return dns.RcodeFormatError, true
+			return dns.RcodeFormatError
 		}
 		if typ != dns.TypeOPT {
 			continue
 		}
 		if r.edns || b[start] != 0 {
-			return dns.RcodeFormatError, true
+			return dns.RcodeFormatError
 		}
 		r.edns = true
 		r.bufSize = binary.BigEndian.Uint16(b[start+3:])
@@ -148,15 +173,18 @@ func (r *request) parse(b []byte) (rcode int, ok bool) {
 		// (RFC 6891 section 6.1.2).
 		for o := rdStart; o < rdEnd; {
 			if o+4 > rdEnd {
-				return dns.RcodeFormatError, true
+				return dns.RcodeFormatError
+			}
+			if binary.BigEndian.Uint16(b[o:]) == dns.EDNS0NSID {
+				r.nsid = true
 			}
 			o += 4 + int(binary.BigEndian.Uint16(b[o+2:]))
 			if o > rdEnd {
-				return dns.RcodeFormatError, true
+				return dns.RcodeFormatError
 			}
 		}
 	}
-	return rcodeNone, true
+	return rcodeNone
 }
 
 // skipRR steps over one resource record starting at off, following no
@@ -236,8 +264,14 @@ func (s *Server) respond(t *table, b, out []byte, tcp bool, src netip.Addr) ([]b
 	}
 	res := result{qtype: r.qtype}
 	if rc != rcodeNone {
+		// NOTIMP and FORMERR carry the question and an OPT when the query's
+		// could be read (RFC 6891 section 6.1.1).
 		res.rcode = rc
-		return r.header(out, b, rc, false), res
+		out = r.header(out, b, rc, false)
+		if r.edns {
+			out = s.appendOPT(out, &r, 0)
+		}
+		return out, res
 	}
 	if r.edns && r.version > 0 {
 		// RFC 6891 section 6.1.3: BADVERS, our version (0) in the OPT.
@@ -263,9 +297,11 @@ func (s *Server) respond(t *table, b, out []byte, tcp bool, src netip.Addr) ([]b
 			return s.finish(r.patch(out, b, msg), &r, limit), res
 		}
 		res.rcode = dns.RcodeRefused
+		r.setEDE(edeNotAuthoritative)
 		return s.finish(r.header(out, b, dns.RcodeRefused, false), &r, limit), res
 	default:
 		res.rcode = dns.RcodeRefused
+		r.setEDE(edeNotAuthoritative)
 		return s.finish(r.header(out, b, dns.RcodeRefused, false), &r, limit), res
 	}
 	if r.qtype == dns.TypeAXFR || r.qtype == dns.TypeIXFR {
@@ -284,6 +320,11 @@ func (s *Server) respond(t *table, b, out []byte, tcp bool, src netip.Addr) ([]b
 			}
 		}
 		res.rcode = dns.RcodeRefused
+		if string(r.name()) == t.apexKey {
+			r.setEDE(edeProhibited)
+		} else {
+			r.setEDE(edeNotAuthoritative)
+		}
 		return s.finish(r.header(out, b, dns.RcodeRefused, false), &r, limit), res
 	}
 	nd := t.nodes[string(r.name())]
@@ -306,6 +347,7 @@ func (s *Server) respond(t *table, b, out []byte, tcp bool, src netip.Addr) ([]b
 	apexLabels := 0
 	if !r.inZone(t.apexKey, &apexLabels) {
 		res.rcode = dns.RcodeRefused
+		r.setEDE(edeNotAuthoritative)
 		return s.finish(r.header(out, b, dns.RcodeRefused, false), &r, limit), res
 	}
 	if r.nlabels == apexLabels+2 {
@@ -398,7 +440,7 @@ func (r *request) negative(out, b []byte, t *table, rcode int) []byte {
 func (s *Server) finish(out []byte, r *request, limit int) []byte {
 	optLen := 0
 	if r.edns {
-		optLen = 11
+		optLen = s.optLen(r)
 	}
 	if len(out)+optLen > limit {
 		out = out[:r.qdEnd]
@@ -411,8 +453,21 @@ func (s *Server) finish(out []byte, r *request, limit int) []byte {
 	return out
 }
 
+// optLen is the size of the OPT record appendOPT writes for r.
+func (s *Server) optLen(r *request) int {
+	n := 11
+	if r.nsid && s.cfg.NSID != "" {
+		n += 4 + len(s.cfg.NSID)
+	}
+	if r.hasEDE {
+		n += 6
+	}
+	return n
+}
+
 // appendOPT adds our OPT record: our UDP size, the extended RCODE bits,
-// version 0, the DO bit echoed (RFC 3225 section 3).
+// version 0, the DO bit echoed (RFC 3225 section 3), our NSID when asked
+// (RFC 5001) and the Extended DNS Error when there is one (RFC 8914).
 func (s *Server) appendOPT(out []byte, r *request, extRcode uint8) []byte {
 	ar := binary.BigEndian.Uint16(out[10:])
 	binary.BigEndian.PutUint16(out[10:], ar+1)
@@ -420,5 +475,18 @@ func (s *Server) appendOPT(out []byte, r *request, extRcode uint8) []byte {
 	if r.do {
 		flags = 0x80
 	}
-	return append(out, 0, 0, byte(dns.TypeOPT), byte(s.cfg.UDPSize>>8), byte(s.cfg.UDPSize), extRcode, 0, flags, 0, 0, 0)
+	rdlen := s.optLen(r) - 11
+	out = append(out, 0, 0, byte(dns.TypeOPT), byte(s.cfg.UDPSize>>8), byte(s.cfg.UDPSize), extRcode, 0, flags, 0,
+		byte(rdlen>>8), byte(rdlen))
+	if r.nsid && s.cfg.NSID != "" {
+		out = binary.BigEndian.AppendUint16(out, dns.EDNS0NSID)
+		out = binary.BigEndian.AppendUint16(out, uint16(len(s.cfg.NSID)))
+		out = append(out, s.cfg.NSID...)
+	}
+	if r.hasEDE {
+		out = binary.BigEndian.AppendUint16(out, dns.EDNS0EDE)
+		out = binary.BigEndian.AppendUint16(out, 2)
+		out = binary.BigEndian.AppendUint16(out, r.ede)
+	}
+	return out
 }
