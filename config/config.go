@@ -79,20 +79,39 @@ type LocalService struct {
 	line int // line of the entry in the config file, 0 when unknown
 }
 
+// NSEntry is one name server of the zone: written as its name, or as
+// {name, addresses} to give an in-zone name server addresses of its own.
+type NSEntry struct {
+	Name      string       `yaml:"name"`
+	Addresses []netip.Addr `yaml:"addresses"`
+}
+
+// UnmarshalText reads the short form, the name alone.
+func (e *NSEntry) UnmarshalText(b []byte) error {
+	e.Name, e.Addresses = string(b), nil
+	return nil
+}
+
 // DNS configures the authoritative server (package resolver).
 type DNS struct {
-	Zone   string   `yaml:"zone"`
-	Listen []string `yaml:"listen"`
-	TTL    int      `yaml:"ttl"`
-	NegTTL int      `yaml:"negative_ttl"`
-	Target string   `yaml:"target"`
-	NS     []string `yaml:"ns"`
-	Mbox   string   `yaml:"mbox"`
+	Zone   string    `yaml:"zone"`
+	Listen []string  `yaml:"listen"`
+	TTL    int       `yaml:"ttl"`
+	NegTTL int       `yaml:"negative_ttl"`
+	Target string    `yaml:"target"`
+	NS     []NSEntry `yaml:"ns"`
+	Mbox   string    `yaml:"mbox"`
 	// Addresses are the A/AAAA records of the apex and of in-zone NS
 	// names; [] adds none.
-	Addresses     []netip.Addr   `yaml:"addresses"`
-	VersionBind   string         `yaml:"version_bind"`
-	NSID          string         `yaml:"nsid"`
+	Addresses   []netip.Addr `yaml:"addresses"`
+	VersionBind string       `yaml:"version_bind"`
+	NSID        string       `yaml:"nsid"`
+	// SOA timers, seconds.
+	SOARefresh int `yaml:"soa_refresh"`
+	SOARetry   int `yaml:"soa_retry"`
+	SOAExpire  int `yaml:"soa_expire"`
+	// NotifySource is the address[:port] NOTIFY is sent from.
+	NotifySource  string         `yaml:"notify_source"`
 	IDServer      string         `yaml:"id_server"`
 	AXFRAllow     []netip.Prefix `yaml:"axfr_allow"`
 	Notify        []string       `yaml:"notify"`

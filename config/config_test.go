@@ -52,16 +52,18 @@ func TestInvalidFixtures(t *testing.T) {
 		{"invalid-log-format.yml", "invalid-log-format.yml:2: log.format: \"xml\": want text or json"},
 		{"invalid-log-level.yml", "invalid-log-level.yml:2: log.level: \"verbose\": want debug, info, warn or error"},
 		{"invalid-mdns-family.yml", "invalid-mdns-family.yml:2: mdns.family: unknown address family \"ipx\" (want both, ipv4 or ipv6)"},
+		{"invalid-ns-addresses.yml", "invalid-ns-addresses.yml:4: dns.ns[0].addresses: ns.example.com. is not a name inside the zone services.internal.; only in-zone name servers get addresses"},
 		{"invalid-notify.yml", "invalid-notify.yml:2: dns.notify[0]: \"ns2.example.com\": want an IP address with an optional :port"},
 		{"invalid-refresh-short.yml", "invalid-refresh-short.yml:2: registry.refresh_interval: 5s: want 0 (off) or at least 1m0s"},
 		{"invalid-rule-severity.yml", "invalid-rule-severity.yml:4: mdns.rules.txt-unknown-key: \"fatal\": want info, warning, error or off"},
+		{"invalid-soa-retry.yml", "invalid-soa-retry.yml:3: dns.soa_retry: 3600: less than dns.soa_refresh (3600), or secondaries retry slower than they refresh"},
 		{"invalid-source-url.yml", "invalid-source-url.yml:2: registry.sources[0]: \"ftp://ftp.example.com/registry.xml\": a URL source must be http:// or https:// with a host"},
 		{"invalid-syntax.yml", "invalid-syntax.yml:1: did not find expected ',' or ']'"},
 		{"invalid-tcp-reserved.yml", "invalid-tcp-reserved.yml:3: dns.tcp_reserved_conns: 10: want 0 to dns.tcp_max_conns - 1 (9)"},
 		{"invalid-ttl.yml", "invalid-ttl.yml:2: dns.ttl: \"one hour\" is not an integer"},
 		{"invalid-two-documents.yml", "invalid-two-documents.yml:3: more than one YAML document"},
 		{"invalid-udp-size.yml", "invalid-udp-size.yml:2: dns.udp_size: 100: want 512-4096 (RFC 6891 section 6.2.5)"},
-		{"invalid-unknown-key.yml", "invalid-unknown-key.yml:3: dns.listne: unknown key (known: addresses, axfr_allow, id_server, listen, mbox, negative_ttl, notify, notify_retries, notify_timeout, ns, nsid, query_log, rrl_ipv4_prefix, rrl_ipv6_prefix, rrl_rate, rrl_slip, serial_file, target, tcp_idle_timeout, tcp_max_conns, tcp_max_conns_per_source, tcp_read_timeout, tcp_reserved_conns, ttl, udp_batch, udp_size, udp_workers, version_bind, zone)"},
+		{"invalid-unknown-key.yml", "invalid-unknown-key.yml:3: dns.listne: unknown key (known: addresses, axfr_allow, id_server, listen, mbox, negative_ttl, notify, notify_retries, notify_source, notify_timeout, ns, nsid, query_log, rrl_ipv4_prefix, rrl_ipv6_prefix, rrl_rate, rrl_slip, serial_file, soa_expire, soa_refresh, soa_retry, target, tcp_idle_timeout, tcp_max_conns, tcp_max_conns_per_source, tcp_read_timeout, tcp_reserved_conns, ttl, udp_batch, udp_size, udp_workers, version_bind, zone)"},
 		{"invalid-unknown-section.yml", "invalid-unknown-section.yml:1: logging: unknown key (known: dns, http, log, mdns, registry)"},
 		{"invalid-zone.yml", "invalid-zone.yml:2: dns.zone: \"bad..zone\" is not a domain name"},
 	}
@@ -87,7 +89,12 @@ func TestValidFixture(t *testing.T) {
 	assert.Equal(t, 7200, c.DNS.TTL)
 	assert.Equal(t, 600, c.DNS.NegTTL)
 	assert.Equal(t, "svcreg.example.", c.DNS.Target)
-	assert.Equal(t, []string{"ns1.services.example.", "ns2.services.example."}, c.DNS.NS)
+	assert.Equal(t, []NSEntry{{Name: "ns1.services.example."}, {Name: "ns2.services.example.",
+		Addresses: []netip.Addr{netip.MustParseAddr("192.0.2.2"), netip.MustParseAddr("2001:db8::2")}}}, c.DNS.NS)
+	rc := c.Resolver()
+	assert.Equal(t, map[string][]netip.Addr{"ns2.services.example.": c.DNS.NS[1].Addresses}, rc.NSAddresses)
+	assert.Equal(t, [3]uint32{7200, 1800, 604800}, [3]uint32{rc.SOARefresh, rc.SOARetry, rc.SOAExpire})
+	assert.Equal(t, "127.0.0.1", rc.NotifySource)
 	assert.Equal(t, []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128"),
 		netip.MustParsePrefix("192.0.2.0/24")}, c.DNS.AXFRAllow)
 	assert.Equal(t, []string{"192.0.2.53:53", "[2001:db8::53]:5353"}, c.DNS.Notify)

@@ -291,7 +291,9 @@ func (d *fileDecoder) decode(n *yaml.Node, v reflect.Value, key string) {
 		return
 	}
 	switch {
-	case v.Kind() == reflect.Struct && !reflect.PointerTo(v.Type()).Implements(textUnmarshaler):
+	case v.Kind() == reflect.Struct && (!reflect.PointerTo(v.Type()).Implements(textUnmarshaler) || n.Kind == yaml.MappingNode):
+		// A struct with a short scalar form (NSEntry) may still be
+		// written in full.
 		d.decodeStruct(n, v, key)
 	case v.Kind() == reflect.Slice:
 		if n.Kind != yaml.SequenceNode {

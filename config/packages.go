@@ -79,6 +79,9 @@ func dnsDefaults() DNS {
 		RRLSlip:              rc.RRLSlip,
 		RRLIPv4Prefix:        rc.RRLIPv4Prefix,
 		RRLIPv6Prefix:        rc.RRLIPv6Prefix,
+		SOARefresh:           int(rc.SOARefresh),
+		SOARetry:             int(rc.SOARetry),
+		SOAExpire:            int(rc.SOAExpire),
 	}
 }
 
@@ -92,10 +95,18 @@ func (c *Config) Resolver() resolver.Config {
 	rc.Listen = slices.Clone(d.Listen)
 	rc.TTL, rc.NegTTL = uint32(d.TTL), uint32(d.NegTTL) // validated: 1 to 2^31-1
 	rc.Target = d.Target
-	rc.NS, rc.Mbox = nil, ""
-	if len(d.NS) > 0 {
-		rc.NS = slices.Clone(d.NS)
+	rc.NS, rc.Mbox, rc.NSAddresses = nil, "", nil
+	for _, ns := range d.NS {
+		rc.NS = append(rc.NS, ns.Name)
+		if len(ns.Addresses) > 0 {
+			if rc.NSAddresses == nil {
+				rc.NSAddresses = map[string][]netip.Addr{}
+			}
+			rc.NSAddresses[ns.Name] = slices.Clone(ns.Addresses)
+		}
 	}
+	rc.SOARefresh, rc.SOARetry, rc.SOAExpire = uint32(d.SOARefresh), uint32(d.SOARetry), uint32(d.SOAExpire)
+	rc.NotifySource = d.NotifySource
 	if d.Mbox != "" {
 		rc.Mbox = d.Mbox
 	}

@@ -40,7 +40,7 @@ func TestResolverConfig(t *testing.T) {
 	assert.Equal(t, def.RRLIPv6Prefix, rc.RRLIPv6Prefix)
 
 	c.DNS.AXFRAllow = nil // the config said []
-	c.DNS.NS = []string{"ns.example."}
+	c.DNS.NS = []NSEntry{{Name: "ns.example."}}
 	c.DNS.Mbox = "root.example."
 	c.DNS.Notify = []string{"192.0.2.1:53"}
 	rc = c.Resolver()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"net"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
@@ -212,10 +213,31 @@ func (v *validator) dns(d *DNS) {
 		}
 	}
 	for i, ns := range d.NS {
-		if n, ok := domainName(ns); ok && n != "." {
-			d.NS[i] = n
-		} else {
-			v.fail(fmt.Sprintf("dns.ns[%d]", i), "%q is not a domain name", ns)
+		key := fmt.Sprintf("dns.ns[%d]", i)
+		n, ok := domainName(ns.Name)
+		if !ok || n == "." {
+			v.fail(key, "%q is not a domain name", ns.Name)
+			continue
+		}
+		d.NS[i].Name = n
+		if zone, zok := domainName(d.Zone); zok && len(ns.Addresses) > 0 && (n == zone || !dns.IsSubDomain(zone, n)) {
+			v.fail(key+".addresses", "%s is not a name inside the zone %s; only in-zone name servers get addresses", n, zone)
+		}
+	}
+	v.intRange("dns.soa_refresh", d.SOARefresh, 60, MaxTTL, "RFC 1912 section 2.2")
+	v.intRange("dns.soa_retry", d.SOARetry, 60, MaxTTL, "RFC 1912 section 2.2")
+	v.intRange("dns.soa_expire", d.SOAExpire, 60, MaxTTL, "RFC 1912 section 2.2")
+	if d.SOARetry >= d.SOARefresh && d.SOARefresh >= 60 {
+		v.fail("dns.soa_retry", "%d: less than dns.soa_refresh (%d), or secondaries retry slower than they refresh", d.SOARetry, d.SOARefresh)
+	}
+	if d.SOAExpire < d.SOARefresh+d.SOARetry && d.SOAExpire >= 60 {
+		v.fail("dns.soa_expire", "%d: at least dns.soa_refresh + dns.soa_retry (%d)", d.SOAExpire, d.SOARefresh+d.SOARetry)
+	}
+	if d.NotifySource != "" {
+		if _, err := netip.ParseAddrPort(d.NotifySource); err != nil {
+			if _, err := netip.ParseAddr(d.NotifySource); err != nil {
+				v.fail("dns.notify_source", "%q: want an IP address with an optional :port", d.NotifySource)
+			}
 		}
 	}
 	if d.Mbox != "" {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -42,6 +43,18 @@ type Config struct {
 	// (the smaller of this and the client's buffer size); default 1232.
 	UDPSize  uint16
 	QueryLog bool
+
+	// NSAddresses gives in-zone name servers addresses of their own
+	// (ns2.<zone> -> 192.0.2.2), instead of Addresses, so two name
+	// servers do not share every address.
+	NSAddresses map[string][]netip.Addr
+	// SOARefresh, SOARetry and SOAExpire are the SOA timers (defaults
+	// 14400, 3600 and 1209600 s, as RIPE-203 recommends).
+	SOARefresh, SOARetry, SOAExpire uint32
+	// NotifySource is the address[:port] NOTIFY leaves from, for
+	// secondaries that accept NOTIFY from the primary's address only
+	// ("" lets the kernel choose).
+	NotifySource string
 
 	// Addresses are A/AAAA records at the apex and at every in-zone NS
 	// name, so SRV targets (the apex by default) and NS names resolve and
@@ -156,6 +169,35 @@ func (c Config) withDefaults() (Config, error) {
 		}
 	}
 	c.NS = ns
+	var nsAddrs map[string][]netip.Addr
+	for n, addrs := range c.NSAddresses {
+		if nsAddrs == nil {
+			nsAddrs = map[string][]netip.Addr{}
+		}
+		abs, err := absName(n, "NS")
+		if err != nil {
+			return c, err
+		}
+		if !slices.Contains(c.NS, abs) || !dns.IsSubDomain(c.Zone, abs) || abs == c.Zone {
+			return c, fmt.Errorf("%w: addresses for %s, which is not an in-zone NS name", ErrConfig, abs)
+		}
+		nsAddrs[abs] = addrs
+	}
+	c.NSAddresses = nsAddrs
+	if c.SOARefresh == 0 {
+		c.SOARefresh = 14400
+	}
+	if c.SOARetry == 0 {
+		c.SOARetry = 3600
+	}
+	if c.SOAExpire == 0 {
+		c.SOAExpire = 1209600
+	}
+	if c.NotifySource != "" {
+		if _, err := notifySourceAddr(c.NotifySource); err != nil {
+			return c, fmt.Errorf("%w: NOTIFY source %q: %w", ErrConfig, c.NotifySource, err)
+		}
+	}
 	if c.Mbox == "" {
 		c.Mbox = "hostmaster." + c.Zone
 	}

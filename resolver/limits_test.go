@@ -476,3 +476,71 @@ func TestTCPFairness(t *testing.T) {
 	assert.Contains(t, out, `reason=tcp_reserved src=127.0.2.1`)
 	assert.Equal(t, 1, strings.Count(out, "reason=tcp_source_limit"), "logged once per reason and 10 s")
 }
+
+// TestNotifySourceAndRefusal: NOTIFY leaves from dns.notify_source, and a
+// secondary that refuses it is a warning naming its RCODE.
+func TestNotifySourceAndRefusal(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer pc.Close()
+	from := make(chan string, 4)
+	srv := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
+		from <- w.RemoteAddr().(*net.UDPAddr).IP.String()
+		m := new(dns.Msg)
+		m.SetRcode(r, dns.RcodeRefused)
+		_ = w.WriteMsg(m)
+	})}
+	go func() { _ = srv.ActivateAndServe() }()
+	defer func() { _ = srv.Shutdown() }()
+
+	logs := &testutil.SyncBuffer{}
+	s, err := resolver.New(resolver.Config{Notify: []string{pc.LocalAddr().String()}, NotifySource: "127.0.0.7",
+		NotifyRetries: 1, NotifyTimeout: time.Second}, slog.New(slog.NewTextHandler(logs, nil)), prometheus.NewRegistry())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Shutdown(context.Background()) })
+	require.NoError(t, s.SetSnapshot(context.Background(), rcMini(t)))
+	select {
+	case ip := <-from:
+		assert.Equal(t, "127.0.0.7", ip)
+	case <-time.After(5 * time.Second):
+		t.Fatal("no NOTIFY arrived")
+	}
+	require.Eventually(t, func() bool { return strings.Contains(logs.String(), `level=WARN msg="NOTIFY refused"`) },
+		5*time.Second, 10*time.Millisecond)
+	assert.Contains(t, logs.String(), "rcode=REFUSED source=127.0.0.7")
+
+	_, err = resolver.New(resolver.Config{NotifySource: "nowhere"}, nil, prometheus.NewRegistry())
+	assert.ErrorIs(t, err, resolver.ErrConfig)
+}
+
+// TestNSAddressesAndSOATimers: an in-zone name server with addresses of
+// its own gets those instead of Addresses; the SOA carries the timers.
+func TestNSAddressesAndSOATimers(t *testing.T) {
+	cfg := resolver.Config{NS: []string{"ns1." + rcZ, "ns2." + rcZ},
+		NSAddresses: map[string][]netip.Addr{"ns2." + rcZ: {netip.MustParseAddr("192.0.2.2"), netip.MustParseAddr("2001:db8::2")}},
+		Addresses:   []netip.Addr{netip.MustParseAddr("192.0.2.1")},
+		SOARefresh:  7200, SOARetry: 1800, SOAExpire: 604800}
+	rrs, err := resolver.ZoneRRs(rcMini(t), cfg)
+	require.NoError(t, err)
+	addrs := map[string][]string{}
+	for _, rr := range rrs {
+		switch a := rr.(type) {
+		case *dns.A:
+			addrs[a.Hdr.Name] = append(addrs[a.Hdr.Name], a.A.String())
+		case *dns.AAAA:
+			addrs[a.Hdr.Name] = append(addrs[a.Hdr.Name], a.AAAA.String())
+		}
+	}
+	assert.Equal(t, map[string][]string{rcZ: {"192.0.2.1"}, "ns1." + rcZ: {"192.0.2.1"}, "ns2." + rcZ: {"192.0.2.2", "2001:db8::2"}}, addrs)
+	soa := rrs[0].(*dns.SOA)
+	assert.Equal(t, [3]uint32{7200, 1800, 604800}, [3]uint32{soa.Refresh, soa.Retry, soa.Expire})
+
+	// Addresses only for in-zone name servers that are listed.
+	for _, bad := range []map[string][]netip.Addr{
+		{"ns3." + rcZ: {netip.MustParseAddr("192.0.2.3")}},
+		{"ns.example.": {netip.MustParseAddr("192.0.2.3")}},
+	} {
+		_, err := resolver.New(resolver.Config{NS: []string{"ns1." + rcZ, "ns.example."}, NSAddresses: bad}, nil, prometheus.NewRegistry())
+		assert.ErrorIs(t, err, resolver.ErrConfig)
+	}
+}

@@ -2,6 +2,9 @@ package resolver
 
 import (
 	"context"
+	"fmt"
+	"net"
+	"net/netip"
 	"time"
 
 	"github.com/miekg/dns"
@@ -45,6 +48,10 @@ func (s *Server) notifyOne(ctx context.Context, target string, serial uint32) {
 		m.Answer = []dns.RR{soa}
 	}
 	c := &dns.Client{Net: "udp"}
+	if s.cfg.NotifySource != "" {
+		src, _ := notifySourceAddr(s.cfg.NotifySource) // checked by withDefaults
+		c.Dialer = &net.Dialer{LocalAddr: src}
+	}
 	wait := s.cfg.NotifyTimeout
 	for attempt := 1; attempt <= s.cfg.NotifyRetries; attempt++ {
 		actx, cancel := context.WithTimeout(ctx, wait)
@@ -60,7 +67,10 @@ func (s *Server) notifyOne(ctx context.Context, target string, serial uint32) {
 		}
 		s.metrics.notifies.WithLabelValues("error").Inc()
 		if err == nil {
-			s.logger.Debug("NOTIFY refused", "target", target, "rcode", dns.RcodeToString[r.Rcode], "attempt", attempt)
+			// A secondary that refuses (allow-notify for another address,
+			// a zone it does not have) will not follow: say so.
+			s.logger.Warn("NOTIFY refused", "target", target, "zone", s.cfg.Zone, "rcode", dns.RcodeToString[r.Rcode],
+				"source", s.cfg.NotifySource, "attempt", attempt)
 		} else {
 			s.logger.Debug("NOTIFY failed", "target", target, "error", err, "attempt", attempt)
 		}
@@ -74,4 +84,16 @@ func (s *Server) notifyOne(ctx context.Context, target string, serial uint32) {
 	}
 	s.metrics.notifies.WithLabelValues("gave_up").Inc()
 	s.logger.Warn("NOTIFY gave up", "target", target, "zone", s.cfg.Zone, "serial", serial, "attempts", s.cfg.NotifyRetries)
+}
+
+// notifySourceAddr reads "addr" or "addr:port" (port 0: any).
+func notifySourceAddr(s string) (*net.UDPAddr, error) {
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return net.UDPAddrFromAddrPort(ap), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return nil, fmt.Errorf("want an IP address with an optional :port")
+	}
+	return net.UDPAddrFromAddrPort(netip.AddrPortFrom(a, 0)), nil
 }

@@ -196,7 +196,8 @@ func (b *zoneBuilder) hdr(name string, t uint16) dns.RR_Header {
 func (b *zoneBuilder) apexRecords() {
 	z, cfg, apex := b.z, b.cfg, b.cfg.Zone
 	z.soa = &dns.SOA{Hdr: b.hdr(apex, dns.TypeSOA), Ns: cfg.NS[0], Mbox: cfg.Mbox,
-		Serial: serialBase(b.snap.Updated()), Refresh: 3600, Retry: 600, Expire: 1209600, Minttl: cfg.NegTTL}
+		Serial: serialBase(b.snap.Updated()), Refresh: cfg.SOARefresh, Retry: cfg.SOARetry, Expire: cfg.SOAExpire,
+		Minttl: cfg.NegTTL}
 	z.add(z.soa)
 	for _, ns := range cfg.NS {
 		z.add(&dns.NS{Hdr: b.hdr(apex, dns.TypeNS), Ns: ns})
@@ -208,7 +209,11 @@ func (b *zoneBuilder) apexRecords() {
 		}
 	}
 	for _, o := range addrOwners {
-		for _, a := range cfg.Addresses {
+		addrs := cfg.Addresses
+		if own, ok := cfg.NSAddresses[o]; ok && o != apex {
+			addrs = own
+		}
+		for _, a := range addrs {
 			if a.Is4() || a.Is4In6() {
 				z.add(&dns.A{Hdr: b.hdr(o, dns.TypeA), A: a.Unmap().AsSlice()})
 			} else {
