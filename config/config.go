@@ -111,14 +111,18 @@ type DNS struct {
 	SOARetry   int `yaml:"soa_retry"`
 	SOAExpire  int `yaml:"soa_expire"`
 	// NotifySource is the address[:port] NOTIFY is sent from.
-	NotifySource  string         `yaml:"notify_source"`
-	IDServer      string         `yaml:"id_server"`
-	AXFRAllow     []netip.Prefix `yaml:"axfr_allow"`
-	Notify        []string       `yaml:"notify"`
-	NotifyRetries int            `yaml:"notify_retries"`
-	NotifyTimeout time.Duration  `yaml:"notify_timeout"`
-	UDPSize       int            `yaml:"udp_size"`
-	QueryLog      bool           `yaml:"query_log"`
+	NotifySource string `yaml:"notify_source"`
+	// Enumerate picks what _services._dns-sd._udp lists (dnssd, all,
+	// none), EnumerateMaxRecords how many at most (0: no bound).
+	Enumerate           string         `yaml:"enumerate"`
+	EnumerateMaxRecords int            `yaml:"enumerate_max_records"`
+	IDServer            string         `yaml:"id_server"`
+	AXFRAllow           []netip.Prefix `yaml:"axfr_allow"`
+	Notify              []string       `yaml:"notify"`
+	NotifyRetries       int            `yaml:"notify_retries"`
+	NotifyTimeout       time.Duration  `yaml:"notify_timeout"`
+	UDPSize             int            `yaml:"udp_size"`
+	QueryLog            bool           `yaml:"query_log"`
 	// UDPWorkers reads each UDP socket with this many goroutines (0 =
 	// GOMAXPROCS); UDPBatch datagrams per system call.
 	UDPWorkers int `yaml:"udp_workers"`

@@ -82,6 +82,8 @@ func dnsDefaults() DNS {
 		SOARefresh:           int(rc.SOARefresh),
 		SOARetry:             int(rc.SOARetry),
 		SOAExpire:            int(rc.SOAExpire),
+		Enumerate:            rc.Enumerate,
+		EnumerateMaxRecords:  rc.EnumerateMaxRecords,
 	}
 }
 
@@ -107,6 +109,10 @@ func (c *Config) Resolver() resolver.Config {
 	}
 	rc.SOARefresh, rc.SOARetry, rc.SOAExpire = uint32(d.SOARefresh), uint32(d.SOARetry), uint32(d.SOAExpire)
 	rc.NotifySource = d.NotifySource
+	rc.Enumerate, rc.EnumerateMaxRecords = d.Enumerate, d.EnumerateMaxRecords
+	if rc.EnumerateMaxRecords == 0 {
+		rc.EnumerateMaxRecords = -1 // 0 in the config: no bound
+	}
 	if d.Mbox != "" {
 		rc.Mbox = d.Mbox
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/svcreg/svcreg/internal/embedded"
 	"github.com/svcreg/svcreg/mdns"
 	"github.com/svcreg/svcreg/registry"
+	"github.com/svcreg/svcreg/resolver"
 )
 
 // LocalSourceName names the registry source built from registry.local.
@@ -233,6 +234,12 @@ func (v *validator) dns(d *DNS) {
 	if d.SOAExpire < d.SOARefresh+d.SOARetry && d.SOAExpire >= 60 {
 		v.fail("dns.soa_expire", "%d: at least dns.soa_refresh + dns.soa_retry (%d)", d.SOAExpire, d.SOARefresh+d.SOARetry)
 	}
+	switch d.Enumerate {
+	case resolver.EnumerateDNSSD, resolver.EnumerateAll, resolver.EnumerateNone:
+	default:
+		v.fail("dns.enumerate", "%q: want dnssd, all or none", d.Enumerate)
+	}
+	v.intRange("dns.enumerate_max_records", d.EnumerateMaxRecords, 0, 65535)
 	if d.NotifySource != "" {
 		if _, err := netip.ParseAddrPort(d.NotifySource); err != nil {
 			if _, err := netip.ParseAddr(d.NotifySource); err != nil {

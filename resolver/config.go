@@ -15,6 +15,16 @@ import (
 // ErrConfig is wrapped by every configuration error New and ZoneRRs return.
 var ErrConfig = errors.New("invalid resolver configuration")
 
+// Enumeration policies (Config.Enumerate).
+const (
+	EnumerateDNSSD = "dnssd"
+	EnumerateAll   = "all"
+	EnumerateNone  = "none"
+)
+
+// DefaultEnumerateMaxRecords bounds _services._dns-sd._udp by default.
+const DefaultEnumerateMaxRecords = 100
+
 // Config configures the resolver. The zero value of a field means its
 // default (see DefaultConfig), except where noted.
 type Config struct {
@@ -43,6 +53,15 @@ type Config struct {
 	// (the smaller of this and the client's buffer size); default 1232.
 	UDPSize  uint16
 	QueryLog bool
+
+	// Enumerate chooses the types _services._dns-sd._udp lists:
+	// EnumerateDNSSD (default: types with DNS-SD data, TXT keys known or
+	// no port), EnumerateAll (every TCP and UDP type) or EnumerateNone.
+	// EnumerateMaxRecords bounds the list (default 100, which BIND's and
+	// PowerDNS's default max-records-per-type accept; negative: no bound),
+	// keeping the types a service profile documents first.
+	Enumerate           string
+	EnumerateMaxRecords int
 
 	// NSAddresses gives in-zone name servers addresses of their own
 	// (ns2.<zone> -> 192.0.2.2), instead of Addresses, so two name
@@ -184,6 +203,16 @@ func (c Config) withDefaults() (Config, error) {
 		nsAddrs[abs] = addrs
 	}
 	c.NSAddresses = nsAddrs
+	switch c.Enumerate {
+	case "":
+		c.Enumerate = EnumerateDNSSD
+	case EnumerateDNSSD, EnumerateAll, EnumerateNone:
+	default:
+		return c, fmt.Errorf("%w: enumerate %q: want dnssd, all or none", ErrConfig, c.Enumerate)
+	}
+	if c.EnumerateMaxRecords == 0 {
+		c.EnumerateMaxRecords = DefaultEnumerateMaxRecords
+	}
 	if c.SOARefresh == 0 {
 		c.SOARefresh = 14400
 	}

@@ -73,8 +73,8 @@ func rcLines(out string) []string {
 // registry snapshot.
 func TestDigAndKdigIANA(t *testing.T) {
 	snap := rcIANA(t)
-	_, addr := rcStart(t, resolver.Config{VersionBind: "svcreg-test"}, snap, nil)
-	rrs, err := resolver.ZoneRRs(snap, resolver.Config{})
+	_, addr := rcStart(t, resolver.Config{VersionBind: "svcreg-test", EnumerateMaxRecords: -1}, snap, nil)
+	rrs, err := resolver.ZoneRRs(snap, resolver.Config{EnumerateMaxRecords: -1})
 	require.NoError(t, err)
 	httpPort := snap.ByType("http", registry.ProtoTCP)[0].PortLow
 	for _, tool := range []string{"dig", "kdig"} {

@@ -72,7 +72,8 @@ func rcMsg(name string, qtype uint16, edns uint16) *dns.Msg {
 
 func TestServerTruncationAndEDNS(t *testing.T) {
 	snap := rcIANA(t)
-	_, addr := rcStart(t, resolver.Config{}, snap, nil)
+	// The whole enumeration, 41 KB: the largest answer there is.
+	_, addr := rcStart(t, resolver.Config{EnumerateMaxRecords: -1}, snap, nil)
 	udp := &dns.Client{Net: "udp", Timeout: 2 * time.Second}
 	tcp := &dns.Client{Net: "tcp", Timeout: 5 * time.Second}
 	sd := "_services._dns-sd._udp." + rcZ
@@ -409,4 +410,37 @@ func TestIXFR(t *testing.T) {
 	want, err := resolver.ZoneRRs(rcMini(t), resolver.Config{})
 	require.NoError(t, err)
 	assert.Equal(t, len(want)+1, n, "older serial: the full zone")
+}
+
+// TestEnumerationPolicy: by default _services._dns-sd._udp lists at most
+// 100 types, those a service profile documents first, so resolvers with
+// BIND's and PowerDNS's default record limits accept it; dns.enumerate
+// all and none change the set.
+func TestEnumerationPolicy(t *testing.T) {
+	snap := rcIANA(t).WithProfiles(registry.BuiltinProfiles())
+	ptrs := func(cfg resolver.Config) []string {
+		t.Helper()
+		rrs, err := resolver.ZoneRRs(snap, cfg)
+		require.NoError(t, err)
+		var out []string
+		for _, rr := range rrs {
+			if p, ok := rr.(*dns.PTR); ok && p.Hdr.Name == "_services._dns-sd._udp."+rcZ {
+				out = append(out, p.Ptr)
+			}
+		}
+		return out
+	}
+	def := ptrs(resolver.Config{})
+	assert.Len(t, def, resolver.DefaultEnumerateMaxRecords)
+	for _, typ := range []string{"_ipp._tcp.", "_airplay._tcp.", "_googlecast._tcp.", "_matterc._udp.", "_trel._udp.", "_smb._tcp."} {
+		assert.Contains(t, def, typ+rcZ, "a profiled type is kept")
+	}
+	dnssd := ptrs(resolver.Config{EnumerateMaxRecords: -1})
+	all := ptrs(resolver.Config{Enumerate: resolver.EnumerateAll, EnumerateMaxRecords: -1})
+	assert.Greater(t, len(dnssd), 1500)
+	assert.Greater(t, len(all), len(dnssd))
+	assert.Empty(t, ptrs(resolver.Config{Enumerate: resolver.EnumerateNone}))
+	assert.Len(t, ptrs(resolver.Config{EnumerateMaxRecords: 10}), 10)
+	_, err := resolver.New(resolver.Config{Enumerate: "some"}, nil, prometheus.NewRegistry())
+	assert.ErrorIs(t, err, resolver.ErrConfig)
 }

@@ -43,6 +43,9 @@ type zoneData struct {
 	// synth holds what the query path needs to answer for ports the zone
 	// does not hold.
 	synth portSynth
+	// enumListed of enumTotal types are listed under
+	// _services._dns-sd._udp (EnumerateMaxRecords cuts the list).
+	enumListed, enumTotal int
 }
 
 type owner struct {
@@ -168,9 +171,9 @@ func buildZone(ctx context.Context, snap *registry.Snapshot, cfg Config) (*zoneD
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	dnssd := b.typeRecords(order, attached)
+	cands := b.typeRecords(order, attached)
 	b.subtypeRecords(order)
-	b.servicesPTRs(dnssd)
+	b.servicesPTRs(cands)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -268,11 +271,17 @@ func (b *zoneBuilder) serviceTypes() (order []typeKey, attached map[typeKey][]*r
 	return order, attached
 }
 
+// enumCandidate is a service type that _services._dns-sd._udp may list,
+// with what ranks it when the list must be cut.
+type enumCandidate struct {
+	owner   string
+	dnssd   bool // TXT keys known, or no port: a DNS-SD type
+	profile bool // a service profile documents it: found on real networks
+}
+
 // typeRecords adds each service type's SRV (one per distinct port) and
-// TXT records, and returns the owners to list under
-// _services._dns-sd._udp: TCP and UDP types that DNS-SD uses (TXT keys
-// known, or no port).
-func (b *zoneBuilder) typeRecords(order []typeKey, attached map[typeKey][]*registry.Record) (dnssd []string) {
+// TXT records, and returns the TCP and UDP types the enumeration may list.
+func (b *zoneBuilder) typeRecords(order []typeKey, attached map[typeKey][]*registry.Record) (cands []enumCandidate) {
 	for _, k := range order {
 		own := k.owner(b.cfg.Zone)
 		rs := append(slices.Clone(b.snap.ByType(k.name, k.proto)), attached[k]...)
@@ -294,11 +303,11 @@ func (b *zoneBuilder) typeRecords(order []typeKey, attached map[typeKey][]*regis
 		for _, rr := range dedupeTXT(txt) {
 			b.z.add(rr)
 		}
-		if sd && (k.proto == registry.ProtoTCP || k.proto == registry.ProtoUDP) {
-			dnssd = append(dnssd, own)
+		if k.proto == registry.ProtoTCP || k.proto == registry.ProtoUDP {
+			cands = append(cands, enumCandidate{owner: own, dnssd: sd, profile: b.snap.Profile(k.name, k.proto) != nil})
 		}
 	}
-	return dnssd
+	return cands
 }
 
 // subtypeRecords adds each service type's known subtypes (RFC 6763
@@ -322,12 +331,35 @@ func (b *zoneBuilder) subtypeRecords(order []typeKey) {
 }
 
 // servicesPTRs adds the DNS-SD service type enumeration (RFC 6763
-// section 9).
-func (b *zoneBuilder) servicesPTRs(dnssd []string) {
-	sdOwner := "_services._dns-sd._udp." + b.cfg.Zone
-	for _, t := range dnssd {
-		b.z.add(&dns.PTR{Hdr: b.hdr(sdOwner, dns.TypePTR), Ptr: t})
+// section 9): the types Enumerate selects, at most EnumerateMaxRecords of
+// them, those a service profile documents first (the ones found on real
+// networks), then the rest in registry order. Resolvers refuse large
+// RRsets (BIND's and PowerDNS's max-records-per-type default is 100).
+func (b *zoneBuilder) servicesPTRs(cands []enumCandidate) {
+	var list []enumCandidate
+	for _, c := range cands {
+		if b.cfg.Enumerate == EnumerateAll || (b.cfg.Enumerate == EnumerateDNSSD && c.dnssd) {
+			list = append(list, c)
+		}
 	}
+	b.z.enumTotal = len(list)
+	if max := b.cfg.EnumerateMaxRecords; max >= 0 && len(list) > max {
+		slices.SortStableFunc(list, func(x, y enumCandidate) int {
+			switch {
+			case x.profile == y.profile:
+				return 0
+			case x.profile:
+				return -1
+			}
+			return 1
+		})
+		list = list[:max]
+	}
+	sdOwner := "_services._dns-sd._udp." + b.cfg.Zone
+	for _, c := range list {
+		b.z.add(&dns.PTR{Hdr: b.hdr(sdOwner, dns.TypePTR), Ptr: c.owner})
+	}
+	b.z.enumListed = len(list)
 }
 
 // portRecords adds the port labels (RFC 6698 style) that carry registry
