@@ -343,7 +343,7 @@ func (b *zoneBuilder) servicesPTRs(cands []enumCandidate) {
 		}
 	}
 	b.z.enumTotal = len(list)
-	if max := b.cfg.EnumerateMaxRecords; max >= 0 && len(list) > max {
+	if limit := b.cfg.EnumerateMaxRecords; limit >= 0 && len(list) > limit {
 		slices.SortStableFunc(list, func(x, y enumCandidate) int {
 			switch {
 			case x.profile == y.profile:
@@ -353,7 +353,7 @@ func (b *zoneBuilder) servicesPTRs(cands []enumCandidate) {
 			}
 			return 1
 		})
-		list = list[:max]
+		list = list[:limit]
 	}
 	sdOwner := "_services._dns-sd._udp." + b.cfg.Zone
 	for _, c := range list {

@@ -10,6 +10,9 @@ PKGS=(
   knot-dnsutils    # kdig
   knot             # knotd, the AXFR secondary and benchmark reference
   unbound          # stub-zone resolver test
+  bind9            # named: forwarding resolver test (and secondary)
+  pdns-recursor    # pdns_recursor: forward-zones resolver test
+  knot-resolver    # kresd: policy.STUB resolver test
   nsd              # nsd-checkzone
   dnsperf          # bench/dns.sh and overload tests
   prometheus       # promtool check metrics
