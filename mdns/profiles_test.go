@@ -2,6 +2,7 @@ package mdns
 
 import (
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -168,4 +169,77 @@ func TestProfilesOff(t *testing.T) {
 	// A type only a profile knows is unregistered again.
 	sp := ad("Speaker", "_spotify-connect._tcp", 4070, "CPath=/zc")
 	assert.Equal(t, []want{{RuleUnregistered, SeverityWarning, "_spotify-connect"}}, reduce(v.Validate(sp)))
+}
+
+// Every profile, as a table: an advertisement built from the profile
+// itself (each key with a value in its syntax) gets no warning or error,
+// and each defect the profile can describe gets its rule: a required key
+// left out is txt-key-missing, a value outside a key's syntax txt-value,
+// and, for a complete profile, an extra key txt-unknown-key at warning.
+func TestEveryProfile(t *testing.T) {
+	v := NewValidator(ianaSnapshot(t, true), Policy{})
+	for _, p := range registry.BuiltinProfiles().All() {
+		for _, proto := range p.Protocols {
+			typ := "_" + p.Name + "._" + string(proto)
+			port := uint16(1)
+			if p.Port > 0 {
+				port = uint16(p.Port)
+			}
+			var good []string
+			for _, k := range p.Keys {
+				if strings.HasSuffix(k.Name, "*") {
+					continue
+				}
+				if ex, ok := k.Syntax.Example(); ok {
+					good = append(good, k.Name+"="+ex)
+				}
+			}
+			t.Run(typ, func(t *testing.T) {
+				a := ad("Device", typ, port, good...)
+				if len(good) == 0 {
+					a.TXT, a.HasTXT = []string{""}, true
+				}
+				for _, f := range v.Validate(a) {
+					if f.Rule == RuleNameSyntax && len(p.Name) > 15 {
+						continue // deployed over RFC 6335's 15 characters: a warning by design
+					}
+					assert.Less(t, f.Severity, SeverityWarning, "%s: %s %s", f.Rule, f.Message, f.Evidence)
+				}
+				for _, k := range p.Keys {
+					var others []string // the good TXT without this key
+					for _, s := range good {
+						if !strings.EqualFold(txtKey(s), k.Name) {
+							others = append(others, s)
+						}
+					}
+					if k.Required {
+						assert.Contains(t, rulesOf(v.Validate(ad("Device", typ, port, others...))), RuleTXTKeyMissing+" "+k.Name)
+					}
+					if bad, ok := k.Syntax.Counterexample(); ok && !strings.HasSuffix(k.Name, "*") {
+						txt := append([]string{k.Name + "=" + bad}, others...)
+						assert.Contains(t, rulesOf(v.Validate(ad("Device", typ, port, txt...))), RuleTXTValue+" "+k.Name+"="+bad)
+					}
+				}
+				if p.Complete {
+					extra := append(slices.Clone(good), "zz-extra=1")
+					got := v.Validate(ad("Device", typ, port, extra...))
+					assert.Contains(t, rulesOf(got), RuleTXTUnknownKey+" zz-extra")
+					for _, f := range got {
+						if f.Rule == RuleTXTUnknownKey {
+							assert.Equal(t, SeverityWarning, f.Severity)
+						}
+					}
+				}
+			})
+		}
+	}
+}
+
+// rulesOf lists "rule evidence" for each finding.
+func rulesOf(fs []Finding) []string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, f.Rule+" "+f.Evidence)
+	}
+	return out
 }

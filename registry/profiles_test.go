@@ -238,3 +238,17 @@ func BenchmarkBuiltinProfiles(b *testing.B) {
 		_ = BuiltinProfiles()
 	}
 }
+
+// Every syntax's example is in it and its counterexample is not.
+func TestValueSyntaxExamples(t *testing.T) {
+	for _, p := range BuiltinProfiles().All() {
+		for _, k := range p.Keys {
+			if ex, ok := k.Syntax.Example(); ok {
+				assert.True(t, k.Syntax.Check(ex), "%s %s: example %q", p.Name, k.Name, ex)
+			}
+			if bad, ok := k.Syntax.Counterexample(); ok {
+				assert.False(t, k.Syntax.Check(bad), "%s %s: counterexample %q", p.Name, k.Name, bad)
+			}
+		}
+	}
+}

@@ -140,6 +140,60 @@ func (v ValueSyntax) Describe() string {
 	return "any value"
 }
 
+// Example returns a value in the syntax, and ok false for a pattern (a
+// regular expression gives no example of its own): for documentation and
+// for tests that build advertisements from profiles.
+func (v ValueSyntax) Example() (string, bool) {
+	switch v.kind {
+	case syntaxText:
+		return "text", true
+	case syntaxInt:
+		return strconv.FormatInt(v.lo, 10), true
+	case syntaxEnum:
+		return v.enum[0], true
+	case syntaxUUID:
+		return "564e4333-4c38-3442-3633-a45d36c0ffee", true
+	case syntaxHex:
+		return "0a1b", true
+	case syntaxHexFlags:
+		return "0x1F", true
+	case syntaxMAC:
+		return "AA:BB:CC:DD:EE:FF", true
+	case syntaxVersion:
+		return "1.0", true
+	case syntaxMIMEList:
+		return "application/pdf,image/urf", true
+	case syntaxRelPath:
+		return "ipp/print", true
+	case syntaxAbsPath:
+		return "/", true
+	case syntaxURL:
+		return "http://device.local/", true
+	}
+	return "", false
+}
+
+// Counterexample returns a value outside the syntax, ok false when every
+// value is in it (text) or the syntax is a pattern.
+func (v ValueSyntax) Counterexample() (string, bool) {
+	switch v.kind {
+	case syntaxInt:
+		if v.hi < 1<<62 {
+			return strconv.FormatInt(v.hi+1, 10), true
+		}
+		return "x", true
+	case syntaxEnum:
+		return "not-" + v.enum[0], true
+	case syntaxUUID, syntaxHex, syntaxHexFlags, syntaxMAC, syntaxVersion, syntaxMIMEList, syntaxURL:
+		return "?", true
+	case syntaxRelPath:
+		return "/ipp/print", true
+	case syntaxAbsPath:
+		return "ipp", true
+	}
+	return "", false
+}
+
 // Check reports whether value (the bytes after '=') is in the syntax.
 func (v ValueSyntax) Check(value string) bool {
 	switch v.kind {
