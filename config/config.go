@@ -92,6 +92,19 @@ func (e *NSEntry) UnmarshalText(b []byte) error {
 	return nil
 }
 
+// TSIGKey is one TSIG key (RFC 8945): the secret base64 as BIND and Knot
+// write it, given inline (secret; config check prints it) or in a file
+// of its own (secret_file, relative to the config file, which keeps it
+// out of the config and of config check's output).
+type TSIGKey struct {
+	Name       string `yaml:"name"`
+	Algorithm  string `yaml:"algorithm"`
+	Secret     string `yaml:"secret"`
+	SecretFile string `yaml:"secret_file"`
+
+	secret string // Secret, or the content of SecretFile, once validated
+}
+
 // DNS configures the authoritative server (package resolver).
 type DNS struct {
 	Zone   string    `yaml:"zone"`
@@ -112,6 +125,11 @@ type DNS struct {
 	SOAExpire  int `yaml:"soa_expire"`
 	// NotifySource is the address[:port] NOTIFY is sent from.
 	NotifySource string `yaml:"notify_source"`
+	// TSIGKeys are the shared secrets; AXFRKeys the keys of which one
+	// must sign a transfer; NotifyKey the key NOTIFY is signed with.
+	TSIGKeys  []TSIGKey `yaml:"tsig_keys"`
+	AXFRKeys  []string  `yaml:"axfr_keys"`
+	NotifyKey string    `yaml:"notify_key"`
 	// Enumerate picks what _services._dns-sd._udp lists (dnssd, all,
 	// none), EnumerateMaxRecords how many at most (0: no bound).
 	Enumerate           string         `yaml:"enumerate"`

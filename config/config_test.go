@@ -63,7 +63,7 @@ func TestInvalidFixtures(t *testing.T) {
 		{"invalid-ttl.yml", "invalid-ttl.yml:2: dns.ttl: \"one hour\" is not an integer"},
 		{"invalid-two-documents.yml", "invalid-two-documents.yml:3: more than one YAML document"},
 		{"invalid-udp-size.yml", "invalid-udp-size.yml:2: dns.udp_size: 100: want 512-4096 (RFC 6891 section 6.2.5)"},
-		{"invalid-unknown-key.yml", "invalid-unknown-key.yml:3: dns.listne: unknown key (known: addresses, axfr_allow, enumerate, enumerate_max_records, id_server, listen, mbox, negative_ttl, notify, notify_retries, notify_source, notify_timeout, ns, nsid, query_log, rrl_ipv4_prefix, rrl_ipv6_prefix, rrl_rate, rrl_slip, serial_file, soa_expire, soa_refresh, soa_retry, target, tcp_idle_timeout, tcp_max_conns, tcp_max_conns_per_source, tcp_read_timeout, tcp_reserved_conns, ttl, udp_batch, udp_size, udp_workers, version_bind, zone)"},
+		{"invalid-unknown-key.yml", "invalid-unknown-key.yml:3: dns.listne: unknown key (known: addresses, axfr_allow, axfr_keys, enumerate, enumerate_max_records, id_server, listen, mbox, negative_ttl, notify, notify_key, notify_retries, notify_source, notify_timeout, ns, nsid, query_log, rrl_ipv4_prefix, rrl_ipv6_prefix, rrl_rate, rrl_slip, serial_file, soa_expire, soa_refresh, soa_retry, target, tcp_idle_timeout, tcp_max_conns, tcp_max_conns_per_source, tcp_read_timeout, tcp_reserved_conns, tsig_keys, ttl, udp_batch, udp_size, udp_workers, version_bind, zone)"},
 		{"invalid-unknown-section.yml", "invalid-unknown-section.yml:1: logging: unknown key (known: dns, http, log, mdns, registry)"},
 		{"invalid-zone.yml", "invalid-zone.yml:2: dns.zone: \"bad..zone\" is not a domain name"},
 	}
@@ -355,4 +355,32 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("printed config does not parse: %v\n%s", err, out.String())
 		}
 	})
+}
+
+// A TSIG secret_file is read relative to the config file, and its
+// problems name the key.
+func TestTSIGSecretFile(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "transfer.key"), []byte("c3ZjcmVnLXRlc3Qtc2VjcmV0LTMyLWJ5dGVzLWxvbmc=\n"), 0o600))
+	cfg := filepath.Join(dir, "svcreg.yml")
+	require.NoError(t, os.WriteFile(cfg, []byte("dns:\n  tsig_keys:\n    - {name: Transfer.Example, algorithm: HMAC-SHA256, secret_file: transfer.key}\n  axfr_keys: [transfer.example]\n"), 0o644))
+	l, err := Load(Options{Path: cfg})
+	require.NoError(t, err)
+	rc := l.Resolver()
+	require.Len(t, rc.TSIGKeys, 1)
+	assert.Equal(t, "transfer.example.", rc.TSIGKeys[0].Name)
+	assert.Equal(t, "hmac-sha256", rc.TSIGKeys[0].Algorithm)
+	assert.Equal(t, "c3ZjcmVnLXRlc3Qtc2VjcmV0LTMyLWJ5dGVzLWxvbmc=", rc.TSIGKeys[0].Secret)
+
+	for body, want := range map[string]string{
+		"dns:\n  tsig_keys:\n    - {name: k.example, algorithm: hmac-sha256, secret_file: missing.key}\n":                          "dns.tsig_keys[0].secret_file: open " + filepath.Join(dir, "missing.key"),
+		"dns:\n  tsig_keys:\n    - {name: k.example, algorithm: hmac-md5, secret: c3ZjcmVnLXRlc3Qtc2VjcmV0LTMyLWJ5dGVzLWxvbmc=}\n": "dns.tsig_keys[0].algorithm: \"hmac-md5\"",
+		"dns:\n  tsig_keys:\n    - {name: k.example, algorithm: hmac-sha256, secret: c2hvcnQ=}\n":                                  "dns.tsig_keys[0].secret: not base64 of at least 16 bytes",
+		"dns:\n  axfr_keys: [nope.example]\n": "dns.axfr_keys[0]: \"nope.example\" is not among dns.tsig_keys",
+	} {
+		require.NoError(t, os.WriteFile(cfg, []byte(body), 0o644))
+		_, err := Load(Options{Path: cfg})
+		require.Error(t, err, body)
+		assert.Contains(t, err.Error(), want)
+	}
 }

@@ -109,6 +109,11 @@ func (c *Config) Resolver() resolver.Config {
 	}
 	rc.SOARefresh, rc.SOARetry, rc.SOAExpire = uint32(d.SOARefresh), uint32(d.SOARetry), uint32(d.SOAExpire)
 	rc.NotifySource = d.NotifySource
+	rc.TSIGKeys = nil
+	for _, k := range d.TSIGKeys {
+		rc.TSIGKeys = append(rc.TSIGKeys, resolver.TSIGKey{Name: k.Name, Algorithm: k.Algorithm, Secret: k.secret})
+	}
+	rc.AXFRKeys, rc.NotifyKey = slices.Clone(d.AXFRKeys), d.NotifyKey
 	rc.Enumerate, rc.EnumerateMaxRecords = d.Enumerate, d.EnumerateMaxRecords
 	if rc.EnumerateMaxRecords == 0 {
 		rc.EnumerateMaxRecords = -1 // 0 in the config: no bound

@@ -1,12 +1,15 @@
 package config
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"maps"
 	"net"
 	"net/netip"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -234,6 +237,7 @@ func (v *validator) dns(d *DNS) {
 	if d.SOAExpire < d.SOARefresh+d.SOARetry && d.SOAExpire >= 60 {
 		v.fail("dns.soa_expire", "%d: at least dns.soa_refresh + dns.soa_retry (%d)", d.SOAExpire, d.SOARefresh+d.SOARetry)
 	}
+	v.tsig(d)
 	switch d.Enumerate {
 	case resolver.EnumerateDNSSD, resolver.EnumerateAll, resolver.EnumerateNone:
 	default:
@@ -433,4 +437,62 @@ func (c *Config) LocalSource() *registry.Source {
 		}
 	}
 	return src
+}
+
+// tsig checks the TSIG keys (reading secret files) and the names that
+// refer to them.
+func (v *validator) tsig(d *DNS) {
+	names := map[string]bool{}
+	for i := range d.TSIGKeys {
+		k := &d.TSIGKeys[i]
+		key := fmt.Sprintf("dns.tsig_keys[%d]", i)
+		n, ok := domainName(k.Name)
+		if !ok || n == "." {
+			v.fail(key+".name", "%q is not a key name (a domain name, as BIND and Knot write it)", k.Name)
+			continue
+		}
+		k.Name = strings.ToLower(n)
+		if names[k.Name] {
+			v.fail(key+".name", "%s is given twice", k.Name)
+		}
+		names[k.Name] = true
+		switch strings.ToLower(k.Algorithm) {
+		case "hmac-sha256", "hmac-sha384", "hmac-sha512":
+			k.Algorithm = strings.ToLower(k.Algorithm)
+		default:
+			v.fail(key+".algorithm", "%q: want hmac-sha256, hmac-sha384 or hmac-sha512", k.Algorithm)
+		}
+		switch {
+		case k.Secret != "" && k.SecretFile != "":
+			v.fail(key, "give secret or secret_file, not both")
+			continue
+		case k.SecretFile != "":
+			// Relative to the config file, like everything it names.
+			path := k.SecretFile
+			if !filepath.IsAbs(path) && v.l.Path != "" {
+				path = filepath.Join(filepath.Dir(v.l.Path), path)
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				v.fail(key+".secret_file", "%v", err)
+				continue
+			}
+			k.secret = strings.TrimSpace(string(b))
+		default:
+			k.secret = k.Secret
+		}
+		if raw, err := base64.StdEncoding.DecodeString(k.secret); err != nil || len(raw) < 16 {
+			v.fail(key+".secret", "not base64 of at least 16 bytes (svcreg tsig-keygen makes one)")
+		}
+	}
+	for i, n := range d.AXFRKeys {
+		if abs, _ := domainName(n); !names[strings.ToLower(abs)] {
+			v.fail(fmt.Sprintf("dns.axfr_keys[%d]", i), "%q is not among dns.tsig_keys", n)
+		}
+	}
+	if d.NotifyKey != "" {
+		if abs, _ := domainName(d.NotifyKey); !names[strings.ToLower(abs)] {
+			v.fail("dns.notify_key", "%q is not among dns.tsig_keys", d.NotifyKey)
+		}
+	}
 }

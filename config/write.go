@@ -80,6 +80,7 @@ func (l *Loaded) encode(v reflect.Value, key string, origins bool) *yaml.Node {
 			name := f.Tag.Get("yaml")
 			sub := joinKey(key, name)
 			val := l.encode(v.Field(i), sub, origins)
+
 			k := &yaml.Node{Kind: yaml.ScalarNode, Value: name}
 			switch {
 			case !origins || f.Type.Kind() == reflect.Struct && val.Kind == yaml.MappingNode:

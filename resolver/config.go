@@ -70,6 +70,14 @@ type Config struct {
 	// SOARefresh, SOARetry and SOAExpire are the SOA timers (defaults
 	// 14400, 3600 and 1209600 s, as RIPE-203 recommends).
 	SOARefresh, SOARetry, SOAExpire uint32
+	// TSIGKeys are the shared secrets of TSIG (RFC 8945). AXFRKeys names
+	// the keys of which one must sign a transfer request (in addition to
+	// AXFRAllow; none: unsigned transfers are allowed); NotifyKey the key
+	// NOTIFY is signed with ("": unsigned).
+	TSIGKeys  []TSIGKey
+	AXFRKeys  []string
+	NotifyKey string
+
 	// NotifySource is the address[:port] NOTIFY leaves from, for
 	// secondaries that accept NOTIFY from the primary's address only
 	// ("" lets the kernel choose).
@@ -221,6 +229,27 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.SOAExpire == 0 {
 		c.SOAExpire = 1209600
+	}
+	keys, err := checkTSIGKeys(c.TSIGKeys)
+	if err != nil {
+		return c, err
+	}
+	axfrKeys := make([]string, 0, len(c.AXFRKeys))
+	for _, k := range c.AXFRKeys {
+		n := strings.ToLower(dns.Fqdn(k))
+		if _, ok := keys[n]; !ok {
+			return c, fmt.Errorf("%w: transfer key %q is not among the TSIG keys", ErrConfig, k)
+		}
+		axfrKeys = append(axfrKeys, n)
+	}
+	if len(c.AXFRKeys) > 0 {
+		c.AXFRKeys = axfrKeys
+	}
+	if c.NotifyKey != "" {
+		c.NotifyKey = strings.ToLower(dns.Fqdn(c.NotifyKey))
+		if _, ok := keys[c.NotifyKey]; !ok {
+			return c, fmt.Errorf("%w: NOTIFY key %q is not among the TSIG keys", ErrConfig, c.NotifyKey)
+		}
 	}
 	if c.NotifySource != "" {
 		if _, err := notifySourceAddr(c.NotifySource); err != nil {

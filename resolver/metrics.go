@@ -45,6 +45,8 @@ type metrics struct {
 	// serialFile counts serial files that could not be read (present but
 	// unusable) or written, by operation.
 	serialFile [len(serialFileLabels)]prometheus.Counter
+	// tsigFailures counts requests whose TSIG failed, by reason.
+	tsigFailures [len(tsigFailureLabels)]prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -75,10 +77,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		Name: "svcreg_dns_serial_file_errors_total",
 		Help: "SOA serial file operations that failed (read: present but unusable; write: not saved), by operation.",
 	}, []string{"op"})
+	tsig := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "svcreg_dns_tsig_failures_total",
+		Help: "Requests refused for their TSIG (RFC 8945), by reason: unknown key, bad MAC, bad time, unsigned transfer, malformed.",
+	}, []string{"reason"})
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
-	for _, c := range []prometheus.Collector{req, resp, drops, slips, dur, notifies, serial, serialFile} {
+	for _, c := range []prometheus.Collector{req, resp, drops, slips, dur, notifies, serial, serialFile, tsig} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("registering DNS metrics: %w", err)
 		}
@@ -91,6 +97,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	}
 	for i, l := range rcodeLabels {
 		m.responses[i] = resp.WithLabelValues(l)
+	}
+	for i, l := range tsigFailureLabels {
+		m.tsigFailures[i] = tsig.WithLabelValues(l)
 	}
 	for i, l := range dropLabels {
 		m.drops[i] = drops.WithLabelValues(l)

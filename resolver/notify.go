@@ -48,6 +48,10 @@ func (s *Server) notifyOne(ctx context.Context, target string, serial uint32) {
 		m.Answer = []dns.RR{soa}
 	}
 	c := &dns.Client{Net: "udp"}
+	if key, ok := s.tsigKeys[s.cfg.NotifyKey]; ok {
+		m.SetTsig(key.Name, key.Algorithm, tsigFudge, time.Now().Unix())
+		c.TsigSecret = map[string]string{key.Name: key.Secret}
+	}
 	if s.cfg.NotifySource != "" {
 		src, _ := notifySourceAddr(s.cfg.NotifySource) // checked by withDefaults
 		c.Dialer = &net.Dialer{LocalAddr: src}

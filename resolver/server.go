@@ -57,6 +57,8 @@ type Server struct {
 	tcpTotal  int
 	tcpSource map[netip.Prefix]int
 	refusals  refusalLog
+	// tsigKeys are Config.TSIGKeys by lowercased name.
+	tsigKeys map[string]TSIGKey
 }
 
 // New checks cfg (filling defaults) and registers the metrics on reg
@@ -79,6 +81,9 @@ func New(cfg Config, logger *slog.Logger, reg prometheus.Registerer) (*Server, e
 		conns: map[net.Conn]struct{}{}, tcpSource: map[netip.Prefix]int{}}
 	if cfg.RRLRate > 0 {
 		s.rrl = newRRL(cfg)
+	}
+	if s.tsigKeys, err = checkTSIGKeys(cfg.TSIGKeys); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
@@ -290,7 +295,7 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 	resp, res := s.respond(t, b, nil, tcp, src.Addr())
 	switch {
 	case res.axfr:
-		s.writeAXFR(t, b, func(m []byte) error { _, err := w.Write(m); return err }) //nolint:errcheck
+		s.writeAXFR(t, b, res.signed, func(m []byte) error { _, err := w.Write(m); return err }) //nolint:errcheck
 	case resp != nil:
 		w.Write(resp) //nolint:errcheck
 	}

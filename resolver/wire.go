@@ -32,6 +32,10 @@ type request struct {
 	do      bool
 	bufSize uint16
 	nsid    bool // the OPT asked for the server's NSID (RFC 5001)
+	// tsig is set when the last additional record is a TSIG, which
+	// starts at tsigStart (RFC 8945 section 4.1).
+	tsig      bool
+	tsigStart int
 
 	// ede is the Extended DNS Error (RFC 8914) the response carries in
 	// its OPT, when hasEDE (only when the query had an OPT).
@@ -81,7 +85,7 @@ func (r *request) parse(b []byte) (rcode int, ok bool) {
 	r.rd = b[2]&flagRD != 0
 	r.cd = b[3]&flagCD != 0
 	r.qdEnd = hdrLen
-	r.keyLen, r.nlabels, r.edns, r.hasIXFRSerial, r.nsid, r.hasEDE = 0, 0, false, false, false, false
+	r.keyLen, r.nlabels, r.edns, r.hasIXFRSerial, r.nsid, r.hasEDE, r.tsig = 0, 0, false, false, false, false, false
 	rc := r.parseBody(b)
 	if r.opcode != dns.OpcodeQuery {
 		// Not ours to do, however well formed: NOTIMP, with the question
@@ -157,6 +161,13 @@ func (r *request) parseBody(b []byte) int {
 		var rdStart, rdEnd int
 		if off, typ, rdStart, rdEnd, okRR = skipRR(b, off); !okRR {
 			return dns.RcodeFormatError
+		}
+		if typ == dns.TypeTSIG {
+			if i != ar-1 {
+				return dns.RcodeFormatError // a TSIG must be the last record
+			}
+			r.tsig, r.tsigStart = true, start
+			continue
 		}
 		if typ != dns.TypeOPT {
 			continue
@@ -249,6 +260,9 @@ type result struct {
 	axfr  bool
 	drop  bool
 	tc    bool
+	// signed is set for a request with a valid TSIG: how to sign the
+	// answer (writeAXFR signs each transfer message with it).
+	signed *signedState
 }
 
 // respond answers the query in b from table t, appending the response to
@@ -257,10 +271,19 @@ type result struct {
 // transport must stream t.axfr (TCP only, client allowed). src is the
 // client address (for the AXFR allow-list).
 func (s *Server) respond(t *table, b, out []byte, tcp bool, src netip.Addr) ([]byte, result) {
+	return s.respondSigned(t, b, out, tcp, src, "")
+}
+
+// respondSigned is respond for a request verified with TSIG key key ("":
+// not signed, or not yet verified).
+func (s *Server) respondSigned(t *table, b, out []byte, tcp bool, src netip.Addr, key string) ([]byte, result) {
 	var r request
 	rc, ok := r.parse(b)
 	if !ok {
 		return nil, result{drop: true}
+	}
+	if r.tsig && key == "" && rc == rcodeNone {
+		return s.respondTSIG(t, b, out, tcp, &r, src)
 	}
 	res := result{qtype: r.qtype}
 	if rc != rcodeNone {
@@ -308,7 +331,7 @@ func (s *Server) respond(t *table, b, out []byte, tcp bool, src netip.Addr) ([]b
 		// RFC 5936 section 4.2: AXFR is TCP only. An IXFR gets our SOA
 		// alone over UDP or when the client is up to date, else the
 		// full zone (RFC 1995 sections 2 and 4).
-		if string(r.name()) == t.apexKey && s.axfrAllowed(src) {
+		if string(r.name()) == t.apexKey && s.axfrAllowed(src) && !s.transferNeedsKey(key) {
 			if r.qtype == dns.TypeIXFR && (!tcp || r.hasIXFRSerial && !serialLess(r.ixfrSerial, t.serial)) {
 				if soa := t.nodes[t.apexKey].lookup(dns.TypeSOA); soa != nil {
 					return s.finish(r.patch(out, b, soa), &r, limit), res
@@ -322,6 +345,10 @@ func (s *Server) respond(t *table, b, out []byte, tcp bool, src netip.Addr) ([]b
 		res.rcode = dns.RcodeRefused
 		if string(r.name()) == t.apexKey {
 			r.setEDE(edeProhibited)
+			if s.axfrAllowed(src) && s.transferNeedsKey(key) {
+				s.metrics.tsigFailures[tsigUnsigned].Inc()
+				s.logger.Warn("dns: transfer refused: not signed with one of dns.axfr_keys", "src", src, "key", key)
+			}
 		} else {
 			r.setEDE(edeNotAuthoritative)
 		}

@@ -88,6 +88,7 @@ func TestBadFlagsOneLine(t *testing.T) {
 		"config":      {[]string{"check", "--format", "bogus"}, "--format"},
 		"healthcheck": {[]string{"--timeout", "soon"}, "--timeout"},
 		"version":     {[]string{"--json=maybe"}, "--json"},
+		"tsig-keygen": {[]string{"--algorithm", "hmac-md5", "k.example"}, "--algorithm"},
 	}
 	for _, name := range commandNames() {
 		bad, ok := badValue[name]

@@ -43,6 +43,7 @@ func commands() map[string]command {
 		"config":      {"config check: validate and print the effective config", runConfig},
 		"healthcheck": {"probe a running daemon's /healthz (for containers)", runHealthcheck},
 		"version":     {"print the version, commit, Go version and build tags", runVersion},
+		"tsig-keygen": {"print a new TSIG key for dns.tsig_keys, BIND and Knot", runTSIGKeygen},
 	}
 }
 
