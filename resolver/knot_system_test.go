@@ -200,3 +200,67 @@ zone:
 	}
 	assert.Greater(t, attempts.Load(), int64(300), "the flood kept renewing its connections")
 }
+
+// TestSystemKnotSecondaryTSIG: Knot pulls the zone with a TSIG key that
+// svcreg requires (AXFRKeys), and accepts NOTIFY only when signed with
+// it: the first transfer and the NOTIFY-driven second both succeed.
+func TestSystemKnotSecondaryTSIG(t *testing.T) {
+	knotd := testutil.RequireTool(t, "knotd", "knot")
+	all := make([]string, len(zoneSeeds))
+	for i := range zoneSeeds {
+		all[i] = seedPath(i)
+	}
+	snap1 := zoneSnapshot(t, all[:4]...)
+	snap2 := zoneSnapshot(t, all...)
+	const key, secret = "transfer.services.internal.", "c3ZjcmVnLXRlc3Qtc2VjcmV0LTMyLWJ5dGVzLWxvbmc="
+
+	knotPort := testutil.FreePort(t)
+	knotAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(knotPort))
+	cfg := resolver.Config{Notify: []string{knotAddr},
+		TSIGKeys: []resolver.TSIGKey{{Name: key, Algorithm: "hmac-sha256", Secret: secret}},
+		AXFRKeys: []string{key}, NotifyKey: key}
+	srv, svcAddr := sysStartServer(t, snap1, cfg)
+	_, svcPort, err := net.SplitHostPort(svcAddr)
+	require.NoError(t, err)
+
+	dir := t.TempDir()
+	z := resolver.DefaultZone
+	conf := sysKnotConf(t, dir, knotPort, fmt.Sprintf(`key:
+  - id: %s
+    algorithm: hmac-sha256
+    secret: %s
+remote:
+  - id: svcreg
+    address: 127.0.0.1@%s
+    key: %s
+acl:
+  - id: notify-from-svcreg
+    address: 127.0.0.1
+    key: %s
+    action: notify
+zone:
+  - domain: %q
+    file: %q
+    master: svcreg
+    acl: notify-from-svcreg
+    zonefile-sync: -1
+    zonefile-load: none
+    journal-content: none
+`, key, secret, svcPort, key, key, z, filepath.Join(dir, "secondary.zone")))
+	sysStartProcess(t, "knotd", knotd, "-c", conf)
+	sysWaitSerial(t, knotAddr, srv.Serial(), 30*time.Second)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	require.NoError(t, srv.SetSnapshot(ctx, snap2))
+	sysWaitSerial(t, knotAddr, srv.Serial(), 20*time.Second)
+
+	// Without the key, svcreg refuses the transfer.
+	q := new(dns.Msg)
+	q.SetAxfr(z)
+	env, err := (&dns.Transfer{}).In(q, svcAddr)
+	require.NoError(t, err)
+	for e := range env {
+		assert.Error(t, e.Error, "an unsigned transfer is refused")
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -92,18 +93,33 @@ func TestE2EResolvers(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	const svcPort, namedPort, pdnsPort, kresdPort = 5300, 5301, 5302, 5303
+	const svcPort, namedPort, pdnsPort, kresdPort, secondaryPort = 5300, 5301, 5302, 5303, 5304
+	// The first instance also feeds a BIND secondary: transfers need the
+	// TSIG key, NOTIFY is signed and leaves from 127.0.0.2, the only
+	// address the secondary takes NOTIFY from.
+	const tsigKey, tsigSecret = "transfer.services.internal.", "c3ZjcmVnLXRlc3Qtc2VjcmV0LTMyLWJ5dGVzLWxvbmc="
 	cfg := filepath.Join(dir, "svcreg.yml")
-	require.NoError(t, os.WriteFile(cfg, []byte(fmt.Sprintf(`registry:
+	writeCfg := func(local string) {
+		require.NoError(t, os.WriteFile(cfg, []byte(fmt.Sprintf(`registry:
   sources: [%q]
   cache_dir: %q
   watch: false
+%s
 dns:
   listen: ["127.0.0.1:%d"]
+  notify: ["127.0.0.1:%d"]
+  notify_source: 127.0.0.2
+  tsig_keys:
+    - {name: %s, algorithm: hmac-sha256, secret: %s}
+  axfr_keys: [%s]
+  notify_key: %s
 http:
   listen: ["127.0.0.1:18053"]
-`, iana, filepath.Join(dir, "cache"), svcPort)), 0o644))
-	start("svcreg", inNS(bin, "serve", "--config", cfg, "-q"))
+`, iana, filepath.Join(dir, "cache"), local, svcPort, secondaryPort, tsigKey, tsigSecret, tsigKey, tsigKey)), 0o644))
+	}
+	writeCfg("")
+	svcCmd := inNS(bin, "serve", "--config", cfg, "-q")
+	start("svcreg", svcCmd)
 	waitAnswer("svcreg", svcPort)
 	// A second instance serving the whole enumeration, as zone all.internal.
 	const allPort = 5310
@@ -184,4 +200,58 @@ policy.add(policy.suffix(policy.STUB({'127.0.0.1@%d'}), {todname('services.inter
 	// Why the bound: the whole list is more than BIND takes by default.
 	whole := dig(namedPort, "_services._dns-sd._udp.all.internal", "PTR")
 	assert.Contains(t, whole, "status: SERVFAIL", "BIND with the whole enumeration")
+
+	// A BIND secondary with TSIG, following NOTIFY from dns.notify_source.
+	secDir := filepath.Join(dir, "secondary")
+	require.NoError(t, os.MkdirAll(secDir, 0o755))
+	secConf := filepath.Join(secDir, "named.conf")
+	require.NoError(t, os.WriteFile(secConf, []byte(fmt.Sprintf(`key %q {
+	algorithm hmac-sha256;
+	secret %q;
+};
+options {
+	directory %q;
+	pid-file %q;
+	listen-on port %d { 127.0.0.1; };
+	listen-on-v6 { none; };
+	recursion no;
+	notify no;
+};
+controls { };
+zone "services.internal" {
+	type secondary;
+	primaries port %d { 127.0.0.1 key %q; };
+	file "services.internal.zone";
+	allow-notify { 127.0.0.2; };
+};
+`, tsigKey, tsigSecret, secDir, filepath.Join(secDir, "named.pid"), secondaryPort, svcPort, tsigKey)), 0o644))
+	start("named (secondary)", inNS(named, "-g", "-4", "-c", secConf))
+	serialOf := func(port int) string {
+		return strings.Fields(strings.TrimSpace(dig(port, "+short", "services.internal", "SOA")) + " x x x")[2]
+	}
+	want := serialOf(svcPort)
+	deadline := time.Now().Add(30 * time.Second)
+	for serialOf(secondaryPort) != want {
+		require.True(t, time.Now().Before(deadline), "the BIND secondary never got serial %s", want)
+		time.Sleep(200 * time.Millisecond)
+	}
+	// A change: a local addition and SIGHUP give a new serial, whose
+	// NOTIFY the secondary follows at once (its refresh is 4 hours away).
+	writeCfg(`  local:
+    - {name: e2e-added, protocols: [tcp], port: 39999, description: added by the test}`)
+	require.NoError(t, svcCmd.Process.Signal(syscall.SIGHUP))
+	deadline = time.Now().Add(30 * time.Second)
+	for serialOf(svcPort) == want {
+		require.True(t, time.Now().Before(deadline), "svcreg never reloaded")
+		time.Sleep(200 * time.Millisecond)
+	}
+	want = serialOf(svcPort)
+	deadline = time.Now().Add(20 * time.Second)
+	for serialOf(secondaryPort) != want {
+		require.True(t, time.Now().Before(deadline), "the BIND secondary did not follow the NOTIFY to serial %s", want)
+		time.Sleep(200 * time.Millisecond)
+	}
+	assert.Contains(t, dig(secondaryPort, "+short", "_e2e-added._tcp.services.internal", "SRV"), "39999")
+	// Unsigned, svcreg refuses the transfer.
+	assert.Contains(t, dig(svcPort, "services.internal", "AXFR"), "Transfer failed")
 }
