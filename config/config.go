@@ -125,6 +125,12 @@ type DNS struct {
 	SOAExpire  int `yaml:"soa_expire"`
 	// NotifySource is the address[:port] NOTIFY is sent from.
 	NotifySource string `yaml:"notify_source"`
+	// DNS cookies (RFC 7873): the server secret (hex, 16 bytes; "" a random
+	// one per start), the previous one during a rollover, and whether UDP
+	// queries need a valid server cookie.
+	CookieSecret         string `yaml:"cookie_secret"`
+	CookieSecretPrevious string `yaml:"cookie_secret_previous"`
+	RequireCookies       bool   `yaml:"require_cookies"`
 	// TSIGKeys are the shared secrets; AXFRKeys the keys of which one
 	// must sign a transfer; NotifyKey the key NOTIFY is signed with.
 	TSIGKeys  []TSIGKey `yaml:"tsig_keys"`

@@ -63,7 +63,7 @@ func TestInvalidFixtures(t *testing.T) {
 		{"invalid-ttl.yml", "invalid-ttl.yml:2: dns.ttl: \"one hour\" is not an integer"},
 		{"invalid-two-documents.yml", "invalid-two-documents.yml:3: more than one YAML document"},
 		{"invalid-udp-size.yml", "invalid-udp-size.yml:2: dns.udp_size: 100: want 512-4096 (RFC 6891 section 6.2.5)"},
-		{"invalid-unknown-key.yml", "invalid-unknown-key.yml:3: dns.listne: unknown key (known: addresses, axfr_allow, axfr_keys, enumerate, enumerate_max_records, id_server, listen, mbox, negative_ttl, notify, notify_key, notify_retries, notify_source, notify_timeout, ns, nsid, query_log, rrl_ipv4_prefix, rrl_ipv6_prefix, rrl_rate, rrl_slip, serial_file, soa_expire, soa_refresh, soa_retry, target, tcp_idle_timeout, tcp_max_conns, tcp_max_conns_per_source, tcp_read_timeout, tcp_reserved_conns, tsig_keys, ttl, udp_batch, udp_size, udp_workers, version_bind, zone)"},
+		{"invalid-unknown-key.yml", "invalid-unknown-key.yml:3: dns.listne: unknown key (known: addresses, axfr_allow, axfr_keys, cookie_secret, cookie_secret_previous, enumerate, enumerate_max_records, id_server, listen, mbox, negative_ttl, notify, notify_key, notify_retries, notify_source, notify_timeout, ns, nsid, query_log, require_cookies, rrl_ipv4_prefix, rrl_ipv6_prefix, rrl_rate, rrl_slip, serial_file, soa_expire, soa_refresh, soa_retry, target, tcp_idle_timeout, tcp_max_conns, tcp_max_conns_per_source, tcp_read_timeout, tcp_reserved_conns, tsig_keys, ttl, udp_batch, udp_size, udp_workers, version_bind, zone)"},
 		{"invalid-unknown-section.yml", "invalid-unknown-section.yml:1: logging: unknown key (known: dns, http, log, mdns, registry)"},
 		{"invalid-zone.yml", "invalid-zone.yml:2: dns.zone: \"bad..zone\" is not a domain name"},
 	}

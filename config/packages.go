@@ -114,6 +114,7 @@ func (c *Config) Resolver() resolver.Config {
 		rc.TSIGKeys = append(rc.TSIGKeys, resolver.TSIGKey{Name: k.Name, Algorithm: k.Algorithm, Secret: k.secret})
 	}
 	rc.AXFRKeys, rc.NotifyKey = slices.Clone(d.AXFRKeys), d.NotifyKey
+	rc.CookieSecret, rc.CookieSecretPrevious, rc.RequireCookies = d.CookieSecret, d.CookieSecretPrevious, d.RequireCookies
 	rc.Enumerate, rc.EnumerateMaxRecords = d.Enumerate, d.EnumerateMaxRecords
 	if rc.EnumerateMaxRecords == 0 {
 		rc.EnumerateMaxRecords = -1 // 0 in the config: no bound

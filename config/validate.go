@@ -2,6 +2,7 @@ package config
 
 import (
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
@@ -238,6 +239,11 @@ func (v *validator) dns(d *DNS) {
 		v.fail("dns.soa_expire", "%d: at least dns.soa_refresh + dns.soa_retry (%d)", d.SOAExpire, d.SOARefresh+d.SOARetry)
 	}
 	v.tsig(d)
+	for key, s := range map[string]string{"dns.cookie_secret": d.CookieSecret, "dns.cookie_secret_previous": d.CookieSecretPrevious} {
+		if b, err := hex.DecodeString(s); s != "" && (err != nil || len(b) != 16) {
+			v.fail(key, "want 16 bytes of hex (32 characters), e.g. from: head -c16 /dev/urandom | xxd -p")
+		}
+	}
 	switch d.Enumerate {
 	case resolver.EnumerateDNSSD, resolver.EnumerateAll, resolver.EnumerateNone:
 	default:

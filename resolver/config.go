@@ -70,6 +70,15 @@ type Config struct {
 	// SOARefresh, SOARetry and SOAExpire are the SOA timers (defaults
 	// 14400, 3600 and 1209600 s, as RIPE-203 recommends).
 	SOARefresh, SOARetry, SOAExpire uint32
+	// CookieSecret is the hex SipHash key (16 bytes) server cookies are
+	// made with (RFC 7873, RFC 9018); "" makes a random one at start, so
+	// cookies do not survive a restart or match another instance's.
+	// CookieSecretPrevious is still accepted, for a rollover.
+	// RequireCookies answers UDP queries that bring a client cookie but
+	// no valid server cookie BADCOOKIE (with one to retry with).
+	CookieSecret, CookieSecretPrevious string
+	RequireCookies                     bool
+
 	// TSIGKeys are the shared secrets of TSIG (RFC 8945). AXFRKeys names
 	// the keys of which one must sign a transfer request (in addition to
 	// AXFRAllow; none: unsigned transfers are allowed); NotifyKey the key
@@ -229,6 +238,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.SOAExpire == 0 {
 		c.SOAExpire = 1209600
+	}
+	if _, err := newCookieKeys(c.CookieSecret, c.CookieSecretPrevious); err != nil {
+		return c, err
 	}
 	keys, err := checkTSIGKeys(c.TSIGKeys)
 	if err != nil {

@@ -233,3 +233,87 @@ func TestEDNSCompleteness(t *testing.T) {
 	out = rcTool(t, "kdig", addr, "+nsid", "services.internal", "SOA")
 	assert.Contains(t, out, `NSID: 6E73312E737663726567 "ns1.svcreg"`)
 }
+
+// TestCookies: a client cookie gets a server cookie back (RFC 7873,
+// RFC 9018 layout); a valid one exempts the client from rate limiting; a
+// malformed option is FORMERR; with RequireCookies a query without a
+// valid server cookie is BADCOOKIE, and the retry with the cookie works.
+// kdig's +cookie sees the same.
+func TestCookies(t *testing.T) {
+	_, addr := rcStart(t, resolver.Config{RRLRate: 1, CookieSecret: "000102030405060708090a0b0c0d0e0f"}, rcMini(t), nil)
+	ask := func(addr string, opt *dns.EDNS0_COOKIE) *dns.Msg {
+		t.Helper()
+		q := new(dns.Msg).SetQuestion("services.internal.", dns.TypeSOA)
+		q.SetEdns0(1232, false)
+		if opt != nil {
+			q.IsEdns0().Option = append(q.IsEdns0().Option, opt)
+		}
+		r, _, err := (&dns.Client{Net: "udp", Timeout: 200 * time.Millisecond}).Exchange(q, addr)
+		if err != nil {
+			return nil
+		}
+		return r
+	}
+	cookieOf := func(r *dns.Msg) string {
+		for _, o := range r.IsEdns0().Option {
+			if c, ok := o.(*dns.EDNS0_COOKIE); ok {
+				return c.Cookie
+			}
+		}
+		return ""
+	}
+	const cc = "0102030405060708"
+	r := ask(addr, &dns.EDNS0_COOKIE{Code: dns.EDNS0COOKIE, Cookie: cc})
+	require.NotNil(t, r)
+	got := cookieOf(r)
+	require.Len(t, got, 2*(8+16), "client cookie and a 16-byte server cookie")
+	assert.Equal(t, cc, got[:16])
+	assert.Equal(t, "01000000", got[16:24], "version 1, reserved zero")
+
+	// With the server cookie, 30 queries at once: none is rate limited.
+	answered := 0
+	for range 30 {
+		if ask(addr, &dns.EDNS0_COOKIE{Code: dns.EDNS0COOKIE, Cookie: got}) != nil {
+			answered++
+		}
+	}
+	assert.Equal(t, 30, answered, "a valid server cookie exempts from RRL")
+	answered = 0
+	for range 30 {
+		if ask(addr, nil) != nil {
+			answered++
+		}
+	}
+	assert.Less(t, answered, 30, "without a cookie the rate limit applies")
+
+	// A malformed cookie option (10 bytes) is FORMERR.
+	bad := new(dns.Msg).SetQuestion("services.internal.", dns.TypeSOA)
+	bad.SetEdns0(1232, false)
+	bad.IsEdns0().Option = append(bad.IsEdns0().Option, &dns.EDNS0_COOKIE{Code: dns.EDNS0COOKIE, Cookie: "01020304050607080910"})
+	b, err := bad.Pack()
+	require.NoError(t, err)
+	time.Sleep(1100 * time.Millisecond) // the rate limit's bucket refills
+	replies := rcRawUDP(t, addr, b, 500*time.Millisecond)
+	require.Len(t, replies, 1)
+	m := new(dns.Msg)
+	require.NoError(t, m.Unpack(replies[0]))
+	assert.Equal(t, dns.RcodeFormatError, m.Rcode)
+
+	// Required: BADCOOKIE first, then the retry with the cookie.
+	_, req := rcStart(t, resolver.Config{RequireCookies: true}, rcMini(t), nil)
+	r = ask(req, &dns.EDNS0_COOKIE{Code: dns.EDNS0COOKIE, Cookie: cc})
+	require.NotNil(t, r)
+	assert.Equal(t, dns.RcodeBadCookie, r.Rcode)
+	fresh := cookieOf(r)
+	require.Len(t, fresh, 48)
+	r = ask(req, &dns.EDNS0_COOKIE{Code: dns.EDNS0COOKIE, Cookie: fresh})
+	require.NotNil(t, r)
+	assert.Equal(t, dns.RcodeSuccess, r.Rcode)
+	assert.Len(t, r.Answer, 1)
+
+	testutil.RequireTool(t, "kdig", "knot-dnsutils")
+	out := rcTool(t, "kdig", req, "+cookie", "+badcookie", "services.internal", "SOA")
+	assert.Contains(t, out, "bad cookie from 127.0.0.1", "kdig hears BADCOOKIE")
+	assert.Contains(t, out, "status: NOERROR", "and retries with the server cookie")
+	assert.Regexp(t, `COOKIE: [0-9A-F]{48}`, out)
+}

@@ -59,6 +59,7 @@ type Server struct {
 	refusals  refusalLog
 	// tsigKeys are Config.TSIGKeys by lowercased name.
 	tsigKeys map[string]TSIGKey
+	cookies  cookieKeys
 }
 
 // New checks cfg (filling defaults) and registers the metrics on reg
@@ -83,6 +84,9 @@ func New(cfg Config, logger *slog.Logger, reg prometheus.Registerer) (*Server, e
 		s.rrl = newRRL(cfg)
 	}
 	if s.tsigKeys, err = checkTSIGKeys(cfg.TSIGKeys); err != nil {
+		return nil, err
+	}
+	if s.cookies, err = newCookieKeys(cfg.CookieSecret, cfg.CookieSecretPrevious); err != nil {
 		return nil, err
 	}
 	return s, nil

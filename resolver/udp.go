@@ -14,6 +14,9 @@ import (
 // when it is dropped, the empty TC=1 reply when it slips (res.tc set),
 // else resp unchanged.
 func (s *Server) rateLimit(resp []byte, res *result, src netip.Addr, now time.Time) []byte {
+	if res.cookieValid {
+		return resp // a valid server cookie proves the source address (RFC 7873 section 5.2.5)
+	}
 	switch s.rrl.check(src, now) {
 	case rrlDrop:
 		s.metrics.drops[dropRRL].Inc()

@@ -3,6 +3,7 @@ package resolver
 import (
 	"encoding/binary"
 	"net/netip"
+	"time"
 
 	"github.com/miekg/dns"
 )
@@ -32,6 +33,16 @@ type request struct {
 	do      bool
 	bufSize uint16
 	nsid    bool // the OPT asked for the server's NSID (RFC 5001)
+	// cookie is set when the OPT carries a COOKIE option (RFC 7873):
+	// the client cookie cc and, when scLen > 0, a server cookie at scOff;
+	// cookieValid once respond has checked it is one of ours.
+	cookie      bool
+	cc          [clientCookieLen]byte
+	scOff       int
+	scLen       int
+	cookieValid bool
+	cookieSrc   netip.Addr // the client, for the server cookie we send
+
 	// tsig is set when the last additional record is a TSIG, which
 	// starts at tsigStart (RFC 8945 section 4.1).
 	tsig      bool
@@ -86,6 +97,7 @@ func (r *request) parse(b []byte) (rcode int, ok bool) {
 	r.cd = b[3]&flagCD != 0
 	r.qdEnd = hdrLen
 	r.keyLen, r.nlabels, r.edns, r.hasIXFRSerial, r.nsid, r.hasEDE, r.tsig = 0, 0, false, false, false, false, false
+	r.cookie, r.cookieValid = false, false
 	rc := r.parseBody(b)
 	if r.opcode != dns.OpcodeQuery {
 		// Not ours to do, however well formed: NOTIMP, with the question
@@ -186,8 +198,19 @@ func (r *request) parseBody(b []byte) int {
 			if o+4 > rdEnd {
 				return dns.RcodeFormatError
 			}
-			if binary.BigEndian.Uint16(b[o:]) == dns.EDNS0NSID {
+			switch code, olen := binary.BigEndian.Uint16(b[o:]), int(binary.BigEndian.Uint16(b[o+2:])); code {
+			case dns.EDNS0NSID:
 				r.nsid = true
+			case optCookie:
+				// A client cookie alone, or with a server cookie of 8-32
+				// bytes; anything else is malformed (RFC 7873 section 5.2.2).
+				if olen < clientCookieLen || (olen > clientCookieLen && olen < clientCookieLen+8) || olen > clientCookieLen+32 ||
+					o+4+olen > rdEnd {
+					return dns.RcodeFormatError
+				}
+				r.cookie = true
+				copy(r.cc[:], b[o+4:o+4+clientCookieLen])
+				r.scOff, r.scLen = o+4+clientCookieLen, olen-clientCookieLen
 			}
 			o += 4 + int(binary.BigEndian.Uint16(b[o+2:]))
 			if o > rdEnd {
@@ -263,6 +286,9 @@ type result struct {
 	// signed is set for a request with a valid TSIG: how to sign the
 	// answer (writeAXFR signs each transfer message with it).
 	signed *signedState
+	// cookieValid: the query carried one of our server cookies, so its
+	// source address is not spoofed (no rate limit applies).
+	cookieValid bool
 }
 
 // respond answers the query in b from table t, appending the response to
@@ -286,6 +312,20 @@ func (s *Server) respondSigned(t *table, b, out []byte, tcp bool, src netip.Addr
 		return s.respondTSIG(t, b, out, tcp, &r, src)
 	}
 	res := result{qtype: r.qtype}
+	if r.cookie {
+		r.cookieSrc = src
+		if r.scLen > 0 {
+			r.cookieValid = s.cookies.valid(r.cc[:], b[r.scOff:r.scOff+r.scLen], src, time.Now())
+		}
+		res.cookieValid = r.cookieValid
+		if s.cfg.RequireCookies && !tcp && !r.cookieValid && rc == rcodeNone {
+			// RFC 7873 section 5.2.3: BADCOOKIE, with a fresh cookie to
+			// retry with.
+			res.rcode = rcodeBadCookie
+			out = r.header(out, b, rcodeBadCookie&0x0f, false)
+			return s.appendOPT(out, &r, rcodeBadCookie>>4), res
+		}
+	}
 	if rc != rcodeNone {
 		// NOTIMP and FORMERR carry the question and an OPT when the query's
 		// could be read (RFC 6891 section 6.1.1).
@@ -489,6 +529,9 @@ func (s *Server) optLen(r *request) int {
 	if r.hasEDE {
 		n += 6
 	}
+	if r.cookie {
+		n += 4 + clientCookieLen + serverCookieLen
+	}
 	return n
 }
 
@@ -514,6 +557,12 @@ func (s *Server) appendOPT(out []byte, r *request, extRcode uint8) []byte {
 		out = binary.BigEndian.AppendUint16(out, dns.EDNS0EDE)
 		out = binary.BigEndian.AppendUint16(out, 2)
 		out = binary.BigEndian.AppendUint16(out, r.ede)
+	}
+	if r.cookie {
+		out = binary.BigEndian.AppendUint16(out, optCookie)
+		out = binary.BigEndian.AppendUint16(out, clientCookieLen+serverCookieLen)
+		out = append(out, r.cc[:]...)
+		out = s.cookies.serverCookie(out, r.cc[:], r.cookieSrc, time.Now())
 	}
 	return out
 }
