@@ -56,24 +56,8 @@ func TestSystemKnotSecondary(t *testing.T) {
 	_, svcPort, err := net.SplitHostPort(svcAddr)
 	require.NoError(t, err)
 
-	dir := t.TempDir()
 	z := resolver.DefaultZone
-	conf := sysKnotConf(t, dir, knotPort, fmt.Sprintf(`remote:
-  - id: svcreg
-    address: 127.0.0.1@%s
-acl:
-  - id: notify-from-svcreg
-    address: 127.0.0.1
-    action: notify
-zone:
-  - domain: %q
-    file: %q
-    master: svcreg
-    acl: notify-from-svcreg
-    zonefile-sync: -1
-    zonefile-load: none
-    journal-content: none
-`, svcPort, z, filepath.Join(dir, "secondary.zone")))
+	conf := knotSecondaryConf(t, t.TempDir(), knotPort, svcPort, "", "", "")
 	sysStartProcess(t, "knotd", knotd, "-c", conf)
 
 	// Knot refreshes at start-up: AXFR of the first snapshot.
@@ -115,12 +99,7 @@ zone:
 // is answered and the refresh succeeds.
 func TestSystemKnotRefreshUnderTCPFlood(t *testing.T) {
 	knotd := testutil.RequireTool(t, "knotd", "knot")
-	all := make([]string, len(zoneSeeds))
-	for i := range zoneSeeds {
-		all[i] = seedPath(i)
-	}
-	snap1 := zoneSnapshot(t, all[:4]...)
-	snap2 := zoneSnapshot(t, all...)
+	snap1, snap2 := knotSeedSnapshots(t)
 
 	knotPort := testutil.FreePort(t)
 	knotAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(knotPort))
@@ -160,25 +139,8 @@ func TestSystemKnotRefreshUnderTCPFlood(t *testing.T) {
 	}()
 	time.Sleep(500 * time.Millisecond) // the flood is on
 
-	dir := t.TempDir()
 	z := resolver.DefaultZone
-	conf := sysKnotConf(t, dir, knotPort, fmt.Sprintf(`remote:
-  - id: svcreg
-    address: 127.0.0.1@%s
-    via: 127.0.0.3
-acl:
-  - id: notify-from-svcreg
-    address: 127.0.0.1
-    action: notify
-zone:
-  - domain: %q
-    file: %q
-    master: svcreg
-    acl: notify-from-svcreg
-    zonefile-sync: -1
-    zonefile-load: none
-    journal-content: none
-`, svcPort, z, filepath.Join(dir, "secondary.zone")))
+	conf := knotSecondaryConf(t, t.TempDir(), knotPort, svcPort, "127.0.0.3", "", "")
 	sysStartProcess(t, "knotd", knotd, "-c", conf)
 	sysWaitSerial(t, knotAddr, srv.Serial(), 30*time.Second)
 
@@ -206,12 +168,7 @@ zone:
 // it: the first transfer and the NOTIFY-driven second both succeed.
 func TestSystemKnotSecondaryTSIG(t *testing.T) {
 	knotd := testutil.RequireTool(t, "knotd", "knot")
-	all := make([]string, len(zoneSeeds))
-	for i := range zoneSeeds {
-		all[i] = seedPath(i)
-	}
-	snap1 := zoneSnapshot(t, all[:4]...)
-	snap2 := zoneSnapshot(t, all...)
+	snap1, snap2 := knotSeedSnapshots(t)
 	const key, secret = "transfer.services.internal.", "c3ZjcmVnLXRlc3Qtc2VjcmV0LTMyLWJ5dGVzLWxvbmc="
 
 	knotPort := testutil.FreePort(t)
@@ -223,30 +180,9 @@ func TestSystemKnotSecondaryTSIG(t *testing.T) {
 	_, svcPort, err := net.SplitHostPort(svcAddr)
 	require.NoError(t, err)
 
-	dir := t.TempDir()
 	z := resolver.DefaultZone
-	conf := sysKnotConf(t, dir, knotPort, fmt.Sprintf(`key:
-  - id: %s
-    algorithm: hmac-sha256
-    secret: %s
-remote:
-  - id: svcreg
-    address: 127.0.0.1@%s
-    key: %s
-acl:
-  - id: notify-from-svcreg
-    address: 127.0.0.1
-    key: %s
-    action: notify
-zone:
-  - domain: %q
-    file: %q
-    master: svcreg
-    acl: notify-from-svcreg
-    zonefile-sync: -1
-    zonefile-load: none
-    journal-content: none
-`, key, secret, svcPort, key, key, z, filepath.Join(dir, "secondary.zone")))
+	keyConf := fmt.Sprintf("key:\n  - id: %s\n    algorithm: hmac-sha256\n    secret: %s\n", key, secret)
+	conf := knotSecondaryConf(t, t.TempDir(), knotPort, svcPort, "", keyConf, key)
 	sysStartProcess(t, "knotd", knotd, "-c", conf)
 	sysWaitSerial(t, knotAddr, srv.Serial(), 30*time.Second)
 
@@ -263,4 +199,47 @@ zone:
 	for e := range env {
 		assert.Error(t, e.Error, "an unsigned transfer is refused")
 	}
+}
+
+// knotSeedSnapshots are the two registries of the Knot secondary tests:
+// the first four seeds, then all of them.
+func knotSeedSnapshots(t *testing.T) (first, all *registry.Snapshot) {
+	t.Helper()
+	paths := make([]string, len(zoneSeeds))
+	for i := range zoneSeeds {
+		paths[i] = seedPath(i)
+	}
+	return zoneSnapshot(t, paths[:4]...), zoneSnapshot(t, paths...)
+}
+
+// knotSecondaryConf is a knotd configuration in dir that follows the
+// zone from svcreg at svcPort, taking NOTIFY from 127.0.0.1. via is the
+// address Knot transfers from ("": the kernel's choice); keyConf (a "key:"
+// section) and key ("" for none) make transfers and NOTIFY use TSIG.
+func knotSecondaryConf(t *testing.T, dir string, knotPort int, svcPort, via, keyConf, key string) string {
+	t.Helper()
+	var remoteExtra, aclExtra string
+	if via != "" {
+		remoteExtra += "\n    via: " + via
+	}
+	if key != "" {
+		remoteExtra += "\n    key: " + key
+		aclExtra = "\n    key: " + key
+	}
+	return sysKnotConf(t, dir, knotPort, fmt.Sprintf(`%sremote:
+  - id: svcreg
+    address: 127.0.0.1@%s%s
+acl:
+  - id: notify-from-svcreg
+    address: 127.0.0.1%s
+    action: notify
+zone:
+  - domain: %q
+    file: %q
+    master: svcreg
+    acl: notify-from-svcreg
+    zonefile-sync: -1
+    zonefile-load: none
+    journal-content: none
+`, keyConf, svcPort, remoteExtra, aclExtra, resolver.DefaultZone, filepath.Join(dir, "secondary.zone")))
 }
