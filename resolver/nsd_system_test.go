@@ -19,15 +19,29 @@ import (
 
 // TestSystemNSDSecondary runs NSD as a secondary of an in-process svcreg:
 // it pulls the zone by AXFR, answers like svcreg for a sample of names,
-// and follows a changed registry after svcreg's NOTIFY.
+// and follows a changed registry after svcreg's NOTIFY; without TSIG, and
+// with a key svcreg requires for transfers and NSD for NOTIFY.
 func TestSystemNSDSecondary(t *testing.T) {
 	nsd := testutil.RequireTool(t, "nsd", "nsd")
+	t.Run("no key", func(t *testing.T) { nsdSecondary(t, nsd, false) })
+	t.Run("TSIG", func(t *testing.T) { nsdSecondary(t, nsd, true) })
+}
+
+func nsdSecondary(t *testing.T, nsd string, tsig bool) {
 	snap1 := zoneSnapshot(t, seedPath(0), seedPath(1), seedPath(2))
 	snap2 := zoneSnapshot(t, seedPath(0), seedPath(1), seedPath(2), seedPath(3), seedPath(4))
 
 	nsdPort := testutil.FreePort(t)
 	nsdAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(nsdPort))
 	cfg := resolver.Config{Notify: []string{nsdAddr}}
+	const key, secret = "transfer.services.internal.", "c3ZjcmVnLXRlc3Qtc2VjcmV0LTMyLWJ5dGVzLWxvbmc="
+	keyConf, keyRef := "", "NOKEY"
+	if tsig {
+		cfg.TSIGKeys = []resolver.TSIGKey{{Name: key, Algorithm: "hmac-sha256", Secret: secret}}
+		cfg.AXFRKeys, cfg.NotifyKey = []string{key}, key
+		keyConf = fmt.Sprintf("key:\n    name: %q\n    algorithm: hmac-sha256\n    secret: %q\n", key, secret)
+		keyRef = key
+	}
 	srv, svcAddr := sysStartServer(t, snap1, cfg)
 	_, svcPort, err := net.SplitHostPort(svcAddr)
 	require.NoError(t, err)
@@ -55,13 +69,13 @@ func TestSystemNSDSecondary(t *testing.T) {
     verbosity: 2
 remote-control:
     control-enable: no
-zone:
+%szone:
     name: %q
     zonefile: "secondary.zone"
-    request-xfr: AXFR 127.0.0.1@%s NOKEY
-    allow-notify: 127.0.0.1 NOKEY
+    request-xfr: AXFR 127.0.0.1@%s %s
+    allow-notify: 127.0.0.1 %s
 `, nsdPort, dir, filepath.Join(dir, "nsd.pid"), filepath.Join(dir, "xfrd.state"), filepath.Join(dir, "zone.list"),
-		filepath.Join(dir, "nsd.log"), z, svcPort)), 0o644))
+		filepath.Join(dir, "nsd.log"), keyConf, z, svcPort, keyRef, keyRef)), 0o644))
 	sysStartProcess(t, "nsd", nsd, "-d", "-c", conf)
 	t.Cleanup(func() {
 		if t.Failed() {
