@@ -18,16 +18,7 @@ import (
 // svcreg serve loads it.
 func benchSnapshot(b *testing.B) *registry.Snapshot {
 	b.Helper()
-	f, err := os.Open(testutil.SharedFile(b, "iana", "service-names-port-numbers.xml"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
-	src, err := registry.ParseXML(f, "service-names-port-numbers.xml")
-	if err != nil {
-		b.Fatal(err)
-	}
-	snap, err := registry.Build(src, registry.Builtin())
+	snap, err := registry.Build(ianaSource(b), registry.Builtin())
 	if err != nil {
 		b.Fatal(err)
 	}

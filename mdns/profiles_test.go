@@ -13,16 +13,23 @@ import (
 	"github.com/svcreg/svcreg/registry"
 )
 
+// ianaSource parses the official registry from ../shared (skipped
+// outside CI when it is missing).
+func ianaSource(tb testing.TB) *registry.Source {
+	tb.Helper()
+	f, err := os.Open(testutil.SharedFile(tb, "iana", "service-names-port-numbers.xml"))
+	require.NoError(tb, err)
+	defer f.Close()
+	src, err := registry.ParseXML(f, "service-names-port-numbers.xml")
+	require.NoError(tb, err)
+	return src
+}
+
 // ianaSnapshot is the registry the README recommends, the official XML,
 // with or without the profile layer.
 func ianaSnapshot(t *testing.T, profiles bool) *registry.Snapshot {
 	t.Helper()
-	f, err := os.Open(testutil.SharedFile(t, "iana", "service-names-port-numbers.xml"))
-	require.NoError(t, err)
-	defer f.Close()
-	src, err := registry.ParseXML(f, "service-names-port-numbers.xml")
-	require.NoError(t, err)
-	snap, err := registry.Build(src)
+	snap, err := registry.Build(ianaSource(t))
 	require.NoError(t, err)
 	if profiles {
 		snap = snap.WithProfiles(registry.BuiltinProfiles())

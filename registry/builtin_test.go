@@ -87,13 +87,7 @@ func TestBuiltinTable(t *testing.T) {
 // TXT keys, ours must include them, except where the registry is wrong or
 // we know less.
 func TestBuiltinAgreesWithIANA(t *testing.T) {
-	f, err := os.Open(testutil.SharedFile(t, "iana", "service-names-port-numbers.xml"))
-	require.NoError(t, err)
-	defer f.Close()
-	iana, err := ParseXML(f, "service-names-port-numbers.xml")
-	require.NoError(t, err)
-	snap, err := Build(iana)
-	require.NoError(t, err)
+	snap := ianaSnapshot(t)
 	profiles := BuiltinProfiles()
 	compared := 0
 	for _, b := range Builtin().Records {

@@ -239,8 +239,13 @@ func (c Config) withDefaults() (Config, error) {
 	if c.SOAExpire == 0 {
 		c.SOAExpire = 1209600
 	}
-	if _, err := newCookieKeys(c.CookieSecret, c.CookieSecretPrevious); err != nil {
-		return c, err
+	var scratch [cookieSecretSize]byte
+	for _, sec := range []string{c.CookieSecret, c.CookieSecretPrevious} {
+		if sec != "" {
+			if err := readCookieSecret(sec, &scratch); err != nil {
+				return c, err
+			}
+		}
 	}
 	keys, err := checkTSIGKeys(c.TSIGKeys)
 	if err != nil {
