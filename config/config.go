@@ -173,6 +173,10 @@ type DNS struct {
 	// the cache directory (registry.cache_dir or its default), SerialFileNone
 	// turns persistence off, anything else is the file's path.
 	SerialFile string `yaml:"serial_file"`
+	// SerialPolicy makes the serial from the data (content, the
+	// default: the same on every instance with the same data and
+	// settings), counts changes (increment) or takes the time (unixtime).
+	SerialPolicy string `yaml:"serial_policy"`
 }
 
 // SerialFileNone as dns.serial_file turns serial persistence off.

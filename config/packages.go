@@ -84,6 +84,7 @@ func dnsDefaults() DNS {
 		SOAExpire:            int(rc.SOAExpire),
 		Enumerate:            rc.Enumerate,
 		EnumerateMaxRecords:  rc.EnumerateMaxRecords,
+		SerialPolicy:         rc.SerialPolicy,
 	}
 }
 
@@ -116,6 +117,7 @@ func (c *Config) Resolver() resolver.Config {
 	rc.AXFRKeys, rc.NotifyKey = slices.Clone(d.AXFRKeys), d.NotifyKey
 	rc.CookieSecret, rc.CookieSecretPrevious, rc.RequireCookies = d.CookieSecret, d.CookieSecretPrevious, d.RequireCookies
 	rc.Enumerate, rc.EnumerateMaxRecords = d.Enumerate, d.EnumerateMaxRecords
+	rc.SerialPolicy = d.SerialPolicy
 	if rc.EnumerateMaxRecords == 0 {
 		rc.EnumerateMaxRecords = -1 // 0 in the config: no bound
 	}

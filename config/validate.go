@@ -250,6 +250,11 @@ func (v *validator) dns(d *DNS) {
 		v.fail("dns.enumerate", "%q: want dnssd, all or none", d.Enumerate)
 	}
 	v.intRange("dns.enumerate_max_records", d.EnumerateMaxRecords, 0, 65535)
+	switch d.SerialPolicy {
+	case resolver.SerialContent, resolver.SerialIncrement, resolver.SerialUnixtime:
+	default:
+		v.fail("dns.serial_policy", "%q: want content, increment or unixtime", d.SerialPolicy)
+	}
 	if d.NotifySource != "" {
 		if _, err := netip.ParseAddrPort(d.NotifySource); err != nil {
 			if _, err := netip.ParseAddr(d.NotifySource); err != nil {

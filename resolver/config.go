@@ -15,6 +15,20 @@ import (
 // ErrConfig is wrapped by every configuration error New and ZoneRRs return.
 var ErrConfig = errors.New("invalid resolver configuration")
 
+// Serial policies (Config.SerialPolicy).
+const (
+	// SerialContent derives the serial from the data: its date (see
+	// SerialPolicy) as YYYYMMDD and two digits from the zone content's
+	// digest, so every instance serving the same data and zone settings
+	// serves the same serial.
+	SerialContent = "content"
+	// SerialIncrement starts from the data's date as YYYYMMDD00 and adds
+	// one for each change this instance sees.
+	SerialIncrement = "increment"
+	// SerialUnixtime is the time of the change in seconds since 1970.
+	SerialUnixtime = "unixtime"
+)
+
 // Enumeration policies (Config.Enumerate).
 const (
 	EnumerateDNSSD = "dnssd"
@@ -143,6 +157,15 @@ type Config struct {
 	RRLIPv4Prefix int
 	RRLIPv6Prefix int
 
+	// SerialPolicy chooses how a zone's serial is made: SerialContent
+	// (default), SerialIncrement or SerialUnixtime. Under every policy a
+	// serial never goes below one served before (by this process, or
+	// by an earlier one when SerialFile is set): when the policy's serial
+	// is not newer, the previous serial plus one is served instead. The
+	// data's date is the newest of the registry's date and its records'
+	// registration and modification dates that is not in the future.
+	SerialPolicy string
+
 	// SerialFile, when set, keeps the SOA serial across restarts so that
 	// it never goes backwards for a secondary (see Server.SetSnapshot):
 	// a small JSON file (zone, serial, content digest) replaced
@@ -220,6 +243,13 @@ func (c Config) withDefaults() (Config, error) {
 		nsAddrs[abs] = addrs
 	}
 	c.NSAddresses = nsAddrs
+	switch c.SerialPolicy {
+	case "":
+		c.SerialPolicy = SerialContent
+	case SerialContent, SerialIncrement, SerialUnixtime:
+	default:
+		return c, fmt.Errorf("%w: serial_policy %q: want content, increment or unixtime", ErrConfig, c.SerialPolicy)
+	}
 	switch c.Enumerate {
 	case "":
 		c.Enumerate = EnumerateDNSSD

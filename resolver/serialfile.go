@@ -104,37 +104,31 @@ func writeSerialState(path string, st serialState) (err error) {
 
 // restoreSerial picks the first serial of this process from the serial
 // file: the file's serial when it names this zone with the same content,
-// else the larger (RFC 1982) of base, the registry-date serial, and the
-// file's serial + 1, so that a secondary holding the file's serial sees a
-// newer one. No file, or one that cannot be read, gives base.
-func (s *Server) restoreSerial(base uint32, h [32]byte) uint32 {
+// else the newer (RFC 1982) of serial, the policy's, and the file's
+// serial + 1, so that a secondary holding the file's serial sees a newer
+// one. No file, or one that cannot be read, gives serial.
+func (s *Server) restoreSerial(serial uint32, h [32]byte) uint32 {
 	path := s.cfg.SerialFile
 	st, err := readSerialState(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		s.logger.Info("DNS serial file absent; starting from the registry date", "file", path, "serial", base)
-		return base
+		s.logger.Info("DNS serial file absent; starting from the policy's serial", "file", path, "serial", serial)
+		return serial
 	case err != nil:
 		s.metrics.serialFile[serialFileRead].Inc()
-		s.logger.Warn("DNS serial file ignored; starting from the registry date", "file", path, "error", err, "serial", base)
-		return base
+		s.logger.Warn("DNS serial file ignored; starting from the policy's serial", "file", path, "error", err, "serial", serial)
+		return serial
 	}
 	s.saved = st
 	if st.Zone != s.cfg.Zone {
 		s.logger.Warn("DNS serial file is for another zone; ignored", "file", path, "file_zone", st.Zone, "zone", s.cfg.Zone)
-		return base
+		return serial
 	}
 	if st.Digest == hex.EncodeToString(h[:]) {
 		s.logger.Info("DNS serial restored: zone unchanged since the last run", "file", path, "serial", st.Serial)
 		return st.Serial
 	}
-	next := st.Serial + 1
-	if next == 0 {
-		next = 1 // RFC 1982 allows 0, but some tools read it as unset
-	}
-	if serialLess(next, base) {
-		next = base
-	}
+	next := s.pastServed(serial, st.Serial, "kept in the serial file")
 	s.logger.Info("DNS zone changed since the last run", "file", path, "previous_serial", st.Serial, "serial", next)
 	return next
 }

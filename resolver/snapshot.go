@@ -6,6 +6,7 @@ package resolver
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
 	"time"
 
@@ -14,18 +15,20 @@ import (
 )
 
 // SetSnapshot builds the zone and answer table for snap and swaps it in
-// atomically. The serial is the registry date as YYYYMMDD00 (1 without a
-// date), raised past the previous serial whenever the zone content
-// changed; when it changes, NOTIFY goes to every configured secondary in
-// the background. On error the previous table stays in service.
+// atomically; on error the previous table stays in service. A snapshot
+// whose zone content is the one served keeps the table and its serial.
+// Otherwise the serial is the one Config.SerialPolicy gives, unless that
+// is not newer (RFC 1982) than the serial served before, when it is the
+// previous serial plus one; NOTIFY then goes to every configured
+// secondary in the background.
 //
-// With Config.SerialFile the serial survives restarts: the first call
-// keeps the file's serial when the zone content is the one it names, and
-// otherwise serves the larger (RFC 1982) of the date serial and the
-// file's serial + 1; every new serial is written to the file before it is
-// served. A missing or unreadable file counts as no file; a failed write
-// is logged and counted (svcreg_dns_serial_file_errors_total) and serving
-// goes on.
+// With Config.SerialFile "served before" reaches across restarts: the
+// first call keeps the file's serial when the zone content is the one it
+// names, and otherwise serves the policy's serial or the file's serial +
+// 1, whichever is newer; every new serial is written to the file before
+// it is served. A missing or unreadable file counts as no file; a failed
+// write is logged and counted (svcreg_dns_serial_file_errors_total) and
+// serving goes on.
 func (s *Server) SetSnapshot(ctx context.Context, snap *registry.Snapshot) error {
 	s.setMu.Lock()
 	defer s.setMu.Unlock()
@@ -52,11 +55,9 @@ func (s *Server) SetSnapshot(ctx context.Context, snap *registry.Snapshot) error
 		return nil
 	}
 	old := s.tab.Load()
-	serial := z.soa.Serial
+	serial := policySerial(s.cfg.SerialPolicy, z.soa.Serial, h, time.Now())
 	if old != nil {
-		if !serialLess(old.serial, serial) {
-			serial = old.serial + 1
-		}
+		serial = s.pastServed(serial, old.serial, "served")
 	} else if s.cfg.SerialFile != "" {
 		serial = s.restoreSerial(serial, h)
 	}
@@ -81,6 +82,38 @@ func (s *Server) SetSnapshot(ctx context.Context, snap *registry.Snapshot) error
 		s.notify(serial)
 	}
 	return nil
+}
+
+// policySerial is the serial policy gives a zone whose data date serial
+// (YYYYMMDD00) is base and whose content digest is h, at time now.
+func policySerial(policy string, base uint32, h [32]byte, now time.Time) uint32 {
+	switch policy {
+	case SerialIncrement:
+		return base
+	case SerialUnixtime:
+		return uint32(now.Unix())
+	}
+	return base + uint32(binary.BigEndian.Uint16(h[:2]))%100
+}
+
+// pastServed returns serial when it is newer than prev, a serial served
+// before (where names which), and otherwise prev + 1. Under the content
+// policy the second case is worth a warning: instances that did not see
+// the same history now serve different serials for the same data.
+func (s *Server) pastServed(serial, prev uint32, where string) uint32 {
+	if serialLess(prev, serial) {
+		return serial
+	}
+	next := prev + 1
+	if next == 0 {
+		next = 1 // RFC 1982 allows 0, but some tools read it as unset
+	}
+	if s.cfg.SerialPolicy == SerialContent {
+		s.logger.Warn("DNS serial raised past the content serial, which is not newer than the one "+where+
+			"; other instances serving this data may serve another serial until the data's date moves on",
+			"zone", s.cfg.Zone, "content_serial", serial, "previous_serial", prev, "serial", next)
+	}
+	return next
 }
 
 // serialLess is RFC 1982 serial number arithmetic: a < b.

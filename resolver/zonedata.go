@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/miekg/dns"
@@ -16,9 +17,10 @@ import (
 // first, then in RFC 4034 section 6 canonical order of owner names, each
 // owner's RRsets by type. It is the single source of truth for zone
 // content: AXFR sends it and WriteZone prints it. The SOA serial is the
-// registry date as YYYYMMDD00; a running Server raises it on every reload
-// that changes data (see Server.Serial). Answers the server synthesises
-// for unassigned and dynamic ports are not zone content.
+// one Config.SerialPolicy gives this content, what a server that has
+// served nothing before serves (see Server.SetSnapshot). Answers the
+// server synthesises for unassigned and dynamic ports are not zone
+// content.
 func ZoneRRs(snap *registry.Snapshot, cfg Config) ([]dns.RR, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -28,7 +30,13 @@ func ZoneRRs(snap *registry.Snapshot, cfg Config) ([]dns.RR, error) {
 	if err != nil {
 		return nil, err
 	}
-	return z.rrs(), nil
+	rrs := z.rrs()
+	h, err := zoneHash(z.soa, rrs[1:], &z.synth)
+	if err != nil {
+		return nil, err
+	}
+	z.soa.Serial = policySerial(cfg.SerialPolicy, z.soa.Serial, h, time.Now())
+	return rrs, nil
 }
 
 // zoneData is a zone as owners and their RRsets, before packing.
@@ -101,6 +109,27 @@ func canonicalKey(name string) string {
 		b.WriteByte(0)
 	}
 	return b.String()
+}
+
+// dataSerial is the serial the data's own date gives: the newest of the
+// registry's date and the registration and modification dates of its
+// records, as YYYYMMDD00. A date after now is a typo, not data, and is
+// left out: a serial taken from it could never come back down.
+func dataSerial(snap *registry.Snapshot, now time.Time) uint32 {
+	limit := serialBase(now.UTC().Format("2006-01-02"))
+	best := uint32(1)
+	consider := func(d string) {
+		if v := serialBase(d); v > best && v <= limit {
+			best = v
+		}
+	}
+	consider(snap.Updated())
+	recs := snap.Records()
+	for i := range recs {
+		consider(recs[i].Modified)
+		consider(recs[i].Registered)
+	}
+	return best
 }
 
 // serialBase turns the registry date (YYYY-MM-DD or YYYY-MM) into
@@ -199,7 +228,7 @@ func (b *zoneBuilder) hdr(name string, t uint16) dns.RR_Header {
 func (b *zoneBuilder) apexRecords() {
 	z, cfg, apex := b.z, b.cfg, b.cfg.Zone
 	z.soa = &dns.SOA{Hdr: b.hdr(apex, dns.TypeSOA), Ns: cfg.NS[0], Mbox: cfg.Mbox,
-		Serial: serialBase(b.snap.Updated()), Refresh: cfg.SOARefresh, Retry: cfg.SOARetry, Expire: cfg.SOAExpire,
+		Serial: dataSerial(b.snap, time.Now()), Refresh: cfg.SOARefresh, Retry: cfg.SOARetry, Expire: cfg.SOAExpire,
 		Minttl: cfg.NegTTL}
 	z.add(z.soa)
 	for _, ns := range cfg.NS {

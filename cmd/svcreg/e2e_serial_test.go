@@ -38,15 +38,18 @@ func (p *daemonProc) serial() uint32 {
 
 // TestE2ESerialAcrossRestarts: the SOA serial never goes backwards when
 // the daemon restarts (dns.serial_file, default in the cache directory).
-// The registry is a services file, which has no date, so the date serial
-// is 1 every time: only the serial file can keep it from going back.
+// The registry is a services file, which has no date, and the policy
+// increment, so the policy's serial is 1 every time: only the serial
+// file can keep it from going back.
 func TestE2ESerialAcrossRestarts(t *testing.T) {
 	dir := t.TempDir()
 	reg := filepath.Join(dir, "services")
 	state := filepath.Join(dir, "cache", "svcreg", "zone-svc.test.serial") // XDG_CACHE_HOME=dir/cache
 	writeAtomic(t, reg, servicesV1)
+	regSection := "registry:\n  sources: [\"" + reg + "\"]\n  format: services\n  watch: false\n"
+	const increment = "  serial_policy: increment\n"
 
-	p := startDaemon(t, dir, reg, "  watch: false\n")
+	p := startDaemonDNS(t, dir, regSection, increment)
 	first := p.serial()
 	assert.Equal(t, uint32(1), first, "date serial of an undated registry")
 	soa, err := p.soa()
@@ -77,7 +80,7 @@ func TestE2ESerialAcrossRestarts(t *testing.T) {
 	p.stop(syscall.SIGTERM, 5*time.Second)
 
 	// Restart on the same data: the same serial, not the date serial.
-	p = startDaemon(t, dir, reg, "  watch: false\n")
+	p = startDaemonDNS(t, dir, regSection, increment)
 	assert.Equal(t, first+1, p.serial(), "same zone after a restart: same serial")
 	assert.Contains(t, p.log.String(), "DNS serial restored")
 	p.stop(syscall.SIGTERM, 5*time.Second)
@@ -85,7 +88,7 @@ func TestE2ESerialAcrossRestarts(t *testing.T) {
 	// Restart on other data (even the older version): a higher serial,
 	// so a secondary holding first+1 transfers it.
 	writeAtomic(t, reg, servicesV1)
-	p = startDaemon(t, dir, reg, "  watch: false\n")
+	p = startDaemonDNS(t, dir, regSection, increment)
 	assert.Equal(t, first+2, p.serial(), "changed zone after a restart: a higher serial")
 	_, kept = readState()
 	assert.Equal(t, first+2, kept)
@@ -93,14 +96,14 @@ func TestE2ESerialAcrossRestarts(t *testing.T) {
 
 	// dns.serial_file: none keeps nothing: the date serial again, and
 	// the file is left alone.
-	p = startDaemonDNS(t, dir, "registry:\n  sources: [\""+reg+"\"]\n  format: services\n  watch: false\n", "  serial_file: none\n")
+	p = startDaemonDNS(t, dir, regSection, increment+"  serial_file: none\n")
 	assert.Equal(t, first, p.serial())
 	_, kept = readState()
 	assert.Equal(t, first+2, kept)
 	p.stop(syscall.SIGTERM, 5*time.Second)
 
 	// An explicit path, relative to the config file.
-	p = startDaemonDNS(t, dir, "registry:\n  sources: [\""+reg+"\"]\n  format: services\n  watch: false\n", "  serial_file: state/serial.json\n")
+	p = startDaemonDNS(t, dir, regSection, increment+"  serial_file: state/serial.json\n")
 	assert.Equal(t, first, p.serial(), "a new file: the date serial")
 	_, err = os.Stat(filepath.Join(dir, "state", "serial.json"))
 	assert.NoError(t, err)
