@@ -110,7 +110,7 @@ func (s *Server) pastServed(serial, prev uint32, where string) uint32 {
 	}
 	if s.cfg.SerialPolicy == SerialContent {
 		s.logger.Warn("DNS serial raised past the content serial, which is not newer than the one "+where+
-			"; other instances serving this data may serve another serial until the data's date moves on",
+			"; another instance with this data may serve a different serial",
 			"zone", s.cfg.Zone, "content_serial", serial, "previous_serial", prev, "serial", next)
 	}
 	return next

@@ -13,6 +13,7 @@ PKGS=(
   bind9            # named: forwarding resolver test (and secondary)
   pdns-recursor    # pdns_recursor: forward-zones resolver test
   knot-resolver    # kresd: policy.STUB resolver test
+  dnsdist          # two primaries behind a load balancer (one serial)
   nsd              # nsd-checkzone
   dnsperf          # bench/dns.sh and overload tests
   prometheus       # promtool check metrics
