@@ -544,3 +544,61 @@ func TestNSAddressesAndSOATimers(t *testing.T) {
 		assert.ErrorIs(t, err, resolver.ErrConfig)
 	}
 }
+
+// TestRRLSlipEDE: a slipped reply to an EDNS query carries an OPT with
+// our UDP size, the DO bit echoed and Extended DNS Error 0 (RFC 8914 has
+// no code for rate limiting) saying why; one to a query without EDNS has
+// none (RFC 6891 section 7).
+func TestRRLSlipEDE(t *testing.T) {
+	_, addr := rcStart(t, resolver.Config{RRLRate: 1, RRLSlip: 1, UDPSize: 1400}, rcMini(t), nil)
+	for _, tc := range []struct {
+		name     string
+		edns, do bool
+	}{{"no EDNS", false, false}, {"EDNS", true, false}, {"EDNS with DO", true, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := net.Dial("udp", addr)
+			require.NoError(t, err)
+			defer c.Close()
+			var slipped []*dns.Msg
+			buf := make([]byte, 2048)
+			for i := range 6 {
+				m := rcMsg("_http._tcp."+rcZ, dns.TypeSRV, 0)
+				m.Id = uint16(i + 1)
+				if tc.edns {
+					m.SetEdns0(1232, tc.do)
+				}
+				b, _ := m.Pack()
+				_, err := c.Write(b)
+				require.NoError(t, err)
+				require.NoError(t, c.SetReadDeadline(time.Now().Add(time.Second)))
+				k, err := c.Read(buf)
+				require.NoError(t, err, "slip 1 answers every query, full or TC=1")
+				r := new(dns.Msg)
+				require.NoError(t, r.Unpack(buf[:k]))
+				if r.Truncated {
+					slipped = append(slipped, r)
+				}
+			}
+			require.NotEmpty(t, slipped)
+			for _, r := range slipped {
+				assert.Empty(t, r.Answer)
+				assert.Empty(t, r.Ns)
+				assert.Len(t, r.Question, 1)
+				opt := r.IsEdns0()
+				if !tc.edns {
+					assert.Nil(t, opt)
+					assert.Empty(t, r.Extra)
+					continue
+				}
+				require.NotNil(t, opt)
+				assert.Equal(t, uint16(1400), opt.UDPSize())
+				assert.Equal(t, tc.do, opt.Do())
+				require.Len(t, opt.Option, 1)
+				ede, ok := opt.Option[0].(*dns.EDNS0_EDE)
+				require.True(t, ok, "%T", opt.Option[0])
+				assert.Equal(t, uint16(dns.ExtendedErrorCodeOther), ede.InfoCode)
+				assert.Equal(t, "rate limited: retry over TCP", ede.ExtraText)
+			}
+		})
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/netip"
 	"time"
+
+	"github.com/miekg/dns"
 )
 
 // rateLimit applies response rate limiting to a UDP answer for src: nil
@@ -24,9 +26,35 @@ func (s *Server) rateLimit(resp []byte, res *result, src netip.Addr, now time.Ti
 	case rrlSlip:
 		res.tc = true
 		s.metrics.slips.Inc()
-		return slip(resp)
+		resp = slip(resp)
+		if res.edns {
+			resp = s.appendSlipOPT(resp, res.do)
+		}
+		return resp
 	}
 	return resp
+}
+
+// slipText is the EXTRA-TEXT of a slipped reply's Extended DNS Error:
+// RFC 8914 has no code for rate limiting, so it is 0 (Other) with this.
+const slipText = "rate limited: retry over TCP"
+
+// appendSlipOPT gives a slipped reply to an EDNS query an OPT of its own:
+// our UDP size, DO echoed, and the Extended DNS Error that says why the
+// answer is empty (RFC 8914 section 4.1).
+func (s *Server) appendSlipOPT(out []byte, do bool) []byte {
+	binary.BigEndian.PutUint16(out[10:], 1)
+	var flags byte
+	if do {
+		flags = 0x80
+	}
+	const rdlen = 4 + 2 + len(slipText)
+	out = append(out, 0, 0, byte(dns.TypeOPT), byte(s.cfg.UDPSize>>8), byte(s.cfg.UDPSize), 0, 0, flags, 0,
+		byte(rdlen>>8), byte(rdlen))
+	out = binary.BigEndian.AppendUint16(out, dns.EDNS0EDE)
+	out = binary.BigEndian.AppendUint16(out, 2+uint16(len(slipText)))
+	out = binary.BigEndian.AppendUint16(out, edeOther)
+	return append(out, slipText...)
 }
 
 // serveUDP answers datagrams on c until it closes.

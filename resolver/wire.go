@@ -59,6 +59,7 @@ const (
 	edeProhibited       = 18 // a transfer from a client not allowed
 	edeNotAuthoritative = 20 // a name outside the zone
 	edeNotSupported     = 21 // an opcode other than QUERY
+	edeOther            = 0  // with EXTRA-TEXT: a rate-limited (slipped) reply
 )
 
 // setEDE marks the response with an extended error.
@@ -289,6 +290,9 @@ type result struct {
 	// cookieValid: the query carried one of our server cookies, so its
 	// source address is not spoofed (no rate limit applies).
 	cookieValid bool
+	// edns and do: the query had an OPT, with the DO bit; a rate-limited
+	// reply carries an OPT of its own then.
+	edns, do bool
 }
 
 // respond answers the query in b from table t, appending the response to
@@ -311,7 +315,7 @@ func (s *Server) respondSigned(t *table, b, out []byte, tcp bool, src netip.Addr
 	if r.tsig && key == "" && rc == rcodeNone {
 		return s.respondTSIG(t, b, out, tcp, &r, src)
 	}
-	res := result{qtype: r.qtype}
+	res := result{qtype: r.qtype, edns: r.edns, do: r.do}
 	if r.cookie {
 		r.cookieSrc = src
 		if r.scLen > 0 {
