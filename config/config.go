@@ -177,6 +177,9 @@ type DNS struct {
 	// default: the same on every instance with the same data and
 	// settings), counts changes (increment) or takes the time (unixtime).
 	SerialPolicy string `yaml:"serial_policy"`
+	// IXFRJournalMaxBytes bounds the record data of the IXFR journal
+	// (0: no journal, every IXFR gets the whole zone).
+	IXFRJournalMaxBytes int `yaml:"ixfr_journal_max_bytes"`
 }
 
 // SerialFileNone as dns.serial_file turns serial persistence off.

@@ -37,6 +37,18 @@ func (c *Config) SerialFilePath() string {
 	return c.DNS.SerialFile
 }
 
+// JournalFilePath is where the resolver keeps the zone and its IXFR
+// journal across restarts: next to the serial file, its name ending in
+// .journal instead of .serial (or with .journal added); "" when the
+// serial is not kept either, or dns.ixfr_journal_max_bytes is 0.
+func (c *Config) JournalFilePath() string {
+	p := c.SerialFilePath()
+	if p == "" || c.DNS.IXFRJournalMaxBytes == 0 {
+		return ""
+	}
+	return strings.TrimSuffix(p, ".serial") + ".journal"
+}
+
 // fileSafe keeps letters, digits, '.', '-' and '_' of a zone name for a
 // file name; anything else (a zone may hold escaped bytes) becomes '_'.
 func fileSafe(zone string) string {
@@ -85,6 +97,7 @@ func dnsDefaults() DNS {
 		Enumerate:            rc.Enumerate,
 		EnumerateMaxRecords:  rc.EnumerateMaxRecords,
 		SerialPolicy:         rc.SerialPolicy,
+		IXFRJournalMaxBytes:  rc.JournalMaxBytes,
 	}
 }
 
@@ -146,6 +159,11 @@ func (c *Config) Resolver() resolver.Config {
 	rc.RRLRate, rc.RRLSlip = d.RRLRate, d.RRLSlip
 	rc.RRLIPv4Prefix, rc.RRLIPv6Prefix = d.RRLIPv4Prefix, d.RRLIPv6Prefix
 	rc.SerialFile = c.SerialFilePath()
+	rc.JournalFile = c.JournalFilePath()
+	rc.JournalMaxBytes = d.IXFRJournalMaxBytes
+	if rc.JournalMaxBytes == 0 {
+		rc.JournalMaxBytes = -1 // 0 in the config: no journal
+	}
 	return rc
 }
 

@@ -250,6 +250,7 @@ func (v *validator) dns(d *DNS) {
 		v.fail("dns.enumerate", "%q: want dnssd, all or none", d.Enumerate)
 	}
 	v.intRange("dns.enumerate_max_records", d.EnumerateMaxRecords, 0, 65535)
+	v.intRange("dns.ixfr_journal_max_bytes", d.IXFRJournalMaxBytes, 0, 1<<30)
 	switch d.SerialPolicy {
 	case resolver.SerialContent, resolver.SerialIncrement, resolver.SerialUnixtime:
 	default:

@@ -172,6 +172,16 @@ type Config struct {
 	// atomically, its directory created if missing. "" keeps no state:
 	// each process starts again from the registry date.
 	SerialFile string
+	// JournalFile, when set, keeps the zone as last served and its IXFR
+	// journal across restarts (replaced atomically at every change), so
+	// that a secondary can still get a difference after one, even when
+	// the data changed meanwhile. "" keeps the journal in memory only.
+	JournalFile string
+	// JournalMaxBytes bounds the record data of the IXFR journal (RFC
+	// 1995): the oldest changes go first, and so do changes older than
+	// the SOA expire. 0 is DefaultJournalMaxBytes; negative keeps no
+	// journal (every IXFR gets the whole zone).
+	JournalMaxBytes int
 }
 
 // DefaultZone is the zone served when Config.Zone is empty, DefaultListen
@@ -243,6 +253,9 @@ func (c Config) withDefaults() (Config, error) {
 		nsAddrs[abs] = addrs
 	}
 	c.NSAddresses = nsAddrs
+	if c.JournalMaxBytes == 0 {
+		c.JournalMaxBytes = DefaultJournalMaxBytes
+	}
 	switch c.SerialPolicy {
 	case "":
 		c.SerialPolicy = SerialContent

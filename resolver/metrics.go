@@ -45,9 +45,25 @@ type metrics struct {
 	// serialFile counts serial files that could not be read (present but
 	// unusable) or written, by operation.
 	serialFile [len(serialFileLabels)]prometheus.Counter
+	// journalFile is the same for Config.JournalFile.
+	journalFile [len(serialFileLabels)]prometheus.Counter
 	// tsigFailures counts requests whose TSIG failed, by reason.
 	tsigFailures [len(tsigFailureLabels)]prometheus.Counter
+	// transfers counts zone transfers sent, by transferKindLabels.
+	transfers [len(transferKindLabels)]prometheus.Counter
+	// journalBytes and journalChanges describe the IXFR journal served.
+	journalBytes, journalChanges prometheus.Gauge
 }
+
+// transferKindLabels: a whole zone for an AXFR, a difference for an
+// IXFR, and a whole zone for an IXFR the journal cannot answer.
+var transferKindLabels = [...]string{"axfr", "ixfr", "ixfr_full"}
+
+const (
+	transferAXFR = iota
+	transferIXFR
+	transferIXFRFull
+)
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	req := prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -77,6 +93,20 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		Name: "svcreg_dns_serial_file_errors_total",
 		Help: "SOA serial file operations that failed (read: present but unusable; write: not saved), by operation.",
 	}, []string{"op"})
+	journalFile := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "svcreg_dns_journal_file_errors_total",
+		Help: "IXFR journal file operations that failed (read: present but unusable; write: not saved), by operation.",
+	}, []string{"op"})
+	transfers := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "svcreg_dns_transfers_total",
+		Help: "Zone transfers sent, by kind: axfr (the zone), ixfr (a difference), ixfr_full (the zone, for an IXFR the journal cannot answer).",
+	}, []string{"kind"})
+	journalBytes := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "svcreg_dns_ixfr_journal_bytes", Help: "Record data the IXFR journal of the zone served holds.",
+	})
+	journalChanges := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "svcreg_dns_ixfr_journal_changes", Help: "Changes (serials) the IXFR journal of the zone served reaches back.",
+	})
 	tsig := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "svcreg_dns_tsig_failures_total",
 		Help: "Requests refused for their TSIG (RFC 8945), by reason: unknown key, bad MAC, bad time, unsigned transfer, malformed.",
@@ -84,12 +114,15 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
-	for _, c := range []prometheus.Collector{req, resp, drops, slips, dur, notifies, serial, serialFile, tsig} {
+	for _, c := range []prometheus.Collector{req, resp, drops, slips, dur, notifies, serial, serialFile, journalFile, transfers, journalBytes, journalChanges, tsig} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("registering DNS metrics: %w", err)
 		}
 	}
-	m := &metrics{duration: dur, slips: slips, notifies: notifies, serial: serial}
+	m := &metrics{duration: dur, slips: slips, notifies: notifies, serial: serial, journalBytes: journalBytes, journalChanges: journalChanges}
+	for i, l := range transferKindLabels {
+		m.transfers[i] = transfers.WithLabelValues(l)
+	}
 	for p, proto := range []string{"udp", "tcp"} {
 		for i, t := range typeLabels {
 			m.requests[p][i] = req.WithLabelValues(proto, t)
@@ -106,6 +139,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	}
 	for i, l := range serialFileLabels {
 		m.serialFile[i] = serialFile.WithLabelValues(l)
+		m.journalFile[i] = journalFile.WithLabelValues(l)
 	}
 	for _, l := range []string{"ok", "error", "gave_up"} {
 		notifies.WithLabelValues(l)

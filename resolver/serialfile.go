@@ -65,18 +65,28 @@ func parseSerialState(r io.Reader) (serialState, error) {
 // writeSerialState replaces path atomically (a temporary file in the same
 // directory, synced, then renamed), so a crash leaves the old file or the
 // new one, never half of one. The directory is created if missing.
-func writeSerialState(path string, st serialState) (err error) {
+func writeSerialState(path string, st serialState) error {
 	b, err := json.Marshal(st)
 	if err != nil {
 		return fmt.Errorf("encoding serial state: %w", err)
 	}
+	if err := writeFileAtomic(path, append(b, '\n')); err != nil {
+		return fmt.Errorf("writing serial file: %w", err)
+	}
+	return nil
+}
+
+// writeFileAtomic replaces path with data: a temporary file in the same
+// directory (created if missing), synced, mode 0644, renamed over path,
+// so a reader sees the old file or the new one, never a part.
+func writeFileAtomic(path string, data []byte) (err error) {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("writing serial file: %w", err)
+		return err
 	}
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
-		return fmt.Errorf("writing serial file: %w", err)
+		return err
 	}
 	defer func() {
 		if err != nil {
@@ -84,22 +94,19 @@ func writeSerialState(path string, st serialState) (err error) {
 			os.Remove(f.Name())
 		}
 	}()
-	if _, err := f.Write(append(b, '\n')); err != nil {
-		return fmt.Errorf("writing serial file %s: %w", f.Name(), err)
+	if _, err := f.Write(data); err != nil {
+		return fmt.Errorf("%s: %w", f.Name(), err)
 	}
 	if err := f.Chmod(0o644); err != nil {
-		return fmt.Errorf("writing serial file %s: %w", f.Name(), err)
+		return fmt.Errorf("%s: %w", f.Name(), err)
 	}
 	if err := f.Sync(); err != nil {
-		return fmt.Errorf("writing serial file %s: %w", f.Name(), err)
+		return fmt.Errorf("%s: %w", f.Name(), err)
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("writing serial file %s: %w", f.Name(), err)
+		return fmt.Errorf("%s: %w", f.Name(), err)
 	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("writing serial file: %w", err)
-	}
-	return nil
+	return os.Rename(f.Name(), path)
 }
 
 // restoreSerial picks the first serial of this process from the serial

@@ -37,6 +37,7 @@ type Server struct {
 
 	setMu    sync.Mutex // serialises SetSnapshot
 	hash     [32]byte   // zone content (SOA without serial) of the current table
+	wire     []string   // the current zone's records but the SOA, uncompressed, for the next IXFR difference
 	lastSnap *registry.Snapshot
 	saved    serialState // what Config.SerialFile holds, as last read or written
 	notifyMu sync.Mutex
@@ -299,7 +300,7 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 	resp, res := s.respond(t, b, nil, tcp, src.Addr())
 	switch {
 	case res.axfr:
-		s.writeAXFR(t, b, res.signed, func(m []byte) error { _, err := w.Write(m); return err }) //nolint:errcheck
+		s.writeAXFR(t, b, res.signed, src.Addr(), func(m []byte) error { _, err := w.Write(m); return err }) //nolint:errcheck
 	case resp != nil:
 		w.Write(resp) //nolint:errcheck
 	}

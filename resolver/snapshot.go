@@ -41,7 +41,11 @@ func (s *Server) SetSnapshot(ctx context.Context, snap *registry.Snapshot) error
 		return fmt.Errorf("building zone %s: %w", s.cfg.Zone, err)
 	}
 	rrs := z.rrs()
-	h, err := zoneHash(z.soa, rrs[1:], &z.synth)
+	wire, err := zoneWire(rrs[1:])
+	if err != nil {
+		return err
+	}
+	h, err := zoneHash(z.soa, wire, &z.synth)
 	if err != nil {
 		return err
 	}
@@ -66,12 +70,25 @@ func (s *Server) SetSnapshot(ctx context.Context, snap *registry.Snapshot) error
 	if err != nil {
 		return fmt.Errorf("building answers for %s: %w", s.cfg.Zone, err)
 	}
+	soaWire, err := zoneWire([]dns.RR{z.soa})
+	if err != nil {
+		return err
+	}
+	t.soaWire, t.records = soaWire[0], len(rrs)
+	t.journal = s.nextJournal(old, t, wire, start)
 	// Kept before it is served or announced, so that a crash right after
 	// a NOTIFY cannot bring the serial back down.
 	s.saveSerial(serial, h)
+	s.saveJournal(t, wire)
 	s.tab.Store(t)
-	s.hash, s.lastSnap = h, snap
+	s.hash, s.lastSnap, s.wire = h, snap, wire
 	s.metrics.serial.Set(float64(serial))
+	var jb, jn int
+	if t.journal != nil {
+		jb, jn = t.journal.bytes, len(t.journal.entries)
+	}
+	s.metrics.journalBytes.Set(float64(jb))
+	s.metrics.journalChanges.Set(float64(jn))
 	s.logger.Info("DNS zone loaded", "zone", s.cfg.Zone, "serial", serial, "records", len(rrs),
 		"names", len(t.nodes), "took", time.Since(start).Round(time.Millisecond))
 	if z.enumListed < z.enumTotal {
@@ -125,11 +142,14 @@ func serialLess(a, b uint32) bool {
 // and the synthesised port data, so a reload that changes nothing keeps
 // the serial and the table, and a restart can tell whether the zone is
 // the one its serial file names.
-func zoneHash(soa *dns.SOA, rrs []dns.RR, ps *portSynth) ([32]byte, error) {
+func zoneHash(soa *dns.SOA, wire []string, ps *portSynth) ([32]byte, error) {
 	h := sha256.New()
 	c := *soa
 	c.Serial = 0
-	rrs = append([]dns.RR{&c}, rrs...)
+	soaWire, err := zoneWire([]dns.RR{&c})
+	if err != nil {
+		return [32]byte{}, err
+	}
 	for _, g := range ps.group {
 		for _, v := range g {
 			h.Write([]byte{byte(v >> 8), byte(v)})
@@ -139,13 +159,8 @@ func zoneHash(soa *dns.SOA, rrs []dns.RR, ps *portSynth) ([32]byte, error) {
 		h.Write([]byte{byte(len(g))})
 		h.Write(g)
 	}
-	buf := make([]byte, 65536)
-	for _, rr := range rrs {
-		n, err := dns.PackRR(rr, buf, 0, nil, false)
-		if err != nil {
-			return [32]byte{}, fmt.Errorf("packing %s: %w", rr.Header().Name, err)
-		}
-		h.Write(buf[:n])
+	for _, w := range append(soaWire, wire...) {
+		h.Write([]byte(w))
 	}
 	var out [32]byte
 	h.Sum(out[:0])

@@ -30,6 +30,12 @@ type table struct {
 	chaos     map[string][]byte // "version.bind" / "id.server" -> packed TXT answer
 	axfr      [][]byte          // packed AXFR messages, SOA first and last
 	soa       *dns.SOA          // for NOTIFY; the zone itself is only kept packed
+	// journal holds the changes that led to this zone, for IXFR;
+	// soaWire is the SOA in uncompressed wire form and records the
+	// zone's record count, SOA included.
+	journal *journal
+	soaWire string
+	records int
 }
 
 // node is one owner name. An empty answers list is an empty non-terminal
@@ -303,13 +309,17 @@ func (t *table) buildChaos(p *packer, cfg Config) error {
 const axfrChunk = 16 << 10
 
 // packAXFR packs the zone as AXFR messages: SOA, the rest, SOA (RFC 5936
-// section 2.2), each with the question, in messages of about axfrChunk.
+// section 2.2).
 func (p *packer) packAXFR(apex string, zone []dns.RR) ([][]byte, error) {
-	rrs := append(slices.Clone(zone), zone[0])
+	return p.packXFR(dns.Question{Name: apex, Qtype: dns.TypeAXFR, Qclass: dns.ClassINET}, append(slices.Clone(zone), zone[0]))
+}
+
+// packXFR packs a transfer's records in order, in messages of about
+// axfrChunk, each with the question q.
+func (p *packer) packXFR(q dns.Question, rrs []dns.RR) ([][]byte, error) {
 	var out [][]byte
-	q := dns.Question{Name: apex, Qtype: dns.TypeAXFR, Qclass: dns.ClassINET}
 	for len(rrs) > 0 {
-		size, n := 12+len(apex)+6, 0
+		size, n := 12+len(q.Name)+6, 0
 		for n < len(rrs) && (n == 0 || size+dns.Len(rrs[n]) < axfrChunk) {
 			size += dns.Len(rrs[n])
 			n++
@@ -317,7 +327,7 @@ func (p *packer) packAXFR(apex string, zone []dns.RR) ([][]byte, error) {
 		b, err := p.packMsg(q, rrs[:n], nil, false)
 		rrs = rrs[n:]
 		if err != nil {
-			return nil, fmt.Errorf("packing AXFR: %w", err)
+			return nil, fmt.Errorf("packing %s: %w", dns.TypeToString[q.Qtype], err)
 		}
 		out = append(out, b)
 	}

@@ -4,6 +4,8 @@ package resolver
 
 import (
 	"fmt"
+
+	"github.com/miekg/dns"
 	"net/netip"
 	"slices"
 )
@@ -25,15 +27,30 @@ func (s *Server) transferNeedsKey(key string) bool {
 	return len(s.cfg.AXFRKeys) > 0 && !slices.Contains(s.cfg.AXFRKeys, key)
 }
 
-// writeAXFR sends the pre-packed AXFR messages of t, each patched with
-// the query's ID and question, and signed when the request was (st).
-func (s *Server) writeAXFR(t *table, q []byte, st *signedState, write func([]byte) error) error {
+// writeAXFR sends a transfer of t, each message patched with the query's
+// ID and question, and signed when the request was (st): for an IXFR
+// (RFC 1995) the difference from the client's serial when the journal
+// has it, else, as for an AXFR, the pre-packed whole zone.
+func (s *Server) writeAXFR(t *table, q []byte, st *signedState, src netip.Addr, write func([]byte) error) error {
 	var r request
 	if rc, ok := r.parse(q); !ok || rc != rcodeNone {
 		return fmt.Errorf("bad AXFR query")
 	}
+	msgs, kind := t.axfr, transferAXFR
+	if r.qtype == dns.TypeIXFR {
+		kind = transferIXFRFull
+		if r.hasIXFRSerial {
+			m, err := t.ixfrMessages(r.ixfrSerial)
+			switch {
+			case err != nil:
+				s.logger.Warn("DNS journal unusable for IXFR; sending the whole zone", "zone", s.cfg.Zone, "from", r.ixfrSerial, "error", err)
+			case m != nil:
+				msgs, kind = m, transferIXFR
+			}
+		}
+	}
 	buf := make([]byte, 0, axfrChunk+4096)
-	for i, m := range t.axfr {
+	for i, m := range msgs {
 		buf = r.patch(buf, q, m)
 		// The pre-packed question is AXFR; an IXFR query gets its own
 		// type echoed, which patch copied.
@@ -48,6 +65,12 @@ func (s *Server) writeAXFR(t *table, q []byte, st *signedState, write func([]byt
 			return err
 		}
 	}
-	s.logger.Info("zone transferred", "zone", s.cfg.Zone, "serial", t.serial, "messages", len(t.axfr))
+	s.metrics.transfers[kind].Inc()
+	if r.qtype == dns.TypeIXFR {
+		s.logger.Info("zone transferred", "zone", s.cfg.Zone, "kind", transferKindLabels[kind], "client", src, "from", r.ixfrSerial,
+			"serial", t.serial, "messages", len(msgs))
+	} else {
+		s.logger.Info("zone transferred", "zone", s.cfg.Zone, "kind", transferKindLabels[kind], "client", src, "serial", t.serial, "messages", len(msgs))
+	}
 	return nil
 }

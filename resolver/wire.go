@@ -373,8 +373,9 @@ func (s *Server) respondSigned(t *table, b, out []byte, tcp bool, src netip.Addr
 	}
 	if r.qtype == dns.TypeAXFR || r.qtype == dns.TypeIXFR {
 		// RFC 5936 section 4.2: AXFR is TCP only. An IXFR gets our SOA
-		// alone over UDP or when the client is up to date, else the
-		// full zone (RFC 1995 sections 2 and 4).
+		// alone over UDP or when the client is up to date, else, over
+		// TCP, the difference from its serial or the whole zone (RFC
+		// 1995 sections 2 and 4; writeAXFR decides which).
 		if string(r.name()) == t.apexKey && s.axfrAllowed(src) && !s.transferNeedsKey(key) {
 			if r.qtype == dns.TypeIXFR && (!tcp || r.hasIXFRSerial && !serialLess(r.ixfrSerial, t.serial)) {
 				if soa := t.nodes[t.apexKey].lookup(dns.TypeSOA); soa != nil {

@@ -207,7 +207,7 @@ func (l *sysLog) String() string {
 
 // sysStartProcess starts a daemon in the foreground; t.Cleanup kills it
 // by PID and, when the test failed, logs what it printed.
-func sysStartProcess(t *testing.T, label, name string, args ...string) {
+func sysStartProcess(t *testing.T, label, name string, args ...string) *sysLog {
 	t.Helper()
 	out := &sysLog{}
 	cmd := exec.Command(name, args...)
@@ -232,6 +232,7 @@ func sysStartProcess(t *testing.T, label, name string, args ...string) {
 			t.Logf("%s output:\n%s", label, out.String())
 		}
 	})
+	return out
 }
 
 // sysExchange sends one query over netw ("udp" or "tcp") to addr.

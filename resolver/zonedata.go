@@ -31,7 +31,11 @@ func ZoneRRs(snap *registry.Snapshot, cfg Config) ([]dns.RR, error) {
 		return nil, err
 	}
 	rrs := z.rrs()
-	h, err := zoneHash(z.soa, rrs[1:], &z.synth)
+	wire, err := zoneWire(rrs[1:])
+	if err != nil {
+		return nil, err
+	}
+	h, err := zoneHash(z.soa, wire, &z.synth)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -67,7 +68,7 @@ func TestE2EResolvers(t *testing.T) {
 		out, _ := exec.CommandContext(ctx, ip, full...).CombinedOutput()
 		return string(out)
 	}
-	start := func(name string, cmd *exec.Cmd) {
+	start := func(name string, cmd *exec.Cmd) *syncBuffer {
 		t.Helper()
 		logs := &syncBuffer{}
 		cmd.Stdout, cmd.Stderr = logs, logs
@@ -82,6 +83,7 @@ func TestE2EResolvers(t *testing.T) {
 			t.Fatalf("%s exited at once: %v\n%s", name, err, logs.String())
 		case <-time.After(300 * time.Millisecond):
 		}
+		return logs
 	}
 	waitAnswer := func(name string, port int) {
 		t.Helper()
@@ -225,7 +227,7 @@ zone "services.internal" {
 	allow-notify { 127.0.0.2; };
 };
 `, tsigKey, tsigSecret, secDir, filepath.Join(secDir, "named.pid"), secondaryPort, svcPort, tsigKey)), 0o644))
-	start("named (secondary)", inNS(named, "-g", "-4", "-c", secConf))
+	secLog := start("named (secondary)", inNS(named, "-g", "-4", "-c", secConf))
 	serialOf := func(port int) string {
 		return strings.Fields(strings.TrimSpace(dig(port, "+short", "services.internal", "SOA")) + " x x x")[2]
 	}
@@ -252,6 +254,14 @@ zone "services.internal" {
 		time.Sleep(200 * time.Millisecond)
 	}
 	assert.Contains(t, dig(secondaryPort, "+short", "_e2e-added._tcp.services.internal", "SRV"), "39999")
+	// The first transfer is the whole zone; the one after the change an
+	// IXFR difference of a few records, TSIG-signed like the first.
+	done := regexp.MustCompile(`Transfer completed: \d+ messages, (\d+) records`).FindAllStringSubmatch(secLog.String(), -1)
+	require.GreaterOrEqual(t, len(done), 2, "two transfers in the BIND secondary's log")
+	first, _ := strconv.Atoi(done[0][1])
+	last, _ := strconv.Atoi(done[len(done)-1][1])
+	assert.Greater(t, first, 50000, "the first transfer is the whole zone")
+	assert.Less(t, last, 100, "the transfer after one change is an IXFR difference")
 	// Unsigned, svcreg refuses the transfer.
 	assert.Contains(t, dig(svcPort, "services.internal", "AXFR"), "Transfer failed")
 }
