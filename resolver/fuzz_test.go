@@ -87,6 +87,19 @@ func FuzzRespond(f *testing.F) {
 	f.Add([]byte{0xbe, 0xef, 0x28, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 6, 0, 1, 0, 0, 41, 0xff, 0xff, 0, 1, 0, 0, 0, 4, 0, 10, 0, 9})
 
 	s := fuzzSetup(f)
+	// A zone of SetZone below the registry zone, so that the longest-apex
+	// choice runs on every input too.
+	lan, err := dns.NewRR("_ipp._tcp.eth0.lan.services.internal. 10 IN PTR a._ipp._tcp.eth0.lan.services.internal.")
+	if err != nil {
+		f.Fatal(err)
+	}
+	if err := s.SetZone(context.Background(), ZoneConfig{Zone: "eth0.lan.services.internal."}, []dns.RR{lan}); err != nil {
+		f.Fatal(err)
+	}
+	lq := new(dns.Msg)
+	lq.SetQuestion("_ipp._tcp.eth0.lan.services.internal.", dns.TypePTR)
+	b, _ = lq.Pack()
+	f.Add(b)
 	t := s.tab.Load()
 	src := netip.MustParseAddr("127.0.0.1")
 	f.Fuzz(func(tt *testing.T, q []byte) {

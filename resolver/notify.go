@@ -10,12 +10,26 @@ import (
 	"github.com/miekg/dns"
 )
 
-// notify tells every configured secondary that the zone changed (RFC
-// 1996), in the background: each target is retried with a doubling
-// timeout until it answers or NotifyRetries attempts fail. A newer serial
-// cancels the NOTIFYs still running for the old one; Shutdown cancels all.
+// notify tells every configured secondary that the registry zone
+// changed to serial (RFC 1996); see notifyZone.
 func (s *Server) notify(serial uint32) {
-	if len(s.cfg.Notify) == 0 {
+	var soa *dns.SOA
+	if t := s.tab.Load(); t != nil && t.soa != nil {
+		soa = dns.Copy(t.soa).(*dns.SOA)
+		soa.Serial = serial
+	}
+	s.notifyMu.Lock()
+	defer s.notifyMu.Unlock()
+	s.notifyZone(s.cfg.Zone, soa, s.cfg.Notify, &s.notifyCx)
+}
+
+// notifyZone sends NOTIFY for zone to targets in the background, its
+// new SOA riding in the answer section: each target is retried with a
+// doubling timeout until it answers or NotifyRetries attempts fail. The
+// NOTIFYs still running for the zone's previous serial (their cancel
+// func in *slot, guarded by the caller) stop; Shutdown stops all.
+func (s *Server) notifyZone(zone string, soa *dns.SOA, targets []string, slot *context.CancelFunc) {
+	if len(targets) == 0 {
 		return
 	}
 	s.mu.Lock()
@@ -23,29 +37,27 @@ func (s *Server) notify(serial uint32) {
 	if s.closed {
 		return
 	}
-	s.notifyMu.Lock()
-	if s.notifyCx != nil {
-		s.notifyCx()
+	if *slot != nil {
+		(*slot)()
 	}
 	ctx, cancel := context.WithCancel(s.ctx)
-	s.notifyCx = cancel
-	s.notifyMu.Unlock()
-	for _, target := range s.cfg.Notify {
+	*slot = cancel
+	for _, target := range targets {
 		s.nwg.Add(1)
-		go s.notifyOne(ctx, target, serial)
+		go s.notifyOne(ctx, zone, target, soa)
 	}
 }
 
-func (s *Server) notifyOne(ctx context.Context, target string, serial uint32) {
+func (s *Server) notifyOne(ctx context.Context, zone, target string, soa *dns.SOA) {
 	defer s.nwg.Done()
 	m := new(dns.Msg)
-	m.SetNotify(s.cfg.Zone)
-	// RFC 1996 section 3.7: the SOA may ride in the answer section as a
-	// hint of the new serial.
-	if t := s.tab.Load(); t != nil && t.soa != nil {
-		soa := dns.Copy(t.soa).(*dns.SOA)
-		soa.Serial = serial
+	m.SetNotify(zone)
+	var serial uint32
+	if soa != nil {
+		// RFC 1996 section 3.7: the SOA may ride in the answer section as
+		// a hint of the new serial.
 		m.Answer = []dns.RR{soa}
+		serial = soa.Serial
 	}
 	c := &dns.Client{Net: "udp"}
 	if key, ok := s.tsigKeys[s.cfg.NotifyKey]; ok {
@@ -66,14 +78,14 @@ func (s *Server) notifyOne(ctx context.Context, target string, serial uint32) {
 		}
 		if err == nil && r.Rcode == dns.RcodeSuccess && r.Opcode == dns.OpcodeNotify {
 			s.metrics.notifies.WithLabelValues("ok").Inc()
-			s.logger.Info("NOTIFY acknowledged", "target", target, "zone", s.cfg.Zone, "serial", serial, "attempt", attempt)
+			s.logger.Info("NOTIFY acknowledged", "target", target, "zone", zone, "serial", serial, "attempt", attempt)
 			return
 		}
 		s.metrics.notifies.WithLabelValues("error").Inc()
 		if err == nil {
 			// A secondary that refuses (allow-notify for another address,
 			// a zone it does not have) will not follow: say so.
-			s.logger.Warn("NOTIFY refused", "target", target, "zone", s.cfg.Zone, "rcode", dns.RcodeToString[r.Rcode],
+			s.logger.Warn("NOTIFY refused", "target", target, "zone", zone, "rcode", dns.RcodeToString[r.Rcode],
 				"source", s.cfg.NotifySource, "attempt", attempt)
 		} else {
 			s.logger.Debug("NOTIFY failed", "target", target, "error", err, "attempt", attempt)
@@ -87,7 +99,7 @@ func (s *Server) notifyOne(ctx context.Context, target string, serial uint32) {
 		wait *= 2
 	}
 	s.metrics.notifies.WithLabelValues("gave_up").Inc()
-	s.logger.Warn("NOTIFY gave up", "target", target, "zone", s.cfg.Zone, "serial", serial, "attempts", s.cfg.NotifyRetries)
+	s.logger.Warn("NOTIFY gave up", "target", target, "zone", zone, "serial", serial, "attempts", s.cfg.NotifyRetries)
 }
 
 // notifySourceAddr reads "addr" or "addr:port" (port 0: any).

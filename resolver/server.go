@@ -34,6 +34,10 @@ type Server struct {
 	rrl     *rrl
 
 	tab atomic.Pointer[table]
+	// dyn are the zones of SetZone; dynIdx what the query path reads of
+	// them (nil: none).
+	dyn    dynZones
+	dynIdx atomic.Pointer[dynIndex]
 
 	setMu    sync.Mutex // serialises SetSnapshot
 	hash     [32]byte   // zone content (SOA without serial) of the current table
@@ -300,7 +304,7 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 	resp, res := s.respond(t, b, nil, tcp, src.Addr())
 	switch {
 	case res.axfr:
-		s.writeAXFR(t, b, res.signed, src.Addr(), func(m []byte) error { _, err := w.Write(m); return err }) //nolint:errcheck
+		s.writeAXFR(res.xfr, b, res.signed, src.Addr(), func(m []byte) error { _, err := w.Write(m); return err }) //nolint:errcheck
 	case resp != nil:
 		w.Write(resp) //nolint:errcheck
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -36,6 +37,19 @@ type table struct {
 	journal *journal
 	soaWire string
 	records int
+	// axfrAllow is the zone's transfer allow-list.
+	axfrAllow []netip.Prefix
+}
+
+// transferAllowed applies the zone's transfer allow-list.
+func (t *table) transferAllowed(a netip.Addr) bool {
+	a = a.Unmap()
+	for _, p := range t.axfrAllow {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // node is one owner name. An empty answers list is an empty non-terminal
@@ -80,7 +94,7 @@ func wireName(name string) (string, error) {
 // buildTable packs z (whose SOA already carries the serial to serve).
 // rrs is z.rrs(), which the caller has already computed.
 func buildTable(ctx context.Context, z *zoneData, rrs []dns.RR, cfg Config) (*table, error) {
-	t := &table{serial: z.soa.Serial, nodes: make(map[string]*node, len(z.owners)*2), ttl: cfg.TTL}
+	t := &table{serial: z.soa.Serial, nodes: make(map[string]*node, len(z.owners)*2), ttl: cfg.TTL, axfrAllow: cfg.AXFRAllow}
 	var err error
 	if t.apexKey, err = wireName(z.apex); err != nil {
 		return nil, err

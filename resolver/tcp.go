@@ -175,7 +175,7 @@ func (s *Server) serveConn(c *net.TCPConn, key netip.Prefix) {
 		c.SetWriteDeadline(time.Now().Add(s.cfg.TCPReadTimeout + s.cfg.TCPIdleTimeout))
 		switch {
 		case res.axfr:
-			err := s.writeAXFR(t, buf[:n], res.signed, src.Addr(), func(m []byte) error {
+			err := s.writeAXFR(res.xfr, buf[:n], res.signed, src.Addr(), func(m []byte) error {
 				// Each message gets its own deadline: a whole zone may
 				// take a slow secondary longer than one answer.
 				c.SetWriteDeadline(time.Now().Add(s.cfg.TCPIdleTimeout))

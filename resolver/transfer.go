@@ -43,7 +43,7 @@ func (s *Server) writeAXFR(t *table, q []byte, st *signedState, src netip.Addr, 
 			m, err := t.ixfrMessages(r.ixfrSerial)
 			switch {
 			case err != nil:
-				s.logger.Warn("DNS journal unusable for IXFR; sending the whole zone", "zone", s.cfg.Zone, "from", r.ixfrSerial, "error", err)
+				s.logger.Warn("DNS journal unusable for IXFR; sending the whole zone", "zone", t.soa.Hdr.Name, "from", r.ixfrSerial, "error", err)
 			case m != nil:
 				msgs, kind = m, transferIXFR
 			}
@@ -67,10 +67,10 @@ func (s *Server) writeAXFR(t *table, q []byte, st *signedState, src netip.Addr, 
 	}
 	s.metrics.transfers[kind].Inc()
 	if r.qtype == dns.TypeIXFR {
-		s.logger.Info("zone transferred", "zone", s.cfg.Zone, "kind", transferKindLabels[kind], "client", src, "from", r.ixfrSerial,
+		s.logger.Info("zone transferred", "zone", t.soa.Hdr.Name, "kind", transferKindLabels[kind], "client", src, "from", r.ixfrSerial,
 			"serial", t.serial, "messages", len(msgs))
 	} else {
-		s.logger.Info("zone transferred", "zone", s.cfg.Zone, "kind", transferKindLabels[kind], "client", src, "serial", t.serial, "messages", len(msgs))
+		s.logger.Info("zone transferred", "zone", t.soa.Hdr.Name, "kind", transferKindLabels[kind], "client", src, "serial", t.serial, "messages", len(msgs))
 	}
 	return nil
 }

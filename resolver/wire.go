@@ -293,6 +293,8 @@ type result struct {
 	// edns and do: the query had an OPT, with the DO bit; a rate-limited
 	// reply carries an OPT of its own then.
 	edns, do bool
+	// xfr is the zone an axfr result transfers.
+	xfr *table
 }
 
 // respond answers the query in b from table t, appending the response to
@@ -353,6 +355,11 @@ func (s *Server) respondSigned(t *table, b, out []byte, tcp bool, src netip.Addr
 			limit = int(min(max(r.bufSize, 512), s.cfg.UDPSize))
 		}
 	}
+	if d := s.dynIdx.Load(); d != nil {
+		if dt := d.find(r.key[:r.keyLen]); dt != nil {
+			t = dt // a zone of SetZone holds the name
+		}
+	}
 	if t == nil {
 		res.rcode = dns.RcodeServerFailure
 		return s.finish(r.header(out, b, dns.RcodeServerFailure, false), &r, limit), res
@@ -376,21 +383,21 @@ func (s *Server) respondSigned(t *table, b, out []byte, tcp bool, src netip.Addr
 		// alone over UDP or when the client is up to date, else, over
 		// TCP, the difference from its serial or the whole zone (RFC
 		// 1995 sections 2 and 4; writeAXFR decides which).
-		if string(r.name()) == t.apexKey && s.axfrAllowed(src) && !s.transferNeedsKey(key) {
+		if string(r.name()) == t.apexKey && t.transferAllowed(src) && !s.transferNeedsKey(key) {
 			if r.qtype == dns.TypeIXFR && (!tcp || r.hasIXFRSerial && !serialLess(r.ixfrSerial, t.serial)) {
 				if soa := t.nodes[t.apexKey].lookup(dns.TypeSOA); soa != nil {
 					return s.finish(r.patch(out, b, soa), &r, limit), res
 				}
 			}
 			if tcp {
-				res.axfr = true
+				res.axfr, res.xfr = true, t
 				return nil, res
 			}
 		}
 		res.rcode = dns.RcodeRefused
 		if string(r.name()) == t.apexKey {
 			r.setEDE(edeProhibited)
-			if s.axfrAllowed(src) && s.transferNeedsKey(key) {
+			if t.transferAllowed(src) && s.transferNeedsKey(key) {
 				s.metrics.tsigFailures[tsigUnsigned].Inc()
 				s.logger.Warn("dns: transfer refused: not signed with one of dns.axfr_keys", "src", src, "key", key)
 			}
@@ -425,7 +432,8 @@ func (s *Server) respondSigned(t *table, b, out []byte, tcp bool, src netip.Addr
 	if r.nlabels == apexLabels+2 {
 		if pi := protoIndex(r.label(1)); pi >= 0 {
 			if port, ok := parsePortLabel(r.label(0)); ok {
-				if g := t.portGroup[pi][port]; g != 0 {
+				if port < len(t.portGroup[pi]) && t.portGroup[pi][port] != 0 {
+					g := t.portGroup[pi][port]
 					if r.qtype != dns.TypeTXT && r.qtype != dns.TypeANY {
 						return s.finish(r.negative(out, b, t, dns.RcodeSuccess), &r, limit), res
 					}

@@ -1,0 +1,178 @@
+package resolver_test
+
+import (
+	"context"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/svcreg/svcreg/resolver"
+)
+
+// rcLANZone is the records of a small LAN zone under the registry zone.
+func rcLANZone(t *testing.T, instances ...string) []dns.RR {
+	t.Helper()
+	var rrs []dns.RR
+	for _, s := range append([]string{
+		"printer.eth0.lan.services.internal. 10 IN A 192.0.2.7",
+	}, instances...) {
+		rr, err := dns.NewRR(s)
+		require.NoError(t, err, s)
+		rrs = append(rrs, rr)
+	}
+	return rrs
+}
+
+const rcLAN = "eth0.lan.services.internal."
+
+// TestSetZoneServes: a zone of SetZone below the registry zone answers
+// the names under it (longest apex wins), with its own SOA in negative
+// answers, its own transfer allow-list and serial; the registry zone
+// answers the rest; removing it gives its names back.
+func TestSetZoneServes(t *testing.T) {
+	s, addr := rcStart(t, resolver.Config{}, rcMini(t), nil)
+	ptr := "_ipp._tcp." + rcLAN + " 10 IN PTR Office\\032Printer._ipp._tcp." + rcLAN
+	srv := "Office\\032Printer._ipp._tcp." + rcLAN + " 10 IN SRV 0 0 631 printer." + rcLAN
+	require.NoError(t, s.SetZone(context.Background(), resolver.ZoneConfig{Zone: "ETH0.lan.services.internal", TTL: 10,
+		AXFRAllow: []netip.Prefix{}}, rcLANZone(t, ptr, srv)))
+	assert.Equal(t, []string{"services.internal.", rcLAN}, s.Zones())
+	serial, ok := s.ZoneSerial(rcLAN)
+	require.True(t, ok)
+	assert.InDelta(t, float64(time.Now().Unix()), float64(serial), 5, "a SetZone zone's serial is the time of the change")
+
+	ask := func(name string, qtype uint16) *dns.Msg {
+		t.Helper()
+		r, _, err := (&dns.Client{Timeout: 2 * time.Second}).Exchange(rcMsg(name, qtype, 0), addr)
+		require.NoError(t, err)
+		return r
+	}
+	r := ask("_ipp._tcp."+rcLAN, dns.TypePTR)
+	require.Equal(t, dns.RcodeSuccess, r.Rcode)
+	require.True(t, r.Authoritative)
+	require.Len(t, r.Answer, 1)
+	assert.Equal(t, "Office\\ Printer._ipp._tcp."+rcLAN, r.Answer[0].(*dns.PTR).Ptr, "the instance name with its space")
+	r = ask("Office\\032Printer._ipp._tcp."+rcLAN, dns.TypeSRV)
+	require.Len(t, r.Answer, 1)
+	assert.Equal(t, uint16(631), r.Answer[0].(*dns.SRV).Port)
+	require.Len(t, r.Extra, 1, "the in-zone target's address rides along")
+
+	r = ask(rcLAN, dns.TypeSOA)
+	require.Len(t, r.Answer, 1)
+	assert.Equal(t, serial, r.Answer[0].(*dns.SOA).Serial)
+	assert.Equal(t, "hostmaster."+rcLAN, r.Answer[0].(*dns.SOA).Mbox)
+	r = ask("nothing."+rcLAN, dns.TypeA)
+	assert.Equal(t, dns.RcodeNameError, r.Rcode)
+	require.Len(t, r.Ns, 1)
+	assert.Equal(t, rcLAN, r.Ns[0].Header().Name, "the negative answer carries the LAN zone's SOA")
+	// The registry zone still answers its own names.
+	r = ask("_http._tcp.services.internal.", dns.TypeSRV)
+	require.Len(t, r.Answer, 1)
+	// Its allow-list is the zone's: none may transfer it, while the
+	// registry zone transfers to loopback.
+	axfr := new(dns.Msg)
+	axfr.SetAxfr(rcLAN)
+	env, err := (&dns.Transfer{}).In(axfr, addr)
+	if err == nil {
+		for e := range env {
+			if e.Error != nil {
+				err = e.Error
+			}
+		}
+	}
+	assert.Error(t, err, "AXFR of the LAN zone is refused")
+	rrs := rcTransfer(t, addr, dns.TypeAXFR, 0)
+	assert.Equal(t, "services.internal.", rrs[0].Header().Name)
+
+	// The same records again: nothing changes.
+	require.NoError(t, s.SetZone(context.Background(), resolver.ZoneConfig{Zone: rcLAN, TTL: 10, AXFRAllow: []netip.Prefix{}}, rcLANZone(t, srv, ptr)))
+	again, _ := s.ZoneSerial(rcLAN)
+	assert.Equal(t, serial, again)
+
+	require.True(t, s.RemoveZone(rcLAN))
+	assert.False(t, s.RemoveZone(rcLAN))
+	r = ask("_ipp._tcp."+rcLAN, dns.TypePTR)
+	assert.Equal(t, dns.RcodeNameError, r.Rcode, "back to the registry zone, which has no such name")
+	assert.Equal(t, "services.internal.", r.Ns[0].Header().Name)
+}
+
+// TestSetZoneIXFR: each change of a SetZone zone gets a higher serial
+// (even within one second), NOTIFY to its own targets, and an IXFR from
+// the previous serial that carries only the change.
+func TestSetZoneIXFR(t *testing.T) {
+	sec := &rcSecondary{}
+	target := rcRunSecondary(t, sec)
+	reg := prometheus.NewRegistry()
+	s, addr := rcStart(t, resolver.Config{}, rcMini(t), reg)
+	zc := resolver.ZoneConfig{Zone: rcLAN, Notify: []string{target}}
+	ptr := func(name string) string {
+		return "_ipp._tcp." + rcLAN + " 10 IN PTR " + name + "._ipp._tcp." + rcLAN
+	}
+	require.NoError(t, s.SetZone(context.Background(), zc, rcLANZone(t, ptr("a"))))
+	first := rcAXFRStateOf(t, addr, rcLAN)
+	require.NoError(t, s.SetZone(context.Background(), zc, rcLANZone(t, ptr("a"), ptr("b"))))
+	second, _ := s.ZoneSerial(rcLAN)
+	assert.Greater(t, second, first.soa.Serial)
+	require.Eventually(t, func() bool { return len(sec.got()) >= 2 }, 5*time.Second, 10*time.Millisecond)
+	assert.Equal(t, []uint32{first.soa.Serial, second}, sec.got()[:2])
+
+	m := new(dns.Msg)
+	m.SetIxfr(rcLAN, first.soa.Serial, "ns1.services.internal.", "hostmaster."+rcLAN)
+	env, err := (&dns.Transfer{}).In(m, addr)
+	require.NoError(t, err)
+	var rrs []dns.RR
+	for e := range env {
+		require.NoError(t, e.Error)
+		rrs = append(rrs, e.RR...)
+	}
+	require.Len(t, rrs, 5, "SOA, old SOA, new SOA, the added PTR, SOA")
+	assert.Equal(t, "b._ipp._tcp."+rcLAN, rrs[3].(*dns.PTR).Ptr)
+}
+
+// rcAXFRStateOf is rcAXFRState for another zone.
+func rcAXFRStateOf(t *testing.T, addr, zone string) rcZoneState {
+	t.Helper()
+	m := new(dns.Msg)
+	m.SetAxfr(zone)
+	env, err := (&dns.Transfer{}).In(m, addr)
+	require.NoError(t, err)
+	var rrs []dns.RR
+	for e := range env {
+		require.NoError(t, e.Error)
+		rrs = append(rrs, e.RR...)
+	}
+	require.GreaterOrEqual(t, len(rrs), 2)
+	st := rcZoneState{soa: rrs[0].(*dns.SOA), rrs: map[string]bool{}}
+	for _, rr := range rrs[1 : len(rrs)-1] {
+		st.rrs[rr.String()] = true
+	}
+	return st
+}
+
+// TestSetZoneBadRecords: a record outside the zone, of another class, or
+// one svcreg makes itself is an error naming it, and the zone keeps what
+// it served; the registry zone cannot be replaced.
+func TestSetZoneBadRecords(t *testing.T) {
+	s, _ := rcStart(t, resolver.Config{}, rcMini(t), nil)
+	zc := resolver.ZoneConfig{Zone: rcLAN}
+	require.NoError(t, s.SetZone(context.Background(), zc, rcLANZone(t)))
+	serial, _ := s.ZoneSerial(rcLAN)
+	for _, bad := range []string{
+		"printer.eth1.lan.services.internal. 10 IN A 192.0.2.8",
+		"printer.eth0.lan.services.internal. 10 CH A 192.0.2.8",
+		rcLAN + " 10 IN NS ns9.example.",
+		rcLAN + " 10 IN SOA a. b. 1 2 3 4 5",
+	} {
+		err := s.SetZone(context.Background(), zc, rcLANZone(t, bad))
+		require.ErrorIs(t, err, resolver.ErrZoneRecord, bad)
+		assert.Contains(t, err.Error(), "record 2", bad)
+	}
+	again, _ := s.ZoneSerial(rcLAN)
+	assert.Equal(t, serial, again)
+	require.ErrorIs(t, s.SetZone(context.Background(), resolver.ZoneConfig{Zone: "services.internal"}, nil), resolver.ErrConfig)
+	require.ErrorIs(t, s.SetZone(context.Background(), resolver.ZoneConfig{Zone: "a..b"}, nil), resolver.ErrConfig)
+}
