@@ -1,7 +1,6 @@
 package resolver_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -22,24 +21,6 @@ import (
 	"github.com/svcreg/svcreg/registry"
 	"github.com/svcreg/svcreg/resolver"
 )
-
-// ixfrLog collects a server's log lines for the test to read.
-type ixfrLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *ixfrLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *ixfrLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // ixfrSnapshot is the first four seeds plus n added registrations, so
 // that each step changes a few names and the rest of the zone stays.
@@ -87,9 +68,9 @@ func TestSystemSecondariesIXFR(t *testing.T) {
 
 	// start runs svcreg on svcAddr with cfg and snap; the returned stop
 	// shuts it down (the test's cleanup does too).
-	start := func(cfg resolver.Config, snap *registry.Snapshot) (*resolver.Server, *ixfrLog, *prometheus.Registry, func()) {
+	start := func(cfg resolver.Config, snap *registry.Snapshot) (*resolver.Server, *sysLog, *prometheus.Registry, func()) {
 		t.Helper()
-		logs := &ixfrLog{}
+		logs := &sysLog{}
 		reg := prometheus.NewRegistry()
 		srv, err := resolver.New(cfg, slog.New(slog.NewTextHandler(logs, nil)), reg)
 		require.NoError(t, err)
@@ -120,31 +101,7 @@ func TestSystemSecondariesIXFR(t *testing.T) {
 	knotDir := t.TempDir()
 	knotLog := sysStartProcess(t, "knotd", knotd, "-c", knotSecondaryConf(t, knotDir, knotPort, svcPort, "127.0.0.2", "", ""))
 	nsdDir := t.TempDir()
-	nsdConf := filepath.Join(nsdDir, "nsd.conf")
-	require.NoError(t, os.WriteFile(nsdConf, []byte(fmt.Sprintf(`server:
-    ip-address: 127.0.0.1
-    port: %d
-    do-ip6: no
-    username: ""
-    chroot: ""
-    zonesdir: %q
-    pidfile: %q
-    xfrdfile: %q
-    zonelistfile: %q
-    database: ""
-    logfile: %q
-    server-count: 1
-    minimal-responses: yes
-    verbosity: 2
-remote-control:
-    control-enable: no
-zone:
-    name: %q
-    zonefile: "secondary.zone"
-    request-xfr: 127.0.0.1@%s NOKEY
-    allow-notify: 127.0.0.1 NOKEY
-`, nsdPort, nsdDir, filepath.Join(nsdDir, "nsd.pid"), filepath.Join(nsdDir, "xfrd.state"), filepath.Join(nsdDir, "zone.list"),
-		filepath.Join(nsdDir, "nsd.log"), resolver.DefaultZone, svcPort)), 0o644))
+	nsdConf := nsdSecondaryConf(t, nsdDir, nsdPort, "127.0.0.1@"+svcPort+" NOKEY", "", "NOKEY")
 	sysStartProcess(t, "nsd", nsd, "-d", "-c", nsdConf)
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -172,7 +129,7 @@ zone:
 	}
 	// transferred counts svcreg's "zone transferred" lines of a kind for
 	// a client.
-	transferred := func(logs *ixfrLog, kind, client string) int {
+	transferred := func(logs *sysLog, kind, client string) int {
 		return strings.Count(logs.String(), "kind="+kind+" client="+client+" ")
 	}
 	follow("start", snap, srv.Serial())

@@ -25,15 +25,21 @@ type rcZoneState struct {
 	rrs map[string]bool
 }
 
-// rcTransfer runs an AXFR (serial ignored) or an IXFR from serial and
-// returns every record of the response in order.
+// rcTransfer runs an AXFR (serial ignored) or an IXFR from serial of
+// the registry zone and returns every record of the response in order.
 func rcTransfer(t *testing.T, addr string, qtype uint16, serial uint32) []dns.RR {
+	t.Helper()
+	return rcTransferZone(t, addr, rcZ, qtype, serial)
+}
+
+// rcTransferZone is rcTransfer for any zone.
+func rcTransferZone(t *testing.T, addr, zone string, qtype uint16, serial uint32) []dns.RR {
 	t.Helper()
 	m := new(dns.Msg)
 	if qtype == dns.TypeIXFR {
-		m.SetIxfr(rcZ, serial, "ns1."+rcZ, "hostmaster."+rcZ)
+		m.SetIxfr(zone, serial, "ns1."+zone, "hostmaster."+zone)
 	} else {
-		m.SetAxfr(rcZ)
+		m.SetAxfr(zone)
 	}
 	env, err := (&dns.Transfer{}).In(m, addr)
 	require.NoError(t, err)
@@ -45,10 +51,16 @@ func rcTransfer(t *testing.T, addr string, qtype uint16, serial uint32) []dns.RR
 	return rrs
 }
 
-// rcAXFRState is the zone an AXFR gives.
+// rcAXFRState is the registry zone as an AXFR gives it.
 func rcAXFRState(t *testing.T, addr string) rcZoneState {
 	t.Helper()
-	rrs := rcTransfer(t, addr, dns.TypeAXFR, 0)
+	return rcAXFRStateOf(t, addr, rcZ)
+}
+
+// rcAXFRStateOf is the zone an AXFR of zone gives.
+func rcAXFRStateOf(t *testing.T, addr, zone string) rcZoneState {
+	t.Helper()
+	rrs := rcTransferZone(t, addr, zone, dns.TypeAXFR, 0)
 	require.GreaterOrEqual(t, len(rrs), 2)
 	st := rcZoneState{soa: rrs[0].(*dns.SOA), rrs: map[string]bool{}}
 	for _, rr := range rrs[1 : len(rrs)-1] {

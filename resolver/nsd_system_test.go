@@ -47,35 +47,7 @@ func nsdSecondary(t *testing.T, nsd string, tsig bool) {
 	require.NoError(t, err)
 
 	dir := t.TempDir()
-	z := resolver.DefaultZone
-	conf := filepath.Join(dir, "nsd.conf")
-	// NSD in the foreground (-d) as the current user, no chroot, no
-	// remote control, every file under dir; minimal responses, as svcreg
-	// and Knot give (no NS RRset in the authority of positive answers).
-	require.NoError(t, os.WriteFile(conf, []byte(fmt.Sprintf(`server:
-    ip-address: 127.0.0.1
-    port: %d
-    do-ip6: no
-    username: ""
-    chroot: ""
-    zonesdir: %q
-    pidfile: %q
-    xfrdfile: %q
-    zonelistfile: %q
-    database: ""
-    logfile: %q
-    server-count: 1
-    minimal-responses: yes
-    verbosity: 2
-remote-control:
-    control-enable: no
-%szone:
-    name: %q
-    zonefile: "secondary.zone"
-    request-xfr: AXFR 127.0.0.1@%s %s
-    allow-notify: 127.0.0.1 %s
-`, nsdPort, dir, filepath.Join(dir, "nsd.pid"), filepath.Join(dir, "xfrd.state"), filepath.Join(dir, "zone.list"),
-		filepath.Join(dir, "nsd.log"), keyConf, z, svcPort, keyRef, keyRef)), 0o644))
+	conf := nsdSecondaryConf(t, dir, nsdPort, "AXFR 127.0.0.1@"+svcPort+" "+keyRef, keyConf, keyRef)
 	sysStartProcess(t, "nsd", nsd, "-d", "-c", conf)
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -100,4 +72,38 @@ remote-control:
 	want2, err := resolver.ZoneRRs(snap2, cfg)
 	require.NoError(t, err)
 	sysCompareSample(t, nsdAddr, svcAddr, sysSample(want2, 100, 2))
+}
+
+// nsdSecondaryConf writes an nsd.conf in dir for a secondary of the
+// registry zone on nsdPort: requestXFR is its request-xfr line (which
+// primary, AXFR or IXFR, which key), keyConf a "key:" section or "", and
+// NOTIFY is taken from 127.0.0.1 with keyRef (NOKEY for none).
+func nsdSecondaryConf(t *testing.T, dir string, nsdPort int, requestXFR, keyConf, keyRef string) string {
+	t.Helper()
+	conf := filepath.Join(dir, "nsd.conf")
+	require.NoError(t, os.WriteFile(conf, []byte(fmt.Sprintf(`server:
+    ip-address: 127.0.0.1
+    port: %d
+    do-ip6: no
+    username: ""
+    chroot: ""
+    zonesdir: %q
+    pidfile: %q
+    xfrdfile: %q
+    zonelistfile: %q
+    database: ""
+    logfile: %q
+    server-count: 1
+    minimal-responses: yes
+    verbosity: 2
+remote-control:
+    control-enable: no
+%szone:
+    name: %q
+    zonefile: "secondary.zone"
+    request-xfr: %s
+    allow-notify: 127.0.0.1 %s
+`, nsdPort, dir, filepath.Join(dir, "nsd.pid"), filepath.Join(dir, "xfrd.state"), filepath.Join(dir, "zone.list"),
+		filepath.Join(dir, "nsd.log"), keyConf, resolver.DefaultZone, requestXFR, keyRef)), 0o644))
+	return conf
 }

@@ -120,37 +120,9 @@ func TestSetZoneIXFR(t *testing.T) {
 	require.Eventually(t, func() bool { return len(sec.got()) >= 2 }, 5*time.Second, 10*time.Millisecond)
 	assert.Equal(t, []uint32{first.soa.Serial, second}, sec.got()[:2])
 
-	m := new(dns.Msg)
-	m.SetIxfr(rcLAN, first.soa.Serial, "ns1.services.internal.", "hostmaster."+rcLAN)
-	env, err := (&dns.Transfer{}).In(m, addr)
-	require.NoError(t, err)
-	var rrs []dns.RR
-	for e := range env {
-		require.NoError(t, e.Error)
-		rrs = append(rrs, e.RR...)
-	}
+	rrs := rcTransferZone(t, addr, rcLAN, dns.TypeIXFR, first.soa.Serial)
 	require.Len(t, rrs, 5, "SOA, old SOA, new SOA, the added PTR, SOA")
 	assert.Equal(t, "b._ipp._tcp."+rcLAN, rrs[3].(*dns.PTR).Ptr)
-}
-
-// rcAXFRStateOf is rcAXFRState for another zone.
-func rcAXFRStateOf(t *testing.T, addr, zone string) rcZoneState {
-	t.Helper()
-	m := new(dns.Msg)
-	m.SetAxfr(zone)
-	env, err := (&dns.Transfer{}).In(m, addr)
-	require.NoError(t, err)
-	var rrs []dns.RR
-	for e := range env {
-		require.NoError(t, e.Error)
-		rrs = append(rrs, e.RR...)
-	}
-	require.GreaterOrEqual(t, len(rrs), 2)
-	st := rcZoneState{soa: rrs[0].(*dns.SOA), rrs: map[string]bool{}}
-	for _, rr := range rrs[1 : len(rrs)-1] {
-		st.rrs[rr.String()] = true
-	}
-	return st
 }
 
 // TestSetZoneBadRecords: a record outside the zone, of another class, or
