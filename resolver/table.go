@@ -18,8 +18,8 @@ import (
 // CHAOS answers and the AXFR messages.
 type table struct {
 	serial  uint32
-	apexKey string           // lowercased wire form of the zone
-	nodes   map[string]*node // by lowercased wire-form owner name
+	apexKey string    // lowercased wire form of the zone
+	index   nodeIndex // nodes by lowercased wire-form owner name
 	// negSOA is the apex SOA as an authority record with an uncompressed
 	// owner and NegTTL as its TTL (RFC 2308 section 5).
 	negSOA []byte
@@ -94,7 +94,8 @@ func wireName(name string) (string, error) {
 // buildTable packs z (whose SOA already carries the serial to serve).
 // rrs is z.rrs(), which the caller has already computed.
 func buildTable(ctx context.Context, z *zoneData, rrs []dns.RR, cfg Config) (*table, error) {
-	t := &table{serial: z.soa.Serial, nodes: make(map[string]*node, len(z.owners)*2), ttl: cfg.TTL, axfrAllow: cfg.AXFRAllow}
+	t := &table{serial: z.soa.Serial, ttl: cfg.TTL, axfrAllow: cfg.AXFRAllow}
+	nodes := make(map[string]*node, len(z.owners)*2)
 	var err error
 	if t.apexKey, err = wireName(z.apex); err != nil {
 		return nil, err
@@ -128,45 +129,22 @@ func buildTable(ctx context.Context, z *zoneData, rrs []dns.RR, cfg Config) (*ta
 		if err != nil {
 			return nil, err
 		}
-		nd := t.nodes[key]
-		if nd == nil {
-			nd = &node{}
-			t.nodes[key] = nd
+		nd, err := p.packNode(name, o.rrs, addrs, name == z.apex)
+		if err != nil {
+			return nil, err
 		}
-		sets := map[uint16][]dns.RR{}
-		var types []uint16
-		for _, rr := range o.rrs {
-			tp := rr.Header().Rrtype
-			if sets[tp] == nil {
-				types = append(types, tp)
-			}
-			sets[tp] = append(sets[tp], rr)
-		}
-		for _, tp := range types {
-			msg, err := p.packAnswer(name, tp, sets[tp], additional(sets[tp], addrs), name != z.apex)
-			if err != nil {
-				return nil, err
-			}
-			nd.answers = append(nd.answers, answer{qtype: tp, msg: msg})
-		}
-		for _, tp := range anyPreference {
-			if sets[tp] != nil {
-				if nd.any, err = p.packAnswer(name, dns.TypeANY, sets[tp], nil, name != z.apex); err != nil {
-					return nil, err
-				}
-				break
-			}
-		}
+		nodes[key] = nd // replacing an empty non-terminal made for a name below
 		// Empty non-terminals between the owner and the apex exist.
 		for off := 0; off < len(key) && len(key)-off > len(t.apexKey); off += int(key[off]) + 1 {
 			if off == 0 {
 				continue
 			}
-			if _, ok := t.nodes[key[off:]]; !ok {
-				t.nodes[key[off:]] = &node{}
+			if _, ok := nodes[key[off:]]; !ok {
+				nodes[key[off:]] = &node{}
 			}
 		}
 	}
+	t.index = indexOf(nodes)
 	t.portGroup, t.groups = z.synth.group, z.synth.groups
 	if err := t.buildChaos(&p, cfg); err != nil {
 		return nil, err
@@ -176,6 +154,40 @@ func buildTable(ctx context.Context, z *zoneData, rrs []dns.RR, cfg Config) (*ta
 		return nil, err
 	}
 	return t, ctx.Err()
+}
+
+// packNode packs the answers of one owner: one per type it holds, and
+// the RFC 8482 answer to ANY. addrs are the zone's A and AAAA records by
+// owner, for the additional sections; the apex's answers never point
+// into the question (see packMsg).
+func (p *packer) packNode(name string, rrs []dns.RR, addrs map[string][]dns.RR, apex bool) (*node, error) {
+	nd := &node{}
+	sets := map[uint16][]dns.RR{}
+	var types []uint16
+	for _, rr := range rrs {
+		tp := rr.Header().Rrtype
+		if sets[tp] == nil {
+			types = append(types, tp)
+		}
+		sets[tp] = append(sets[tp], rr)
+	}
+	for _, tp := range types {
+		msg, err := p.packAnswer(name, tp, sets[tp], additional(sets[tp], addrs), !apex)
+		if err != nil {
+			return nil, err
+		}
+		nd.answers = append(nd.answers, answer{qtype: tp, msg: msg})
+	}
+	for _, tp := range anyPreference {
+		if sets[tp] != nil {
+			var err error
+			if nd.any, err = p.packAnswer(name, dns.TypeANY, sets[tp], nil, !apex); err != nil {
+				return nil, err
+			}
+			break
+		}
+	}
+	return nd, nil
 }
 
 // additional returns in-zone addresses of SRV targets and NS names
@@ -193,6 +205,7 @@ func additional(rrs []dns.RR, addrs map[string][]dns.RR) []dns.RR {
 		default:
 			continue
 		}
+		target = strings.ToLower(target)
 		if slices.Contains(done, target) {
 			continue
 		}

@@ -49,6 +49,13 @@ func (s *Server) writeAXFR(t *table, q []byte, st *signedState, src netip.Addr, 
 			}
 		}
 	}
+	if msgs == nil {
+		// A zone changed in place packs its AXFR when first asked.
+		var err error
+		if msgs, t, err = s.dynAXFR(t); err != nil {
+			return fmt.Errorf("packing AXFR: %w", err)
+		}
+	}
 	buf := make([]byte, 0, axfrChunk+4096)
 	for i, m := range msgs {
 		buf = r.patch(buf, q, m)

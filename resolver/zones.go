@@ -44,13 +44,25 @@ type ZoneConfig struct {
 	Notify []string
 }
 
-// dynZone is the serving state of one zone of SetZone.
+// dynZone is the serving state of one zone of SetZone: its table, and
+// what changing it in place needs.
 type dynZone struct {
-	cfg      Config // the server's, with the zone's fields
-	tab      *table
-	hash     [32]byte
-	wire     []string
+	cfg Config // the server's, with the zone's fields
+	tab *table
+	// owners are the zone's records by lowercased owner name (the SOA
+	// aside, the apex NS included); wire the same as sorted wire forms.
+	owners map[string][]dns.RR
+	wire   map[string][]string
+	// refs maps an owner to the owners whose answers carry its
+	// addresses (SRV targets, NS names); below counts the owners below
+	// each name under the apex that has any (empty non-terminals).
+	refs     map[string]map[string]bool
+	below    map[string]int
 	notifyCx context.CancelFunc
+	// axfr is the zone packed for AXFR at serial axfrSerial, made when
+	// first asked for.
+	axfr       [][]byte
+	axfrSerial uint32
 }
 
 // dynIndex is what the query path reads: the tables of the SetZone zones
@@ -119,58 +131,159 @@ func (s *Server) zoneConfig(zc ZoneConfig) (Config, error) {
 // NS at the apex; a bad one is an error wrapping ErrZoneRecord and the
 // zone keeps what it served. Records equal to those served change
 // nothing; otherwise the zone gets a new serial, an IXFR journal entry
-// and a NOTIFY to zc.Notify.
+// and a NOTIFY to zc.Notify. Only the owners whose records changed are
+// packed again (and those whose additional section carries a changed
+// address); a change of zc's own fields rebuilds the zone.
 func (s *Server) SetZone(ctx context.Context, zc ZoneConfig, rrs []dns.RR) error {
 	cfg, err := s.zoneConfig(zc)
 	if err != nil {
 		return err
 	}
+	owners, err := zoneOwners(cfg, rrs)
+	if err != nil {
+		return err
+	}
+	s.dyn.mu.Lock()
+	defer s.dyn.mu.Unlock()
+	prev := s.dyn.zones[cfg.Zone]
+	if prev == nil || !sameZoneConfig(prev.cfg, cfg) {
+		return s.buildDynZone(ctx, prev, cfg, owners)
+	}
+	changes := map[string][]dns.RR{}
+	for o, rs := range owners {
+		if !slices.Equal(prev.wire[o], ownerWire(rs)) {
+			changes[o] = rs
+		}
+	}
+	for o := range prev.owners {
+		if _, ok := owners[o]; !ok {
+			changes[o] = nil
+		}
+	}
+	return s.applyDynZone(ctx, prev, changes)
+}
+
+// UpdateZone changes some owners of a zone of SetZone: changes maps an
+// owner name to all its records from now on (none: the owner goes). The
+// records follow SetZone's rules and must be owned by their key; the
+// apex's NS records stay svcreg's. Only these owners are packed again
+// (and those whose additional section carries a changed address), so
+// the cost follows the change, not the zone.
+func (s *Server) UpdateZone(ctx context.Context, zone string, changes map[string][]dns.RR) error {
+	apex := strings.ToLower(dns.Fqdn(zone))
+	s.dyn.mu.Lock()
+	defer s.dyn.mu.Unlock()
+	dz := s.dyn.zones[apex]
+	if dz == nil {
+		return fmt.Errorf("%w: zone %s is not served", ErrConfig, zone)
+	}
+	norm := make(map[string][]dns.RR, len(changes))
+	for name, rs := range changes {
+		o := strings.ToLower(dns.Fqdn(name))
+		for i, rr := range rs {
+			if !strings.EqualFold(dns.Fqdn(rr.Header().Name), o) {
+				return fmt.Errorf("%w: %s: record %d is owned by %s", ErrZoneRecord, name, i+1, rr.Header().Name)
+			}
+		}
+		got, err := zoneOwners(dz.cfg, rs)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		rs = got[o]
+		if o == apex {
+			rs = got[apex] // the NS records zoneOwners put there, and the records given
+		}
+		if !slices.Equal(dz.wire[o], ownerWire(rs)) {
+			norm[o] = rs
+		}
+	}
+	return s.applyDynZone(ctx, dz, norm)
+}
+
+// zoneOwners checks rrs against the zone cfg describes and groups them
+// by lowercased owner, the apex with svcreg's NS records first.
+func zoneOwners(cfg Config, rrs []dns.RR) (map[string][]dns.RR, error) {
 	apex := cfg.Zone
-	z := &zoneData{apex: apex, owners: map[string]*owner{}, types: map[string]bool{}}
-	z.soa = &dns.SOA{Hdr: dns.RR_Header{Name: apex, Rrtype: dns.TypeSOA, Class: dns.ClassINET, Ttl: cfg.TTL},
-		Ns: cfg.NS[0], Mbox: cfg.Mbox, Refresh: cfg.SOARefresh, Retry: cfg.SOARetry, Expire: cfg.SOAExpire, Minttl: cfg.NegTTL}
-	z.add(z.soa)
+	owners := map[string][]dns.RR{}
 	for _, ns := range cfg.NS {
-		z.add(&dns.NS{Hdr: dns.RR_Header{Name: apex, Rrtype: dns.TypeNS, Class: dns.ClassINET, Ttl: cfg.TTL}, Ns: ns})
+		owners[apex] = append(owners[apex], &dns.NS{Hdr: dns.RR_Header{Name: apex, Rrtype: dns.TypeNS, Class: dns.ClassINET, Ttl: cfg.TTL}, Ns: ns})
 	}
 	for i, rr := range rrs {
 		h := rr.Header()
 		owner := strings.ToLower(dns.Fqdn(h.Name))
 		switch {
 		case h.Class != dns.ClassINET:
-			return fmt.Errorf("%w: record %d (%s): class %s", ErrZoneRecord, i+1, h.Name, dns.ClassToString[h.Class])
+			return nil, fmt.Errorf("%w: record %d (%s): class %s", ErrZoneRecord, i+1, h.Name, dns.ClassToString[h.Class])
 		case !dns.IsSubDomain(apex, owner):
-			return fmt.Errorf("%w: record %d: %s is not in %s", ErrZoneRecord, i+1, h.Name, apex)
+			return nil, fmt.Errorf("%w: record %d: %s is not in %s", ErrZoneRecord, i+1, h.Name, apex)
 		case h.Rrtype == dns.TypeSOA || h.Rrtype == dns.TypeOPT || h.Rrtype == dns.TypeTSIG ||
 			owner == apex && h.Rrtype == dns.TypeNS:
-			return fmt.Errorf("%w: record %d (%s): type %s is svcreg's", ErrZoneRecord, i+1, h.Name, dns.TypeToString[h.Rrtype])
+			return nil, fmt.Errorf("%w: record %d (%s): type %s is svcreg's", ErrZoneRecord, i+1, h.Name, dns.TypeToString[h.Rrtype])
+		}
+		if _, err := zoneWire([]dns.RR{rr}); err != nil {
+			return nil, fmt.Errorf("%w: record %d (%s): %w", ErrZoneRecord, i+1, h.Name, err)
 		}
 		c := dns.Copy(rr)
 		c.Header().Name = owner
-		z.add(c)
+		owners[owner] = append(owners[owner], c)
+	}
+	return owners, nil
+}
+
+// ownerWire is an owner's records in uncompressed wire form, sorted, to
+// compare two versions of the owner and take their difference.
+func ownerWire(rrs []dns.RR) []string {
+	if len(rrs) == 0 {
+		return nil
+	}
+	w, _ := zoneWire(rrs) // every record was packed by zoneOwners
+	slices.Sort(w)
+	return w
+}
+
+// sameZoneConfig reports whether a and b make the same SOA and NS and
+// the same TTLs, so a zone can change in place.
+func sameZoneConfig(a, b Config) bool {
+	return slices.Equal(a.NS, b.NS) && a.Mbox == b.Mbox && a.TTL == b.TTL && a.NegTTL == b.NegTTL &&
+		a.SOARefresh == b.SOARefresh && a.SOARetry == b.SOARetry && a.SOAExpire == b.SOAExpire &&
+		slices.Equal(a.AXFRAllow, b.AXFRAllow) && slices.Equal(a.Notify, b.Notify)
+}
+
+// nextDynSerial is a SetZone zone's next serial: the time in seconds,
+// past prev.
+func nextDynSerial(prev uint32, now time.Time) uint32 {
+	serial := uint32(now.Unix())
+	if prev != 0 && !serialLess(prev, serial) {
+		serial = prev + 1
+	}
+	return serial
+}
+
+// buildDynZone builds a SetZone zone whole from owners and serves it;
+// under dyn.mu. prev, when set, is the zone it replaces (its serial and
+// journal go on).
+func (s *Server) buildDynZone(ctx context.Context, prev *dynZone, cfg Config, owners map[string][]dns.RR) error {
+	apex := cfg.Zone
+	z := &zoneData{apex: apex, owners: map[string]*owner{}, types: map[string]bool{}}
+	z.soa = &dns.SOA{Hdr: dns.RR_Header{Name: apex, Rrtype: dns.TypeSOA, Class: dns.ClassINET, Ttl: cfg.TTL},
+		Ns: cfg.NS[0], Mbox: cfg.Mbox, Refresh: cfg.SOARefresh, Retry: cfg.SOARetry, Expire: cfg.SOAExpire, Minttl: cfg.NegTTL}
+	z.add(z.soa)
+	for _, rs := range owners {
+		for _, rr := range rs {
+			z.add(rr)
+		}
 	}
 	all := z.rrs()
 	wire, err := zoneWire(all[1:])
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrZoneRecord, err)
 	}
-	h, err := zoneHash(z.soa, wire, &z.synth)
-	if err != nil {
-		return err
-	}
-
-	s.dyn.mu.Lock()
-	defer s.dyn.mu.Unlock()
-	prev := s.dyn.zones[apex]
-	if prev != nil && prev.hash == h {
-		return nil
-	}
 	now := time.Now()
-	serial := policySerial(SerialUnixtime, 0, h, now)
-	if prev != nil && !serialLess(prev.tab.serial, serial) {
-		serial = prev.tab.serial + 1
+	var prevSerial uint32
+	if prev != nil {
+		prevSerial = prev.tab.serial
 	}
-	z.soa.Serial = serial
+	z.soa.Serial = nextDynSerial(prevSerial, now)
 	t, err := buildTable(ctx, z, all, cfg)
 	if err != nil {
 		return fmt.Errorf("building zone %s: %w", apex, err)
@@ -180,24 +293,277 @@ func (s *Server) SetZone(ctx context.Context, zc ZoneConfig, rrs []dns.RR) error
 		return err
 	}
 	t.soaWire, t.records = soaWire[0], len(all)
-	if prev != nil && cfg.JournalMaxBytes >= 0 {
-		removed, added := diffZones(prev.wire, wire)
-		t.journal = prev.tab.journal.with(&journalEntry{from: prev.tab.serial, to: serial, at: now.Unix(),
-			fromSOA: prev.tab.soaWire, toSOA: t.soaWire, removed: removed, added: added},
-			cfg.JournalMaxBytes, time.Duration(cfg.SOAExpire)*time.Second, now)
+	dz := &dynZone{cfg: cfg, tab: t, owners: owners, wire: map[string][]string{}, refs: map[string]map[string]bool{}, below: map[string]int{}}
+	for o, rs := range owners {
+		dz.wire[o] = ownerWire(rs)
+		dz.link(o, nil, rs)
 	}
-	dz := &dynZone{cfg: cfg, tab: t, hash: h, wire: wire}
 	if prev != nil {
 		dz.notifyCx = prev.notifyCx
+		if cfg.JournalMaxBytes >= 0 {
+			var old []string
+			for _, w := range prev.wire {
+				old = append(old, w...)
+			}
+			removed, added := diffZones(old, wire)
+			t.journal = prev.tab.journal.with(&journalEntry{from: prev.tab.serial, to: t.serial, at: now.Unix(),
+				fromSOA: prev.tab.soaWire, toSOA: t.soaWire, removed: removed, added: added},
+				cfg.JournalMaxBytes, time.Duration(cfg.SOAExpire)*time.Second, now)
+		}
 	}
+	s.serveDynZone(dz, len(all))
+	return nil
+}
+
+// applyDynZone applies changes (owner -> all its records, nil: gone) to
+// dz in place and serves the result; under dyn.mu. No change, no new
+// serial.
+func (s *Server) applyDynZone(ctx context.Context, dz *dynZone, changes map[string][]dns.RR) error {
+	if len(changes) == 0 {
+		return nil
+	}
+	cfg, apex, old := dz.cfg, dz.cfg.Zone, dz.tab
+	now := time.Now()
+	serial := nextDynSerial(old.serial, now)
+	soa := dns.Copy(old.soa).(*dns.SOA)
+	soa.Serial = serial
+	soaWire, err := zoneWire([]dns.RR{soa})
+	if err != nil {
+		return err
+	}
+	neg := dns.Copy(soa).(*dns.SOA)
+	neg.Hdr.Ttl = min(cfg.NegTTL, cfg.TTL)
+	negSOA, err := zoneWire([]dns.RR{neg})
+	if err != nil {
+		return err
+	}
+
+	// First everything that can fail, reading dz and the changes only;
+	// dz's maps change once the new table is built.
+	view := func(o string) []dns.RR {
+		if rs, ok := changes[o]; ok {
+			return rs
+		}
+		return dz.owners[o]
+	}
+	var removed, added []string
+	repack := map[string]bool{apex: true} // the apex holds the SOA, whose serial changed
+	belowDelta := map[string]int{}
+	names := slices.Sorted(maps.Keys(changes))
+	for _, o := range names {
+		rs := changes[o]
+		rem, add := diffZones(dz.wire[o], ownerWire(rs))
+		removed, added = append(removed, rem...), append(added, add...)
+		if addressesDiffer(dz.owners[o], rs) {
+			for r := range dz.refs[o] {
+				repack[r] = true
+			}
+		}
+		repack[o] = true
+		step := 0
+		switch had, has := len(dz.owners[o]) > 0, len(rs) > 0; {
+		case !had && has:
+			step = 1
+		case had && !has:
+			step = -1
+		}
+		if step != 0 {
+			for _, a := range dz.ancestors(o) {
+				belowDelta[a] += step
+			}
+		}
+	}
+	below := func(a string) int { return dz.below[a] + belowDelta[a] }
+
+	idx := old.index
+	var p packer
+	addrs := map[string][]dns.RR{}
+	for o := range repack {
+		for _, tgt := range targets(view(o)) {
+			addrs[tgt] = addressRecords(view(tgt))
+		}
+	}
+	for _, o := range slices.Sorted(maps.Keys(repack)) {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		key, err := wireName(o)
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrZoneRecord, err)
+		}
+		rs := view(o)
+		if o == apex {
+			rs = append([]dns.RR{soa}, rs...)
+		}
+		switch {
+		case len(rs) > 0:
+			nd, err := p.packNode(o, rs, addrs, o == apex)
+			if err != nil {
+				return fmt.Errorf("%w: %w", ErrZoneRecord, err)
+			}
+			idx = idx.with(key, nd)
+		case below(o) > 0:
+			idx = idx.with(key, &node{}) // still an empty non-terminal
+		default:
+			idx = idx.without(key)
+		}
+	}
+	for _, a := range slices.Sorted(maps.Keys(belowDelta)) {
+		if repack[a] || len(view(a)) > 0 || (dz.below[a] > 0) == (below(a) > 0) {
+			continue // has data, or stays what it was
+		}
+		key, err := wireName(a)
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrZoneRecord, err)
+		}
+		if below(a) > 0 {
+			idx = idx.with(key, &node{})
+		} else {
+			idx = idx.without(key)
+		}
+	}
+
+	// Commit.
+	for _, o := range names {
+		rs := changes[o]
+		dz.link(o, dz.owners[o], rs)
+		if len(rs) == 0 {
+			delete(dz.owners, o)
+			delete(dz.wire, o)
+		} else {
+			dz.owners[o], dz.wire[o] = rs, ownerWire(rs)
+		}
+	}
+	t := *old
+	t.serial, t.soa, t.soaWire, t.negSOA = serial, soa, soaWire[0], []byte(negSOA[0])
+	t.index = idx
+	t.records = old.records + len(added) - len(removed)
+	t.axfr = nil // packed when first asked for (dynAXFR)
+	if cfg.JournalMaxBytes >= 0 {
+		t.journal = old.journal.with(&journalEntry{from: old.serial, to: serial, at: now.Unix(),
+			fromSOA: old.soaWire, toSOA: t.soaWire, removed: removed, added: added},
+			cfg.JournalMaxBytes, time.Duration(cfg.SOAExpire)*time.Second, now)
+	}
+	dz.tab = &t
+	s.serveDynZone(dz, t.records)
+	return nil
+}
+
+// serveDynZone publishes dz and announces its serial; under dyn.mu.
+func (s *Server) serveDynZone(dz *dynZone, records int) {
 	if s.dyn.zones == nil {
 		s.dyn.zones = map[string]*dynZone{}
 	}
+	apex := dz.cfg.Zone
 	s.dyn.zones[apex] = dz
 	s.publishZones()
-	s.logger.Info("DNS zone loaded", "zone", apex, "serial", serial, "records", len(all), "names", len(t.nodes))
-	s.notifyZone(apex, t.soa, cfg.Notify, &dz.notifyCx)
-	return nil
+	s.logger.Debug("DNS zone loaded", "zone", apex, "serial", dz.tab.serial, "records", records, "names", dz.tab.index.len())
+	s.notifyZone(apex, dz.tab.soa, dz.cfg.Notify, &dz.notifyCx)
+}
+
+// link updates the zone's bookkeeping for owner o going from records old
+// to cur: which owners carry whose addresses (refs), and how many owners
+// lie below each name (below).
+func (dz *dynZone) link(o string, old, cur []dns.RR) {
+	for _, t := range targets(old) {
+		delete(dz.refs[t], o)
+		if len(dz.refs[t]) == 0 {
+			delete(dz.refs, t)
+		}
+	}
+	for _, t := range targets(cur) {
+		if dz.refs[t] == nil {
+			dz.refs[t] = map[string]bool{}
+		}
+		dz.refs[t][o] = true
+	}
+	step := 0
+	switch {
+	case len(old) == 0 && len(cur) > 0:
+		step = 1
+	case len(old) > 0 && len(cur) == 0:
+		step = -1
+	default:
+		return
+	}
+	for _, a := range dz.ancestors(o) {
+		dz.below[a] += step
+		if dz.below[a] == 0 {
+			delete(dz.below, a)
+		}
+	}
+}
+
+// ancestors are the names between owner o and the apex, nearest first.
+func (dz *dynZone) ancestors(o string) []string {
+	var out []string
+	for _, off := range dns.Split(o)[1:] {
+		a := o[off:]
+		if len(a) <= len(dz.cfg.Zone) {
+			break
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// targets are the lowercased SRV targets and NS names of rrs: the
+// owners whose addresses their answers carry.
+func targets(rrs []dns.RR) []string {
+	var out []string
+	for _, rr := range rrs {
+		switch r := rr.(type) {
+		case *dns.SRV:
+			out = append(out, strings.ToLower(r.Target))
+		case *dns.NS:
+			out = append(out, strings.ToLower(r.Ns))
+		}
+	}
+	return out
+}
+
+// addressRecords are the A and AAAA records of rrs.
+func addressRecords(rrs []dns.RR) []dns.RR {
+	var out []dns.RR
+	for _, rr := range rrs {
+		if t := rr.Header().Rrtype; t == dns.TypeA || t == dns.TypeAAAA {
+			out = append(out, rr)
+		}
+	}
+	return out
+}
+
+// addressesDiffer reports whether a and b hold different A or AAAA
+// records.
+func addressesDiffer(a, b []dns.RR) bool {
+	return !slices.Equal(ownerWire(addressRecords(a)), ownerWire(addressRecords(b)))
+}
+
+// dynAXFR packs the AXFR of the SetZone zone t belongs to, once per
+// serial: from the zone as it is now, which may be newer than t. nil
+// when the zone is no longer served.
+func (s *Server) dynAXFR(t *table) ([][]byte, *table, error) {
+	s.dyn.mu.Lock()
+	defer s.dyn.mu.Unlock()
+	dz := s.dyn.zones[t.soa.Hdr.Name]
+	if dz == nil {
+		return nil, t, fmt.Errorf("zone %s is no longer served", t.soa.Hdr.Name)
+	}
+	if dz.axfr == nil || dz.axfrSerial != dz.tab.serial {
+		z := &zoneData{apex: dz.cfg.Zone, owners: map[string]*owner{}, soa: dz.tab.soa}
+		for _, rs := range dz.owners {
+			for _, rr := range rs {
+				z.add(rr)
+			}
+		}
+		var p packer
+		msgs, err := p.packAXFR(dz.cfg.Zone, z.rrs())
+		if err != nil {
+			return nil, t, err
+		}
+		dz.axfr, dz.axfrSerial = msgs, dz.tab.serial
+	}
+	return dz.axfr, dz.tab, nil
 }
 
 // RemoveZone stops serving a zone of SetZone; its names are then
