@@ -147,9 +147,13 @@ func diffZones(old, cur []string) (removed, added []string) {
 
 // zoneWire is every record of rrs in uncompressed wire form.
 func zoneWire(rrs []dns.RR) ([]string, error) {
-	buf := make([]byte, 65536)
+	var small [512]byte
+	buf := small[:]
 	out := make([]string, len(rrs))
 	for i, rr := range rrs {
+		if l := dns.Len(rr); l > len(buf) {
+			buf = make([]byte, l+64)
+		}
 		n, err := dns.PackRR(rr, buf, 0, nil, false)
 		if err != nil {
 			return nil, fmt.Errorf("packing %s: %w", rr.Header().Name, err)

@@ -87,6 +87,7 @@ func (d *dynIndex) find(key []byte) *table {
 type dynZones struct {
 	mu    sync.Mutex
 	zones map[string]*dynZone // by absolute lowercased apex
+	pk    packer              // for changes in place, reused under mu
 }
 
 // zoneConfig is the server's Config for the zone zc describes.
@@ -376,7 +377,7 @@ func (s *Server) applyDynZone(ctx context.Context, dz *dynZone, changes map[stri
 	below := func(a string) int { return dz.below[a] + belowDelta[a] }
 
 	idx := old.index
-	var p packer
+	p := &s.dyn.pk
 	addrs := map[string][]dns.RR{}
 	for o := range repack {
 		for _, tgt := range targets(view(o)) {
