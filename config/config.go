@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/svcreg/svcreg/mdns"
+	"github.com/svcreg/svcreg/proxy"
 	"github.com/svcreg/svcreg/resolver"
 )
 
@@ -204,6 +205,24 @@ type MDNS struct {
 	// Rules overrides rule severities: rule ID -> info, warning, error or
 	// off.
 	Rules map[string]string `yaml:"rules"`
+	// Publish lists the links whose advertisements are published in
+	// unicast DNS (a discovery proxy, RFC 8766), one entry per interface.
+	Publish []PublishLink `yaml:"publish"`
+	// PublishMaxTTL caps the TTL of published records, in seconds.
+	PublishMaxTTL int `yaml:"publish_max_ttl"`
+}
+
+// PublishLink is one link of mdns.publish.
+type PublishLink struct {
+	// Interface is one of mdns.interfaces.
+	Interface string `yaml:"interface"`
+	// Domain is the link's zone; "" is <interface>.lan.<dns.zone>.
+	Domain string `yaml:"domain"`
+	// Policy is valid (the default), registered or all.
+	Policy string `yaml:"policy"`
+	// Notify lists secondaries of the link's zone, sent NOTIFY at each
+	// change.
+	Notify []string `yaml:"notify"`
 }
 
 // Log configures the daemon's slog handler.
@@ -222,7 +241,8 @@ func Default() Config {
 		},
 		DNS:  dnsDefaults(),
 		HTTP: HTTP{Listen: []string{DefaultHTTPListen}},
-		MDNS: MDNS{MaxInstances: DefaultMaxInstances, Browse: true, Profiles: true, Family: string(mdns.FamilyBoth), BrowseInterval: mdns.DefaultBrowseInterval},
-		Log:  Log{Level: "info", Format: "text"},
+		MDNS: MDNS{MaxInstances: DefaultMaxInstances, Browse: true, Profiles: true, Family: string(mdns.FamilyBoth),
+			BrowseInterval: mdns.DefaultBrowseInterval, PublishMaxTTL: proxy.DefaultMaxTTL},
+		Log: Log{Level: "info", Format: "text"},
 	}
 }

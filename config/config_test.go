@@ -54,6 +54,8 @@ func TestInvalidFixtures(t *testing.T) {
 		{"invalid-mdns-family.yml", "invalid-mdns-family.yml:2: mdns.family: unknown address family \"ipx\" (want both, ipv4 or ipv6)"},
 		{"invalid-ns-addresses.yml", "invalid-ns-addresses.yml:4: dns.ns[0].addresses: ns.example.com. is not a name inside the zone services.internal.; only in-zone name servers get addresses"},
 		{"invalid-notify.yml", "invalid-notify.yml:2: dns.notify[0]: \"ns2.example.com\": want an IP address with an optional :port"},
+		{"invalid-publish-interface.yml", "invalid-publish-interface.yml:4: mdns.publish[0].interface: \"eth1\" is not one of mdns.interfaces"},
+		{"invalid-publish-policy.yml", "invalid-publish-policy.yml:5: mdns.publish[0].policy: \"everything\": want valid, registered or all"},
 		{"invalid-refresh-short.yml", "invalid-refresh-short.yml:2: registry.refresh_interval: 5s: want 0 (off) or at least 1m0s"},
 		{"invalid-rule-severity.yml", "invalid-rule-severity.yml:4: mdns.rules.txt-unknown-key: \"fatal\": want info, warning, error or off"},
 		{"invalid-soa-retry.yml", "invalid-soa-retry.yml:3: dns.soa_retry: 3600: less than dns.soa_refresh (3600), or secondaries retry slower than they refresh"},

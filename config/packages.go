@@ -12,6 +12,7 @@ import (
 
 	"github.com/svcreg/svcreg/fetch"
 	"github.com/svcreg/svcreg/mdns"
+	"github.com/svcreg/svcreg/proxy"
 	"github.com/svcreg/svcreg/resolver"
 )
 
@@ -221,4 +222,18 @@ func (l *Loaded) Monitor() (mdns.MonitorConfig, error) {
 		Policy:         pol,
 		Family:         mdns.Family(strings.ToLower(l.MDNS.Family)),
 	}, nil
+}
+
+// PublishLinks is mdns.publish as the discovery proxy's links (domains
+// and policies filled in by validation), with each link's NOTIFY
+// targets.
+func (c *Config) PublishLinks() ([]proxy.Link, [][]string) {
+	var links []proxy.Link
+	var notify [][]string
+	for _, p := range c.MDNS.Publish {
+		links = append(links, proxy.Link{Interface: p.Interface, Zone: p.Domain, Policy: proxy.Policy(p.Policy),
+			MaxTTL: uint32(c.MDNS.PublishMaxTTL)})
+		notify = append(notify, slices.Clone(p.Notify))
+	}
+	return links, notify
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/svcreg/svcreg/mdns"
+	"github.com/svcreg/svcreg/proxy"
 	"github.com/svcreg/svcreg/resolver"
 )
 
@@ -181,4 +182,22 @@ func TestEveryResolverSettingHasAKey(t *testing.T) {
 		}
 		assert.Equal(t, def.Field(i).Interface(), reflect.ValueOf(rc).Field(i).Interface(), "default of resolver.Config.%s", name)
 	}
+}
+
+// TestPublishLinks: mdns.publish as the proxy's links, domains made
+// absolute and lower case (or defaulted under dns.zone), NOTIFY targets
+// given their port.
+func TestPublishLinks(t *testing.T) {
+	l, err := parseFile(t, "valid.yml")
+	require.NoError(t, err)
+	links, notify := l.PublishLinks()
+	require.Len(t, links, 1)
+	assert.Equal(t, proxy.Link{Interface: "eth0", Zone: "office.lan.services.example.", Policy: proxy.PolicyRegistered, MaxTTL: 30}, links[0])
+	assert.Equal(t, [][]string{{"192.0.2.53:53"}}, notify)
+
+	l, err = Parse(strings.NewReader("mdns:\n  interfaces: [lab0]\n  publish:\n    - interface: lab0\n"), "t.yml")
+	require.NoError(t, err)
+	links, _ = l.PublishLinks()
+	require.Len(t, links, 1)
+	assert.Equal(t, proxy.Link{Interface: "lab0", Zone: "lab0.lan.services.internal.", Policy: proxy.PolicyValid, MaxTTL: 10}, links[0])
 }

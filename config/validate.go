@@ -20,6 +20,7 @@ import (
 
 	"github.com/svcreg/svcreg/internal/embedded"
 	"github.com/svcreg/svcreg/mdns"
+	"github.com/svcreg/svcreg/proxy"
 	"github.com/svcreg/svcreg/registry"
 	"github.com/svcreg/svcreg/resolver"
 )
@@ -57,6 +58,7 @@ func (l *Loaded) validate() error {
 	v.dns(&c.DNS)
 	v.listeners("http.listen", c.HTTP.Listen)
 	v.mdns(&c.MDNS)
+	v.publish(&c.MDNS, c.DNS.Zone)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	case "warning":
@@ -271,21 +273,9 @@ func (v *validator) dns(d *DNS) {
 		}
 	}
 	for i, t := range d.Notify {
-		key := fmt.Sprintf("dns.notify[%d]", i)
-		host, port, err := net.SplitHostPort(t)
-		if err != nil {
-			// A bare address means the standard port.
-			host, port = strings.Trim(t, "[]"), "53"
+		if n, ok := v.notifyTarget(fmt.Sprintf("dns.notify[%d]", i), t); ok {
+			d.Notify[i] = n
 		}
-		if net.ParseIP(host) == nil {
-			v.fail(key, "%q: want an IP address with an optional :port", t)
-			continue
-		}
-		if p, err := strconv.ParseUint(port, 10, 16); err != nil || p == 0 {
-			v.fail(key, "%q: the port must be 1-65535", t)
-			continue
-		}
-		d.Notify[i] = net.JoinHostPort(host, port)
 	}
 	v.intRange("dns.udp_size", d.UDPSize, 512, 4096, "RFC 6891 section 6.2.5")
 	if len(d.NSID) > 128 {
@@ -380,6 +370,66 @@ func (v *validator) listeners(key string, addrs []string) {
 		}
 		seen[a] = true
 	}
+}
+
+// notifyTarget checks a NOTIFY target (address[:port]) and returns it
+// as host:port, the port 53 when none is given.
+func (v *validator) notifyTarget(key, t string) (string, bool) {
+	host, port, err := net.SplitHostPort(t)
+	if err != nil {
+		// A bare address means the standard port.
+		host, port = strings.Trim(t, "[]"), "53"
+	}
+	if net.ParseIP(host) == nil {
+		v.fail(key, "%q: want an IP address with an optional :port", t)
+		return "", false
+	}
+	if p, err := strconv.ParseUint(port, 10, 16); err != nil || p == 0 {
+		v.fail(key, "%q: the port must be 1-65535", t)
+		return "", false
+	}
+	return net.JoinHostPort(host, port), true
+}
+
+// publish checks mdns.publish: each entry names one of mdns.interfaces,
+// once, with a domain of its own (made absolute and lower case; "" is
+// <interface>.lan.<dns.zone>) and a known policy.
+func (v *validator) publish(m *MDNS, zone string) {
+	ifaces, domains := map[string]bool{}, map[string]bool{}
+	for i := range m.Publish {
+		p := &m.Publish[i]
+		key := fmt.Sprintf("mdns.publish[%d]", i)
+		switch {
+		case !slices.Contains(m.Interfaces, p.Interface):
+			v.fail(key+".interface", "%q is not one of mdns.interfaces", p.Interface)
+		case ifaces[p.Interface]:
+			v.fail(key+".interface", "%q is published twice", p.Interface)
+		}
+		ifaces[p.Interface] = true
+		if p.Domain == "" {
+			p.Domain = strings.ToLower(p.Interface) + ".lan." + zone
+		}
+		p.Domain = strings.ToLower(dns.Fqdn(p.Domain))
+		if _, ok := dns.IsDomainName(p.Domain); !ok || p.Domain == "." || p.Domain == zone {
+			v.fail(key+".domain", "%q: want a domain name other than dns.zone", p.Domain)
+		} else if domains[p.Domain] {
+			v.fail(key+".domain", "%q is used twice", p.Domain)
+		}
+		domains[p.Domain] = true
+		switch proxy.Policy(p.Policy) {
+		case "":
+			p.Policy = string(proxy.PolicyValid)
+		case proxy.PolicyValid, proxy.PolicyRegistered, proxy.PolicyAll:
+		default:
+			v.fail(key+".policy", "%q: want valid, registered or all", p.Policy)
+		}
+		for j, t := range p.Notify {
+			if n, ok := v.notifyTarget(fmt.Sprintf("%s.notify[%d]", key, j), t); ok {
+				p.Notify[j] = n
+			}
+		}
+	}
+	v.intRange("mdns.publish_max_ttl", m.PublishMaxTTL, 1, 4500)
 }
 
 func (v *validator) mdns(m *MDNS) {

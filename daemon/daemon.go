@@ -67,6 +67,8 @@ type Daemon struct {
 	dns     *resolver.Server
 	metrics *httpapi.Metrics
 	monitor *mdns.Monitor
+	// publish keeps the zones of mdns.publish (nil: none).
+	publish *publisher
 	ready   atomic.Bool
 }
 
@@ -126,6 +128,11 @@ func New(ctx context.Context, cfg *config.Loaded, logger *slog.Logger, reg *prom
 		if d.monitor, err = mdns.NewMonitor(mc, d.store, d.logger.With("component", "mdns"), reg); err != nil {
 			return nil, fmt.Errorf("configuring mDNS: %w", err)
 		}
+		if links, notify := cfg.PublishLinks(); len(links) > 0 {
+			d.publish = &publisher{links: links, notify: notify, dns: d.dns, monitor: d.monitor, store: d.store,
+				logger: d.logger.With("component", "mdns")}
+			d.publish.publish(ctx) // each link's zone is served, empty, from the start
+		}
 	} else if err := mdns.RegisterIdleMetrics(reg); err != nil {
 		return nil, err
 	}
@@ -176,6 +183,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 				d.logger.Error("mdns: monitor stopped", "error", err)
 			}
 		})
+	}
+	if d.publish != nil {
+		changes := d.monitor.Subscribe(bg)
+		wg.Go(func() { d.publish.run(bg, changes) })
 	}
 	if err := d.dns.Start(ctx); err != nil {
 		stopBG()

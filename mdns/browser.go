@@ -284,7 +284,14 @@ func (z *ZeroconfBrowser) Lookup(ctx context.Context, instance, service, domain 
 
 // escapeLabel writes a raw label in the presentation form miekg/dns packs
 // (RFC 1035 section 5.1): zeroconf builds its query names from strings.
-func escapeLabel(s string) string {
+func escapeLabel(s string) string { return EscapeLabel(s) }
+
+// EscapeLabel writes a raw label (an instance name such as "Office
+// Printer") in the presentation form miekg/dns reads and packs (RFC 1035
+// section 5.1): dots, backslashes, spaces and the characters the zone
+// file syntax gives a meaning escaped, other bytes outside printable
+// ASCII as \DDD.
+func EscapeLabel(s string) string {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		c := s[i]

@@ -20,6 +20,7 @@ PKGS=(
   avahi-daemon avahi-utils dbus-daemon iproute2 util-linux tcpdump  # ../shared/tools/mdns-lab
   chromium         # web UI end-to-end test (headless)
   netbase          # /etc/services for the services-file tests and the default sources
+  curl             # HTTP checks from inside the mDNS lab namespaces
 )
 missing=()
 for p in "${PKGS[@]}"; do

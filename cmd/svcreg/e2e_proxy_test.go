@@ -1,0 +1,137 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/svcreg/svcreg/internal/testutil"
+)
+
+// proxyLabPrefix is unique among the team's lab tests.
+const proxyLabPrefix = "svcdp1"
+
+// TestE2EDiscoveryProxy runs serve with mdns.publish for lab0 in the
+// observer namespace of ../shared/tools/mdns-lab while avahi in the
+// advertiser namespace publishes a good printer and one whose TXT has an
+// error: dig, a unicast client in another lab host than the advertiser,
+// finds the printer in lab0.lan.services.internal. (PTR, SRV to the host
+// moved out of .local, TXT as advertised, its routable addresses, the
+// enumeration) and not the broken one; avahi's goodbye removes it.
+func TestE2EDiscoveryProxy(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.RequireTool(t, "ip", "iproute2")
+	testutil.RequireTool(t, "avahi-daemon", "avahi-daemon")
+	testutil.RequireTool(t, "avahi-publish-service", "avahi-utils")
+	testutil.RequireTool(t, "dig", "bind9-dnsutils")
+	testutil.RequireTool(t, "curl", "curl")
+	tool := testutil.SharedFile(t, "tools", "mdns-lab")
+	bin := svcregBinary(t)
+	env := append(os.Environ(), "MDNSLAB_PREFIX="+proxyLabPrefix)
+	lab := func(args ...string) (string, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		c := exec.CommandContext(ctx, tool, args...)
+		c.Env = env
+		var stdout, stderr bytes.Buffer
+		c.Stdout, c.Stderr = &stdout, &stderr
+		err := c.Run()
+		if err != nil {
+			err = fmt.Errorf("mdns-lab %v: %w\n%s", args, err, stderr.String())
+		}
+		return stdout.String(), err
+	}
+	t.Cleanup(func() {
+		if _, err := lab("down"); err != nil {
+			t.Errorf("%v", err)
+		}
+	})
+	_, err := lab("up")
+	require.NoError(t, err)
+
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "svcreg.yml")
+	require.NoError(t, os.WriteFile(cfgPath, []byte(`registry:
+  services_file: `+filepath.Join(dir, "no-services-file")+`
+  cache_dir: `+filepath.Join(dir, "cache")+`
+  watch: false
+dns:
+  listen: ["127.0.0.1:5300"]
+http:
+  listen: ["127.0.0.1:8053"]
+mdns:
+  interfaces: [lab0]
+  publish:
+    - {interface: lab0}
+`), 0o644))
+	logs := &syncBuffer{}
+	cmd := exec.Command(tool, "exec", "--", bin, "serve", "--config", cfgPath)
+	cmd.Env = env
+	cmd.Stdout, cmd.Stderr = logs, logs
+	done := testutil.StartProcess(t, cmd, logs)
+	const z = "lab0.lan.services.internal."
+	dig := func(args ...string) string {
+		out, _ := lab(append([]string{"exec", "--", "dig", "@127.0.0.1", "-p", "5300", "+time=2", "+tries=1", "+norec"}, args...)...)
+		return out
+	}
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(45 * time.Second)
+		for !cond() {
+			select {
+			case err := <-done:
+				t.Fatalf("daemon exited while waiting for %s: %v", what, err)
+			default:
+			}
+			require.True(t, time.Now().Before(deadline), "timed out waiting for %s", what)
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	// The link's zone is served, empty, as soon as the daemon is up.
+	waitFor("the link's zone", func() bool { return strings.Contains(dig(z, "SOA"), "status: NOERROR") })
+
+	_, err = lab("publish", "Lab Printer", "_ipp._tcp", "631", "txtvers=1", "rp=ipp/print", "ty=Lab")
+	require.NoError(t, err)
+	_, err = lab("publish", "Broken TXT", "_ipp._tcp", "632", "=oops")
+	require.NoError(t, err)
+
+	inst := `Lab\032Printer._ipp._tcp.` + z
+	waitFor("the printer in unicast DNS", func() bool { return strings.Contains(dig("+short", "_ipp._tcp."+z, "PTR"), inst) })
+	// The broken one is seen (and judged) on the link, never published.
+	waitFor("the broken advertisement judged", func() bool {
+		out, _ := lab("exec", "--", "curl", "-sf", "--max-time", "5", "http://127.0.0.1:8053/v1/advertisements")
+		return strings.Contains(out, `"instance": "Broken TXT"`) && strings.Contains(out, `"txt-format"`)
+	})
+	ptr := dig("+short", "_ipp._tcp."+z, "PTR")
+	assert.Equal(t, inst, strings.TrimSpace(ptr), "only the printer: the broken TXT's error keeps it out")
+
+	host := proxyLabPrefix + "-adv." + z
+	assert.Equal(t, "0 0 631 "+host, strings.TrimSpace(dig("+short", inst, "SRV")))
+	assert.Equal(t, `"txtvers=1" "rp=ipp/print" "ty=Lab"`, strings.TrimSpace(dig("+short", inst, "TXT")))
+	a := dig("+short", host, "A")
+	assert.Contains(t, a, "198.18.0.")
+	aaaa := dig("+short", host, "AAAA")
+	assert.Contains(t, aaaa, "fd42::", "the ULA address")
+	assert.NotContains(t, aaaa, "fe80:", "no link-local address off the link")
+	assert.Equal(t, "_ipp._tcp."+z, strings.TrimSpace(dig("+short", "_services._dns-sd._udp."+z, "PTR")))
+	full := dig(inst, "SRV")
+	assert.Contains(t, full, "flags: qr aa", "authoritative")
+	assert.Regexp(t, `\s10\s+IN\s+SRV`, full, "TTL capped at 10 s")
+
+	// avahi's goodbye takes it out of DNS.
+	_, err = lab("unpublish", "Lab Printer", "_ipp._tcp")
+	require.NoError(t, err)
+	waitFor("the printer gone from unicast DNS", func() bool {
+		return !strings.Contains(dig("+short", "_ipp._tcp."+z, "PTR"), "Lab")
+	})
+	assert.Contains(t, dig(inst, "SRV"), "status: NXDOMAIN")
+}

@@ -1,0 +1,235 @@
+// Package proxy turns the DNS-SD advertisements the mDNS monitor sees on
+// a link into the records of a unicast DNS zone for that link (a
+// discovery proxy, RFC 8766), so that clients on other subnets can browse
+// them with wide-area DNS-SD (RFC 6763 section 11). It decides what is
+// published by a policy over the monitor's verdicts, and rewrites what
+// only makes sense on the link: ".local" host names and link-local
+// addresses. It builds records only; package resolver serves them.
+package proxy
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/miekg/dns"
+
+	"github.com/svcreg/svcreg/mdns"
+)
+
+// Policy chooses which advertisements of a link are published.
+type Policy string
+
+const (
+	// PolicyValid publishes advertisements without an error-level
+	// finding.
+	PolicyValid Policy = "valid"
+	// PolicyRegistered publishes, besides those, the advertisements of
+	// registered types (or local additions) whatever their findings.
+	PolicyRegistered Policy = "registered"
+	// PolicyAll publishes everything seen.
+	PolicyAll Policy = "all"
+)
+
+// DefaultMaxTTL caps the TTL of published records: RFC 8766 section 5.5.1
+// recommends ten seconds for answers derived from mDNS, whose records
+// change without the unicast side hearing of it.
+const DefaultMaxTTL = 10
+
+// Link is one published link: the interface whose advertisements are
+// published, the zone they go into and the policy.
+type Link struct {
+	Interface string
+	// Zone is the absolute, lower-case domain of the link's zone
+	// ("lab0.lan.services.internal.").
+	Zone   string
+	Policy Policy
+	// MaxTTL caps every record's TTL (0: DefaultMaxTTL).
+	MaxTTL uint32
+}
+
+// Exclusion is an advertisement of the link left out, and why.
+type Exclusion struct {
+	Instance    string `json:"instance"`
+	ServiceType string `json:"service_type"`
+	Reason      string `json:"reason"`
+}
+
+// Result is a link's zone content.
+type Result struct {
+	// Records are the zone's records (no SOA or apex NS), sorted.
+	Records []dns.RR
+	// Published counts the instances the records describe.
+	Published int
+	// Excluded lists the advertisements of the link left out.
+	Excluded []Exclusion
+}
+
+// Build makes the records of link from ads (the monitor's
+// advertisements; those of other interfaces are ignored). registered
+// reports whether a service name ("ipp") and protocol ("tcp") are in the
+// registry or the local additions, for PolicyRegistered.
+func Build(link Link, ads []mdns.Advertisement, registered func(name, proto string) bool) Result {
+	maxTTL := link.MaxTTL
+	if maxTTL == 0 {
+		maxTTL = DefaultMaxTTL
+	}
+	zone := link.Zone
+	var res Result
+	seen := map[string]bool{}  // records by text: each once
+	types := map[string]bool{} // "_ipp._tcp" present
+	add := func(rr dns.RR) {
+		if k := rr.String(); !seen[k] {
+			seen[k] = true
+			res.Records = append(res.Records, rr)
+		}
+	}
+	hdr := func(name string, t uint16, ttl uint32) dns.RR_Header {
+		if ttl == 0 || ttl > maxTTL {
+			ttl = maxTTL
+		}
+		return dns.RR_Header{Name: name, Rrtype: t, Class: dns.ClassINET, Ttl: ttl}
+	}
+	for i := range ads {
+		a := &ads[i]
+		if a.Interface != link.Interface || !strings.EqualFold(a.Domain, "local") {
+			continue
+		}
+		typ := a.ServiceType()
+		if why := excluded(link.Policy, a, registered); why != "" {
+			res.Excluded = append(res.Excluded, Exclusion{Instance: a.Instance, ServiceType: typ, Reason: why})
+			continue
+		}
+		if why := unicastProblem(a); why != "" {
+			res.Excluded = append(res.Excluded, Exclusion{Instance: a.Instance, ServiceType: typ, Reason: why})
+			continue
+		}
+		typeName := strings.ToLower(typ) + "." + zone
+		instance := mdns.EscapeLabel(a.Instance) + "." + typeName
+		if _, ok := dns.IsDomainName(instance); !ok {
+			res.Excluded = append(res.Excluded, Exclusion{Instance: a.Instance, ServiceType: typ, Reason: "the instance name does not fit in a DNS name under " + zone})
+			continue
+		}
+		res.Published++
+		types[strings.ToLower(typ)] = true
+		add(&dns.PTR{Hdr: hdr(typeName, dns.TypePTR, a.TTL[dns.TypePTR]), Ptr: instance})
+		for _, st := range a.Subtypes {
+			add(&dns.PTR{Hdr: hdr(mdns.EscapeLabel(strings.ToLower(st))+"._sub."+typeName, dns.TypePTR, a.TTL[dns.TypePTR]), Ptr: instance})
+		}
+		if a.Host != "" {
+			host := rewriteHost(a.Host, zone)
+			add(&dns.SRV{Hdr: hdr(instance, dns.TypeSRV, a.TTL[dns.TypeSRV]), Port: a.Port, Target: host})
+			for _, addr := range a.Addrs {
+				if !routable(addr) {
+					continue
+				}
+				if addr.Is4() {
+					add(&dns.A{Hdr: hdr(host, dns.TypeA, a.TTL[dns.TypeA]), A: addr.AsSlice()})
+				} else {
+					add(&dns.AAAA{Hdr: hdr(host, dns.TypeAAAA, a.TTL[dns.TypeAAAA]), AAAA: addr.AsSlice()})
+				}
+			}
+		}
+		if a.HasTXT {
+			txt := a.TXT
+			if len(txt) == 0 {
+				txt = []string{""} // RFC 6763 section 6.1: an empty TXT is one empty string
+			}
+			escaped := make([]string, len(txt))
+			for i, s := range txt {
+				escaped[i] = escapeTXT(s)
+			}
+			add(&dns.TXT{Hdr: hdr(instance, dns.TypeTXT, a.TTL[dns.TypeTXT]), Txt: escaped})
+		}
+	}
+	for _, t := range slices.Sorted(maps.Keys(types)) {
+		add(&dns.PTR{Hdr: hdr("_services._dns-sd._udp."+zone, dns.TypePTR, maxTTL), Ptr: t + "." + zone})
+	}
+	slices.SortFunc(res.Records, func(a, b dns.RR) int {
+		return cmp.Or(cmp.Compare(a.Header().Name, b.Header().Name), cmp.Compare(a.Header().Rrtype, b.Header().Rrtype),
+			cmp.Compare(a.String(), b.String()))
+	})
+	return res
+}
+
+// excluded says why policy leaves a out ("" to publish it).
+func excluded(policy Policy, a *mdns.Advertisement, registered func(name, proto string) bool) string {
+	if policy == PolicyAll {
+		return ""
+	}
+	var errs []string
+	for _, f := range a.Findings {
+		if f.Severity == mdns.SeverityError {
+			errs = append(errs, f.Rule+": "+f.Message)
+		}
+	}
+	if len(errs) == 0 {
+		return ""
+	}
+	if policy == PolicyRegistered && registered != nil &&
+		registered(strings.TrimPrefix(a.Service, "_"), strings.TrimPrefix(a.Proto, "_")) {
+		return ""
+	}
+	return fmt.Sprintf("policy %s: %s", policy, strings.Join(errs, "; "))
+}
+
+// unicastProblem says why a cannot be published in unicast DNS at all,
+// whatever the policy.
+func unicastProblem(a *mdns.Advertisement) string {
+	switch {
+	case a.Instance == "":
+		return "no instance name"
+	case len(a.Instance) > 63:
+		return fmt.Sprintf("the instance name is %d bytes, more than a DNS label holds (63)", len(a.Instance))
+	case a.Service == "" || a.Proto == "":
+		return "no service type"
+	}
+	if _, ok := dns.IsDomainName(a.ServiceType() + "."); !ok {
+		return "the service type is not a DNS name"
+	}
+	return ""
+}
+
+// rewriteHost moves a ".local" host name into zone (RFC 8766 section
+// 5.5.1): "printer.local." -> "printer.lab0.lan.services.internal.". A
+// host outside .local keeps its first label.
+func rewriteHost(host, zone string) string {
+	h := strings.ToLower(dns.Fqdn(host))
+	if base, ok := strings.CutSuffix(h, ".local."); ok {
+		return base + "." + zone
+	}
+	labels := dns.SplitDomainName(h)
+	if len(labels) == 0 {
+		return zone
+	}
+	return labels[0] + "." + zone
+}
+
+// routable reports whether an address is of use off the link: not
+// link-local (IPv4 169.254/16, IPv6 fe80::/10), loopback or unspecified.
+func routable(a netip.Addr) bool {
+	a = a.Unmap()
+	return a.IsValid() && !a.IsLinkLocalUnicast() && !a.IsLoopback() && !a.IsUnspecified() && !a.IsMulticast()
+}
+
+// escapeTXT writes a raw TXT string as miekg/dns reads it: backslash and
+// double quote escaped, bytes outside printable ASCII as \DDD.
+func escapeTXT(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '\\' || c == '"':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c < 0x20 || c > 0x7e:
+			fmt.Fprintf(&b, "\\%03d", c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
