@@ -178,6 +178,9 @@ type DNS struct {
 	// default: the same on every instance with the same data and
 	// settings), counts changes (increment) or takes the time (unixtime).
 	SerialPolicy string `yaml:"serial_policy"`
+	// Catalog names a catalog zone (RFC 9432) listing every zone served
+	// ("": none).
+	Catalog string `yaml:"catalog"`
 	// IXFRJournalMaxBytes bounds the record data of the IXFR journal
 	// (0: no journal, every IXFR gets the whole zone).
 	IXFRJournalMaxBytes int `yaml:"ixfr_journal_max_bytes"`

@@ -99,6 +99,7 @@ func dnsDefaults() DNS {
 		EnumerateMaxRecords:  rc.EnumerateMaxRecords,
 		SerialPolicy:         rc.SerialPolicy,
 		IXFRJournalMaxBytes:  rc.JournalMaxBytes,
+		Catalog:              rc.Catalog,
 	}
 }
 
@@ -159,6 +160,11 @@ func (c *Config) Resolver() resolver.Config {
 	}
 	rc.RRLRate, rc.RRLSlip = d.RRLRate, d.RRLSlip
 	rc.RRLIPv4Prefix, rc.RRLIPv6Prefix = d.RRLIPv4Prefix, d.RRLIPv6Prefix
+	rc.Catalog = d.Catalog
+	rc.BrowseDomains = nil
+	for _, p := range c.MDNS.Publish {
+		rc.BrowseDomains = append(rc.BrowseDomains, p.Domain)
+	}
 	rc.SerialFile = c.SerialFilePath()
 	rc.JournalFile = c.JournalFilePath()
 	rc.JournalMaxBytes = d.IXFRJournalMaxBytes
@@ -233,7 +239,13 @@ func (c *Config) PublishLinks() ([]proxy.Link, [][]string) {
 	for _, p := range c.MDNS.Publish {
 		links = append(links, proxy.Link{Interface: p.Interface, Zone: p.Domain, Policy: proxy.Policy(p.Policy),
 			MaxTTL: uint32(c.MDNS.PublishMaxTTL)})
-		notify = append(notify, slices.Clone(p.Notify))
+		n := slices.Clone(p.Notify)
+		if p.Notify == nil && c.DNS.Catalog != "" {
+			// The catalog's consumers are dns.notify: they serve the
+			// link's zone too.
+			n = slices.Clone(c.DNS.Notify)
+		}
+		notify = append(notify, n)
 	}
 	return links, notify
 }

@@ -253,6 +253,14 @@ func (v *validator) dns(d *DNS) {
 	}
 	v.intRange("dns.enumerate_max_records", d.EnumerateMaxRecords, 0, 65535)
 	v.intRange("dns.ixfr_journal_max_bytes", d.IXFRJournalMaxBytes, 0, 1<<30)
+	if d.Catalog != "" {
+		n := strings.ToLower(dns.Fqdn(d.Catalog))
+		if _, ok := dns.IsDomainName(n); !ok || n == "." || n == d.Zone {
+			v.fail("dns.catalog", "%q: want a domain name other than dns.zone", d.Catalog)
+		} else {
+			d.Catalog = n
+		}
+	}
 	switch d.SerialPolicy {
 	case resolver.SerialContent, resolver.SerialIncrement, resolver.SerialUnixtime:
 	default:

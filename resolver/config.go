@@ -68,6 +68,19 @@ type Config struct {
 	UDPSize  uint16
 	QueryLog bool
 
+	// Catalog, when set, is the name of a catalog zone (RFC 9432, schema
+	// version 2) the server serves beside the others, listing every zone
+	// it serves but itself: a fleet of secondaries that consume it picks
+	// up each new zone (the LAN zones of a discovery proxy) by itself. It
+	// has the server's NOTIFY targets and transfer allow-list.
+	Catalog string
+
+	// BrowseDomains are announced under the zone for DNS-SD clients
+	// (RFC 6763 section 11): b._dns-sd._udp, db._dns-sd._udp and
+	// lb._dns-sd._udp PTRs to each, such as the zones of a discovery
+	// proxy. Absolute names.
+	BrowseDomains []string
+
 	// Enumerate chooses the types _services._dns-sd._udp lists:
 	// EnumerateDNSSD (default: types with DNS-SD data, TXT keys known or
 	// no port), EnumerateAll (every TCP and UDP type) or EnumerateNone.
@@ -255,6 +268,23 @@ func (c Config) withDefaults() (Config, error) {
 	c.NSAddresses = nsAddrs
 	if c.JournalMaxBytes == 0 {
 		c.JournalMaxBytes = DefaultJournalMaxBytes
+	}
+	if c.Catalog != "" {
+		c.Catalog = strings.ToLower(dns.Fqdn(c.Catalog))
+		if _, ok := dns.IsDomainName(c.Catalog); !ok || c.Catalog == "." || c.Catalog == c.Zone {
+			return c, fmt.Errorf("%w: catalog zone %q: want a domain name other than the zone", ErrConfig, c.Catalog)
+		}
+	}
+	browse := make([]string, 0, len(c.BrowseDomains))
+	for _, d := range c.BrowseDomains {
+		n := strings.ToLower(dns.Fqdn(d))
+		if _, ok := dns.IsDomainName(n); !ok || n == "." {
+			return c, fmt.Errorf("%w: browse domain %q", ErrConfig, d)
+		}
+		browse = append(browse, n)
+	}
+	if len(browse) > 0 {
+		c.BrowseDomains = browse
 	}
 	switch c.SerialPolicy {
 	case "":

@@ -94,6 +94,7 @@ func New(cfg Config, logger *slog.Logger, reg prometheus.Registerer) (*Server, e
 	if s.cookies, err = newCookieKeys(cfg.CookieSecret, cfg.CookieSecretPrevious); err != nil {
 		return nil, err
 	}
+	s.initCatalog()
 	return s, nil
 }
 

@@ -263,6 +263,14 @@ func (b *zoneBuilder) apexRecords() {
 		"records=" + strconv.Itoa(st.Records),
 		"services=" + strconv.Itoa(st.Names),
 	}})
+	// RFC 6763 section 11: where a client whose domain is the zone finds
+	// domains to browse (b, the default one db, and lb for legacy
+	// clients that browse without asking).
+	for _, label := range [...]string{"b", "db", "lb"} {
+		for _, d := range cfg.BrowseDomains {
+			z.add(&dns.PTR{Hdr: b.hdr(label+"._dns-sd._udp."+apex, dns.TypePTR), Ptr: d})
+		}
+	}
 }
 
 // serviceTypes lists the service types in the order their first record

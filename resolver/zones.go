@@ -144,8 +144,24 @@ func (s *Server) SetZone(ctx context.Context, zc ZoneConfig, rrs []dns.RR) error
 	if err != nil {
 		return err
 	}
+	if cfg.Zone == s.cfg.Catalog {
+		return fmt.Errorf("%w: zone %s is the catalog zone", ErrConfig, cfg.Zone)
+	}
 	s.dyn.mu.Lock()
 	defer s.dyn.mu.Unlock()
+	added := s.dyn.zones[cfg.Zone] == nil
+	if err := s.setZoneLocked(ctx, cfg, owners); err != nil {
+		return err
+	}
+	if added {
+		s.updateCatalog(ctx)
+	}
+	return nil
+}
+
+// setZoneLocked serves owners as the zone cfg describes, in place when
+// the zone is served with the same settings; under dyn.mu.
+func (s *Server) setZoneLocked(ctx context.Context, cfg Config, owners map[string][]dns.RR) error {
 	prev := s.dyn.zones[cfg.Zone]
 	if prev == nil || !sameZoneConfig(prev.cfg, cfg) {
 		return s.buildDynZone(ctx, prev, cfg, owners)
@@ -572,6 +588,9 @@ func (s *Server) dynAXFR(t *table) ([][]byte, *table, error) {
 // It reports whether the zone was served.
 func (s *Server) RemoveZone(zone string) bool {
 	apex := strings.ToLower(dns.Fqdn(zone))
+	if apex == s.cfg.Catalog {
+		return false
+	}
 	s.dyn.mu.Lock()
 	defer s.dyn.mu.Unlock()
 	dz, ok := s.dyn.zones[apex]
@@ -584,6 +603,7 @@ func (s *Server) RemoveZone(zone string) bool {
 	delete(s.dyn.zones, apex)
 	s.publishZones()
 	s.logger.Info("DNS zone removed", "zone", apex)
+	s.updateCatalog(context.Background())
 	return true
 }
 

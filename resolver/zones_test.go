@@ -3,6 +3,7 @@ package resolver_test
 import (
 	"context"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -147,4 +148,70 @@ func TestSetZoneBadRecords(t *testing.T) {
 	assert.Equal(t, serial, again)
 	require.ErrorIs(t, s.SetZone(context.Background(), resolver.ZoneConfig{Zone: "services.internal"}, nil), resolver.ErrConfig)
 	require.ErrorIs(t, s.SetZone(context.Background(), resolver.ZoneConfig{Zone: "a..b"}, nil), resolver.ErrConfig)
+}
+
+// TestBrowseDomains: the registry zone points DNS-SD clients at the
+// browse domains (RFC 6763 section 11), b, db and lb alike.
+func TestBrowseDomains(t *testing.T) {
+	_, addr := rcStart(t, resolver.Config{BrowseDomains: []string{"Eth0.lan.services.internal", "eth1.lan.services.internal."}}, rcMini(t), nil)
+	for _, label := range []string{"b", "db", "lb"} {
+		r, _, err := (&dns.Client{Timeout: 2 * time.Second}).Exchange(rcMsg(label+"._dns-sd._udp.services.internal.", dns.TypePTR, 0), addr)
+		require.NoError(t, err)
+		var got []string
+		for _, rr := range r.Answer {
+			got = append(got, rr.(*dns.PTR).Ptr)
+		}
+		assert.ElementsMatch(t, []string{"eth0.lan.services.internal.", "eth1.lan.services.internal."}, got, label)
+	}
+	_, err := resolver.New(resolver.Config{BrowseDomains: []string{"a..b"}}, nil, prometheus.NewRegistry())
+	require.ErrorIs(t, err, resolver.ErrConfig)
+}
+
+// TestCatalogZone: with Config.Catalog the server serves an RFC 9432
+// catalog (version 2) listing the registry zone and every SetZone zone,
+// each under a label that depends on its name only; adding and removing
+// a zone changes it, and it cannot be set or removed by hand.
+func TestCatalogZone(t *testing.T) {
+	const cat = "catalog.svcreg."
+	s, addr := rcStart(t, resolver.Config{Catalog: "Catalog.Svcreg"}, rcMini(t), nil)
+	members := func() map[string]string {
+		t.Helper()
+		m := map[string]string{}
+		for _, rr := range rcTransferZone(t, addr, cat, dns.TypeAXFR, 0) {
+			switch r := rr.(type) {
+			case *dns.PTR:
+				m[r.Ptr] = strings.TrimSuffix(r.Hdr.Name, ".zones."+cat)
+			case *dns.TXT:
+				assert.Equal(t, "version."+cat, r.Hdr.Name)
+				assert.Equal(t, []string{"2"}, r.Txt)
+			case *dns.NS:
+				assert.Equal(t, "invalid.", r.Ns)
+			}
+		}
+		return m
+	}
+	first := members()
+	require.Len(t, first, 1)
+	require.Contains(t, first, "services.internal.")
+	serial1, ok := s.ZoneSerial(cat)
+	require.True(t, ok)
+
+	require.NoError(t, s.SetZone(context.Background(), resolver.ZoneConfig{Zone: rcLAN}, rcLANZone(t)))
+	second := members()
+	require.Len(t, second, 2)
+	assert.Equal(t, first["services.internal."], second["services.internal."], "a member keeps its label")
+	assert.Len(t, second[rcLAN], 16)
+	serial2, _ := s.ZoneSerial(cat)
+	assert.Greater(t, serial2, serial1)
+	// A change of a member's records is not a change of the catalog.
+	require.NoError(t, s.SetZone(context.Background(), resolver.ZoneConfig{Zone: rcLAN}, rcLANZone(t,
+		"x."+rcLAN+" 10 IN TXT \"changed\"")))
+	serial3, _ := s.ZoneSerial(cat)
+	assert.Equal(t, serial2, serial3)
+
+	require.True(t, s.RemoveZone(rcLAN))
+	assert.Equal(t, first, members())
+	require.ErrorIs(t, s.SetZone(context.Background(), resolver.ZoneConfig{Zone: cat}, nil), resolver.ErrConfig)
+	assert.False(t, s.RemoveZone(cat))
+	assert.Contains(t, s.Zones(), cat)
 }

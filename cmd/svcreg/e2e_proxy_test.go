@@ -123,6 +123,8 @@ mdns:
 	assert.Contains(t, aaaa, "fd42::", "the ULA address")
 	assert.NotContains(t, aaaa, "fe80:", "no link-local address off the link")
 	assert.Equal(t, "_ipp._tcp."+z, strings.TrimSpace(dig("+short", "_services._dns-sd._udp."+z, "PTR")))
+	assert.Equal(t, z, strings.TrimSpace(dig("+short", "b._dns-sd._udp.services.internal", "PTR")),
+		"the registry zone points browsing clients at the link's zone")
 	full := dig(inst, "SRV")
 	assert.Contains(t, full, "flags: qr aa", "authoritative")
 	assert.Regexp(t, `\s10\s+IN\s+SRV`, full, "TTL capped at 10 s")

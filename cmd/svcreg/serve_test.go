@@ -58,7 +58,7 @@ func TestConfigCheckCommand(t *testing.T) {
 	require.Equal(t, exitOK, code, errOut)
 	assert.Contains(t, out, "zone: example. # --zone\n")
 	assert.Contains(t, out, "ttl: 7200 # "+valid+":25\n")
-	assert.Contains(t, out, "http:\n  listen: ['127.0.0.1:8053'] # "+valid+":70\n")
+	assert.Contains(t, out, "http:\n  listen: ['127.0.0.1:8053'] # "+valid+":71\n")
 
 	// The printed config is itself a valid config.
 	code, out, _ = runCmd(t, "config", "check", "--bare", "--config", valid, "--registry", "builtin")
@@ -72,7 +72,7 @@ func TestConfigCheckCommand(t *testing.T) {
 	code, out, errOut = runCmd(t, "config", "check", "--config", bad)
 	assert.Equal(t, exitUsage, code)
 	assert.Empty(t, out)
-	assert.Equal(t, "svcreg config check: "+bad+":3: dns.listne: unknown key (known: addresses, axfr_allow, axfr_keys, cookie_secret, cookie_secret_previous, enumerate, enumerate_max_records, id_server, ixfr_journal_max_bytes, listen, mbox, negative_ttl, notify, notify_key, notify_retries, notify_source, notify_timeout, ns, nsid, query_log, require_cookies, rrl_ipv4_prefix, rrl_ipv6_prefix, rrl_rate, rrl_slip, serial_file, serial_policy, soa_expire, soa_refresh, soa_retry, target, tcp_idle_timeout, tcp_max_conns, tcp_max_conns_per_source, tcp_read_timeout, tcp_reserved_conns, tsig_keys, ttl, udp_batch, udp_size, udp_workers, version_bind, zone)\n", errOut)
+	assert.Equal(t, "svcreg config check: "+bad+":3: dns.listne: unknown key (known: addresses, axfr_allow, axfr_keys, catalog, cookie_secret, cookie_secret_previous, enumerate, enumerate_max_records, id_server, ixfr_journal_max_bytes, listen, mbox, negative_ttl, notify, notify_key, notify_retries, notify_source, notify_timeout, ns, nsid, query_log, require_cookies, rrl_ipv4_prefix, rrl_ipv6_prefix, rrl_rate, rrl_slip, serial_file, serial_policy, soa_expire, soa_refresh, soa_retry, target, tcp_idle_timeout, tcp_max_conns, tcp_max_conns_per_source, tcp_read_timeout, tcp_reserved_conns, tsig_keys, ttl, udp_batch, udp_size, udp_workers, version_bind, zone)\n", errOut)
 
 	// An unreadable source fails the check as it would fail serve.
 	code, out, errOut = runCmd(t, "config", "check", "--config", valid)
