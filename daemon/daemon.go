@@ -281,8 +281,12 @@ func (d *Daemon) httpHandler(cfg *config.Loaded) (http.Handler, error) {
 		d.logger.Error("web: UI unavailable; serving the API only", "error", err)
 		ui = nil
 	}
+	var published func() []httpapi.PublishedZone
+	if d.publish != nil {
+		published = d.publish.zones
+	}
 	return httpapi.New(httpapi.Options{
-		Store: d.store, LAN: apiLAN, Ready: d.Ready, Gatherer: d.reg, UI: ui,
+		Store: d.store, LAN: apiLAN, Ready: d.Ready, Gatherer: d.reg, UI: ui, Published: published,
 		Logger: d.logger.With("component", "http"),
 	})
 }

@@ -6,8 +6,10 @@ package daemon
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sync"
 
+	"github.com/svcreg/svcreg/httpapi"
 	"github.com/svcreg/svcreg/mdns"
 	"github.com/svcreg/svcreg/proxy"
 	"github.com/svcreg/svcreg/registry"
@@ -25,8 +27,8 @@ type publisher struct {
 	store   *registry.Store
 	logger  *slog.Logger
 
-	mu       sync.Mutex
-	excluded map[string][]proxy.Exclusion // by interface, as last published
+	mu   sync.Mutex
+	last []httpapi.PublishedZone // as last published, in link order
 }
 
 // run publishes at once (so each link's zone exists, empty, from the
@@ -46,17 +48,26 @@ func (p *publisher) publish(ctx context.Context) {
 	registered := func(name, proto string) bool {
 		return snap != nil && len(snap.ByType(name, registry.Protocol(proto))) > 0
 	}
-	excluded := map[string][]proxy.Exclusion{}
+	var last []httpapi.PublishedZone
 	for i, l := range p.links {
 		res := proxy.Build(l, ads, registered)
-		excluded[l.Interface] = res.Excluded
 		zc := resolver.ZoneConfig{Zone: l.Zone, TTL: l.MaxTTL, NegTTL: l.MaxTTL, Notify: p.notify[i]}
 		if err := p.dns.SetZone(ctx, zc, res.Records); err != nil {
 			p.logger.Warn("mdns: the link's zone was not updated; it keeps what it served",
 				"interface", l.Interface, "zone", l.Zone, "error", err)
 		}
+		serial, _ := p.dns.ZoneSerial(l.Zone)
+		last = append(last, httpapi.PublishedZone{Interface: l.Interface, Zone: l.Zone, Policy: string(l.Policy),
+			Serial: serial, Instances: res.Published, Records: len(res.Records), Excluded: res.Excluded})
 	}
 	p.mu.Lock()
-	p.excluded = excluded
+	p.last = last
 	p.mu.Unlock()
+}
+
+// zones is what /v1/published shows.
+func (p *publisher) zones() []httpapi.PublishedZone {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.last)
 }

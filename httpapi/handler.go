@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/svcreg/svcreg/mdns"
+	"github.com/svcreg/svcreg/proxy"
 	"github.com/svcreg/svcreg/registry"
 )
 
@@ -36,6 +37,8 @@ type Options struct {
 	Ready func() error
 	// Gatherer serves /metrics (nil: /metrics is 404).
 	Gatherer prometheus.Gatherer
+	// Published lists the zones of the discovery proxy (nil: none).
+	Published func() []PublishedZone
 	// UI is mounted at "/" (the web interface); nil serves a JSON index.
 	UI     http.Handler
 	Logger *slog.Logger
@@ -61,6 +64,7 @@ func New(opts Options) (http.Handler, error) {
 	mux.Handle("/v1/registry", a.get(a.registry))
 	mux.Handle("/v1/findings", a.get(a.findings))
 	mux.Handle("/v1/advertisements", a.get(a.advertisements))
+	mux.Handle("/v1/published", a.get(a.published))
 	mux.Handle("/v1/", a.get(func(w http.ResponseWriter, r *http.Request) {
 		a.error(w, http.StatusNotFound, "no such API endpoint: %s", r.URL.Path)
 	}))
@@ -228,6 +232,39 @@ type findingsResponse struct {
 	Findings    []mdns.Finding `json:"findings"`
 }
 
+// PublishedZone is one link of the discovery proxy: its zone, what is in
+// it and what was left out, and why.
+type PublishedZone struct {
+	Interface string            `json:"interface"`
+	Zone      string            `json:"zone"`
+	Policy    string            `json:"policy"`
+	Serial    uint32            `json:"serial"`
+	Instances int               `json:"instances"`
+	Records   int               `json:"records"`
+	Excluded  []proxy.Exclusion `json:"excluded"`
+}
+
+type publishedResponse struct {
+	Count int             `json:"count"`
+	Zones []PublishedZone `json:"zones"`
+}
+
+// published lists the discovery proxy's zones (none when mdns.publish
+// is empty).
+func (a *api) published(w http.ResponseWriter, _ *http.Request) {
+	resp := publishedResponse{Zones: []PublishedZone{}}
+	if a.opts.Published != nil {
+		for _, z := range a.opts.Published() {
+			if z.Excluded == nil {
+				z.Excluded = []proxy.Exclusion{}
+			}
+			resp.Zones = append(resp.Zones, z)
+		}
+	}
+	resp.Count = len(resp.Zones)
+	writeJSON(w, http.StatusOK, resp)
+}
+
 type advertisementsResponse struct {
 	MDNSEnabled    bool                 `json:"mdns_enabled"`
 	Count          int                  `json:"count"`
@@ -288,7 +325,7 @@ func (a *api) index(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string][]string{"endpoints": {
 		"/v1/services/{name}", "/v1/ports/{proto}/{port}", "/v1/registry", "/v1/findings",
-		"/v1/advertisements", "/healthz", "/readyz", "/metrics",
+		"/v1/advertisements", "/v1/published", "/healthz", "/readyz", "/metrics",
 	}})
 }
 

@@ -19,6 +19,7 @@ import (
 
 	"github.com/svcreg/svcreg/internal/testutil"
 	"github.com/svcreg/svcreg/mdns"
+	"github.com/svcreg/svcreg/proxy"
 	"github.com/svcreg/svcreg/registry"
 )
 
@@ -113,6 +114,9 @@ func TestAPIWithoutMDNSOrSnapshot(t *testing.T) {
 	code, _, body = get(t, h, "GET", "/v1/advertisements")
 	assert.Equal(t, 200, code)
 	assert.JSONEq(t, `{"mdns_enabled": false, "count": 0, "advertisements": []}`, string(body))
+	code, _, body = get(t, h, "GET", "/v1/published")
+	assert.Equal(t, 200, code)
+	assert.JSONEq(t, `{"count": 0, "zones": []}`, string(body))
 	code, _, body = get(t, h, "GET", "/readyz")
 	assert.Equal(t, 503, code)
 	assert.JSONEq(t, `{"error": "not ready: no registry loaded yet", "status": 503}`, string(body))
@@ -272,4 +276,24 @@ func TestAPIServiceProfiles(t *testing.T) {
 	code, _, b = get(t, plain, "GET", "/v1/services/http")
 	require.Equal(t, http.StatusOK, code)
 	assert.Contains(t, string(b), `"profiles": []`)
+}
+
+// TestPublished: /v1/published shows each zone of the discovery proxy,
+// with what it left out and why; lists are never null.
+func TestPublished(t *testing.T) {
+	h, err := New(Options{Store: registry.NewStore(testSnapshot(t)), Published: func() []PublishedZone {
+		return []PublishedZone{
+			{Interface: "eth0", Zone: "eth0.lan.services.internal.", Policy: "valid", Serial: 7, Instances: 1, Records: 5,
+				Excluded: []proxy.Exclusion{{Instance: "Broken", ServiceType: "_ipp._tcp", Reason: "policy valid: txt-format: bad"}}},
+			{Interface: "eth1", Zone: "eth1.lan.services.internal.", Policy: "all"},
+		}
+	}})
+	require.NoError(t, err)
+	code, _, body := get(t, h, "GET", "/v1/published")
+	assert.Equal(t, 200, code)
+	assert.JSONEq(t, `{"count": 2, "zones": [
+		{"interface": "eth0", "zone": "eth0.lan.services.internal.", "policy": "valid", "serial": 7, "instances": 1, "records": 5,
+		 "excluded": [{"instance": "Broken", "service_type": "_ipp._tcp", "reason": "policy valid: txt-format: bad"}]},
+		{"interface": "eth1", "zone": "eth1.lan.services.internal.", "policy": "all", "serial": 0, "instances": 0, "records": 0, "excluded": []}
+	]}`, string(body))
 }

@@ -142,7 +142,15 @@ func (s *Store) Merge(p *Advertisement, now time.Time) bool {
 		s.moveToBack(e)
 	}
 	a := &e.ad
-	a.LastSeen = now
+	// Packets from the listener carry the time they were read, the
+	// browser's results the time they were handled: one may arrive after
+	// another it predates, and the first and last seen stay in order.
+	if now.After(a.LastSeen) {
+		a.LastSeen = now
+	}
+	if now.Before(a.FirstSeen) {
+		a.FirstSeen = now
+	}
 	if p.Source.IsValid() {
 		a.Source = p.Source
 	}

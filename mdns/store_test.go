@@ -382,3 +382,19 @@ func TestStoreTXTOnlySurvivesFlush(t *testing.T) {
 	// and it expires with its last record
 	assert.Empty(t, s.Advertisements(t0.Add(4500*time.Second)))
 }
+
+// TestStoreSeenTimesInOrder: a merge whose time predates the last one
+// (a packet read before a browser result that was handled first) moves
+// neither the last seen time back nor past the first seen.
+func TestStoreSeenTimesInOrder(t *testing.T) {
+	s := NewStore(StoreConfig{MaxInstances: 10})
+	a := part("Printer", map[uint16]uint32{dns.TypePTR: 4500, dns.TypeSRV: 120, dns.TypeTXT: 4500}, nil)
+	require.True(t, s.Merge(a, t0))
+	s.Merge(a, t0.Add(-time.Second))
+	s.Merge(a, t0.Add(2*time.Second))
+	s.Merge(a, t0.Add(time.Second))
+	got := s.Advertisements(t0.Add(3 * time.Second))
+	require.Len(t, got, 1)
+	assert.Equal(t, t0.Add(-time.Second), got[0].FirstSeen)
+	assert.Equal(t, t0.Add(2*time.Second), got[0].LastSeen)
+}

@@ -111,6 +111,12 @@ mdns:
 		out, _ := lab("exec", "--", "curl", "-sf", "--max-time", "5", "http://127.0.0.1:8053/v1/advertisements")
 		return strings.Contains(out, `"instance": "Broken TXT"`) && strings.Contains(out, `"txt-format"`)
 	})
+	// /v1/published says what is in the zone and what was left out.
+	waitFor("the exclusion on /v1/published", func() bool {
+		out, _ := lab("exec", "--", "curl", "-sf", "--max-time", "5", "http://127.0.0.1:8053/v1/published")
+		return strings.Contains(out, `"instance": "Broken TXT"`) && strings.Contains(out, `"reason": "policy valid: txt-format: `) &&
+			strings.Contains(out, `"instances": 1`)
+	})
 	ptr := dig("+short", "_ipp._tcp."+z, "PTR")
 	assert.Equal(t, inst, strings.TrimSpace(ptr), "only the printer: the broken TXT's error keeps it out")
 
