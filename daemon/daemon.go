@@ -130,7 +130,7 @@ func New(ctx context.Context, cfg *config.Loaded, logger *slog.Logger, reg *prom
 		}
 		if links, notify := cfg.PublishLinks(); len(links) > 0 {
 			d.publish = &publisher{links: links, notify: notify, dns: d.dns, monitor: d.monitor, store: d.store,
-				logger: d.logger.With("component", "mdns")}
+				logger: d.logger.With("component", "mdns"), misses: make(chan string, 64)}
 			d.publish.publish(ctx) // each link's zone is served, empty, from the start
 		}
 	} else if err := mdns.RegisterIdleMetrics(reg); err != nil {

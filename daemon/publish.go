@@ -8,6 +8,9 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"time"
+
+	"github.com/miekg/dns"
 
 	"github.com/svcreg/svcreg/httpapi"
 	"github.com/svcreg/svcreg/mdns"
@@ -29,11 +32,86 @@ type publisher struct {
 
 	mu   sync.Mutex
 	last []httpapi.PublishedZone // as last published, in link order
+
+	// misses carries the service types ("_ipp._tcp") unicast clients
+	// asked a link's zone for and found nothing, to ask the link.
+	misses chan string
+}
+
+// discoverEvery bounds on-demand discovery: one round of queries per
+// type in this long, however many clients ask.
+const discoverEvery = 30 * time.Second
+
+// onMiss is the resolver hook of link l's zone: a PTR query for
+// _service._proto.<zone> that found nothing queues the type. It runs on
+// the query path, so it only looks at the name and never blocks.
+func (p *publisher) onMiss(l proxy.Link) func([]byte) {
+	buf := make([]byte, 256)
+	n, err := dns.PackDomainName(l.Zone, buf, 0, nil, false)
+	if err != nil {
+		return nil
+	}
+	zoneWire := string(buf[:n])
+	return func(name []byte) {
+		if len(name) < 2 || name[1] != '_' {
+			return
+		}
+		l1 := int(name[0])
+		if 1+l1 >= len(name) {
+			return
+		}
+		rest := name[1+l1:]
+		if len(rest) < 2 || rest[1] != '_' || 1+int(rest[0]) > len(rest) {
+			return
+		}
+		l2 := int(rest[0])
+		if string(rest[1+l2:]) != zoneWire {
+			return
+		}
+		select {
+		case p.misses <- string(name[1:1+l1]) + "." + string(rest[1:1+l2]):
+		default: // a burst: the types already queued will do
+		}
+	}
+}
+
+// discover asks the links for the types clients missed, each at most once
+// per discoverEvery, a few at a time, until ctx ends.
+func (p *publisher) discover(ctx context.Context) {
+	last := map[string]time.Time{}
+	sem := make(chan struct{}, 4)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case typ := <-p.misses:
+			if now := time.Now(); now.Sub(last[typ]) >= discoverEvery {
+				last[typ] = now
+				select {
+				case sem <- struct{}{}:
+				default:
+					continue // four rounds under way: this one waits for the next miss
+				}
+				p.logger.Info("mdns: asking the links for a type a unicast client looked for", "type", typ)
+				wg.Go(func() {
+					defer func() { <-sem }()
+					if err := p.monitor.Discover(ctx, typ); err != nil {
+						p.logger.Warn("mdns: on-demand discovery not sent", "type", typ, "error", err)
+					}
+				})
+			}
+		}
+	}
 }
 
 // run publishes at once (so each link's zone exists, empty, from the
 // start) and after every change until ctx ends.
 func (p *publisher) run(ctx context.Context, changes <-chan struct{}) {
+	var wg sync.WaitGroup
+	wg.Go(func() { p.discover(ctx) })
+	defer wg.Wait()
 	for range changes {
 		p.publish(ctx)
 	}
@@ -51,7 +129,7 @@ func (p *publisher) publish(ctx context.Context) {
 	var last []httpapi.PublishedZone
 	for i, l := range p.links {
 		res := proxy.Build(l, ads, registered)
-		zc := resolver.ZoneConfig{Zone: l.Zone, TTL: l.MaxTTL, NegTTL: l.MaxTTL, Notify: p.notify[i]}
+		zc := resolver.ZoneConfig{Zone: l.Zone, TTL: l.MaxTTL, NegTTL: l.MaxTTL, Notify: p.notify[i], OnMiss: p.onMiss(l)}
 		if err := p.dns.SetZone(ctx, zc, res.Records); err != nil {
 			p.logger.Warn("mdns: the link's zone was not updated; it keeps what it served",
 				"interface", l.Interface, "zone", l.Zone, "error", err)

@@ -75,6 +75,9 @@ type Monitor struct {
 	logger *slog.Logger
 	store  *Store
 	now    func() time.Time
+	// querier sends PTR queries from the listener's sockets while Run
+	// runs (nil before, or with a Source of its own).
+	querier atomic.Pointer[Querier]
 
 	// bound is the validator of the snapshot it was built from, rebuilt
 	// when the registry is reloaded (Reloaded, or the first packet after
@@ -254,6 +257,10 @@ func (m *Monitor) run(ctx context.Context) error {
 			return err
 		}
 		src, listener = l, l
+		q := NewQuerier(l)
+		q.Known, q.Now = m.store.KnownAnswers, m.now
+		m.querier.Store(q)
+		defer m.querier.Store(nil)
 	}
 	for _, ifi := range m.cfg.Interfaces {
 		m.up.WithLabelValues(ifi).Set(1)
@@ -677,6 +684,21 @@ func (m *Monitor) Findings() []Finding {
 			strings.Compare(a.Message, b.Message))
 	})
 	return append(out, pf...)
+}
+
+// Discover asks the links for one service type ("_ipp._tcp") now: PTR
+// queries for it in .local, with the answers already known, at once and
+// after 1 and 2 seconds (RFC 6762 section 5.2), whose responses reach the
+// store as any other. It returns once the queries are sent or ctx ends;
+// ErrNotSent when the monitor is not listening.
+func (m *Monitor) Discover(ctx context.Context, service string) error {
+	q := m.querier.Load()
+	if q == nil {
+		return ErrNotSent
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2500*time.Millisecond)
+	defer cancel()
+	return q.Browse(ctx, service, "local.", nil)
 }
 
 // Evictions is how many advertisements the store bound pushed out.

@@ -53,7 +53,7 @@ func (s *Server) updateCatalog(ctx context.Context) {
 	if err == nil {
 		var owners map[string][]dns.RR
 		if owners, err = zoneOwners(cfg, catalogRecords(cat, members, cfg.TTL)); err == nil {
-			err = s.setZoneLocked(ctx, cfg, owners)
+			err = s.setZoneLocked(ctx, cfg, owners, nil)
 		}
 	}
 	if err != nil {

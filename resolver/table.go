@@ -39,6 +39,8 @@ type table struct {
 	records int
 	// axfrAllow is the zone's transfer allow-list.
 	axfrAllow []netip.Prefix
+	// onMiss is ZoneConfig.OnMiss of a SetZone zone.
+	onMiss func([]byte)
 }
 
 // transferAllowed applies the zone's transfer allow-list.

@@ -421,6 +421,9 @@ func (s *Server) respondSigned(t *table, b, out []byte, tcp bool, src netip.Addr
 			}
 			return s.finish(r.patch(out, b, msg), &r, limit), res
 		}
+		if t.onMiss != nil && r.qtype == dns.TypePTR {
+			t.onMiss(r.name())
+		}
 		return s.finish(r.negative(out, b, t, dns.RcodeSuccess), &r, limit), res
 	}
 	apexLabels := 0
@@ -446,6 +449,9 @@ func (s *Server) respondSigned(t *table, b, out []byte, tcp bool, src netip.Addr
 		}
 	}
 	res.rcode = dns.RcodeNameError
+	if t.onMiss != nil && r.qtype == dns.TypePTR {
+		t.onMiss(r.name())
+	}
 	return s.finish(r.negative(out, b, t, dns.RcodeNameError), &r, limit), res
 }
 

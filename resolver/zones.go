@@ -42,6 +42,12 @@ type ZoneConfig struct {
 	AXFRAllow []netip.Prefix
 	// Notify lists the secondaries sent a NOTIFY when its serial changes.
 	Notify []string
+	// OnMiss, when set, is called on the query path for every PTR query
+	// in the zone answered NXDOMAIN or NODATA, with the query name as
+	// lowercased wire bytes (valid during the call only). It must return
+	// at once: a discovery proxy uses it to ask the link for a type no
+	// one has seen yet (RFC 8766 section 5.2).
+	OnMiss func(name []byte)
 }
 
 // dynZone is the serving state of one zone of SetZone: its table, and
@@ -58,6 +64,7 @@ type dynZone struct {
 	// each name under the apex that has any (empty non-terminals).
 	refs     map[string]map[string]bool
 	below    map[string]int
+	onMiss   func([]byte)
 	notifyCx context.CancelFunc
 	// axfr is the zone packed for AXFR at serial axfrSerial, made when
 	// first asked for.
@@ -150,7 +157,10 @@ func (s *Server) SetZone(ctx context.Context, zc ZoneConfig, rrs []dns.RR) error
 	s.dyn.mu.Lock()
 	defer s.dyn.mu.Unlock()
 	added := s.dyn.zones[cfg.Zone] == nil
-	if err := s.setZoneLocked(ctx, cfg, owners); err != nil {
+	if prev := s.dyn.zones[cfg.Zone]; prev != nil && zc.OnMiss != nil {
+		prev.onMiss = zc.OnMiss // the next table carries it
+	}
+	if err := s.setZoneLocked(ctx, cfg, owners, zc.OnMiss); err != nil {
 		return err
 	}
 	if added {
@@ -161,10 +171,10 @@ func (s *Server) SetZone(ctx context.Context, zc ZoneConfig, rrs []dns.RR) error
 
 // setZoneLocked serves owners as the zone cfg describes, in place when
 // the zone is served with the same settings; under dyn.mu.
-func (s *Server) setZoneLocked(ctx context.Context, cfg Config, owners map[string][]dns.RR) error {
+func (s *Server) setZoneLocked(ctx context.Context, cfg Config, owners map[string][]dns.RR, onMiss func([]byte)) error {
 	prev := s.dyn.zones[cfg.Zone]
 	if prev == nil || !sameZoneConfig(prev.cfg, cfg) {
-		return s.buildDynZone(ctx, prev, cfg, owners)
+		return s.buildDynZone(ctx, prev, cfg, owners, onMiss)
 	}
 	changes := map[string][]dns.RR{}
 	for o, rs := range owners {
@@ -279,7 +289,7 @@ func nextDynSerial(prev uint32, now time.Time) uint32 {
 // buildDynZone builds a SetZone zone whole from owners and serves it;
 // under dyn.mu. prev, when set, is the zone it replaces (its serial and
 // journal go on).
-func (s *Server) buildDynZone(ctx context.Context, prev *dynZone, cfg Config, owners map[string][]dns.RR) error {
+func (s *Server) buildDynZone(ctx context.Context, prev *dynZone, cfg Config, owners map[string][]dns.RR, onMiss func([]byte)) error {
 	apex := cfg.Zone
 	z := &zoneData{apex: apex, owners: map[string]*owner{}, types: map[string]bool{}}
 	z.soa = &dns.SOA{Hdr: dns.RR_Header{Name: apex, Rrtype: dns.TypeSOA, Class: dns.ClassINET, Ttl: cfg.TTL},
@@ -311,6 +321,10 @@ func (s *Server) buildDynZone(ctx context.Context, prev *dynZone, cfg Config, ow
 	}
 	t.soaWire, t.records = soaWire[0], len(all)
 	dz := &dynZone{cfg: cfg, tab: t, owners: owners, wire: map[string][]string{}, refs: map[string]map[string]bool{}, below: map[string]int{}}
+	if onMiss == nil && prev != nil {
+		onMiss = prev.onMiss
+	}
+	dz.onMiss, t.onMiss = onMiss, onMiss
 	for o, rs := range owners {
 		dz.wire[o] = ownerWire(rs)
 		dz.link(o, nil, rs)
@@ -452,6 +466,7 @@ func (s *Server) applyDynZone(ctx context.Context, dz *dynZone, changes map[stri
 		}
 	}
 	t := *old
+	t.onMiss = dz.onMiss
 	t.serial, t.soa, t.soaWire, t.negSOA = serial, soa, soaWire[0], []byte(negSOA[0])
 	t.index = idx
 	t.records = old.records + len(added) - len(removed)

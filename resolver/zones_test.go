@@ -215,3 +215,32 @@ func TestCatalogZone(t *testing.T) {
 	assert.False(t, s.RemoveZone(cat))
 	assert.Contains(t, s.Zones(), cat)
 }
+
+// TestSetZoneOnMiss: the hook hears every PTR query of the zone that
+// found nothing (NXDOMAIN or NODATA), and nothing else.
+func TestSetZoneOnMiss(t *testing.T) {
+	s, addr := rcStart(t, resolver.Config{}, rcMini(t), nil)
+	missed := make(chan string, 16)
+	ptr := "_ipp._tcp." + rcLAN + " 10 IN PTR a._ipp._tcp." + rcLAN
+	require.NoError(t, s.SetZone(context.Background(), resolver.ZoneConfig{Zone: rcLAN,
+		OnMiss: func(name []byte) { missed <- string(name) }}, rcLANZone(t, ptr)))
+	ask := func(name string, qtype uint16) {
+		t.Helper()
+		_, _, err := (&dns.Client{Timeout: 2 * time.Second}).Exchange(rcMsg(name, qtype, 0), addr)
+		require.NoError(t, err)
+	}
+	ask("_ipp._tcp."+rcLAN, dns.TypePTR)              // an answer
+	ask("_scanner._tcp."+rcLAN, dns.TypeSRV)          // not PTR
+	ask("_http._tcp.services.internal.", dns.TypePTR) // the registry zone
+	ask("_scanner._tcp."+rcLAN, dns.TypePTR)          // NXDOMAIN
+	ask("printer."+rcLAN, dns.TypePTR)                // NODATA
+	wire := func(name string) string {
+		b := make([]byte, 256)
+		n, err := dns.PackDomainName(name, b, 0, nil, false)
+		require.NoError(t, err)
+		return string(b[:n])
+	}
+	assert.Equal(t, wire("_scanner._tcp."+rcLAN), <-missed)
+	assert.Equal(t, wire("printer."+rcLAN), <-missed)
+	assert.Empty(t, missed)
+}

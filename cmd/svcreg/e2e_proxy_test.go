@@ -143,3 +143,91 @@ mdns:
 	})
 	assert.Contains(t, dig(inst, "SRV"), "status: NXDOMAIN")
 }
+
+// TestE2EDiscoveryProxyOnDemand: a printer published before svcreg
+// starts, with browsing off, is unknown to svcreg until a unicast client
+// asks the link's zone for its type: that query finds nothing, makes
+// svcreg ask the link (RFC 8766 section 5.2), and a later one finds it.
+func TestE2EDiscoveryProxyOnDemand(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.RequireTool(t, "ip", "iproute2")
+	testutil.RequireTool(t, "avahi-daemon", "avahi-daemon")
+	testutil.RequireTool(t, "avahi-publish-service", "avahi-utils")
+	testutil.RequireTool(t, "dig", "bind9-dnsutils")
+	tool := testutil.SharedFile(t, "tools", "mdns-lab")
+	bin := svcregBinary(t)
+	env := append(os.Environ(), "MDNSLAB_PREFIX=svcdp2")
+	lab := func(args ...string) (string, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		c := exec.CommandContext(ctx, tool, args...)
+		c.Env = env
+		var stdout, stderr bytes.Buffer
+		c.Stdout, c.Stderr = &stdout, &stderr
+		err := c.Run()
+		if err != nil {
+			err = fmt.Errorf("mdns-lab %v: %w\n%s", args, err, stderr.String())
+		}
+		return stdout.String(), err
+	}
+	t.Cleanup(func() {
+		if _, err := lab("down"); err != nil {
+			t.Errorf("%v", err)
+		}
+	})
+	_, err := lab("up")
+	require.NoError(t, err)
+	// Published, and its announcements over (avahi repeats them for a
+	// few seconds, the intervals doubling), before svcreg listens.
+	_, err = lab("publish", "Quiet Printer", "_ipp._tcp", "631", "txtvers=1")
+	require.NoError(t, err)
+	time.Sleep(10 * time.Second)
+
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "svcreg.yml")
+	require.NoError(t, os.WriteFile(cfgPath, []byte(`registry:
+  services_file: `+filepath.Join(dir, "no-services-file")+`
+  cache_dir: `+filepath.Join(dir, "cache")+`
+  watch: false
+dns:
+  listen: ["127.0.0.1:5300"]
+http:
+  listen: ["127.0.0.1:8053"]
+mdns:
+  interfaces: [lab0]
+  browse: false
+  publish:
+    - {interface: lab0}
+log:
+  level: debug
+`), 0o644))
+	logs := &syncBuffer{}
+	cmd := exec.Command(tool, "exec", "--", bin, "serve", "--config", cfgPath)
+	cmd.Env = env
+	cmd.Stdout, cmd.Stderr = logs, logs
+	done := testutil.StartProcess(t, cmd, logs)
+	const z = "lab0.lan.services.internal."
+	dig := func(args ...string) string {
+		out, _ := lab(append([]string{"exec", "--", "dig", "@127.0.0.1", "-p", "5300", "+time=2", "+tries=1", "+norec"}, args...)...)
+		return out
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(dig(z, "SOA"), "status: NOERROR") {
+		select {
+		case err := <-done:
+			t.Fatalf("daemon exited: %v", err)
+		default:
+		}
+		require.True(t, time.Now().Before(deadline), "the link's zone never served")
+		time.Sleep(200 * time.Millisecond)
+	}
+	time.Sleep(2 * time.Second)
+	first := dig("_ipp._tcp."+z, "PTR")
+	require.Contains(t, first, "status: NXDOMAIN", "nothing known yet: svcreg heard no announcement and browses nothing")
+	deadline = time.Now().Add(15 * time.Second)
+	for !strings.Contains(dig("+short", "_ipp._tcp."+z, "PTR"), `Quiet\032Printer._ipp._tcp.`+z) {
+		require.True(t, time.Now().Before(deadline), "the query did not make svcreg ask the link")
+		time.Sleep(300 * time.Millisecond)
+	}
+	assert.Contains(t, logs.String(), "asking the links for a type a unicast client looked for")
+}
