@@ -8,7 +8,6 @@
 package proxy
 
 import (
-	"cmp"
 	"fmt"
 	"maps"
 	"net/netip"
@@ -60,7 +59,8 @@ type Exclusion struct {
 
 // Result is a link's zone content.
 type Result struct {
-	// Records are the zone's records (no SOA or apex NS), sorted.
+	// Records are the zone's records (no SOA or apex NS), in the order
+	// of the advertisements (the monitor's, sorted by type and instance).
 	Records []dns.RR
 	// Published counts the instances the records describe.
 	Published int
@@ -79,14 +79,9 @@ func Build(link Link, ads []mdns.Advertisement, registered func(name, proto stri
 	}
 	zone := link.Zone
 	var res Result
-	seen := map[string]bool{}  // records by text: each once
-	types := map[string]bool{} // "_ipp._tcp" present
-	add := func(rr dns.RR) {
-		if k := rr.String(); !seen[k] {
-			seen[k] = true
-			res.Records = append(res.Records, rr)
-		}
-	}
+	types := map[string]bool{}    // "_ipp._tcp" present
+	addrSeen := map[string]bool{} // host and address: instances on one host share them
+	add := func(rr dns.RR) { res.Records = append(res.Records, rr) }
 	hdr := func(name string, t uint16, ttl uint32) dns.RR_Header {
 		if ttl == 0 || ttl > maxTTL {
 			ttl = maxTTL
@@ -123,9 +118,10 @@ func Build(link Link, ads []mdns.Advertisement, registered func(name, proto stri
 			host := rewriteHost(a.Host, zone)
 			add(&dns.SRV{Hdr: hdr(instance, dns.TypeSRV, a.TTL[dns.TypeSRV]), Port: a.Port, Target: host})
 			for _, addr := range a.Addrs {
-				if !routable(addr) {
+				if !routable(addr) || addrSeen[host+" "+addr.String()] {
 					continue
 				}
+				addrSeen[host+" "+addr.String()] = true
 				if addr.Is4() {
 					add(&dns.A{Hdr: hdr(host, dns.TypeA, a.TTL[dns.TypeA]), A: addr.AsSlice()})
 				} else {
@@ -148,10 +144,6 @@ func Build(link Link, ads []mdns.Advertisement, registered func(name, proto stri
 	for _, t := range slices.Sorted(maps.Keys(types)) {
 		add(&dns.PTR{Hdr: hdr("_services._dns-sd._udp."+zone, dns.TypePTR, maxTTL), Ptr: t + "." + zone})
 	}
-	slices.SortFunc(res.Records, func(a, b dns.RR) int {
-		return cmp.Or(cmp.Compare(a.Header().Name, b.Header().Name), cmp.Compare(a.Header().Rrtype, b.Header().Rrtype),
-			cmp.Compare(a.String(), b.String()))
-	})
 	return res
 }
 

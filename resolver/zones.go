@@ -135,6 +135,8 @@ func (s *Server) zoneConfig(zc ZoneConfig) (Config, error) {
 
 // SetZone serves rrs as the zone zc describes, adding the zone or
 // replacing its records; the SOA and the apex NS records are svcreg's.
+// The zone keeps the records given (the caller must not change them
+// afterwards).
 // Records must be class IN, at or below the apex, and neither SOA nor
 // NS at the apex; a bad one is an error wrapping ErrZoneRecord and the
 // zone keeps what it served. Records equal to those served change
@@ -178,7 +180,7 @@ func (s *Server) setZoneLocked(ctx context.Context, cfg Config, owners map[strin
 	}
 	changes := map[string][]dns.RR{}
 	for o, rs := range owners {
-		if !slices.Equal(prev.wire[o], ownerWire(rs)) {
+		if !sameRecords(prev.owners[o], rs) {
 			changes[o] = rs
 		}
 	}
@@ -220,7 +222,7 @@ func (s *Server) UpdateZone(ctx context.Context, zone string, changes map[string
 		if o == apex {
 			rs = got[apex] // the NS records zoneOwners put there, and the records given
 		}
-		if !slices.Equal(dz.wire[o], ownerWire(rs)) {
+		if !sameRecords(dz.owners[o], rs) {
 			norm[o] = rs
 		}
 	}
@@ -247,25 +249,42 @@ func zoneOwners(cfg Config, rrs []dns.RR) (map[string][]dns.RR, error) {
 			owner == apex && h.Rrtype == dns.TypeNS:
 			return nil, fmt.Errorf("%w: record %d (%s): type %s is svcreg's", ErrZoneRecord, i+1, h.Name, dns.TypeToString[h.Rrtype])
 		}
-		if _, err := zoneWire([]dns.RR{rr}); err != nil {
-			return nil, fmt.Errorf("%w: record %d (%s): %w", ErrZoneRecord, i+1, h.Name, err)
+		if h.Name != owner {
+			rr = dns.Copy(rr)
+			rr.Header().Name = owner
 		}
-		c := dns.Copy(rr)
-		c.Header().Name = owner
-		owners[owner] = append(owners[owner], c)
+		owners[owner] = append(owners[owner], rr)
 	}
 	return owners, nil
 }
 
 // ownerWire is an owner's records in uncompressed wire form, sorted, to
-// compare two versions of the owner and take their difference.
-func ownerWire(rrs []dns.RR) []string {
+// take the difference of two versions of the owner.
+func ownerWire(rrs []dns.RR) ([]string, error) {
 	if len(rrs) == 0 {
-		return nil
+		return nil, nil
 	}
-	w, _ := zoneWire(rrs) // every record was packed by zoneOwners
+	w, err := zoneWire(rrs)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrZoneRecord, err)
+	}
 	slices.Sort(w)
-	return w
+	return w, nil
+}
+
+// sameRecords reports whether a and b hold the same records in the same
+// order, TTLs included: cheaper than packing both, and a reordering only
+// costs a needless repack.
+func sameRecords(a, b []dns.RR) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Header().Ttl != b[i].Header().Ttl || !dns.IsDuplicate(a[i], b[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // sameZoneConfig reports whether a and b make the same SOA and NS and
@@ -326,7 +345,9 @@ func (s *Server) buildDynZone(ctx context.Context, prev *dynZone, cfg Config, ow
 	}
 	dz.onMiss, t.onMiss = onMiss, onMiss
 	for o, rs := range owners {
-		dz.wire[o] = ownerWire(rs)
+		if dz.wire[o], err = ownerWire(rs); err != nil {
+			return err
+		}
 		dz.link(o, nil, rs)
 	}
 	if prev != nil {
@@ -378,12 +399,18 @@ func (s *Server) applyDynZone(ctx context.Context, dz *dynZone, changes map[stri
 		return dz.owners[o]
 	}
 	var removed, added []string
+	newWire := make(map[string][]string, len(changes))
 	repack := map[string]bool{apex: true} // the apex holds the SOA, whose serial changed
 	belowDelta := map[string]int{}
 	names := slices.Sorted(maps.Keys(changes))
 	for _, o := range names {
 		rs := changes[o]
-		rem, add := diffZones(dz.wire[o], ownerWire(rs))
+		w, err := ownerWire(rs)
+		if err != nil {
+			return fmt.Errorf("%s: %w", o, err)
+		}
+		newWire[o] = w
+		rem, add := diffZones(dz.wire[o], w)
 		removed, added = append(removed, rem...), append(added, add...)
 		if addressesDiffer(dz.owners[o], rs) {
 			for r := range dz.refs[o] {
@@ -462,7 +489,7 @@ func (s *Server) applyDynZone(ctx context.Context, dz *dynZone, changes map[stri
 			delete(dz.owners, o)
 			delete(dz.wire, o)
 		} else {
-			dz.owners[o], dz.wire[o] = rs, ownerWire(rs)
+			dz.owners[o], dz.wire[o] = rs, newWire[o]
 		}
 	}
 	t := *old
@@ -568,7 +595,7 @@ func addressRecords(rrs []dns.RR) []dns.RR {
 // addressesDiffer reports whether a and b hold different A or AAAA
 // records.
 func addressesDiffer(a, b []dns.RR) bool {
-	return !slices.Equal(ownerWire(addressRecords(a)), ownerWire(addressRecords(b)))
+	return !sameRecords(addressRecords(a), addressRecords(b))
 }
 
 // dynAXFR packs the AXFR of the SetZone zone t belongs to, once per
