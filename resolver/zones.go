@@ -517,7 +517,9 @@ func (s *Server) serveDynZone(dz *dynZone, records int) {
 	s.dyn.zones[apex] = dz
 	s.publishZones()
 	s.logger.Debug("DNS zone loaded", "zone", apex, "serial", dz.tab.serial, "records", records, "names", dz.tab.index.len())
-	s.notifyZone(apex, dz.tab.soa, dz.cfg.Notify, &dz.notifyCx)
+	// A copy: packing a record writes to it (its RDATA length), and the
+	// table's SOA is packed for AXFR meanwhile.
+	s.notifyZone(apex, dns.Copy(dz.tab.soa).(*dns.SOA), dz.cfg.Notify, &dz.notifyCx)
 }
 
 // link updates the zone's bookkeeping for owner o going from records old
