@@ -272,18 +272,18 @@ func (d *Daemon) httpHandler(cfg *config.Loaded) (http.Handler, error) {
 	if d.monitor != nil {
 		apiLAN, webLAN = d.monitor, d.monitor
 	}
+	var published func() []httpapi.PublishedZone
+	if d.publish != nil {
+		published = d.publish.zones
+	}
 	host, port := dnsEndpoint(d.dns.Addrs())
 	ui, err := web.New(web.Options{
-		Store: d.store, LAN: webLAN, DNSServer: host, DNSPort: port, Zone: cfg.DNS.Zone,
+		Store: d.store, LAN: webLAN, DNSServer: host, DNSPort: port, Zone: cfg.DNS.Zone, Published: published,
 		Logger: d.logger.With("component", "web"),
 	})
 	if err != nil {
 		d.logger.Error("web: UI unavailable; serving the API only", "error", err)
 		ui = nil
-	}
-	var published func() []httpapi.PublishedZone
-	if d.publish != nil {
-		published = d.publish.zones
 	}
 	return httpapi.New(httpapi.Options{
 		Store: d.store, LAN: apiLAN, Ready: d.Ready, Gatherer: d.reg, UI: ui, Published: published,

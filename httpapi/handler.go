@@ -232,17 +232,8 @@ type findingsResponse struct {
 	Findings    []mdns.Finding `json:"findings"`
 }
 
-// PublishedZone is one link of the discovery proxy: its zone, what is in
-// it and what was left out, and why.
-type PublishedZone struct {
-	Interface string            `json:"interface"`
-	Zone      string            `json:"zone"`
-	Policy    string            `json:"policy"`
-	Serial    uint32            `json:"serial"`
-	Instances int               `json:"instances"`
-	Records   int               `json:"records"`
-	Excluded  []proxy.Exclusion `json:"excluded"`
-}
+// PublishedZone is one link of the discovery proxy (proxy.Published).
+type PublishedZone = proxy.Published
 
 type publishedResponse struct {
 	Count int             `json:"count"`

@@ -57,6 +57,18 @@ type Exclusion struct {
 	Reason      string `json:"reason"`
 }
 
+// Published describes one link's zone as served: what is in it and what
+// was left out, and why (for the HTTP API and the web UI).
+type Published struct {
+	Interface string      `json:"interface"`
+	Zone      string      `json:"zone"`
+	Policy    string      `json:"policy"`
+	Serial    uint32      `json:"serial"`
+	Instances int         `json:"instances"`
+	Records   int         `json:"records"`
+	Excluded  []Exclusion `json:"excluded"`
+}
+
 // Result is a link's zone content.
 type Result struct {
 	// Records are the zone's records (no SOA or apex NS), in the order

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/svcreg/svcreg/mdns"
+	"github.com/svcreg/svcreg/proxy"
 )
 
 // heartbeat keeps idle event streams (and proxies in between) open.
@@ -103,7 +104,10 @@ type lanView struct {
 	Counts         [3]int
 	PacketFindings []mdns.Finding
 	PacketTotal    int
-	Rendered       time.Time
+	// Published are the discovery proxy's zones: what each holds and
+	// what it left out.
+	Published []proxy.Published
+	Rendered  time.Time
 }
 
 type adView struct {
@@ -176,6 +180,9 @@ func (s *server) lanView(r *http.Request) lanView {
 	}
 	if len(v.PacketFindings) > maxPacketFindings {
 		v.PacketFindings = v.PacketFindings[:maxPacketFindings]
+	}
+	if s.published != nil {
+		v.Published = s.published()
 	}
 	return v
 }

@@ -14,6 +14,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/svcreg/svcreg/mdns"
+	"github.com/svcreg/svcreg/proxy"
+	"github.com/svcreg/svcreg/registry"
 )
 
 func lanFixture() *fakeLAN {
@@ -320,4 +322,24 @@ func TestLANEventsHead(t *testing.T) {
 	assert.Equal(t, http.StatusOK, res.Status)
 	assert.Equal(t, "text/event-stream", res.Header.Get("Content-Type"))
 	assert.Empty(t, res.Body)
+}
+
+// TestLANPublished: with the discovery proxy on, the LAN page (and its
+// live fragment) shows each published zone and what it left out, and
+// why, escaped; without it, no such section.
+func TestLANPublished(t *testing.T) {
+	h, err := New(Options{Store: registry.NewStore(smallSnapshot(t)), LAN: newFakeLAN(), Published: func() []proxy.Published {
+		return []proxy.Published{{Interface: "lab0", Zone: "lab0.lan.services.internal.", Policy: "valid", Serial: 1796314345, Instances: 3,
+			Excluded: []proxy.Exclusion{{Instance: "Broken <TXT>", ServiceType: "_ipp._tcp", Reason: "policy valid: txt-format: a TXT string starts with '=' (no key)"}}}}
+	}})
+	require.NoError(t, err)
+	for _, path := range []string{"/lan", "/lan/fragment"} {
+		res := get(t, h, path)
+		require.Equal(t, http.StatusOK, res.Status, path)
+		assert.Contains(t, res.Body, `<h2 id="pub-h">Published in unicast DNS</h2>`, path)
+		assert.Contains(t, res.Body, "<td>lab0</td><td><code>lab0.lan.services.internal.</code></td><td>valid</td><td>1796314345</td><td>3</td>", path)
+		assert.Contains(t, res.Body, "<strong>Broken &lt;TXT&gt;</strong> <code>_ipp._tcp</code>: policy valid: txt-format: a TXT string starts with &#39;=&#39; (no key)", path)
+	}
+	res := get(t, newHandler(t, smallSnapshot(t), newFakeLAN()), "/lan")
+	assert.NotContains(t, res.Body, "Published in unicast DNS")
 }

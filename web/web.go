@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/svcreg/svcreg/mdns"
+	"github.com/svcreg/svcreg/proxy"
 	"github.com/svcreg/svcreg/registry"
 )
 
@@ -43,6 +44,8 @@ var ErrNoStore = errors.New("web: Options.Store is required")
 type Options struct {
 	Store *registry.Store // required; its current snapshot is read per request
 	LAN   LANSource       // nil when mDNS is not enabled
+	// Published lists the discovery proxy's zones (nil: none).
+	Published func() []proxy.Published
 	// DNSServer, DNSPort and Zone are where svcreg's resolver answers; they
 	// only appear in the dig commands of service pages.
 	DNSServer string // default "127.0.0.1"
@@ -63,6 +66,7 @@ type LANSource interface {
 type server struct {
 	store     *registry.Store
 	lan       LANSource
+	published func() []proxy.Published
 	dnsServer string
 	dnsPort   int
 	zone      string
@@ -90,6 +94,7 @@ func New(opts Options) (http.Handler, error) {
 	s := &server{
 		store:     opts.Store,
 		lan:       opts.LAN,
+		published: opts.Published,
 		dnsServer: dnsServer(opts.DNSServer),
 		dnsPort:   opts.DNSPort,
 		zone:      normZone(opts.Zone),

@@ -117,6 +117,9 @@ mdns:
 		return strings.Contains(out, `"instance": "Broken TXT"`) && strings.Contains(out, `"reason": "policy valid: txt-format: `) &&
 			strings.Contains(out, `"instances": 1`)
 	})
+	page, _ := lab("exec", "--", "curl", "-sf", "--max-time", "5", "http://127.0.0.1:8053/lan")
+	assert.Contains(t, page, "Published in unicast DNS", "the LAN page shows the zone")
+	assert.Contains(t, page, "<strong>Broken TXT</strong>", "and what it left out")
 	ptr := dig("+short", "_ipp._tcp."+z, "PTR")
 	assert.Equal(t, inst, strings.TrimSpace(ptr), "only the printer: the broken TXT's error keeps it out")
 
