@@ -226,6 +226,10 @@ type PublishLink struct {
 	// Notify lists secondaries of the link's zone, sent NOTIFY at each
 	// change.
 	Notify []string `yaml:"notify"`
+	// Reverse also announces the zone as a browse domain under the
+	// reverse names of the interface's IPv4 subnets (RFC 6763 section
+	// 11), for clients that look for browse domains from their address.
+	Reverse bool `yaml:"reverse"`
 }
 
 // Log configures the daemon's slog handler.

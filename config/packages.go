@@ -238,7 +238,7 @@ func (c *Config) PublishLinks() ([]proxy.Link, [][]string) {
 	var notify [][]string
 	for _, p := range c.MDNS.Publish {
 		links = append(links, proxy.Link{Interface: p.Interface, Zone: p.Domain, Policy: proxy.Policy(p.Policy),
-			MaxTTL: uint32(c.MDNS.PublishMaxTTL)})
+			MaxTTL: uint32(c.MDNS.PublishMaxTTL), Reverse: p.Reverse})
 		n := slices.Clone(p.Notify)
 		if p.Notify == nil && c.DNS.Catalog != "" {
 			// The catalog's consumers are dns.notify: they serve the

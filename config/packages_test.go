@@ -192,7 +192,7 @@ func TestPublishLinks(t *testing.T) {
 	require.NoError(t, err)
 	links, notify := l.PublishLinks()
 	require.Len(t, links, 1)
-	assert.Equal(t, proxy.Link{Interface: "eth0", Zone: "office.lan.services.example.", Policy: proxy.PolicyRegistered, MaxTTL: 30}, links[0])
+	assert.Equal(t, proxy.Link{Interface: "eth0", Zone: "office.lan.services.example.", Policy: proxy.PolicyRegistered, MaxTTL: 30, Reverse: true}, links[0])
 	assert.Equal(t, [][]string{{"192.0.2.53:53"}}, notify)
 
 	l, err = Parse(strings.NewReader("mdns:\n  interfaces: [lab0]\n  publish:\n    - interface: lab0\n"), "t.yml")

@@ -6,6 +6,8 @@ package daemon
 import (
 	"context"
 	"log/slog"
+	"net"
+	"net/netip"
 	"slices"
 	"sync"
 	"time"
@@ -141,6 +143,39 @@ func (p *publisher) publish(ctx context.Context) {
 	p.mu.Lock()
 	p.last = last
 	p.mu.Unlock()
+	p.publishReverse(ctx)
+}
+
+// publishReverse serves the reverse-name browse zones of the links with
+// Reverse, from the interfaces' current addresses.
+func (p *publisher) publishReverse(ctx context.Context) {
+	for _, l := range p.links {
+		if !l.Reverse {
+			continue
+		}
+		ifi, err := net.InterfaceByName(l.Interface)
+		if err != nil {
+			continue // the monitor reports a missing interface
+		}
+		addrs, err := ifi.Addrs()
+		if err != nil {
+			continue
+		}
+		var prefixes []netip.Prefix
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok {
+				if pfx, err := netip.ParsePrefix(n.String()); err == nil {
+					prefixes = append(prefixes, pfx)
+				}
+			}
+		}
+		for zone, rrs := range proxy.BrowseZones(l, prefixes) {
+			zc := resolver.ZoneConfig{Zone: zone, TTL: l.MaxTTL, NegTTL: l.MaxTTL}
+			if err := p.dns.SetZone(ctx, zc, rrs); err != nil {
+				p.logger.Warn("mdns: the reverse browse zone was not updated", "interface", l.Interface, "zone", zone, "error", err)
+			}
+		}
+	}
 }
 
 // zones is what /v1/published shows.

@@ -48,6 +48,34 @@ type Link struct {
 	Policy Policy
 	// MaxTTL caps every record's TTL (0: DefaultMaxTTL).
 	MaxTTL uint32
+	// Reverse announces Zone as a browse domain under the reverse names
+	// of the interface's IPv4 subnets too (see BrowseZones).
+	Reverse bool
+}
+
+// BrowseZones are the zones that announce link's zone as a browse domain
+// from the reverse name of each IPv4 subnet in prefixes (RFC 6763 section
+// 11: "b._dns-sd._udp.0.1.168.192.in-addr.arpa." for 192.168.1.0/24):
+// each zone's name and its b, db and lb PTRs. IPv6 subnets get none (the
+// RFC gives no form for them), nor do IPv4 link-local ones.
+func BrowseZones(link Link, prefixes []netip.Prefix) map[string][]dns.RR {
+	out := map[string][]dns.RR{}
+	maxTTL := link.MaxTTL
+	if maxTTL == 0 {
+		maxTTL = DefaultMaxTTL
+	}
+	for _, p := range prefixes {
+		if !p.Addr().Is4() || p.Addr().IsLinkLocalUnicast() || p.Addr().IsLoopback() {
+			continue
+		}
+		b := p.Masked().Addr().As4()
+		zone := fmt.Sprintf("%d.%d.%d.%d.in-addr.arpa.", b[3], b[2], b[1], b[0])
+		for _, label := range [...]string{"b", "db", "lb"} {
+			out[zone] = append(out[zone], &dns.PTR{Hdr: dns.RR_Header{Name: label + "._dns-sd._udp." + zone, Rrtype: dns.TypePTR,
+				Class: dns.ClassINET, Ttl: maxTTL}, Ptr: link.Zone})
+		}
+	}
+	return out
 }
 
 // Exclusion is an advertisement of the link left out, and why.

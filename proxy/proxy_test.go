@@ -147,3 +147,18 @@ func TestRewriteHost(t *testing.T) {
 		assert.Equal(t, want, rewriteHost(in, zone), in)
 	}
 }
+
+func TestBrowseZones(t *testing.T) {
+	link := Link{Zone: zone}
+	got := BrowseZones(link, []netip.Prefix{
+		netip.MustParsePrefix("198.18.0.2/24"), netip.MustParsePrefix("10.1.2.3/16"),
+		netip.MustParsePrefix("fd42::2/64"), netip.MustParsePrefix("169.254.1.1/16"), netip.MustParsePrefix("127.0.0.1/8"),
+	})
+	require.Len(t, got, 2, "IPv4 subnets only, link-local and loopback aside")
+	assert.Equal(t, sorted(
+		"b._dns-sd._udp.0.0.18.198.in-addr.arpa. 10 IN PTR "+zone,
+		"db._dns-sd._udp.0.0.18.198.in-addr.arpa. 10 IN PTR "+zone,
+		"lb._dns-sd._udp.0.0.18.198.in-addr.arpa. 10 IN PTR "+zone,
+	), sortedTexts(got["0.0.18.198.in-addr.arpa."]))
+	assert.Len(t, got["0.0.1.10.in-addr.arpa."], 3)
+}

@@ -71,7 +71,7 @@ http:
 mdns:
   interfaces: [lab0]
   publish:
-    - {interface: lab0}
+    - {interface: lab0, reverse: true}
 `), 0o644))
 	logs := &syncBuffer{}
 	cmd := exec.Command(tool, "exec", "--", bin, "serve", "--config", cfgPath)
@@ -134,6 +134,8 @@ mdns:
 	assert.Equal(t, "_ipp._tcp."+z, strings.TrimSpace(dig("+short", "_services._dns-sd._udp."+z, "PTR")))
 	assert.Equal(t, z, strings.TrimSpace(dig("+short", "b._dns-sd._udp.services.internal", "PTR")),
 		"the registry zone points browsing clients at the link's zone")
+	assert.Equal(t, z, strings.TrimSpace(dig("+short", "b._dns-sd._udp.0.0.18.198.in-addr.arpa", "PTR")),
+		"and so does the reverse name of the link's subnet (198.18.0.0/24)")
 	full := dig(inst, "SRV")
 	assert.Contains(t, full, "flags: qr aa", "authoritative")
 	assert.Regexp(t, `\s10\s+IN\s+SRV`, full, "TTL capped at 10 s")
