@@ -32,6 +32,14 @@ type publisher struct {
 	store   *registry.Store
 	logger  *slog.Logger
 
+	// trackers remember each link's records as served, so a change is
+	// applied in place (UpdateZone) owner by owner.
+	trackers []proxy.Tracker
+	// stale marks a link whose zone did not take the last change: the
+	// next publish hands it the whole record set (SetZone works out the
+	// difference against what it serves).
+	stale []bool
+
 	mu   sync.Mutex
 	last []httpapi.PublishedZone // as last published, in link order
 
@@ -129,10 +137,22 @@ func (p *publisher) publish(ctx context.Context) {
 		return snap != nil && len(snap.ByType(name, registry.Protocol(proto))) > 0
 	}
 	var last []httpapi.PublishedZone
+	if p.trackers == nil {
+		p.trackers, p.stale = make([]proxy.Tracker, len(p.links)), make([]bool, len(p.links))
+	}
 	for i, l := range p.links {
 		res := proxy.Build(l, ads, registered)
-		zc := resolver.ZoneConfig{Zone: l.Zone, TTL: l.MaxTTL, NegTTL: l.MaxTTL, Notify: p.notify[i], OnMiss: p.onMiss(l)}
-		if err := p.dns.SetZone(ctx, zc, res.Records); err != nil {
+		tr := &p.trackers[i]
+		changes := tr.Changes(res)
+		var err error
+		if _, served := p.dns.ZoneSerial(l.Zone); served && !p.stale[i] {
+			err = p.dns.UpdateZone(ctx, l.Zone, changes)
+		} else {
+			zc := resolver.ZoneConfig{Zone: l.Zone, TTL: l.MaxTTL, NegTTL: l.MaxTTL, Notify: p.notify[i], OnMiss: p.onMiss(l)}
+			err = p.dns.SetZone(ctx, zc, res.Records)
+		}
+		p.stale[i] = err != nil
+		if err != nil {
 			p.logger.Warn("mdns: the link's zone was not updated; it keeps what it served",
 				"interface", l.Interface, "zone", l.Zone, "error", err)
 		}

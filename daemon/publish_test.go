@@ -1,12 +1,23 @@
 package daemon
 
 import (
+	"context"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"net/netip"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/miekg/dns"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
+	"github.com/svcreg/svcreg/mdns"
 	"github.com/svcreg/svcreg/proxy"
+	"github.com/svcreg/svcreg/resolver"
 )
 
 // TestPublisherOnMiss: only a PTR name of the form _service._proto
@@ -40,4 +51,75 @@ func TestPublisherOnMiss(t *testing.T) {
 	assert.Equal(t, "_ipp._tcp", <-p.misses)
 	assert.Equal(t, "_airplay._tcp", <-p.misses)
 	assert.Empty(t, p.misses)
+}
+
+// TestPublishIncrementalProperty: a link published change by change
+// (Tracker and UpdateZone, as the publisher does) serves, after every
+// step of a random sequence of arrivals, departures and changes, exactly
+// the zone a whole SetZone of the same advertisements serves.
+func TestPublishIncrementalProperty(t *testing.T) {
+	link := proxy.Link{Interface: "lab0", Zone: "lab0.lan.services.internal.", Policy: proxy.PolicyAll}
+	start := func() (*resolver.Server, string) {
+		s, err := resolver.New(resolver.Config{Listen: []string{"127.0.0.1:0"}}, nil, prometheus.NewRegistry())
+		require.NoError(t, err)
+		require.NoError(t, s.Start(context.Background()))
+		t.Cleanup(func() { _ = s.Shutdown(context.Background()) })
+		return s, s.Addrs()[0].String()
+	}
+	axfr := func(addr string) []string {
+		t.Helper()
+		m := new(dns.Msg)
+		m.SetAxfr(link.Zone)
+		env, err := (&dns.Transfer{}).In(m, addr)
+		require.NoError(t, err)
+		var out []string
+		for e := range env {
+			require.NoError(t, e.Error)
+			for _, rr := range e.RR {
+				if soa, ok := rr.(*dns.SOA); ok {
+					soa.Serial = 0
+				}
+				out = append(out, strings.ToLower(rr.String()))
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	live, liveAddr := start()
+	var tr proxy.Tracker
+	zc := resolver.ZoneConfig{Zone: link.Zone, TTL: 10, NegTTL: 10}
+	r := rand.New(rand.NewPCG(5, 9))
+	ads := map[int]mdns.Advertisement{}
+	for step := range 40 {
+		for range 1 + r.IntN(3) {
+			i := r.IntN(12)
+			if r.IntN(4) == 0 {
+				delete(ads, i)
+				continue
+			}
+			a := mdns.Advertisement{Instance: fmt.Sprintf("Device %d", i), Service: []string{"_ipp", "_http", "_airplay"}[i%3], Proto: "_tcp",
+				Domain: "local", Host: fmt.Sprintf("host%d.local.", r.IntN(4)), Port: uint16(600 + r.IntN(3)),
+				TXT: []string{fmt.Sprintf("v=%d", r.IntN(3))}, HasTXT: true, Interface: "lab0",
+				Addrs: []netip.Addr{netip.AddrFrom4([4]byte{198, 18, 0, byte(r.IntN(3) + 1)})},
+				TTL:   map[uint16]uint32{dns.TypePTR: 4500, dns.TypeSRV: 120, dns.TypeTXT: 4500, dns.TypeA: 120}}
+			if r.IntN(3) == 0 {
+				a.Subtypes = []string{"_printer"}
+			}
+			ads[i] = a
+		}
+		var list []mdns.Advertisement
+		for _, i := range slices.Sorted(maps.Keys(ads)) {
+			list = append(list, ads[i])
+		}
+		res := proxy.Build(link, list, nil)
+		changes := tr.Changes(res)
+		if step == 0 {
+			require.NoError(t, live.SetZone(context.Background(), zc, res.Records))
+		} else {
+			require.NoError(t, live.UpdateZone(context.Background(), link.Zone, changes), "step %d", step)
+		}
+		whole, wholeAddr := start()
+		require.NoError(t, whole.SetZone(context.Background(), zc, res.Records))
+		require.Equal(t, axfr(wholeAddr), axfr(liveAddr), "step %d", step)
+	}
 }

@@ -38,6 +38,11 @@ const (
 // change without the unicast side hearing of it.
 const DefaultMaxTTL = 10
 
+// MaxInstancesPerType bounds the instances of one type published on a
+// link: their PTR RRset is one answer, which must fit in a DNS message
+// (64 KB) with room to spare. The rest are left out, with the reason.
+const MaxInstancesPerType = 1000
+
 // Link is one published link: the interface whose advertisements are
 // published, the zone they go into and the policy.
 type Link struct {
@@ -120,6 +125,7 @@ func Build(link Link, ads []mdns.Advertisement, registered func(name, proto stri
 	zone := link.Zone
 	var res Result
 	types := map[string]bool{}    // "_ipp._tcp" present
+	perType := map[string]int{}   // instances published, by type
 	addrSeen := map[string]bool{} // host and address: instances on one host share them
 	add := func(rr dns.RR) { res.Records = append(res.Records, rr) }
 	hdr := func(name string, t uint16, ttl uint32) dns.RR_Header {
@@ -142,6 +148,12 @@ func Build(link Link, ads []mdns.Advertisement, registered func(name, proto stri
 			res.Excluded = append(res.Excluded, Exclusion{Instance: a.Instance, ServiceType: typ, Reason: why})
 			continue
 		}
+		if perType[strings.ToLower(typ)] >= MaxInstancesPerType {
+			res.Excluded = append(res.Excluded, Exclusion{Instance: a.Instance, ServiceType: typ,
+				Reason: fmt.Sprintf("more than %d instances of the type on the link", MaxInstancesPerType)})
+			continue
+		}
+		perType[strings.ToLower(typ)]++
 		typeName := strings.ToLower(typ) + "." + zone
 		instance := mdns.EscapeLabel(a.Instance) + "." + typeName
 		if _, ok := dns.IsDomainName(instance); !ok {
@@ -264,4 +276,50 @@ func escapeTXT(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// Tracker remembers a link's records as last served, so that each new
+// Build comes with the owners whose records changed: what
+// resolver.Server.UpdateZone applies in place, at a cost that follows
+// the change rather than the link.
+type Tracker struct {
+	last map[string][]dns.RR // owner (lowercased) -> its records
+}
+
+// Changes groups res.Records by owner and returns the owners whose
+// records differ from the last call (an owner gone maps to nil), and
+// remembers these records. The first call returns every owner.
+func (tr *Tracker) Changes(res Result) map[string][]dns.RR {
+	cur := make(map[string][]dns.RR, len(tr.last))
+	for _, rr := range res.Records {
+		o := strings.ToLower(rr.Header().Name)
+		cur[o] = append(cur[o], rr)
+	}
+	changes := map[string][]dns.RR{}
+	for o, rrs := range cur {
+		if !sameRecords(tr.last[o], rrs) {
+			changes[o] = rrs
+		}
+	}
+	for o := range tr.last {
+		if _, ok := cur[o]; !ok {
+			changes[o] = nil
+		}
+	}
+	tr.last = cur
+	return changes
+}
+
+// sameRecords reports whether a and b hold the same records in order,
+// TTLs included.
+func sameRecords(a, b []dns.RR) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Header().Ttl != b[i].Header().Ttl || !dns.IsDuplicate(a[i], b[i]) {
+			return false
+		}
+	}
+	return true
 }

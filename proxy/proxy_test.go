@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
@@ -161,4 +162,65 @@ func TestBrowseZones(t *testing.T) {
 		"lb._dns-sd._udp.0.0.18.198.in-addr.arpa. 10 IN PTR "+zone,
 	), sortedTexts(got["0.0.18.198.in-addr.arpa."]))
 	assert.Len(t, got["0.0.1.10.in-addr.arpa."], 3)
+}
+
+// TestBuildInstancesPerType: past MaxInstancesPerType instances of one
+// type, the rest are left out with the reason, so the type's PTR answer
+// still fits in a message and the link's other types are published.
+func TestBuildInstancesPerType(t *testing.T) {
+	var ads []mdns.Advertisement
+	for i := range MaxInstancesPerType + 5 {
+		a := printer()
+		a.Instance = fmt.Sprintf("Printer %d", i)
+		ads = append(ads, a)
+	}
+	other := printer()
+	other.Instance, other.Service = "Screen", "_airplay"
+	ads = append(ads, other)
+	res := Build(Link{Interface: "lab0", Zone: zone, Policy: PolicyAll}, ads, nil)
+	assert.Equal(t, MaxInstancesPerType+1, res.Published)
+	require.Len(t, res.Excluded, 5)
+	assert.Equal(t, fmt.Sprintf("more than %d instances of the type on the link", MaxInstancesPerType), res.Excluded[0].Reason)
+	ptrs := 0
+	for _, rr := range res.Records {
+		if rr.Header().Name == "_ipp._tcp."+zone && rr.Header().Rrtype == dns.TypePTR {
+			ptrs++
+		}
+	}
+	assert.Equal(t, MaxInstancesPerType, ptrs)
+	m := new(dns.Msg)
+	m.SetQuestion("_ipp._tcp."+zone, dns.TypePTR)
+	for _, rr := range res.Records {
+		if rr.Header().Name == "_ipp._tcp."+zone && rr.Header().Rrtype == dns.TypePTR {
+			m.Answer = append(m.Answer, rr)
+		}
+	}
+	m.Compress = true
+	b, err := m.Pack()
+	require.NoError(t, err, "the type's answer packs")
+	assert.Less(t, len(b), 65535)
+}
+
+// TestTrackerChanges: the first Changes lists every owner; later ones
+// only the owners whose records changed, a gone owner mapping to nil.
+func TestTrackerChanges(t *testing.T) {
+	var tr Tracker
+	link := Link{Interface: "lab0", Zone: zone, Policy: PolicyAll}
+	a, b := printer(), printer()
+	b.Instance, b.Host = "Second", "second.local."
+	first := tr.Changes(Build(link, []mdns.Advertisement{a, b}, nil))
+	assert.Len(t, first, 7, "type PTR, subtype PTR, enumeration, two instances, two hosts")
+	assert.Empty(t, tr.Changes(Build(link, []mdns.Advertisement{a, b}, nil)), "nothing changed")
+
+	b.TXT = []string{"txtvers=2"}
+	got := tr.Changes(Build(link, []mdns.Advertisement{a, b}, nil))
+	require.Len(t, got, 1)
+	inst := `second._ipp._tcp.` + zone
+	require.Contains(t, got, inst)
+
+	got = tr.Changes(Build(link, []mdns.Advertisement{a}, nil))
+	assert.Contains(t, got, inst)
+	assert.Nil(t, got[inst], "gone")
+	assert.Nil(t, got["second."+zone])
+	assert.Len(t, got["_ipp._tcp."+zone], 1, "the type's PTRs, now one")
 }
