@@ -141,6 +141,7 @@ func (p *publisher) publish(ctx context.Context) {
 		p.trackers, p.stale = make([]proxy.Tracker, len(p.links)), make([]bool, len(p.links))
 	}
 	for i, l := range p.links {
+		l.Prefixes = interfacePrefixes(l.Interface)
 		res := proxy.Build(l, ads, registered)
 		tr := &p.trackers[i]
 		changes := tr.Changes(res)
@@ -158,12 +159,34 @@ func (p *publisher) publish(ctx context.Context) {
 		}
 		serial, _ := p.dns.ZoneSerial(l.Zone)
 		last = append(last, httpapi.PublishedZone{Interface: l.Interface, Zone: l.Zone, Policy: string(l.Policy),
-			Serial: serial, Instances: res.Published, Records: len(res.Records), Excluded: res.Excluded})
+			Serial: serial, Instances: res.Published, Records: len(res.Records), Excluded: res.Excluded, Dropped: res.Dropped})
 	}
 	p.mu.Lock()
 	p.last = last
 	p.mu.Unlock()
 	p.publishReverse(ctx)
+}
+
+// interfacePrefixes are the subnets of an interface's addresses (none
+// when it cannot be read: the monitor reports a missing interface).
+func interfacePrefixes(name string) []netip.Prefix {
+	ifi, err := net.InterfaceByName(name)
+	if err != nil {
+		return nil
+	}
+	addrs, err := ifi.Addrs()
+	if err != nil {
+		return nil
+	}
+	var prefixes []netip.Prefix
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok {
+			if pfx, err := netip.ParsePrefix(n.String()); err == nil {
+				prefixes = append(prefixes, pfx.Masked())
+			}
+		}
+	}
+	return prefixes
 }
 
 // publishReverse serves the reverse-name browse zones of the links with
@@ -173,23 +196,7 @@ func (p *publisher) publishReverse(ctx context.Context) {
 		if !l.Reverse {
 			continue
 		}
-		ifi, err := net.InterfaceByName(l.Interface)
-		if err != nil {
-			continue // the monitor reports a missing interface
-		}
-		addrs, err := ifi.Addrs()
-		if err != nil {
-			continue
-		}
-		var prefixes []netip.Prefix
-		for _, a := range addrs {
-			if n, ok := a.(*net.IPNet); ok {
-				if pfx, err := netip.ParsePrefix(n.String()); err == nil {
-					prefixes = append(prefixes, pfx)
-				}
-			}
-		}
-		for zone, rrs := range proxy.BrowseZones(l, prefixes) {
+		for zone, rrs := range proxy.BrowseZones(l, interfacePrefixes(l.Interface)) {
 			zc := resolver.ZoneConfig{Zone: zone, TTL: l.MaxTTL, NegTTL: l.MaxTTL}
 			if err := p.dns.SetZone(ctx, zc, rrs); err != nil {
 				p.logger.Warn("mdns: the reverse browse zone was not updated", "interface", l.Interface, "zone", zone, "error", err)

@@ -249,6 +249,9 @@ func (a *api) published(w http.ResponseWriter, _ *http.Request) {
 			if z.Excluded == nil {
 				z.Excluded = []proxy.Exclusion{}
 			}
+			if z.Dropped == nil {
+				z.Dropped = []proxy.Exclusion{}
+			}
 			resp.Zones = append(resp.Zones, z)
 		}
 	}

@@ -293,7 +293,7 @@ func TestPublished(t *testing.T) {
 	assert.Equal(t, 200, code)
 	assert.JSONEq(t, `{"count": 2, "zones": [
 		{"interface": "eth0", "zone": "eth0.lan.services.internal.", "policy": "valid", "serial": 7, "instances": 1, "records": 5,
-		 "excluded": [{"instance": "Broken", "service_type": "_ipp._tcp", "reason": "policy valid: txt-format: bad"}]},
-		{"interface": "eth1", "zone": "eth1.lan.services.internal.", "policy": "all", "serial": 0, "instances": 0, "records": 0, "excluded": []}
+		 "excluded": [{"instance": "Broken", "service_type": "_ipp._tcp", "reason": "policy valid: txt-format: bad"}], "dropped": []},
+		{"interface": "eth1", "zone": "eth1.lan.services.internal.", "policy": "all", "serial": 0, "instances": 0, "records": 0, "excluded": [], "dropped": []}
 	]}`, string(body))
 }

@@ -56,6 +56,11 @@ type Link struct {
 	// Reverse announces Zone as a browse domain under the reverse names
 	// of the interface's IPv4 subnets too (see BrowseZones).
 	Reverse bool
+	// Prefixes are the interface's subnets; when set, an advertised
+	// address outside all of them (a device announcing an address it
+	// does not have on this link, by mistake or to mislead) is left out
+	// of the zone, with a note.
+	Prefixes []netip.Prefix
 }
 
 // BrowseZones are the zones that announce link's zone as a browse domain
@@ -100,6 +105,7 @@ type Published struct {
 	Instances int         `json:"instances"`
 	Records   int         `json:"records"`
 	Excluded  []Exclusion `json:"excluded"`
+	Dropped   []Exclusion `json:"dropped"`
 }
 
 // Result is a link's zone content.
@@ -111,6 +117,9 @@ type Result struct {
 	Published int
 	// Excluded lists the advertisements of the link left out.
 	Excluded []Exclusion
+	// Dropped lists what was left out of published advertisements:
+	// addresses outside the link's prefixes.
+	Dropped []Exclusion
 }
 
 // Build makes the records of link from ads (the monitor's
@@ -171,6 +180,11 @@ func Build(link Link, ads []mdns.Advertisement, registered func(name, proto stri
 			add(&dns.SRV{Hdr: hdr(instance, dns.TypeSRV, a.TTL[dns.TypeSRV]), Port: a.Port, Target: host})
 			for _, addr := range a.Addrs {
 				if !routable(addr) || addrSeen[host+" "+addr.String()] {
+					continue
+				}
+				if !onLink(addr, link.Prefixes) {
+					res.Dropped = append(res.Dropped, Exclusion{Instance: a.Instance, ServiceType: typ,
+						Reason: "address " + addr.String() + " is outside the prefixes of " + link.Interface + ": not published"})
 					continue
 				}
 				addrSeen[host+" "+addr.String()] = true
@@ -257,6 +271,21 @@ func rewriteHost(host, zone string) string {
 func routable(a netip.Addr) bool {
 	a = a.Unmap()
 	return a.IsValid() && !a.IsLinkLocalUnicast() && !a.IsLoopback() && !a.IsUnspecified() && !a.IsMulticast()
+}
+
+// onLink reports whether a is in one of prefixes (true when there are
+// none to check against).
+func onLink(a netip.Addr, prefixes []netip.Prefix) bool {
+	if len(prefixes) == 0 {
+		return true
+	}
+	a = a.Unmap()
+	for _, p := range prefixes {
+		if p.Masked().Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // escapeTXT writes a raw TXT string as miekg/dns reads it: backslash and

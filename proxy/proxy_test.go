@@ -224,3 +224,20 @@ func TestTrackerChanges(t *testing.T) {
 	assert.Nil(t, got["second."+zone])
 	assert.Len(t, got["_ipp._tcp."+zone], 1, "the type's PTRs, now one")
 }
+
+// TestBuildOffLinkAddresses: with the link's prefixes known, an address
+// outside them is not published and is noted; the instance still is.
+func TestBuildOffLinkAddresses(t *testing.T) {
+	a := printer()
+	a.Addrs = append(a.Addrs, netip.MustParseAddr("203.0.113.9"))
+	link := Link{Interface: "lab0", Zone: zone, Policy: PolicyValid,
+		Prefixes: []netip.Prefix{netip.MustParsePrefix("198.18.0.0/24"), netip.MustParsePrefix("fd42::/64")}}
+	res := Build(link, []mdns.Advertisement{a}, nil)
+	assert.Equal(t, 1, res.Published)
+	all := strings.Join(texts(res.Records), "\n")
+	assert.Contains(t, all, "198.18.0.7")
+	assert.Contains(t, all, "fd42::7")
+	assert.NotContains(t, all, "203.0.113.9")
+	require.Len(t, res.Dropped, 1)
+	assert.Equal(t, "address 203.0.113.9 is outside the prefixes of lab0: not published", res.Dropped[0].Reason)
+}
