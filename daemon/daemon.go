@@ -17,6 +17,7 @@ import (
 	"github.com/svcreg/svcreg/config"
 	"github.com/svcreg/svcreg/httpapi"
 	"github.com/svcreg/svcreg/mdns"
+	"github.com/svcreg/svcreg/proxy"
 	"github.com/svcreg/svcreg/registry"
 	"github.com/svcreg/svcreg/resolver"
 	"github.com/svcreg/svcreg/web"
@@ -272,7 +273,7 @@ func (d *Daemon) httpHandler(cfg *config.Loaded) (http.Handler, error) {
 	if d.monitor != nil {
 		apiLAN, webLAN = d.monitor, d.monitor
 	}
-	var published func() []httpapi.PublishedZone
+	var published func() []proxy.Published
 	if d.publish != nil {
 		published = d.publish.zones
 	}

@@ -14,7 +14,6 @@ import (
 
 	"github.com/miekg/dns"
 
-	"github.com/svcreg/svcreg/httpapi"
 	"github.com/svcreg/svcreg/mdns"
 	"github.com/svcreg/svcreg/proxy"
 	"github.com/svcreg/svcreg/registry"
@@ -34,14 +33,14 @@ type publisher struct {
 
 	// trackers remember each link's records as served, so a change is
 	// applied in place (UpdateZone) owner by owner.
-	trackers []proxy.Tracker
+	trackers []resolver.ZoneTracker
 	// stale marks a link whose zone did not take the last change: the
 	// next publish hands it the whole record set (SetZone works out the
 	// difference against what it serves).
 	stale []bool
 
 	mu   sync.Mutex
-	last []httpapi.PublishedZone // as last published, in link order
+	last []proxy.Published // as last published, in link order
 
 	// misses carries the service types ("_ipp._tcp") unicast clients
 	// asked a link's zone for and found nothing, to ask the link.
@@ -136,15 +135,15 @@ func (p *publisher) publish(ctx context.Context) {
 	registered := func(name, proto string) bool {
 		return snap != nil && len(snap.ByType(name, registry.Protocol(proto))) > 0
 	}
-	var last []httpapi.PublishedZone
+	var last []proxy.Published
 	if p.trackers == nil {
-		p.trackers, p.stale = make([]proxy.Tracker, len(p.links)), make([]bool, len(p.links))
+		p.trackers, p.stale = make([]resolver.ZoneTracker, len(p.links)), make([]bool, len(p.links))
 	}
 	for i, l := range p.links {
 		l.Prefixes = interfacePrefixes(l.Interface)
 		res := proxy.Build(l, ads, registered)
 		tr := &p.trackers[i]
-		changes := tr.Changes(res)
+		changes := tr.Changes(res.Records)
 		var err error
 		if _, served := p.dns.ZoneSerial(l.Zone); served && !p.stale[i] {
 			err = p.dns.UpdateZone(ctx, l.Zone, changes)
@@ -158,7 +157,7 @@ func (p *publisher) publish(ctx context.Context) {
 				"interface", l.Interface, "zone", l.Zone, "error", err)
 		}
 		serial, _ := p.dns.ZoneSerial(l.Zone)
-		last = append(last, httpapi.PublishedZone{Interface: l.Interface, Zone: l.Zone, Policy: string(l.Policy),
+		last = append(last, proxy.Published{Interface: l.Interface, Zone: l.Zone, Policy: string(l.Policy),
 			Serial: serial, Instances: res.Published, Records: len(res.Records), Excluded: res.Excluded, Dropped: res.Dropped})
 	}
 	p.mu.Lock()
@@ -206,7 +205,7 @@ func (p *publisher) publishReverse(ctx context.Context) {
 }
 
 // zones is what /v1/published shows.
-func (p *publisher) zones() []httpapi.PublishedZone {
+func (p *publisher) zones() []proxy.Published {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return slices.Clone(p.last)

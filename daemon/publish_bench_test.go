@@ -18,7 +18,7 @@ import (
 // BenchmarkPublishChange is what one flush costs the discovery proxy on
 // a link of 10,000 instances when one of them changed: building the
 // link's records from every advertisement (proxy.Build), finding the
-// owners whose records changed (proxy.Tracker) and applying those in
+// owners whose records changed (resolver.ZoneTracker) and applying those in
 // place (resolver.UpdateZone), as the publisher does. With the monitor's 250 ms flush, a change is
 // visible to unicast queries within one flush plus this.
 func BenchmarkPublishChange(b *testing.B) {
@@ -37,16 +37,16 @@ func BenchmarkPublishChange(b *testing.B) {
 	s, err := resolver.New(resolver.Config{}, nil, prometheus.NewRegistry())
 	require.NoError(b, err)
 	zc := resolver.ZoneConfig{Zone: link.Zone, TTL: 10, NegTTL: 10}
-	var tr proxy.Tracker
+	var tr resolver.ZoneTracker
 	first := proxy.Build(link, ads, nil)
-	tr.Changes(first)
+	tr.Changes(first.Records)
 	require.NoError(b, s.SetZone(context.Background(), zc, first.Records))
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
 		ads[7].TXT[1] = fmt.Sprintf("id=%d", i) // one instance changed its TXT
 		i++
-		changes := tr.Changes(proxy.Build(link, ads, nil))
+		changes := tr.Changes(proxy.Build(link, ads, nil).Records)
 		if len(changes) != 1 {
 			b.Fatalf("%d owners changed", len(changes))
 		}

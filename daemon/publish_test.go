@@ -86,7 +86,7 @@ func TestPublishIncrementalProperty(t *testing.T) {
 		return out
 	}
 	live, liveAddr := start()
-	var tr proxy.Tracker
+	var tr resolver.ZoneTracker
 	zc := resolver.ZoneConfig{Zone: link.Zone, TTL: 10, NegTTL: 10}
 	r := rand.New(rand.NewPCG(5, 9))
 	ads := map[int]mdns.Advertisement{}
@@ -112,7 +112,7 @@ func TestPublishIncrementalProperty(t *testing.T) {
 			list = append(list, ads[i])
 		}
 		res := proxy.Build(link, list, nil)
-		changes := tr.Changes(res)
+		changes := tr.Changes(res.Records)
 		if step == 0 {
 			require.NoError(t, live.SetZone(context.Background(), zc, res.Records))
 		} else {
@@ -121,5 +121,41 @@ func TestPublishIncrementalProperty(t *testing.T) {
 		whole, wholeAddr := start()
 		require.NoError(t, whole.SetZone(context.Background(), zc, res.Records))
 		require.Equal(t, axfr(wholeAddr), axfr(liveAddr), "step %d", step)
+	}
+}
+
+// TestZoneTrackerChanges: the first Changes lists every owner; later ones
+// only the owners whose records changed, a gone owner mapping to nil.
+func TestZoneTrackerChanges(t *testing.T) {
+	var tr resolver.ZoneTracker
+	link := proxy.Link{Interface: "lab0", Zone: lanZone, Policy: proxy.PolicyAll}
+	a, b := proxyPrinter(), proxyPrinter()
+	b.Instance, b.Host = "Second", "second.local."
+	first := tr.Changes(proxy.Build(link, []mdns.Advertisement{a, b}, nil).Records)
+	assert.Len(t, first, 7, "type PTR, subtype PTR, enumeration, two instances, two hosts")
+	assert.Empty(t, tr.Changes(proxy.Build(link, []mdns.Advertisement{a, b}, nil).Records), "nothing changed")
+
+	b.TXT = []string{"txtvers=2"}
+	got := tr.Changes(proxy.Build(link, []mdns.Advertisement{a, b}, nil).Records)
+	require.Len(t, got, 1)
+	inst := `second._ipp._tcp.` + lanZone
+	require.Contains(t, got, inst)
+
+	got = tr.Changes(proxy.Build(link, []mdns.Advertisement{a}, nil).Records)
+	assert.Contains(t, got, inst)
+	assert.Nil(t, got[inst], "gone")
+	assert.Nil(t, got["second."+lanZone])
+	assert.Len(t, got["_ipp._tcp."+lanZone], 1, "the type's PTRs, now one")
+}
+
+const lanZone = "lab0.lan.services.internal."
+
+func proxyPrinter() mdns.Advertisement {
+	return mdns.Advertisement{
+		Instance: "Office Printer", Service: "_ipp", Proto: "_tcp", Domain: "local",
+		Subtypes: []string{"_universal"}, Host: "printer.local.", Port: 631,
+		TXT: []string{"txtvers=1"}, HasTXT: true, Interface: "lab0",
+		Addrs: []netip.Addr{netip.MustParseAddr("198.18.0.7")},
+		TTL:   map[uint16]uint32{dns.TypePTR: 4500, dns.TypeSRV: 120, dns.TypeTXT: 4500, dns.TypeA: 120},
 	}
 }

@@ -38,7 +38,7 @@ type Options struct {
 	// Gatherer serves /metrics (nil: /metrics is 404).
 	Gatherer prometheus.Gatherer
 	// Published lists the zones of the discovery proxy (nil: none).
-	Published func() []PublishedZone
+	Published func() []proxy.Published
 	// UI is mounted at "/" (the web interface); nil serves a JSON index.
 	UI     http.Handler
 	Logger *slog.Logger
@@ -232,18 +232,15 @@ type findingsResponse struct {
 	Findings    []mdns.Finding `json:"findings"`
 }
 
-// PublishedZone is one link of the discovery proxy (proxy.Published).
-type PublishedZone = proxy.Published
-
 type publishedResponse struct {
-	Count int             `json:"count"`
-	Zones []PublishedZone `json:"zones"`
+	Count int               `json:"count"`
+	Zones []proxy.Published `json:"zones"`
 }
 
 // published lists the discovery proxy's zones (none when mdns.publish
 // is empty).
 func (a *api) published(w http.ResponseWriter, _ *http.Request) {
-	resp := publishedResponse{Zones: []PublishedZone{}}
+	resp := publishedResponse{Zones: []proxy.Published{}}
 	if a.opts.Published != nil {
 		for _, z := range a.opts.Published() {
 			if z.Excluded == nil {

@@ -281,8 +281,8 @@ func TestAPIServiceProfiles(t *testing.T) {
 // TestPublished: /v1/published shows each zone of the discovery proxy,
 // with what it left out and why; lists are never null.
 func TestPublished(t *testing.T) {
-	h, err := New(Options{Store: registry.NewStore(testSnapshot(t)), Published: func() []PublishedZone {
-		return []PublishedZone{
+	h, err := New(Options{Store: registry.NewStore(testSnapshot(t)), Published: func() []proxy.Published {
+		return []proxy.Published{
 			{Interface: "eth0", Zone: "eth0.lan.services.internal.", Policy: "valid", Serial: 7, Instances: 1, Records: 5,
 				Excluded: []proxy.Exclusion{{Instance: "Broken", ServiceType: "_ipp._tcp", Reason: "policy valid: txt-format: bad"}}},
 			{Interface: "eth1", Zone: "eth1.lan.services.internal.", Policy: "all"},

@@ -201,30 +201,6 @@ func TestBuildInstancesPerType(t *testing.T) {
 	assert.Less(t, len(b), 65535)
 }
 
-// TestTrackerChanges: the first Changes lists every owner; later ones
-// only the owners whose records changed, a gone owner mapping to nil.
-func TestTrackerChanges(t *testing.T) {
-	var tr Tracker
-	link := Link{Interface: "lab0", Zone: zone, Policy: PolicyAll}
-	a, b := printer(), printer()
-	b.Instance, b.Host = "Second", "second.local."
-	first := tr.Changes(Build(link, []mdns.Advertisement{a, b}, nil))
-	assert.Len(t, first, 7, "type PTR, subtype PTR, enumeration, two instances, two hosts")
-	assert.Empty(t, tr.Changes(Build(link, []mdns.Advertisement{a, b}, nil)), "nothing changed")
-
-	b.TXT = []string{"txtvers=2"}
-	got := tr.Changes(Build(link, []mdns.Advertisement{a, b}, nil))
-	require.Len(t, got, 1)
-	inst := `second._ipp._tcp.` + zone
-	require.Contains(t, got, inst)
-
-	got = tr.Changes(Build(link, []mdns.Advertisement{a}, nil))
-	assert.Contains(t, got, inst)
-	assert.Nil(t, got[inst], "gone")
-	assert.Nil(t, got["second."+zone])
-	assert.Len(t, got["_ipp._tcp."+zone], 1, "the type's PTRs, now one")
-}
-
 // TestBuildOffLinkAddresses: with the link's prefixes known, an address
 // outside them is not published and is noted; the instance still is.
 func TestBuildOffLinkAddresses(t *testing.T) {

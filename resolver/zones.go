@@ -682,3 +682,35 @@ func (s *Server) publishZones() {
 	}
 	s.dynIdx.Store(d)
 }
+
+// ZoneTracker remembers the records last handed to a zone, so that a
+// caller that rebuilds a zone's whole record set (a discovery proxy's
+// link) gets the owners whose records changed: what UpdateZone applies
+// in place, at a cost that follows the change rather than the zone.
+type ZoneTracker struct {
+	last map[string][]dns.RR // owner (lowercased) -> its records
+}
+
+// Changes groups rrs by owner and returns the owners whose
+// records differ from the last call (an owner gone maps to nil), and
+// remembers these records. The first call returns every owner.
+func (tr *ZoneTracker) Changes(rrs []dns.RR) map[string][]dns.RR {
+	cur := make(map[string][]dns.RR, len(tr.last))
+	for _, rr := range rrs {
+		o := strings.ToLower(rr.Header().Name)
+		cur[o] = append(cur[o], rr)
+	}
+	changes := map[string][]dns.RR{}
+	for o, rrs := range cur {
+		if !sameRecords(tr.last[o], rrs) {
+			changes[o] = rrs
+		}
+	}
+	for o := range tr.last {
+		if _, ok := cur[o]; !ok {
+			changes[o] = nil
+		}
+	}
+	tr.last = cur
+	return changes
+}

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,29 +32,11 @@ func TestE2EServeMDNS(t *testing.T) {
 	testutil.RequireTool(t, "avahi-daemon", "avahi-daemon")
 	testutil.RequireTool(t, "avahi-publish-service", "avahi-utils")
 	testutil.RequireTool(t, "curl", "curl")
-	tool := testutil.SharedFile(t, "tools", "mdns-lab")
 	bin := svcregBinary(t)
-	env := append(os.Environ(), "MDNSLAB_PREFIX="+mdnsLabPrefix)
-	lab := func(args ...string) (string, error) {
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		defer cancel()
-		c := exec.CommandContext(ctx, tool, args...)
-		c.Env = env
-		var stdout, stderr bytes.Buffer
-		c.Stdout, c.Stderr = &stdout, &stderr
-		err := c.Run()
-		if err != nil {
-			err = fmt.Errorf("mdns-lab %v: %w\n%s", args, err, stderr.String())
-		}
-		return stdout.String(), err
-	}
-	t.Cleanup(func() {
-		if _, err := lab("down"); err != nil {
-			t.Errorf("%v", err)
-		}
-	})
-	_, err := lab("up")
-	require.NoError(t, err)
+	l := newRobustLab(t, mdnsLabPrefix)
+	tool, env := l.tool, l.env
+	lab := func(args ...string) (string, error) { return l.run(60*time.Second, args...) }
+	var err error
 
 	// The namespace has its own loopback, so fixed ports are free there.
 	dir := t.TempDir()

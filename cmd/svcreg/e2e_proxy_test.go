@@ -1,9 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,29 +31,11 @@ func TestE2EDiscoveryProxy(t *testing.T) {
 	testutil.RequireTool(t, "avahi-publish-service", "avahi-utils")
 	testutil.RequireTool(t, "dig", "bind9-dnsutils")
 	testutil.RequireTool(t, "curl", "curl")
-	tool := testutil.SharedFile(t, "tools", "mdns-lab")
 	bin := svcregBinary(t)
-	env := append(os.Environ(), "MDNSLAB_PREFIX="+proxyLabPrefix)
-	lab := func(args ...string) (string, error) {
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		defer cancel()
-		c := exec.CommandContext(ctx, tool, args...)
-		c.Env = env
-		var stdout, stderr bytes.Buffer
-		c.Stdout, c.Stderr = &stdout, &stderr
-		err := c.Run()
-		if err != nil {
-			err = fmt.Errorf("mdns-lab %v: %w\n%s", args, err, stderr.String())
-		}
-		return stdout.String(), err
-	}
-	t.Cleanup(func() {
-		if _, err := lab("down"); err != nil {
-			t.Errorf("%v", err)
-		}
-	})
-	_, err := lab("up")
-	require.NoError(t, err)
+	l := newRobustLab(t, proxyLabPrefix)
+	tool, env := l.tool, l.env
+	lab := func(args ...string) (string, error) { return l.run(60*time.Second, args...) }
+	var err error
 
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "svcreg.yml")
@@ -159,29 +138,11 @@ func TestE2EDiscoveryProxyOnDemand(t *testing.T) {
 	testutil.RequireTool(t, "avahi-daemon", "avahi-daemon")
 	testutil.RequireTool(t, "avahi-publish-service", "avahi-utils")
 	testutil.RequireTool(t, "dig", "bind9-dnsutils")
-	tool := testutil.SharedFile(t, "tools", "mdns-lab")
 	bin := svcregBinary(t)
-	env := append(os.Environ(), "MDNSLAB_PREFIX=svcdp2")
-	lab := func(args ...string) (string, error) {
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		defer cancel()
-		c := exec.CommandContext(ctx, tool, args...)
-		c.Env = env
-		var stdout, stderr bytes.Buffer
-		c.Stdout, c.Stderr = &stdout, &stderr
-		err := c.Run()
-		if err != nil {
-			err = fmt.Errorf("mdns-lab %v: %w\n%s", args, err, stderr.String())
-		}
-		return stdout.String(), err
-	}
-	t.Cleanup(func() {
-		if _, err := lab("down"); err != nil {
-			t.Errorf("%v", err)
-		}
-	})
-	_, err := lab("up")
-	require.NoError(t, err)
+	l := newRobustLab(t, "svcdp2")
+	tool, env := l.tool, l.env
+	lab := func(args ...string) (string, error) { return l.run(60*time.Second, args...) }
+	var err error
 	// Published, and its announcements over (avahi repeats them for a
 	// few seconds, the intervals doubling), before svcreg listens.
 	_, err = lab("publish", "Quiet Printer", "_ipp._tcp", "631", "txtvers=1")
