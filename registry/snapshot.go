@@ -52,6 +52,9 @@ type Snapshot struct {
 	// profiles is the service-profile layer (nil: none, the
 	// registry-only view).
 	profiles *Profiles
+	// search is built on the first Search, for this registry and
+	// profile layer.
+	search *searchIndex
 }
 
 // WithProfiles returns a snapshot of the same registry with the profile
@@ -59,6 +62,7 @@ type Snapshot struct {
 func (s *Snapshot) WithProfiles(ps *Profiles) *Snapshot {
 	c := *s
 	c.profiles = ps
+	c.search = new(searchIndex)
 	return &c
 }
 
@@ -98,6 +102,7 @@ func Build(sources ...*Source) (*Snapshot, error) {
 		byName:    make(map[string][]*Record, len(merged)),
 		byType:    make(map[string][]*Record, len(merged)),
 		subtypes:  make(map[string][]string),
+		search:    new(searchIndex),
 	}
 	for _, src := range sources {
 		s.sources = append(s.sources, SourceInfo{Name: src.Name, Format: src.Format, Updated: src.Updated, Records: len(src.Records)})
@@ -278,6 +283,22 @@ func (s *Snapshot) ByPort(port int, proto Protocol) []*Record {
 		return nil
 	}
 	return s.ports[protoView(proto)].get(port)
+}
+
+// ByRange returns the records whose port or range overlaps lo-hi, in
+// registry order, with ByPort's protocol rule.
+func (s *Snapshot) ByRange(lo, hi int, proto Protocol) []*Record {
+	var out []*Record
+	for i := range s.records {
+		r := &s.records[i]
+		if !r.HasPort() || int(r.PortHigh) < lo || int(r.PortLow) > hi {
+			continue
+		}
+		if proto == ProtoNone || r.Protocol == proto || r.Protocol == ProtoNone {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // PortStatus is the registry's verdict on one port: the status of its

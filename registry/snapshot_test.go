@@ -213,6 +213,7 @@ func TestParseQuery(t *testing.T) {
 		in     string
 		isPort bool
 		port   int
+		high   int // range queries: the last port
 		name   string
 		proto  Protocol
 		sub    string
@@ -245,6 +246,20 @@ func TestParseQuery(t *testing.T) {
 		{in: "_80", name: "_80"},
 		{in: "80/", name: "80/"},
 		{in: "/tcp", name: "/tcp"},
+		{in: "_ipp._tcp.local.", name: "ipp", proto: ProtoTCP},
+		{in: "_ipp._tcp.example.com", name: "ipp", proto: ProtoTCP},
+		{in: "_printer._sub._ipp._tcp.local.", name: "ipp", proto: ProtoTCP, sub: "_printer"},
+		{in: "_631._tcp.local.", isPort: true, port: 631, proto: ProtoTCP},
+		{in: "_ipp", name: "ipp"},
+		{in: "6000-6063", isPort: true, port: 6000, high: 6063},
+		{in: "6000-6063/tcp", isPort: true, port: 6000, high: 6063, proto: ProtoTCP},
+		{in: "5353-5353", isPort: true, port: 5353, high: 5353},
+		{in: "6063-6000", err: true},
+		{in: "6000-70000", err: true},
+		{in: "6000-6063/quic", name: "6000-6063/quic"},
+		{in: "6000-", name: "6000-"},
+		{in: "-6000", name: "-6000"},
+		{in: "3com-tsmux", name: "3com-tsmux"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.in, func(t *testing.T) {
@@ -254,7 +269,11 @@ func TestParseQuery(t *testing.T) {
 				return
 			}
 			require.NoError(t, err)
-			assert.Equal(t, Query{Raw: tc.in, IsPort: tc.isPort, Port: tc.port, Name: tc.name, Protocol: tc.proto, Subtype: tc.sub}, q)
+			if tc.isPort && tc.high == 0 {
+				tc.high = tc.port
+			}
+			assert.Equal(t, Query{Raw: tc.in, IsPort: tc.isPort, Port: tc.port, PortHigh: tc.high, Name: tc.name,
+				Protocol: tc.proto, Subtype: tc.sub}, q)
 		})
 	}
 }
