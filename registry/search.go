@@ -113,7 +113,7 @@ type searchIndex struct {
 	entries []searchEntry
 	byName  map[string]int // lowercase name -> entry
 	// aliases maps a lowercase name to the registered names that are its
-	// aliases or duplicates, and an alias to the name it stands for.
+	// aliases or duplicates.
 	aliases map[string][]string
 	// related maps a word to the entries that have it as a part of their
 	// name (sun-ipp) or as a word of their description.
@@ -196,7 +196,6 @@ func (ix *searchIndex) build(s *Snapshot) {
 		e.protos = addProto(e.protos, r.Protocol)
 		if r.AliasOf != "" {
 			addAlias(strings.ToLower(r.AliasOf), r.Name)
-			addAlias(e.name, r.AliasOf)
 		}
 	}
 	for _, p := range s.profiles.All() {
@@ -262,9 +261,12 @@ func (s *Snapshot) searchIndex() *searchIndex {
 	return s.search
 }
 
+// PrepareSearch builds the search index now rather than on the first
+// Search, so that no user waits for it.
+func (s *Snapshot) PrepareSearch() { s.searchIndex() }
+
 // Aliases returns the registered names that are aliases or duplicates of
-// name (www and www-http for http), or for an alias the name it stands
-// for.
+// name (www and www-http for http).
 func (s *Snapshot) Aliases(name string) []string {
 	return s.searchIndex().aliases[strings.ToLower(name)]
 }
@@ -384,13 +386,24 @@ func (ix *searchIndex) names(q Query) []SearchGroup {
 		}
 		hits = append(hits, nameHit{entry: i, rank: rank})
 	}
-	// The aliases and duplicates of an exact match are related to it.
+	// The aliases and duplicates of an exact match, and the name an exact
+	// alias stands for, are related to it.
 	for _, h := range hits {
 		if h.rank != RankExact {
 			continue
 		}
-		for _, a := range ix.aliases[ix.entries[h.entry].name] {
-			n := ix.byName[strings.ToLower(a)]
+		e := &ix.entries[h.entry]
+		related := ix.aliases[e.name]
+		for _, r := range e.recs {
+			if r.AliasOf != "" && !slices.Contains(related, r.AliasOf) {
+				related = append(slices.Clip(related), r.AliasOf)
+			}
+		}
+		for _, a := range related {
+			n, ok := ix.byName[strings.ToLower(a)]
+			if !ok {
+				continue
+			}
 			if j := slices.IndexFunc(hits, func(h nameHit) bool { return h.entry == n }); j >= 0 {
 				hits[j].rank = min(hits[j].rank, RankRelated)
 			} else {

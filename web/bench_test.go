@@ -40,6 +40,12 @@ func TestFullRegistry(t *testing.T) {
 		{"/services/914c%2Fg", []string{"<h1>Service <code>914c/g</code></h1>", "not a valid RFC 6335 service name"}},
 		{"/search?q=914c/g", []string{`<a href="/services/914c%2Fg">914c/g</a>`}},
 		{"/ports/udp/60000", []string{"st-dynamic"}},
+		{"/search?q=6000-6063", []string{`/services/x11`, "Ports 6000-6063: every registration overlapping the range"}},
+		{"/search?q=_ipp._tcp.local.", []string{`/ports/tcp/631`, "Exact match"}},
+		{"/search?q=Multicast+DNS", []string{`/services/mdns`}},
+		{"/search?q=RFC8011", []string{`/services/ipp`}},
+		{"/search?q=htpp", []string{`Did you mean`, `<a href="/services/http">http</a>`}},
+		{"/search?q=ippc", []string{`<td data-label="Protocol"><span class="muted" title="no transport protocol registered">-</span></td>`}},
 	}
 	for _, tt := range tests {
 		res := get(t, h, tt.target)
@@ -48,6 +54,12 @@ func TestFullRegistry(t *testing.T) {
 			assert.Contains(t, res.Body, w, tt.target)
 		}
 	}
+	// Related services come before loose substring matches.
+	body := get(t, h, "/search?q=ipp").Body
+	for _, pair := range [][2]string{{"/services/ipps", "/services/pwgippfax"}, {"/services/pwgippfax", "/services/hippad"}} {
+		assert.Less(t, strings.Index(body, pair[0]), strings.Index(body, pair[1]), "%s before %s", pair[0], pair[1])
+	}
+	assert.Regexp(t, `<dt>Records</dt><dd>\d{1,3}(,\d{3})+</dd>`, get(t, h, "/").Body, "thousands separators")
 	res := get(t, h, "/search?q=a")
 	assert.Equal(t, maxRows, strings.Count(res.Body, "</tr>")-1, "the page lists maxRows rows plus the header")
 	assert.Contains(t, res.Body, "the first 500 shown")
@@ -99,12 +111,13 @@ func BenchmarkServicePage(b *testing.B) {
 	}
 }
 
-// BenchmarkBuildIndex is the one-off cost after each registry reload.
+// BenchmarkBuildIndex is the one-off cost after each registry reload: a
+// fresh snapshot's search index.
 func BenchmarkBuildIndex(b *testing.B) {
 	snap := fullSnapshot(b)
 	b.ReportAllocs()
 	for b.Loop() {
-		buildIndex(snap)
+		snap.WithProfiles(snap.Profiles()).PrepareSearch()
 	}
 }
 

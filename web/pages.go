@@ -28,84 +28,59 @@ func (s *server) handleHome(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "home", s.newPage(snap, "Search the service registry", "search", v), start)
 }
 
+// maxRows is how many services a results page lists; the count says how
+// many more matched, and a narrower query finds them.
+const maxRows = 500
+
 type searchView struct {
 	Query   string
 	Error   string
 	IsPort  bool
 	Port    int
+	High    int // range queries: the last port
 	Proto   registry.Protocol
-	Status  registry.Status // port queries: the verdict on the port
-	Rows    []*registry.Record
-	Exact   int // rows that match the name exactly (shown first)
+	Status  registry.Status // single-port queries: the verdict on the port
+	Groups  []registry.SearchGroup
+	Exact   int // groups that match the name exactly (shown first)
 	Total   int // matches before the maxRows cut
+	Suggest []string
 	Elapsed time.Duration
 }
 
-// handleSearch takes a name, a DNS-SD type (_ipp._tcp), a port (631,
-// 631/udp, _631._udp) or words from descriptions, as a plain GET form.
+// handleSearch takes a name, a DNS-SD type (_ipp._tcp, also with a
+// domain), a port (631, 631/udp, _631._udp), a range (6000-6063) or words
+// from descriptions, as a plain GET form; registry.Snapshot.Search does
+// the work for every interface.
 func (s *server) handleSearch(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	snap := s.snapshot(w, r, start)
 	if snap == nil {
 		return
 	}
-	q := normalizeQuery(r.URL.Query().Get("q"))
+	q := strings.TrimSpace(r.URL.Query().Get("q"))
 	if q == "" {
 		s.handleHome(w, r)
 		return
 	}
 	v := searchView{Query: q}
 	status := http.StatusOK
-	if len(q) > maxQuery {
-		v.Error = fmt.Sprintf("The query is %d bytes long; the longest accepted is %d.", len(q), maxQuery)
-		status = http.StatusBadRequest
-	} else if pq, err := registry.ParseQuery(q); err != nil {
+	if res, err := snap.Search(q, maxRows); err != nil {
 		v.Error = queryError(err)
 		status = http.StatusBadRequest
-	} else if pq.IsPort {
-		v.IsPort, v.Port, v.Proto = true, pq.Port, pq.Protocol
-		v.Status = snap.PortStatus(pq.Port, pq.Protocol)
-		v.Rows = snap.ByPort(pq.Port, pq.Protocol)
-		v.Total = len(v.Rows)
 	} else {
-		hits := s.index(snap).search(pq)
-		v.Total = len(hits)
-		n := min(len(hits), maxRows)
-		v.Rows = make([]*registry.Record, n)
-		for i := range n {
-			v.Rows[i] = hits[i].rec
-			if hits[i].rank == rankExact {
-				v.Exact++
+		v.Groups, v.Total, v.Exact, v.Suggest = res.Groups, res.Total, res.Exact(), res.DidYouMean
+		if pq := res.Query; pq.IsPort {
+			v.IsPort, v.Port, v.High, v.Proto = true, pq.Port, pq.PortHigh, pq.Protocol
+			if pq.Port == pq.PortHigh {
+				v.Status = snap.PortStatus(pq.Port, pq.Protocol)
 			}
+			v.Exact = 0
 		}
 	}
 	v.Elapsed = time.Since(start)
 	p := s.newPage(snap, "Search: "+q, "search", v)
 	p.Query = q
 	s.render(w, r, status, "search", p, start)
-}
-
-// normalizeQuery accepts DNS-SD names as tools print them: a domain after
-// the type (_ipp._tcp.local.), a subtype (_printer._sub._ipp._tcp) and a
-// lone _ipp are searched as _ipp._tcp, _ipp._tcp and ipp.
-func normalizeQuery(q string) string {
-	q = strings.TrimSpace(q)
-	if !strings.HasPrefix(q, "_") || len(q) > maxQuery {
-		return q
-	}
-	lq := strings.ToLower(q)
-	if i := strings.LastIndex(lq, "._sub._"); i >= 0 {
-		q, lq = q[i+len("._sub."):], lq[i+len("._sub."):]
-	}
-	for _, p := range []string{"._tcp", "._udp"} {
-		if i := strings.Index(lq, p); i > 1 && (len(lq) == i+len(p) || lq[i+len(p)] == '.') {
-			return q[:i+len(p)]
-		}
-	}
-	if !strings.Contains(q, ".") && len(q) > 1 && !allDigits(q[1:]) {
-		return q[1:]
-	}
-	return q
 }
 
 func queryError(err error) string {
@@ -182,14 +157,15 @@ func (s *server) handleService(w http.ResponseWriter, r *http.Request) {
 			Message: fmt.Sprintf("The registry has no service named %q.", name),
 			Status:  http.StatusNotFound,
 		}
-		if len(name) <= maxQuery {
-			pq := registry.Query{Name: name}
-			for _, h := range s.index(snap).search(pq) {
-				if len(ev.Suggest) == 8 {
-					break
+		if res, err := snap.Search(name, 8); err == nil && !res.Query.IsPort {
+			for _, g := range res.Groups {
+				if g.Name != "" && g.Rank <= registry.RankName {
+					ev.Suggest = append(ev.Suggest, g.Name)
 				}
-				if h.rec.Name != "" && h.rank <= rankName && !registry.HasName(ev.Suggest, h.rec.Name) {
-					ev.Suggest = append(ev.Suggest, h.rec.Name)
+			}
+			for _, n := range res.DidYouMean {
+				if len(ev.Suggest) < 8 && !registry.HasName(ev.Suggest, n) {
+					ev.Suggest = append(ev.Suggest, n)
 				}
 			}
 		}
@@ -204,7 +180,7 @@ func (s *server) handleService(w http.ResponseWriter, r *http.Request) {
 			v.UseName, v.UseStatus = rec.AliasOf, rec.Status
 		}
 	}
-	v.Aliases = s.index(snap).aliases[strings.ToLower(v.Name)]
+	v.Aliases = snap.Aliases(v.Name)
 	if v.ValidName {
 		lname := strings.ToLower(v.Name)
 		for _, proto := range []registry.Protocol{registry.ProtoTCP, registry.ProtoUDP} {

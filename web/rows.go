@@ -2,6 +2,7 @@ package web
 
 import (
 	"html/template"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -66,6 +67,139 @@ func writeRecordRow(b *strings.Builder, r *registry.Record) {
 	b.WriteString(esc(r.Description))
 	b.WriteString("</td>\n    <td>")
 	b.WriteString(esc(txtSummary(r.TXTKeys)))
+	b.WriteString("</td>\n  </tr>\n")
+}
+
+// groupRows renders search results, one row per service: the protocols,
+// ports, statuses and descriptions of its records together. Like
+// recordRows it is written out by hand for speed.
+func groupRows(groups []registry.SearchGroup) template.HTML {
+	var b strings.Builder
+	b.Grow(len(groups) * 360)
+	for i := range groups {
+		writeGroupRow(&b, &groups[i])
+	}
+	return template.HTML(b.String()) //nolint:gosec // every field escaped below
+}
+
+func writeGroupRow(b *strings.Builder, g *registry.SearchGroup) {
+	esc := template.HTMLEscapeString
+	b.WriteString("<tr>\n    <td data-label=\"Name\">")
+	if g.Name != "" {
+		b.WriteString(`<a href="`)
+		b.WriteString(esc(serviceURL(g.Name)))
+		b.WriteString(`">`)
+		b.WriteString(esc(g.Name))
+		b.WriteString("</a>")
+	} else {
+		b.WriteString(`<span class="muted">(none)</span>`)
+	}
+	b.WriteString("</td>\n    <td data-label=\"Protocol\">")
+	if len(g.Protocols) == 0 {
+		b.WriteString(`<span class="muted" title="no transport protocol registered">-</span>`)
+	}
+	for i, p := range g.Protocols {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(esc(string(p)))
+	}
+	// Ports: each distinct port or range once, linked to the page of its
+	// protocol, or to the page of every protocol when several share it.
+	sortKey := -1
+	var ports []string
+	var portProtos [][]registry.Protocol
+	var portRecs []*registry.Record
+	for _, r := range g.Records {
+		if !r.HasPort() {
+			continue
+		}
+		if sortKey < 0 {
+			sortKey = int(r.PortLow)
+		}
+		t := portText(r)
+		i := slices.Index(ports, t)
+		if i < 0 {
+			i = len(ports)
+			ports, portProtos, portRecs = append(ports, t), append(portProtos, nil), append(portRecs, r)
+		}
+		if !slices.Contains(portProtos[i], r.Protocol) {
+			portProtos[i] = append(portProtos[i], r.Protocol)
+		}
+	}
+	if sortKey < 0 {
+		for _, p := range g.Profiles {
+			if p.Port >= 0 {
+				sortKey = int(p.Port)
+				ports = append(ports, strconv.Itoa(int(p.Port)))
+				portProtos, portRecs = append(portProtos, nil), append(portRecs, nil)
+				break
+			}
+		}
+	}
+	b.WriteString("</td>\n    <td data-label=\"Port\" data-sort=\"")
+	b.WriteString(strconv.Itoa(sortKey))
+	b.WriteString(`">`)
+	for i, t := range ports {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		r := portRecs[i]
+		switch {
+		case r == nil || r.IsRange():
+			b.WriteString(t)
+		case len(portProtos[i]) > 1:
+			b.WriteString(`<a href="/ports/`)
+			b.WriteString(t)
+			b.WriteString(`">`)
+			b.WriteString(t)
+			b.WriteString("</a>")
+		default:
+			b.WriteString(`<a href="`)
+			b.WriteString(portURL(r.Protocol, r.PortLow))
+			b.WriteString(`">`)
+			b.WriteString(t)
+			b.WriteString("</a>")
+		}
+	}
+	b.WriteString("</td>\n    <td data-label=\"Status\">")
+	var statuses []registry.Status
+	for _, r := range g.Records {
+		if !slices.Contains(statuses, r.Status) {
+			statuses = append(statuses, r.Status)
+		}
+	}
+	for _, st := range statuses {
+		s := esc(st.String())
+		b.WriteString(`<span class="status st-`)
+		b.WriteString(s)
+		b.WriteString(`">`)
+		b.WriteString(s)
+		b.WriteString("</span> ")
+	}
+	if len(g.Records) == 0 {
+		b.WriteString(`<span class="status st-profile" title="known from a public specification, not listed by IANA">profile</span>`)
+	}
+	b.WriteString("</td>\n    <td data-label=\"Description\">")
+	var descs []string
+	for _, r := range g.Records {
+		if r.Description != "" && !slices.Contains(descs, r.Description) {
+			descs = append(descs, r.Description)
+		}
+	}
+	for _, p := range g.Profiles {
+		if len(descs) == 0 && p.Description != "" {
+			descs = append(descs, p.Description)
+		}
+	}
+	b.WriteString(esc(strings.Join(descs, "; ")))
+	b.WriteString("</td>\n    <td data-label=\"TXT keys\">")
+	for _, r := range g.Records {
+		if t := txtSummary(r.TXTKeys); t != "" {
+			b.WriteString(esc(t))
+			break
+		}
+	}
 	b.WriteString("</td>\n  </tr>\n")
 }
 

@@ -49,7 +49,28 @@ var funcs = template.FuncMap{
 	"ttlName":    ttlName,
 	"dict":       dict,
 	"rows":       recordRows,
+	"groupRows":  groupRows,
+	"num":        thousands,
 	"adRows":     adRows,
+}
+
+// thousands writes n with a comma between each group of three digits
+// (14,381), as the numbers of a registry are read.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
 }
 
 // dict builds a map from key/value pairs, to pass several values to a

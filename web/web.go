@@ -16,7 +16,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/svcreg/svcreg/mdns"
@@ -76,11 +75,6 @@ type server struct {
 	assets map[string]string // file name -> versioned URL
 	static http.Handler
 
-	// idx caches the search index of the snapshot it was built from;
-	// idxMu makes concurrent first searches after a reload build it once.
-	idx   atomic.Pointer[searchIndex]
-	idxMu sync.Mutex
-
 	bufs sync.Pool
 }
 
@@ -119,7 +113,7 @@ func New(opts Options) (http.Handler, error) {
 	}
 	s.static = http.StripPrefix("/static/", cacheStatic(http.FileServerFS(sub)))
 	if snap := s.store.Load(); snap != nil {
-		s.index(snap) // build the search index now, not on the first search
+		snap.PrepareSearch() // build the search index now, not on the first search
 	}
 
 	mux := http.NewServeMux()

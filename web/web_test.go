@@ -30,10 +30,13 @@ func TestPages(t *testing.T) {
 		{"home", "/", 200, []string{"<h1>Service names and port numbers</h1>", `<dt>Records</dt><dd>10</dd>`, `action="/search"`}, nil},
 		{"empty query is home", "/search?q=", 200, []string{"<h1>Service names and port numbers</h1>"}, nil},
 		{"name", "/search?q=ipp", 200,
-			[]string{`<a href="/services/ipp">ipp</a>`, `/ports/tcp/631`, `/ports/udp/631`, "Exact match", "2 registrations found"}, nil},
-		{"dns-sd type", "/search?q=_ipp._tcp", 200, []string{`/ports/tcp/631`, "1 registration found"}, []string{`/ports/udp/631`}},
-		{"dns-sd name with domain", "/search?q=_ipp._tcp.local.", 200, []string{`/ports/tcp/631`, "1 registration found"}, nil},
-		{"lone underscore label", "/search?q=_ipp", 200, []string{`/ports/tcp/631`, `/ports/udp/631`}, nil},
+			// One row for the service: its tcp and udp rows share port 631,
+			// so the port links to the page of every protocol.
+			[]string{`<a href="/services/ipp">ipp</a>`, `<td data-label="Protocol">tcp, udp</td>`, `<a href="/ports/631">631</a>`,
+				"Exact match", "1 service found"}, []string{`/ports/tcp/631`}},
+		{"dns-sd type", "/search?q=_ipp._tcp", 200, []string{`/ports/tcp/631`, "1 service found"}, []string{`/ports/udp/631`}},
+		{"dns-sd name with domain", "/search?q=_ipp._tcp.local.", 200, []string{`/ports/tcp/631`, "1 service found"}, nil},
+		{"lone underscore label", "/search?q=_ipp", 200, []string{`<a href="/ports/631">631</a>`}, nil},
 		{"dns-sd type includes DNS-SD-only names", "/search?q=_printer-only._udp", 200, []string{`/services/printer-only`}, nil},
 		{"port", "/search?q=631", 200, []string{`/services/ipp`, `Port 631: <span class="status st-assigned">`}, nil},
 		{"port and proto", "/search?q=631/udp", 200, []string{`/ports/udp/631`}, []string{`/ports/tcp/631"`}},
@@ -41,7 +44,7 @@ func TestPages(t *testing.T) {
 		{"description words", "/search?q=printing+PROTOCOL", 200, []string{`/services/ipp`}, []string{`/services/http"`}},
 		{"txt key", "/search?q=pdl", 200, []string{`/services/ipp`}, nil},
 		{"prefix", "/search?q=who", 200, []string{`/services/whoispp`, `/services/whois++`}, nil},
-		{"nothing", "/search?q=zzzz-nothing", 200, []string{"0 registrations found", "Nothing in the registry matches"}, nil},
+		{"nothing", "/search?q=zzzz-nothing", 200, []string{"0 services found", "Nothing in the registry matches"}, nil},
 		{"port out of range", "/search?q=70000", 400, []string{"out of range 0-65535"}, []string{"<table"}},
 		{"query too long", "/search?q=" + strings.Repeat("a", 201), 400, []string{"longest accepted is 200"}, nil},
 		{"script in query", "/search?q=%3Cscript%3Ealert(1)%3C/script%3E", 200,
@@ -225,28 +228,6 @@ func TestSearchIndexFollowsSnapshot(t *testing.T) {
 	res := get(t, h, "/search?q=brand")
 	assert.Contains(t, res.Body, "/services/newsvc")
 	assert.NotContains(t, get(t, h, "/search?q=ipp").Body, "/services/ipp")
-}
-
-func TestNormalizeQuery(t *testing.T) {
-	tests := map[string]string{
-		"_ipp._tcp":                    "_ipp._tcp",
-		"_ipp._tcp.local.":             "_ipp._tcp",
-		"_IPP._TCP.local":              "_IPP._TCP",
-		"_printer._sub._http._tcp":     "_http._tcp",
-		"_printer._sub._http._tcp.lan": "_http._tcp",
-		"_ipp":                         "ipp",
-		"_631":                         "_631",
-		"_631._udp":                    "_631._udp",
-		"_":                            "_",
-		"_a._tcpx":                     "_a._tcpx",
-		"whois++":                      "whois++",
-		"914c/g":                       "914c/g",
-	}
-	for in, want := range tests {
-		assert.Equal(t, want, normalizeQuery(in), "%q", in)
-	}
-	// Surrounding white space is trimmed.
-	assert.Equal(t, "ipp", normalizeQuery("  ipp "), "%q", "  ipp ")
 }
 
 func TestRefURL(t *testing.T) {
