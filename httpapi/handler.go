@@ -59,6 +59,7 @@ func New(opts Options) (http.Handler, error) {
 		a.log = slog.New(slog.DiscardHandler)
 	}
 	mux := http.NewServeMux()
+	mux.Handle("/v1/search", a.get(a.search))
 	mux.Handle("/v1/services/{name}", a.get(a.service))
 	mux.Handle("/v1/ports/{proto}/{port}", a.get(a.port))
 	mux.Handle("/v1/registry", a.get(a.registry))
@@ -126,6 +127,69 @@ func (a *api) snapshot(w http.ResponseWriter) *registry.Snapshot {
 		a.error(w, http.StatusServiceUnavailable, "no registry loaded yet")
 	}
 	return snap
+}
+
+// searchResponse answers /v1/search.
+type searchResponse struct {
+	Query string `json:"query"`
+	// Kind is "name" (names, types and words), "port" or "range".
+	Kind  string `json:"kind"`
+	Total int    `json:"total"`
+	Count int    `json:"count"`
+	// Groups are the matching services, best first, each with all its
+	// records (tcp, udp, ... together) and profiles.
+	Groups     []registry.SearchGroup `json:"groups"`
+	DidYouMean []string               `json:"did_you_mean"`
+}
+
+// Search limits: the default and largest number of groups returned.
+const (
+	searchDefaultLimit = 50
+	searchMaxLimit     = 500
+)
+
+// search answers ?q= the way the CLI and the web UI do (see
+// registry.Snapshot.Search), with ?limit= groups (default 50, at most
+// 500).
+func (a *api) search(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query().Get("q")
+	if strings.TrimSpace(q) == "" {
+		a.error(w, http.StatusBadRequest, "missing query: /v1/search?q=ipp")
+		return
+	}
+	limit := searchDefaultLimit
+	if l := r.URL.Query().Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > searchMaxLimit {
+			a.error(w, http.StatusBadRequest, "limit %q: want 1 to %d", l, searchMaxLimit)
+			return
+		}
+		limit = n
+	}
+	snap := a.snapshot(w)
+	if snap == nil {
+		return
+	}
+	res, err := snap.Search(q, limit)
+	if err != nil {
+		a.error(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	out := searchResponse{Query: q, Kind: "name", Total: res.Total, Count: len(res.Groups), Groups: res.Groups,
+		DidYouMean: res.DidYouMean}
+	switch {
+	case res.Query.IsPort && res.Query.PortHigh > res.Query.Port:
+		out.Kind = "range"
+	case res.Query.IsPort:
+		out.Kind = "port"
+	}
+	if out.Groups == nil {
+		out.Groups = []registry.SearchGroup{}
+	}
+	if out.DidYouMean == nil {
+		out.DidYouMean = []string{}
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // serviceResponse answers /v1/services/{name}.
@@ -315,7 +379,7 @@ func (a *api) index(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string][]string{"endpoints": {
-		"/v1/services/{name}", "/v1/ports/{proto}/{port}", "/v1/registry", "/v1/findings",
+		"/v1/search?q=", "/v1/services/{name}", "/v1/ports/{proto}/{port}", "/v1/registry", "/v1/findings",
 		"/v1/advertisements", "/v1/published", "/healthz", "/readyz", "/metrics",
 	}})
 }

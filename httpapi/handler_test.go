@@ -67,6 +67,20 @@ func TestAPI(t *testing.T) {
 		status             int
 		contains           []string // substrings of the body
 	}{
+		{"search", "GET", "/v1/search?q=http", 200, []string{`"kind": "name"`, `"name": "http"`, `"rank": "exact"`,
+			`"protocols": [`, `"did_you_mean": []`}},
+		{"search DNS-SD type with domain", "GET", "/v1/search?q=_http._tcp.local.", 200, []string{`"name": "http"`, `"protocols": [
+        "tcp"
+      ]`}},
+		{"search port", "GET", "/v1/search?q=53/udp", 200, []string{`"kind": "port"`, `"name": "domain"`}},
+		{"search range", "GET", "/v1/search?q=50-100", 200, []string{`"kind": "range"`, `"name": "http"`, `"name": "domain"`}},
+		{"search words", "GET", "/v1/search?q=web+applications", 200, []string{`"rank": "text"`, `"name": "http"`}},
+		{"search near miss", "GET", "/v1/search?q=htpp", 200, []string{`"total": 0`, `"groups": []`, `"did_you_mean": [
+    "http"`}},
+		{"search limit", "GET", "/v1/search?q=h&limit=1", 200, []string{`"count": 1`}},
+		{"search no query", "GET", "/v1/search", 400, []string{"missing query"}},
+		{"search bad limit", "GET", "/v1/search?q=http&limit=0", 400, []string{"want 1 to 500"}},
+		{"search bad range", "GET", "/v1/search?q=90-50", 400, []string{"ends before it starts"}},
 		{"service", "GET", "/v1/services/http", 200, []string{`"query": "http"`, `"port": 80`, `"protocol": "tcp"`}},
 		{"service case-insensitive", "GET", "/v1/services/KERBEROS", 200, []string{`"port": 88`}},
 		{"service DNS-SD type", "GET", "/v1/services/_domain._udp", 200, []string{`"protocol": "udp"`}},
