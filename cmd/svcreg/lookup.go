@@ -18,20 +18,25 @@ import (
 
 // runLookup implements "svcreg lookup [--registry PATH]... [--json] QUERY...".
 // A QUERY is a name ("http", "whois++", "914c/g"), a DNS-SD type
-// ("_http._tcp"), or a port ("80", "80/tcp", "_80._tcp"); see
-// registry.ParseQuery. Exit status: 0 when something matched, 1 when
-// nothing did, 2 for bad usage or a registry that cannot be read.
+// ("_http._tcp", also with a domain), a port ("80", "80/tcp",
+// "_80._tcp"), a range ("6000-6063") or words of descriptions; see
+// registry.Snapshot.Search. A query with an exact match prints it; one
+// without prints its best matches (unless --exact). Exit status: 0 when
+// something matched, 1 when nothing did, 2 for bad usage or a registry
+// that cannot be read.
 func runLookup(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("svcreg lookup", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var rf registryFlags
 	rf.register(fs)
 	asJSON := fs.Bool("json", false, "print one JSON object per matching record, one per line")
+	exact := fs.Bool("exact", false, "print exact matches only: a query without one matches nothing")
+	limit := fs.Int("limit", 10, "services to print for a query without an exact match")
 	quiet := quietFlag(fs, "log only warnings and errors to stderr")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: svcreg lookup [--registry PATH]... [--format FORMAT] [--json] [-q] QUERY...")
-		fmt.Fprintln(fs.Output(), "\nQUERY is a service name (http, whois++), a DNS-SD type (_http._tcp), a subtype\n(_printer._sub._http._tcp), or a port")
-		fmt.Fprintln(fs.Output(), "(80, 80/tcp, _80._tcp). Exit status: 0 found, 1 nothing found, 2 bad usage or input.")
+		fmt.Fprintln(fs.Output(), "usage: svcreg lookup [--registry PATH]... [--format FORMAT] [--json] [--exact] [--limit N] [-q] QUERY...")
+		fmt.Fprintln(fs.Output(), "\nQUERY is a service name (http, whois++), a DNS-SD type (_http._tcp, _ipp._tcp.local.), a subtype\n(_printer._sub._http._tcp), a port (80, 80/tcp, _80._tcp), a range (6000-6063) or words of\ndescriptions, assignees and references (\"Multicast DNS\", RFC6763). A query without an exact match\nprints its best matches, most alike first.")
+		fmt.Fprintln(fs.Output(), "Exit status: 0 found, 1 nothing found, 2 bad usage or input.")
 		fmt.Fprintln(fs.Output(), "\nflags:")
 		fs.PrintDefaults()
 	}
@@ -47,9 +52,16 @@ func runLookup(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fs.Usage()
 		return exitUsage
 	}
+	if *limit < 1 {
+		fmt.Fprintf(stderr, "svcreg lookup: --limit %d: want at least 1\n", *limit)
+		return exitUsage
+	}
 	queries := make([]registry.Query, 0, len(rawQueries))
 	for _, a := range rawQueries {
-		q, err := registry.ParseQuery(a)
+		q, err := registry.ParseQuery(strings.TrimSpace(a))
+		if err == nil && len(a) > registry.MaxSearchLen {
+			err = fmt.Errorf("%w: %d bytes long; the longest accepted is %d", registry.ErrBadQuery, len(a), registry.MaxSearchLen)
+		}
 		if err != nil {
 			fmt.Fprintf(stderr, "svcreg lookup: %v\n", err)
 			return exitUsage
@@ -61,11 +73,16 @@ func runLookup(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "svcreg lookup: %v\n", err)
 		return exitUsage
 	}
-	recs, missed := lookupRecords(snap, queries)
+	recs, missed := lookupRecords(snap, queries, *exact, *limit, stderr)
 	profs := lookupProfiles(snap, queries)
-	for _, q := range missed {
-		if len(queryProfiles(snap, q)) == 0 {
-			fmt.Fprintf(stderr, "svcreg lookup: %s: no match\n", q.Raw)
+	for _, m := range missed {
+		if len(queryProfiles(snap, m.q)) > 0 {
+			continue
+		}
+		if len(m.suggest) > 0 {
+			fmt.Fprintf(stderr, "svcreg lookup: %s: no match; did you mean %s?\n", m.q.Raw, strings.Join(m.suggest, ", "))
+		} else {
+			fmt.Fprintf(stderr, "svcreg lookup: %s: no match\n", m.q.Raw)
 		}
 	}
 	if len(recs) == 0 && len(profs) == 0 {
@@ -103,30 +120,63 @@ func dynamicRecord(proto registry.Protocol) *registry.Record {
 	}
 }
 
+// missedQuery is a query that matched nothing, with the names it is a few
+// edits from.
+type missedQuery struct {
+	q       registry.Query
+	suggest []string
+}
+
 // lookupRecords answers every query, in order, each record once. A port
 // query includes the unnamed Reserved/Unassigned rows and ranges covering
-// the port, and for 49152-65535 the dynamic range. missed lists the
+// the port, and for 49152-65535 the dynamic range. A name query prints
+// its exact match, or without one (and unless exact) the records of its
+// limit best-ranked services, saying so on stderr. missed lists the
 // queries that matched nothing.
-func lookupRecords(snap *registry.Snapshot, queries []registry.Query) (recs []*registry.Record, missed []registry.Query) {
+func lookupRecords(snap *registry.Snapshot, queries []registry.Query, exact bool, limit int, stderr io.Writer) (recs []*registry.Record, missed []missedQuery) {
 	seen := map[*registry.Record]bool{}
 	dynamic := map[registry.Protocol]bool{}
-	for _, q := range queries {
-		found := snap.Lookup(q)
+	add := func(found []*registry.Record) {
 		for _, r := range found {
 			if !seen[r] {
 				seen[r] = true
 				recs = append(recs, r)
 			}
 		}
-		if q.IsPort && q.Port >= registry.DynamicLow {
-			if !dynamic[q.Protocol] {
-				dynamic[q.Protocol] = true
-				recs = append(recs, dynamicRecord(q.Protocol))
+	}
+	for _, q := range queries {
+		if q.IsPort {
+			add(snap.Lookup(q))
+			if q.PortHigh >= registry.DynamicLow {
+				if !dynamic[q.Protocol] {
+					dynamic[q.Protocol] = true
+					recs = append(recs, dynamicRecord(q.Protocol))
+				}
+				continue
+			}
+			if len(snap.Lookup(q)) == 0 {
+				missed = append(missed, missedQuery{q: q})
 			}
 			continue
 		}
-		if len(found) == 0 {
-			missed = append(missed, q)
+		if found := snap.Lookup(q); len(found) > 0 {
+			add(found)
+			continue
+		}
+		res, err := snap.Search(q.Raw, 0)
+		if err != nil || exact || len(res.Groups) == 0 {
+			missed = append(missed, missedQuery{q: q, suggest: res.DidYouMean})
+			continue
+		}
+		if res.Groups[0].Rank == registry.RankExact {
+			// A name only a profile knows: the profile block shows it.
+			continue
+		}
+		shown := min(limit, len(res.Groups))
+		fmt.Fprintf(stderr, "svcreg lookup: %s: no service of that name; %d %s match it, the best %d below\n",
+			q.Raw, res.Total, plural(res.Total, "service"), shown)
+		for _, g := range res.Groups[:shown] {
+			add(g.Records)
 		}
 	}
 	return recs, missed

@@ -379,3 +379,46 @@ func TestLookupProfiles(t *testing.T) {
 	assert.Equal(t, exitUsage, code)
 	assert.Contains(t, stderr, "--profiles")
 }
+
+// lookup understands what the web UI and /v1/search do: ranges, types
+// with a domain, description words, and suggests names for a near miss.
+func TestLookupSearch(t *testing.T) {
+	xml := ianaXML(t)
+	cases := []struct {
+		name       string
+		args       []string
+		code       int
+		wantOut    []string // substrings of stdout
+		notOut     []string
+		wantStderr string
+	}{
+		{"range", []string{"6000-6063"}, exitOK, []string{"x11", "6000-6063"}, nil, ""},
+		{"range and protocol", []string{"5350-5360/udp"}, exitOK, []string{"mdns ", "5353"}, []string{" tcp "}, ""},
+		{"type with a domain", []string{"_ipp._tcp.local."}, exitOK, []string{"ipp ", "631"}, []string{" udp "}, ""},
+		{"description words", []string{"Multicast DNS"}, exitOK, []string{"mdns "},
+			nil, "Multicast DNS: no service of that name"},
+		{"exact only", []string{"--exact", "Multicast DNS"}, exitNotFound, nil, nil, "Multicast DNS: no match"},
+		{"near miss", []string{"htpp"}, exitNotFound, nil, nil, "htpp: no match; did you mean"},
+		{"limit", []string{"--limit", "1", "printing"}, exitOK, nil, nil, "the best 1 below"},
+		{"bad limit", []string{"--limit", "0", "ipp"}, exitUsage, nil, nil, "--limit 0: want at least 1"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			stdout, stderr, code := cli(t, append([]string{"lookup", "--registry", xml}, tc.args...)...)
+			assert.Equal(t, tc.code, code, "stderr: %s", stderr)
+			for _, w := range tc.wantOut {
+				assert.Contains(t, stdout, w)
+			}
+			for _, w := range tc.notOut {
+				assert.NotContains(t, stdout, w)
+			}
+			assert.Contains(t, stderr, tc.wantStderr)
+		})
+	}
+	// The near miss names the registered name it is one edit from.
+	_, stderr, _ := cli(t, "lookup", "--registry", xml, "htpp")
+	assert.Regexp(t, `did you mean [^\n]*\bhttp\b`, stderr)
+	// Description matches rank like the web's: mdns before mdnsresponder.
+	stdout, _, _ := cli(t, "lookup", "--registry", xml, "--json", "Multicast DNS")
+	assert.Less(t, strings.Index(stdout, `"name":"mdns"`), strings.Index(stdout, `"name":"mdnsresponder"`), stdout)
+}
