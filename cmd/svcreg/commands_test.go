@@ -81,6 +81,7 @@ func TestBadFlagsOneLine(t *testing.T) {
 		"stats":       {[]string{"--format", "bogus"}, "--format"},
 		"serve":       {[]string{"--format", "bogus"}, "--format"},
 		"zone":        {[]string{"--ttl", "soon"}, "--ttl"},
+		"export":      {[]string{"--registry-format", "bogus"}, "--registry-format"},
 		"validate":    {[]string{"--fail-on", "fatal", "_http._tcp", "--instance", "x"}, "--fail-on"},
 		"scan":        {[]string{"--fail-on", "fatal"}, "--fail-on"},
 		"rules":       {[]string{"--json=maybe"}, "--json"},

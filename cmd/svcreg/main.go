@@ -39,6 +39,7 @@ func commands() map[string]command {
 		"validate":    {"validate a DNS-SD advertisement or Avahi service files", runValidate},
 		"scan":        {"listen on a LAN interface and report what is advertised", runScan},
 		"rules":       {"print the DNS-SD validation rule catalogue", runRules},
+		"export":      {"write the registry as a services(5) file, IANA CSV, JSON lines or a zone", runExport},
 		"fetch":       {"download the official registry into the cache", runFetch},
 		"config":      {"config check: validate and print the effective config", runConfig},
 		"healthcheck": {"probe a running daemon's /healthz (for containers)", runHealthcheck},

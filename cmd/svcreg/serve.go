@@ -54,14 +54,21 @@ func (c *configFlags) valueFlag(fs *flag.FlagSet, name, key, usage string) {
 // registerSources adds the flags of every command that reads the
 // registry: --config and the registry sources.
 func (c *configFlags) registerSources(fs *flag.FlagSet) {
+	c.registerSourcesFormat(fs, "format")
+}
+
+// registerSourcesFormat is registerSources with the flag that forces the
+// sources' format named formatFlag, for a command whose --format names
+// its output (svcreg export).
+func (c *configFlags) registerSourcesFormat(fs *flag.FlagSet, formatFlag string) {
 	fs.StringVar(&c.path, "config", "", "read the config `FILE` (YAML; default $"+config.EnvConfig+", else none); flags override it")
 	c.listFlag(fs, "registry", "registry.sources", "read the registry from `PATH|URL` (the IANA XML or CSV, the text or markdown rendering, "+
 		"a services file, builtin for svcreg's table of common DNS-SD types, embedded for a release build's IANA copy; "+
 		"a URL is read from the cache svcreg fetch fills); repeat to merge several; default: the host's services file plus the built-in table")
-	fs.Func("format", "read every --registry source as `FORMAT`: xml, csv, text, markdown or services (default: detected from the content)", func(s string) error {
+	fs.Func(formatFlag, "read every --registry source as `FORMAT`: xml, csv, text, markdown or services (default: detected from the content)", func(s string) error {
 		switch fm := registry.Format(s); fm {
 		case registry.FormatXML, registry.FormatCSV, registry.FormatText, registry.FormatMarkdown, registry.FormatServices:
-			c.settings = append(c.settings, config.Setting{Key: "registry.format", Values: []string{s}, Origin: "--format"})
+			c.settings = append(c.settings, config.Setting{Key: "registry.format", Values: []string{s}, Origin: "--" + formatFlag})
 			return nil
 		}
 		return fmt.Errorf("unknown format %q (want xml, csv, text, markdown or services)", s)
