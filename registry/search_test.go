@@ -227,3 +227,41 @@ func BenchmarkSearch(b *testing.B) {
 		})
 	}
 }
+
+// FuzzSearch: any query gets results or ErrBadQuery, never a panic; the
+// groups are in rank order, each name once, and a port query's records
+// cover the port asked.
+func FuzzSearch(f *testing.F) {
+	src, err := ParseServices(strings.NewReader("http 80/tcp www\nhttp 80/udp www\nipp 631/tcp\nipps 631/tcp\nx11 6000-6063/tcp\nwhoispp 63/tcp whois++\n"), "fuzz")
+	require.NoError(f, err)
+	s, err := Build(src)
+	require.NoError(f, err)
+	s = s.WithProfiles(BuiltinProfiles())
+	for _, q := range []string{"ipp", "_ipp._tcp.local.", "6000-6063", "80/tcp", "htpp", "a b c", "_printer._sub._http._tcp", "-", "_", "0-0", "65535-0"} {
+		f.Add(q)
+	}
+	f.Fuzz(func(t *testing.T, q string) {
+		res, err := s.Search(q, 5)
+		if err != nil {
+			require.ErrorIs(t, err, ErrBadQuery)
+			return
+		}
+		require.LessOrEqual(t, len(res.Groups), 5)
+		require.LessOrEqual(t, len(res.Groups), res.Total)
+		seen := map[string]bool{}
+		for i, g := range res.Groups {
+			if i > 0 {
+				require.LessOrEqual(t, res.Groups[i-1].Rank, g.Rank)
+			}
+			if g.Name != "" && !res.Query.IsPort {
+				require.False(t, seen[strings.ToLower(g.Name)], "%s twice", g.Name)
+				seen[strings.ToLower(g.Name)] = true
+			}
+			if res.Query.IsPort {
+				for _, r := range g.Records {
+					require.True(t, int(r.PortHigh) >= res.Query.Port && int(r.PortLow) <= res.Query.PortHigh)
+				}
+			}
+		}
+	})
+}
