@@ -83,6 +83,35 @@ func (s *server) handleSearch(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, status, "search", p, start)
 }
 
+// canonicalService is where a service page asked by another name the API
+// accepts belongs: a DNS-SD type, also with a domain or subtype
+// (_ipp._tcp.local. is /services/ipp), another case (/services/IPP), or
+// a port (/services/631 is /ports/631); "" when name is the canonical
+// name or not known.
+func canonicalService(snap *registry.Snapshot, name string) string {
+	q, err := registry.ParseQuery(name)
+	switch {
+	case err != nil:
+		return ""
+	case q.IsPort && q.Port == q.PortHigh && q.Protocol != registry.ProtoNone:
+		return portURL(q.Protocol, q.Port)
+	case q.IsPort && q.Port == q.PortHigh:
+		return "/ports/" + strconv.Itoa(q.Port)
+	case q.IsPort:
+		return "/search?q=" + url.QueryEscape(name)
+	}
+	canon := ""
+	if recs := snap.ByName(q.Name); len(recs) > 0 {
+		canon = recs[0].Name
+	} else if ps := snap.NameProfiles(q.Name); len(ps) > 0 {
+		canon = ps[0].Name
+	}
+	if canon == "" || canon == name {
+		return ""
+	}
+	return serviceURL(canon)
+}
+
 func queryError(err error) string {
 	msg := err.Error()
 	if errors.Is(err, registry.ErrBadQuery) {
@@ -142,6 +171,10 @@ func (s *server) handleService(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := r.PathValue("name")
+	if to := canonicalService(snap, name); to != "" {
+		http.Redirect(w, r, to, http.StatusMovedPermanently)
+		return
+	}
 	recs := snap.ByName(name)
 	profiles := snap.NameProfiles(name)
 	if len(recs) == 0 && len(profiles) > 0 {

@@ -64,7 +64,6 @@ func TestPages(t *testing.T) {
 			`<dt>Modified</dt><dd><time datetime="2018-07-06">2018-07-06</time></dd>`,
 			"2 assignments",
 		}, nil},
-		{"service name case-insensitive", "/services/IPP", 200, []string{"_ipp._tcp.services.internal. SRV"}, nil},
 		{"duplicate", "/services/www", 200, []string{"duplicate that should not be used for discovery", `use <a href="/services/http">http</a> instead`}, nil},
 		{"aliased name lists its aliases", "/services/http", 200, []string{`Other names for this service`, `<a href="/services/www">www</a>`,
 			`<td><code>u</code></td><td>&lt;username&gt;</td>`, `<li><code>_printer</code></li>`}, nil},
@@ -228,6 +227,31 @@ func TestSearchIndexFollowsSnapshot(t *testing.T) {
 	res := get(t, h, "/search?q=brand")
 	assert.Contains(t, res.Body, "/services/newsvc")
 	assert.NotContains(t, get(t, h, "/search?q=ipp").Body, "/services/ipp")
+}
+
+// Every form the API accepts for a service leads to its one page.
+func TestServiceRedirects(t *testing.T) {
+	h := newHandler(t, smallSnapshot(t), nil)
+	for from, to := range map[string]string{
+		"/services/IPP":                         "/services/ipp",
+		"/services/_ipp._tcp":                   "/services/ipp",
+		"/services/_ipp._tcp.local.":            "/services/ipp",
+		"/services/_printer._sub._http._tcp":    "/services/http",
+		"/services/_ipp":                        "/services/ipp",
+		"/services/631":                         "/ports/631",
+		"/services/631%2Fudp":                   "/ports/udp/631",
+		"/services/_631._tcp":                   "/ports/tcp/631",
+		"/services/600-700":                     "/search?q=600-700",
+		"/services/WHOIS%2B%2B":                 "/services/whois++",
+		"/services/_printer-only._udp.example.": "/services/printer-only",
+	} {
+		res := get(t, h, from)
+		assert.Equal(t, http.StatusMovedPermanently, res.Status, from)
+		assert.Equal(t, to, res.Header.Get("Location"), from)
+	}
+	for _, stay := range []string{"/services/ipp", "/services/914c%2Fg", "/services/nosuch", "/services/_nosuch._tcp"} {
+		assert.NotEqual(t, http.StatusMovedPermanently, get(t, h, stay).Status, stay)
+	}
 }
 
 func TestRefURL(t *testing.T) {
