@@ -34,7 +34,7 @@ func TestFullRegistry(t *testing.T) {
 		{"/search?q=printing", []string{`/services/ipp`}},
 		{"/services/ipp", []string{"dig @127.0.0.1 -p 5300 _ipp._tcp.services.internal. SRV", "https://www.rfc-editor.org/rfc/rfc8011"}},
 		{"/services/www", []string{`use <a href="/services/http">http</a> instead`}},
-		{"/services/http", []string{`<a href="/services/www">www</a>`, `<td><code>path</code></td>`}},
+		{"/services/http", []string{`<a href="/services/www">www</a>`, `<td data-label="Key"><code>path</code></td>`}},
 		{"/services/www-http", []string{`<li><code>_printer</code></li>`, `use <a href="/services/http">http</a>`}},
 		{"/ports/tcp/631", []string{`/services/ipp`}},
 		{"/services/914c%2Fg", []string{"<h1>Service <code>914c/g</code></h1>", "not a valid RFC 6335 service name"}},

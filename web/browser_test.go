@@ -44,7 +44,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("q")),
 		chromedp.SendKeys(chromedp.ID("q"), "ipp"),
 	)
-	_, err = chromedp.RunResponse(bctx, chromedp.Click(chromedp.CSS(`form.search button[type="submit"]`)))
+	_, err = chromedp.RunResponse(bctx, chromedp.Click(chromedp.CSS(`form[role="search"] button[type="submit"]`)))
 	require.NoError(t, err)
 	step("results", 15*time.Second, chromedp.WaitVisible(chromedp.CSS(`table.records a[href="/services/ipp"]`)))
 	loc, err := chromedp.Run(bctx, chromedp.Location())

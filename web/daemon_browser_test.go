@@ -52,7 +52,7 @@ func TestBrowserDaemon(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("q")),
 		chromedp.SendKeys(chromedp.ID("q"), "ipp"),
 	)
-	_, err = chromedp.RunResponse(br.ctx, chromedp.Click(chromedp.CSS(`form.search button[type="submit"]`)))
+	_, err = chromedp.RunResponse(br.ctx, chromedp.Click(chromedp.CSS(`form[role="search"] button[type="submit"]`)))
 	require.NoError(t, err)
 	br.step("results", 15*time.Second, chromedp.WaitVisible(chromedp.CSS(`table.records a[href="/services/ipp"]`)))
 	_, err = chromedp.RunResponse(br.ctx, chromedp.Click(chromedp.CSS(`table.records a[href="/services/ipp"]`)))

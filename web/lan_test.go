@@ -41,11 +41,11 @@ func TestLANPage(t *testing.T) {
 	}{
 		{"all", "/lan", []string{
 			`id="lan-live"`, "3 of 3 advertisements",
-			`<td class="instance">Office Printer</td>`, `<td class="instance">Bad\001Name</td>`, `<td class="instance">Clean Camera</td>`,
-			`<span class="badge sev-warning">warning</span> <code>txt-unknown-key</code>`,
-			`<span class="badge sev-error">error</span> <code>instance-name</code>`,
+			`<td class="instance" data-label="Instance">Office Printer</td>`, `<td class="instance" data-label="Instance">Bad\001Name</td>`, `<td class="instance" data-label="Instance">Clean Camera</td>`,
+			`<span class="badge sev-warning">warning</span> <code class="rule-id">txt-unknown-key</code>`,
+			`<span class="badge sev-error">error</span> <code class="rule-id">instance-name</code>`,
 			`<span class="badge sev-error">1 error</span>`, `<span class="badge sev-warning">1 warning</span>`, `<span class="badge sev-info">1 info</span>`,
-			`class="worst-error">` + "\n    " + `<td class="instance">Bad\001Name</td>`, `<span class="ok">no findings</span>`,
+			`class="worst-error">` + "\n    " + `<td class="instance" data-label="Instance">Bad\001Name</td>`, `<span class="ok">no findings</span>`,
 			`<code>_ipp._tcp</code><span class="muted">.local</span>`, `<code>host-ipp.local.</code>:631`, `<code>192.0.2.10</code>`,
 			`<li><code>note=&lt;b&gt;hi&lt;/b&gt;</code></li>`, "TTL PTR 4500, SRV 120", "from 192.0.2.10:5353", "veth-test",
 			`<time datetime="2026-11-29T08:00:00Z">08:00:00</time>`,
@@ -138,8 +138,8 @@ func TestLANFragment(t *testing.T) {
 
 	lan.push(testAd("New One", "_ipp", 631, mdns.Finding{Rule: mdns.RuleSubtype, Severity: mdns.SeverityInfo, Message: "m"}))
 	res = get(t, h, "/lan/fragment?severity=info")
-	assert.Contains(t, res.Body, `<td class="instance">New One</td>`)
-	assert.Contains(t, res.Body, `<span class="badge sev-info">info</span> <code>subtype</code>`)
+	assert.Contains(t, res.Body, `<td class="instance" data-label="Instance">New One</td>`)
+	assert.Contains(t, res.Body, `<span class="badge sev-info">info</span> <code class="rule-id">subtype</code>`)
 	res = get(t, h, "/lan/fragment?severity=error")
 	assert.NotContains(t, res.Body, "New One")
 }
@@ -302,7 +302,7 @@ func TestLANPageBounded(t *testing.T) {
 	res := get(t, newHandler(t, smallSnapshot(t), lan), "/lan")
 	require.Equal(t, http.StatusOK, res.Status)
 	assert.Contains(t, res.Body, fmt.Sprintf("%d of %d advertisements (the first %d shown: narrow the filter)", maxAds+5, maxAds+5, maxAds))
-	assert.Equal(t, maxAds, strings.Count(res.Body, `<td class="instance">`))
+	assert.Equal(t, maxAds, strings.Count(res.Body, `<td class="instance" data-label="Instance">`))
 }
 
 func TestAdIDStable(t *testing.T) {
@@ -337,7 +337,7 @@ func TestLANPublished(t *testing.T) {
 		res := get(t, h, path)
 		require.Equal(t, http.StatusOK, res.Status, path)
 		assert.Contains(t, res.Body, `<h2 id="pub-h">Published in unicast DNS</h2>`, path)
-		assert.Contains(t, res.Body, "<td>lab0</td><td><code>lab0.lan.services.internal.</code></td><td>valid</td><td>1796314345</td><td>3</td>", path)
+		assert.Contains(t, res.Body, `<td data-label="Interface">lab0</td><td data-label="Zone"><code>lab0.lan.services.internal.</code></td><td data-label="Policy">valid</td><td data-label="Serial">1796314345</td><td data-label="Instances">3</td>`, path)
 		assert.Contains(t, res.Body, "<strong>Broken &lt;TXT&gt;</strong> <code>_ipp._tcp</code>: policy valid: txt-format: a TXT string starts with &#39;=&#39; (no key)", path)
 	}
 	res := get(t, newHandler(t, smallSnapshot(t), newFakeLAN()), "/lan")

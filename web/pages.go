@@ -25,7 +25,9 @@ func (s *server) handleHome(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := homeView{Stats: snap.Stats(), Examples: []string{"ipp", "_http._tcp", "631", "53/udp", "printer", "whois++"}}
-	s.render(w, r, http.StatusOK, "home", s.newPage(snap, "Search the service registry", "search", v), start)
+	p := s.newPage(snap, "Search the service registry", "search", v)
+	p.HomeSearch = true
+	s.render(w, r, http.StatusOK, "home", p, start)
 }
 
 // maxRows is how many services a results page lists; the count says how

@@ -28,7 +28,7 @@ func recordRows(recs []*registry.Record) template.HTML {
 
 func writeRecordRow(b *strings.Builder, r *registry.Record) {
 	esc := template.HTMLEscapeString
-	b.WriteString("<tr>\n    <td>")
+	b.WriteString("<tr>\n    <td data-label=\"Name\">")
 	if r.Name != "" {
 		b.WriteString(`<a href="`)
 		b.WriteString(esc(serviceURL(r.Name)))
@@ -38,13 +38,13 @@ func writeRecordRow(b *strings.Builder, r *registry.Record) {
 	} else {
 		b.WriteString(`<span class="muted">(none)</span>`)
 	}
-	b.WriteString("</td>\n    <td>")
+	b.WriteString("</td>\n    <td data-label=\"Protocol\">")
 	if r.Protocol != registry.ProtoNone {
 		b.WriteString(esc(string(r.Protocol)))
 	} else {
-		b.WriteString(`<span class="muted">any</span>`)
+		b.WriteString(`<span class="muted" title="no transport protocol registered">-</span>`)
 	}
-	b.WriteString(`</td>` + "\n    " + `<td data-sort="`)
+	b.WriteString(`</td>` + "\n    " + `<td data-label="Port" data-sort="`)
 	b.WriteString(strconv.Itoa(int(r.PortLow)))
 	b.WriteString(`">`)
 	if r.HasPort() {
@@ -59,13 +59,13 @@ func writeRecordRow(b *strings.Builder, r *registry.Record) {
 		}
 	}
 	st := esc(r.Status.String())
-	b.WriteString("</td>\n    <td><span class=\"status st-")
+	b.WriteString("</td>\n    <td data-label=\"Status\"><span class=\"status st-")
 	b.WriteString(st)
 	b.WriteString(`">`)
 	b.WriteString(st)
-	b.WriteString("</span></td>\n    <td>")
+	b.WriteString("</span></td>\n    <td data-label=\"Description\">")
 	b.WriteString(esc(r.Description))
-	b.WriteString("</td>\n    <td>")
+	b.WriteString("</td>\n    <td data-label=\"TXT keys\">")
 	b.WriteString(esc(txtSummary(r.TXTKeys)))
 	b.WriteString("</td>\n  </tr>\n")
 }
@@ -242,7 +242,7 @@ var adCells = [...]func(*strings.Builder, *adView){
 }
 
 func writeInstanceCell(b *strings.Builder, a *adView) {
-	b.WriteString(`<td class="instance">`)
+	b.WriteString(`<td class="instance" data-label="Instance">`)
 	b.WriteString(template.HTMLEscapeString(displayRaw(a.Instance)))
 	b.WriteString("</td>")
 }
@@ -251,7 +251,7 @@ func writeInstanceCell(b *strings.Builder, a *adView) {
 func writeTypeCell(b *strings.Builder, a *adView) {
 	esc := template.HTMLEscapeString
 	w := func(s string) { b.WriteString(s) }
-	w("<td><code>")
+	w(`<td data-label="Type"><code>`)
 	w(esc(displayRaw(a.ServiceType())))
 	w("</code>")
 	if a.Domain != "" {
@@ -276,7 +276,7 @@ func writeTypeCell(b *strings.Builder, a *adView) {
 // writeHostCell writes the SRV target and port.
 func writeHostCell(b *strings.Builder, a *adView) {
 	w := func(s string) { b.WriteString(s) }
-	w("<td>")
+	w(`<td data-label="Host and port">`)
 	if a.Host != "" {
 		w("<code>")
 		w(template.HTMLEscapeString(displayRaw(a.Host)))
@@ -292,7 +292,7 @@ func writeHostCell(b *strings.Builder, a *adView) {
 }
 
 func writeAddrCell(b *strings.Builder, a *adView) {
-	b.WriteString("<td>")
+	b.WriteString(`<td data-label="Addresses">`)
 	for _, addr := range a.Addrs {
 		b.WriteString("<code>")
 		b.WriteString(template.HTMLEscapeString(addr.String()))
@@ -305,7 +305,7 @@ func writeAddrCell(b *strings.Builder, a *adView) {
 // an empty one.
 func writeTXTCell(b *strings.Builder, a *adView) {
 	w := func(s string) { b.WriteString(s) }
-	w("<td>")
+	w(`<td data-label="TXT">`)
 	switch {
 	case !a.HasTXT:
 		w(`<span class="muted">no TXT</span>`)
@@ -328,7 +328,7 @@ func writeTXTCell(b *strings.Builder, a *adView) {
 func writeSeenCell(b *strings.Builder, a *adView) {
 	w := func(s string) { b.WriteString(s) }
 	last := a.LastSeen.UTC().Format(time.RFC3339)
-	w(`<td data-sort="`)
+	w(`<td data-label="Seen" data-sort="`)
 	w(last)
 	w(`">first <time datetime="`)
 	w(a.FirstSeen.UTC().Format(time.RFC3339))
@@ -358,7 +358,7 @@ func writeSeenCell(b *strings.Builder, a *adView) {
 // advertisement came from.
 func writeInterfaceCell(b *strings.Builder, a *adView) {
 	esc := template.HTMLEscapeString
-	b.WriteString("<td>")
+	b.WriteString(`<td data-label="Interface">`)
 	b.WriteString(esc(a.Interface))
 	if a.Source.IsValid() {
 		b.WriteString(`<br><span class="muted">from `)
@@ -372,7 +372,7 @@ func writeInterfaceCell(b *strings.Builder, a *adView) {
 // each expandable to its message, evidence and RFC.
 func writeFindingsCell(b *strings.Builder, a *adView) {
 	w := func(s string) { b.WriteString(s) }
-	w(`<td data-sort="`)
+	w(`<td data-label="Findings" data-sort="`)
 	w(a.Worst)
 	w(`">`)
 	if len(a.Findings) == 0 {
@@ -395,7 +395,7 @@ func writeFinding(b *strings.Builder, f *mdns.Finding) {
 	w(sev)
 	w(`">`)
 	w(sev)
-	w("</span> <code>")
+	w(`</span> <code class="rule-id">`)
 	w(esc(f.Rule))
 	w("</code></summary>\n      <p>")
 	w(esc(f.Message))

@@ -211,12 +211,15 @@ func secureHeaders(h http.Handler) http.Handler {
 
 // page is what every template receives; Data holds the page's own view.
 type page struct {
-	Title  string
-	Nav    string // "search", "lan", "rules" or ""
-	Query  string // search box content
-	Footer footer
-	Data   any
-	assets map[string]string
+	Title string
+	Nav   string // "search", "lan", "rules" or ""
+	Query string // search box content
+	// HomeSearch is set on the home page, whose own search box (id q)
+	// replaces the header's.
+	HomeSearch bool
+	Footer     footer
+	Data       any
+	assets     map[string]string
 }
 
 // Asset returns the versioned URL of a static file.

@@ -58,7 +58,7 @@ func TestPages(t *testing.T) {
 			`<code id="dig-udp-srv">dig @127.0.0.1 -p 5300 _ipp._udp.services.internal. SRV</code>`,
 			`data-copy="dig-tcp-srv"`,
 			`<a href="https://www.rfc-editor.org/rfc/rfc8011" rel="noreferrer">RFC8011</a>`,
-			`<td><code>rp</code></td><td>&lt;queue name&gt;</td>`,
+			`<td data-label="Key"><code>rp</code></td><td data-label="Hint">&lt;queue name&gt;</td>`,
 			`<li><code>_print</code></li>`, `<li><code>_universal</code></li>`,
 			`<dt>Registered</dt><dd><time datetime="2001-03-04">2001-03-04</time></dd>`,
 			`<dt>Modified</dt><dd><time datetime="2018-07-06">2018-07-06</time></dd>`,
@@ -66,7 +66,7 @@ func TestPages(t *testing.T) {
 		}, nil},
 		{"duplicate", "/services/www", 200, []string{"duplicate that should not be used for discovery", `use <a href="/services/http">http</a> instead`}, nil},
 		{"aliased name lists its aliases", "/services/http", 200, []string{`Other names for this service`, `<a href="/services/www">www</a>`,
-			`<td><code>u</code></td><td>&lt;username&gt;</td>`, `<li><code>_printer</code></li>`}, nil},
+			`<td data-label="Key"><code>u</code></td><td data-label="Hint">&lt;username&gt;</td>`, `<li><code>_printer</code></li>`}, nil},
 		{"historic alias", "/services/whois&#43;&#43;", 404, nil, nil}, // literal entity is not the name
 		{"historic alias escaped", "/services/whois%2B%2B", 200, []string{"historic alias", `<a href="/services/whoispp">whoispp</a>`, "not a valid RFC 6335 service name"},
 			[]string{"dig @"}},
@@ -312,7 +312,7 @@ func TestServicePageProfiles(t *testing.T) {
 	for _, want := range []string{
 		`<h2 id="prof-0">Service profile <code>_http._tcp</code></h2>`,
 		"<dt>Specification</dt><dd>RFC 6763 section 6 examples and dns-sd.org service type list (u, p, path)</dd>",
-		"<td><code>path</code></td><td>optional</td>",
+		`<td data-label="Key"><code>path</code></td><td data-label="Required">optional</td>`,
 		"<code>abspath</code>",
 	} {
 		assert.Contains(t, res.Body, want)
@@ -322,7 +322,7 @@ func TestServicePageProfiles(t *testing.T) {
 	res = get(t, h, "/services/matterc")
 	require.Equal(t, http.StatusOK, res.Status)
 	assert.Contains(t, res.Body, "is not in the registry; svcreg knows it from")
-	assert.Contains(t, res.Body, "<td><code>D</code></td><td>required</td>")
+	assert.Contains(t, res.Body, `<td data-label="Key"><code>D</code></td><td data-label="Required">required</td>`)
 	assert.Contains(t, res.Body, "<code>int 0-4095</code>")
 	assert.Contains(t, res.Body, "other keys are reported as warnings")
 	assert.Contains(t, res.Body, "<li><code>_L*</code></li>")
