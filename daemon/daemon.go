@@ -280,7 +280,7 @@ func (d *Daemon) httpHandler(cfg *config.Loaded) (http.Handler, error) {
 	host, port := dnsEndpoint(d.dns.Addrs())
 	ui, err := web.New(web.Options{
 		Store: d.store, LAN: webLAN, DNSServer: host, DNSPort: port, Zone: cfg.DNS.Zone, Published: published,
-		Logger: d.logger.With("component", "web"),
+		Answers: d.answerLines, Logger: d.logger.With("component", "web"),
 	})
 	if err != nil {
 		d.logger.Error("web: UI unavailable; serving the API only", "error", err)
@@ -290,6 +290,20 @@ func (d *Daemon) httpHandler(cfg *config.Loaded) (http.Handler, error) {
 		Store: d.store, LAN: apiLAN, Ready: d.Ready, Gatherer: d.reg, UI: ui, Published: published,
 		Logger: d.logger.With("component", "http"),
 	})
+}
+
+// answerLines is what the DNS server answers for owner and qtype, as
+// zone-file lines, for the web UI's service pages.
+func (d *Daemon) answerLines(owner string, qtype uint16) ([]string, error) {
+	rrs, _, err := d.dns.Answer(owner, qtype)
+	if err != nil {
+		return nil, err
+	}
+	lines := make([]string, len(rrs))
+	for i, rr := range rrs {
+		lines[i] = rr.String()
+	}
+	return lines, nil
 }
 
 // startHTTP listens on every address before serving on any, so a bad

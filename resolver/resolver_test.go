@@ -371,3 +371,37 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		})
 	}
 }
+
+// Answer gives what a client gets, for displays, and does not count as a
+// query.
+func TestAnswer(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	s, err := resolver.New(resolver.Config{}, nil, reg)
+	require.NoError(t, err)
+	_, _, err = s.Answer("_http._tcp.services.internal.", dns.TypeSRV)
+	require.ErrorIs(t, err, resolver.ErrNoData)
+	require.NoError(t, s.SetSnapshot(context.Background(), rcMini(t)))
+
+	rrs, rcode, err := s.Answer("_http._tcp.services.internal", dns.TypeSRV)
+	require.NoError(t, err)
+	assert.Equal(t, dns.RcodeSuccess, rcode)
+	require.NotEmpty(t, rrs)
+	srv, ok := rrs[0].(*dns.SRV)
+	require.True(t, ok, "%v", rrs[0])
+	assert.Equal(t, uint16(80), srv.Port)
+	n, _ := rcMetric(t, reg, "svcreg_dns_requests_total", nil)
+	assert.Zero(t, n, "Answer is not a query")
+
+	// The same as a query through ServeDNS says.
+	q := new(dns.Msg)
+	q.SetQuestion("_http._tcp.services.internal.", dns.TypeSRV)
+	rec := rcQuery(s, q, true, "127.0.0.1:5353")
+	require.Len(t, rec.msgs, 1)
+	assert.Equal(t, rec.msgs[0].Answer[0].String(), rrs[0].String())
+
+	_, rcode, err = s.Answer("_nosuch._tcp.services.internal.", dns.TypeSRV)
+	require.NoError(t, err)
+	assert.Equal(t, dns.RcodeNameError, rcode)
+	_, _, err = s.Answer("bad..name", dns.TypeSRV)
+	assert.Error(t, err)
+}

@@ -21,6 +21,8 @@ import (
 var (
 	ErrStarted = errors.New("resolver: already started")
 	ErrClosed  = errors.New("resolver: shut down")
+	// ErrNoData is returned by Answer before the first snapshot.
+	ErrNoData = errors.New("resolver: no zone loaded yet")
 )
 
 // Server is an authoritative DNS server for one zone. Queries read the
@@ -278,6 +280,33 @@ func nameString(key []byte) string {
 // unmap turns ::ffff:a.b.c.d into a.b.c.d (net.IP's 16-byte IPv4 form).
 func unmap(ap netip.AddrPort) netip.AddrPort {
 	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+}
+
+// Answer returns the records the server answers for name and qtype, as a
+// client asking over TCP from loopback gets them, and the response code.
+// It is for displays (the web UI shows a service's served records), not
+// for the query path: it packs and unpacks a message, and is not counted
+// in the query metrics.
+func (s *Server) Answer(name string, qtype uint16) ([]dns.RR, int, error) {
+	t := s.tab.Load()
+	if t == nil {
+		return nil, 0, ErrNoData
+	}
+	q := new(dns.Msg)
+	q.SetQuestion(dns.Fqdn(name), qtype)
+	b, err := q.Pack()
+	if err != nil {
+		return nil, 0, fmt.Errorf("resolver: answer for %q: %w", name, err)
+	}
+	resp, res := s.respond(t, b, nil, true, netip.IPv6Loopback())
+	if res.drop || len(resp) == 0 {
+		return nil, 0, fmt.Errorf("resolver: no answer for %q", name)
+	}
+	m := new(dns.Msg)
+	if err := m.Unpack(resp); err != nil {
+		return nil, 0, fmt.Errorf("resolver: answer for %q: %w", name, err)
+	}
+	return m.Answer, m.Rcode, nil
 }
 
 // ServeDNS answers one query through miekg/dns's server types (for

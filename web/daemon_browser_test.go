@@ -81,6 +81,16 @@ func TestBrowserDaemon(t *testing.T) {
 		t.Logf("%s\n%s", text, out)
 	}
 	assert.Regexp(t, `(?m)^\d+ \d+ 631 \S+\.$`, answers["dig-tcp-srv"], "SRV answer names port 631")
+	// The page shows the records themselves, as the daemon's DNS server
+	// answers them: the same SRV data dig printed.
+	served, err := chromedp.Run(br.ctx, chromedp.Text(chromedp.ID("dig-tcp-zone")))
+	require.NoError(t, err)
+	srvData := strings.Fields(strings.SplitN(answers["dig-tcp-srv"], "\n", 2)[0])
+	for i, f := range srvData {
+		srvData[i] = regexp.QuoteMeta(f)
+	}
+	assert.Regexp(t, `(?m)^_ipp\._tcp\.services\.internal\.\s+\d+\s+IN\s+SRV\s+`+strings.Join(srvData, `\s+`)+`$`, served)
+	assert.Regexp(t, `(?m)^_ipp\._tcp\.services\.internal\.\s+\d+\s+IN\s+TXT\s+"`, served)
 	d.stop(t)
 }
 

@@ -1,6 +1,8 @@
 package web
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -8,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/miekg/dns"
 
 	"github.com/svcreg/svcreg/mdns"
 	"github.com/svcreg/svcreg/registry"
@@ -114,6 +118,25 @@ func canonicalService(snap *registry.Snapshot, name string) string {
 	return serviceURL(canon)
 }
 
+// served returns the SRV and TXT records the DNS server answers for
+// owner, one zone-file line each, or "" when there is no server to ask or
+// it answers nothing.
+func (s *server) served(owner string) string {
+	if s.answers == nil {
+		return ""
+	}
+	var lines []string
+	for _, t := range []uint16{dns.TypeSRV, dns.TypeTXT} {
+		rrs, err := s.answers(owner, t)
+		if err != nil {
+			s.log.Debug("web: served records", "owner", owner, "error", err)
+			return ""
+		}
+		lines = append(lines, rrs...)
+	}
+	return strings.Join(lines, "\n")
+}
+
 func queryError(err error) string {
 	msg := err.Error()
 	if errors.Is(err, registry.ErrBadQuery) {
@@ -156,6 +179,7 @@ type recordView struct {
 	*registry.Record
 	Assignee string
 	Contact  string
+	JSON     string // the record as /v1/services gives it, indented
 }
 
 type digCommand struct {
@@ -164,6 +188,9 @@ type digCommand struct {
 	Owner string // "_ipp._tcp.services.internal."
 	SRV   string
 	TXT   string
+	// Served are the SRV and TXT records the server answers for Owner,
+	// as zone-file lines ("" without a DNS server to ask).
+	Served string
 }
 
 func (s *server) handleService(w http.ResponseWriter, r *http.Request) {
@@ -210,6 +237,12 @@ func (s *server) handleService(w http.ResponseWriter, r *http.Request) {
 	v := serviceView{Name: recs[0].Name, ValidName: recs[0].ValidName(), Profiles: profileViews(profiles)}
 	for _, rec := range recs {
 		rv := recordView{Record: rec, Assignee: contactName(snap, rec.Assignee), Contact: contactName(snap, rec.Contact)}
+		if b, err := rec.MarshalJSON(); err == nil {
+			var ind bytes.Buffer
+			if json.Indent(&ind, b, "", "  ") == nil {
+				rv.JSON = ind.String()
+			}
+		}
 		v.Records = append(v.Records, rv)
 		if rec.AliasOf != "" && v.UseName == "" {
 			v.UseName, v.UseStatus = rec.AliasOf, rec.Status
@@ -228,11 +261,12 @@ func (s *server) handleService(w http.ResponseWriter, r *http.Request) {
 			}
 			at := "dig @" + s.dnsServer + " -p " + strconv.Itoa(s.dnsPort) + " "
 			v.Digs = append(v.Digs, digCommand{
-				ID:    "dig-" + string(proto),
-				Type:  "_" + lname + "._" + string(proto),
-				Owner: owner,
-				SRV:   at + owner + " SRV",
-				TXT:   at + owner + " TXT",
+				ID:     "dig-" + string(proto),
+				Type:   "_" + lname + "._" + string(proto),
+				Owner:  owner,
+				SRV:    at + owner + " SRV",
+				TXT:    at + owner + " TXT",
+				Served: s.served(owner),
 			})
 		}
 	}

@@ -50,7 +50,11 @@ type Options struct {
 	DNSServer string // default "127.0.0.1"
 	DNSPort   int    // default 5300
 	Zone      string // default "services.internal."
-	Logger    *slog.Logger
+	// Answers returns the records the DNS server answers for an owner
+	// and type, as zone-file lines (nil: the service pages show only the
+	// dig commands).
+	Answers func(owner string, qtype uint16) ([]string, error)
+	Logger  *slog.Logger
 }
 
 // LANSource is what the LAN page reads: *mdns.Monitor implements it.
@@ -69,6 +73,7 @@ type server struct {
 	dnsServer string
 	dnsPort   int
 	zone      string
+	answers   func(owner string, qtype uint16) ([]string, error)
 	log       *slog.Logger
 
 	pages  map[string]*template.Template
@@ -92,6 +97,7 @@ func New(opts Options) (http.Handler, error) {
 		dnsServer: dnsServer(opts.DNSServer),
 		dnsPort:   opts.DNSPort,
 		zone:      normZone(opts.Zone),
+		answers:   opts.Answers,
 		log:       opts.Logger,
 		bufs:      sync.Pool{New: func() any { return new(bytes.Buffer) }},
 	}

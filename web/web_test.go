@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
@@ -333,4 +334,30 @@ func TestServicePageProfiles(t *testing.T) {
 	plain := newHandler(t, smallSnapshot(t), nil)
 	assert.NotContains(t, get(t, plain, "/services/http").Body, "Service profile")
 	assert.Equal(t, http.StatusNotFound, get(t, plain, "/services/matterc").Status)
+}
+
+// The service page puts the registration before the dig commands, and
+// offers the served records and each record's JSON to copy.
+func TestServicePageCopy(t *testing.T) {
+	var asked []string
+	h, err := New(Options{Store: registry.NewStore(smallSnapshot(t)), Answers: func(owner string, qtype uint16) ([]string, error) {
+		asked = append(asked, fmt.Sprintf("%s %d", owner, qtype))
+		return []string{fmt.Sprintf("%s\t3600\tIN\tTYPE%d\t...", owner, qtype)}, nil
+	}})
+	require.NoError(t, err)
+	res := get(t, h, "/services/ipp")
+	require.Equal(t, http.StatusOK, res.Status)
+	assert.Contains(t, asked, "_ipp._tcp.services.internal. 33")
+	assert.Contains(t, asked, "_ipp._tcp.services.internal. 16")
+	assert.Contains(t, res.Body, `<code id="dig-tcp-zone">_ipp._tcp.services.internal.	3600	IN	TYPE33	...
+_ipp._tcp.services.internal.	3600	IN	TYPE16	...</code>`)
+	assert.Contains(t, res.Body, `data-copy="dig-tcp-zone" hidden>Copy zone lines</button>`)
+	assert.Contains(t, res.Body, `<summary>JSON</summary>`)
+	assert.Regexp(t, `<code id="json-0">\{\n  &#34;name&#34;: &#34;ipp&#34;,`, res.Body)
+	assert.Less(t, strings.Index(res.Body, `id="asg-h"`), strings.Index(res.Body, `id="dig-h"`), "registration data first")
+
+	// Without a DNS server to ask, only the commands.
+	res = get(t, newHandler(t, smallSnapshot(t), nil), "/services/ipp")
+	assert.NotContains(t, res.Body, "dig-tcp-zone")
+	assert.Contains(t, res.Body, "dig-tcp-srv")
 }

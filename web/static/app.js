@@ -68,14 +68,15 @@
   function initCopy(root) {
     Array.prototype.forEach.call(root.querySelectorAll("button.copy[data-copy]"), function (b) {
       b.hidden = false;
-      b.setAttribute("aria-label", "Copy command");
+      var label = b.textContent;
+      b.setAttribute("aria-label", label === "Copy" ? "Copy command" : label);
       b.addEventListener("click", function () {
         var el = document.getElementById(b.getAttribute("data-copy"));
         if (!el) return;
         copyText(el.textContent).then(function () {
           b.textContent = "Copied";
           b.classList.add("done");
-          setTimeout(function () { b.textContent = "Copy"; b.classList.remove("done"); }, 1500);
+          setTimeout(function () { b.textContent = label; b.classList.remove("done"); }, 1500);
         }, function () {
           var r = document.createRange();
           r.selectNodeContents(el);
