@@ -70,7 +70,7 @@ func (g SearchGroup) MarshalJSON() ([]byte, error) {
 		Records   []*Record  `json:"records"`
 		Profiles  []*Profile `json:"profiles,omitempty"`
 	}
-	o := out{Name: g.Name, Rank: g.Rank, Protocols: g.Protocols, Records: g.Records, Profiles: g.Profiles}
+	o := out(g)
 	if o.Protocols == nil {
 		o.Protocols = []Protocol{}
 	}
