@@ -648,6 +648,7 @@ func (m *Monitor) addPacketFindings(fs []Finding, meta PacketMeta) bool {
 		if f.Origin == "" && meta.Source.IsValid() {
 			f.Origin = meta.Source.String()
 		}
+		f.Interface, f.MAC, f.FirstPacket, f.LastPacket = meta.Interface, meta.MAC, meta.Packet, meta.Packet
 		k := f.Rule + "\x00" + src + "\x00" + f.Instance + "\x00" + f.Evidence + "\x00" + f.Message
 		if _, ok := m.pktFinds[k]; ok || len(m.pktFinds) >= maxPacketFindings {
 			continue
@@ -670,7 +671,10 @@ func (m *Monitor) Advertisements() []Advertisement {
 func (m *Monitor) Findings() []Finding {
 	var out []Finding
 	for _, a := range m.Advertisements() {
-		out = append(out, a.Findings...)
+		for _, f := range a.Findings {
+			f.Interface, f.MAC, f.FirstPacket, f.LastPacket = a.Interface, a.MAC, a.FirstPacket, a.LastPacket
+			out = append(out, f)
+		}
 	}
 	m.mu.Lock()
 	pf := make([]Finding, 0, len(m.pktFinds))

@@ -152,6 +152,7 @@ func (v *Validator) assemble(msg *dns.Msg, meta PacketMeta, sc *packetScratch) (
 			}
 		}
 		a.Source, a.Interface = meta.Source, meta.Interface
+		a.MAC, a.FirstPacket, a.LastPacket = meta.MAC, meta.Packet, meta.Packet
 		if !meta.Received.IsZero() {
 			a.FirstSeen, a.LastSeen = meta.Received, meta.Received
 			a.Expires = meta.Received.Add(time.Duration(ents[i].minTTL) * time.Second)

@@ -157,6 +157,13 @@ func (s *Store) Merge(p *Advertisement, now time.Time) bool {
 	if p.Interface != "" {
 		a.Interface = p.Interface
 	}
+	if p.MAC != "" {
+		a.MAC = p.MAC
+	}
+	if p.FirstPacket > 0 && (a.FirstPacket == 0 || p.FirstPacket < a.FirstPacket) {
+		a.FirstPacket = p.FirstPacket
+	}
+	a.LastPacket = max(a.LastPacket, p.LastPacket)
 	for t, ttl := range p.TTL {
 		switch t {
 		case dns.TypeA, dns.TypeAAAA:

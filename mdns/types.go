@@ -93,6 +93,14 @@ type Finding struct {
 	// address and port for packets, "file:line" for Avahi files,
 	// "command line" for svcreg validate.
 	Origin string `json:"origin,omitempty"`
+	// Interface, MAC and the packet numbers attribute a finding on
+	// traffic: the interface it arrived on, and for a capture the
+	// sender's MAC and the first and last packets that carried the
+	// advertisement (or the packet, for a packet finding).
+	Interface   string `json:"interface,omitempty"`
+	MAC         string `json:"mac,omitempty"`
+	FirstPacket int    `json:"first_packet,omitempty"`
+	LastPacket  int    `json:"last_packet,omitempty"`
 }
 
 // Layer is the short form of Source for tables: "registry", "local",
@@ -134,6 +142,12 @@ type Advertisement struct {
 
 	Source    netip.AddrPort `json:"source"` // sender, zero when offline
 	Interface string         `json:"interface,omitempty"`
+	// MAC is the sender's link-layer address and FirstPacket and
+	// LastPacket number the packets that carried the instance, for
+	// advertisements read from a capture ("" and 0 when live).
+	MAC         string `json:"mac,omitempty"`
+	FirstPacket int    `json:"first_packet,omitempty"`
+	LastPacket  int    `json:"last_packet,omitempty"`
 	// Origin names an offline advertisement's origin ("printer.service:3",
 	// "command line"); findings carry it as their Source.
 	Origin    string    `json:"origin,omitempty"`
@@ -167,4 +181,8 @@ type PacketMeta struct {
 	HopLimit  int // IPv4 TTL or IPv6 hop limit, -1 when unknown
 	Size      int // UDP payload bytes, 0 when unknown
 	Received  time.Time
+	// MAC is the sender's link-layer address and Packet the packet's
+	// number, for packets read from a capture ("" and 0 when live).
+	MAC    string
+	Packet int
 }

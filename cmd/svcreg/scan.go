@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
@@ -23,6 +24,7 @@ import (
 // scanFlags are svcreg scan's flags besides the registry ones.
 type scanFlags struct {
 	ifaces   []string
+	pcap     string // a capture to read instead of listening ("-": stdin)
 	duration time.Duration
 	asJSON   bool
 	ads      bool
@@ -41,6 +43,7 @@ func (f *scanFlags) register(fs *flag.FlagSet) {
 		f.ifaces = append(f.ifaces, s)
 		return nil
 	})
+	fs.StringVar(&f.pcap, "pcap", "", "read the mDNS traffic of a pcap or pcapng capture `FILE` (- for standard input: tcpdump -w - | svcreg scan --pcap -) instead of listening")
 	fs.DurationVar(&f.duration, "duration", 10*time.Second, "how long to listen")
 	fs.BoolVar(&f.asJSON, "json", false, "print one JSON object per finding, one per line")
 	fs.BoolVar(&f.ads, "advertisements", false, "with --json: print one JSON object per advertisement (its findings inside) instead")
@@ -72,6 +75,7 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	sf.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: svcreg scan --interface IF [--interface IF2]... [--duration 10s] [--json [--advertisements]]")
+		fmt.Fprintln(fs.Output(), "       svcreg scan --pcap FILE|- [--interface NAME] [--json [--advertisements]]")
 		fmt.Fprintln(fs.Output(), "                   [--registry PATH]... [--fail-on LEVEL] [--no-browse] [--severity RULE=LEVEL] [--disable RULE]")
 		fmt.Fprintln(fs.Output(), "\nListens for mDNS on the interfaces (sharing port 5353 with avahi-daemon), browses every")
 		fmt.Fprintln(fs.Output(), "advertised DNS-SD type, and reports each advertisement's findings. Needs the privilege to")
@@ -87,9 +91,11 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	switch {
-	case len(sf.ifaces) == 0:
+	case len(sf.ifaces) == 0 && sf.pcap == "":
 		fs.Usage()
-		return fail("--interface is required")
+		return fail("--interface or --pcap is required")
+	case sf.pcap != "" && len(sf.ifaces) > 1:
+		return fail("--pcap takes at most one --interface (the name of a pcap file's interface)")
 	case sf.duration <= 0:
 		return fail("--duration must be positive")
 	case sf.ads && !sf.asJSON:
@@ -102,6 +108,9 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	snap, err := rf.load(ctx, logger)
 	if err != nil {
 		return fail("%v", err)
+	}
+	if sf.pcap != "" {
+		return scanCapture(ctx, snap, sf, stdout, stderr, logger)
 	}
 	// Browse in back-to-back rounds of at most 5 s so a second round
 	// browses the types and resolves the instances the first one found.
@@ -129,16 +138,24 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if ctx.Err() != nil {
 		logger.Warn("scan interrupted; reporting what was seen so far")
 	}
+	header := fmt.Sprintf("%d advertisements on %s in %s", len(m.Advertisements()), strings.Join(sf.ifaces, ", "), sf.duration)
+	return writeScanReport(m, sf, header, stdout, stderr)
+}
+
+// writeScanReport prints what the monitor holds and returns the exit
+// status --fail-on asks for.
+func writeScanReport(m *mdns.Monitor, sf scanFlags, header string, stdout, stderr io.Writer) int {
 	ads := m.Advertisements()
 	findings := m.Findings()
 	w := bufio.NewWriter(stdout)
+	var err error
 	switch {
 	case sf.asJSON && sf.ads:
 		err = writeScanJSON(w, ads)
 	case sf.asJSON:
 		err = writeFindingsJSON(w, findings)
 	default:
-		writeScanTable(w, ads, findings, sf)
+		writeScanTable(w, header, ads, findings, sf.pcap != "")
 	}
 	if err == nil {
 		err = w.Flush()
@@ -151,6 +168,56 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitNotFound
 	}
 	return exitOK
+}
+
+// scanCapture reports the findings of the mDNS traffic in a capture, as
+// a live scan hearing it would have: the monitor reads the capture as
+// its packet source, on the capture's clock, without browsing. A capture
+// that ends inside a packet or is corrupt is reported with the findings
+// so far, then the error naming the packet, and exit status 2.
+func scanCapture(ctx context.Context, snap *registry.Snapshot, sf scanFlags, stdout, stderr io.Writer, logger *slog.Logger) int {
+	in := io.Reader(os.Stdin)
+	name := "standard input"
+	if sf.pcap != "-" {
+		f, err := os.Open(sf.pcap)
+		if err != nil {
+			fmt.Fprintf(stderr, "svcreg scan: %v\n", err)
+			return exitUsage
+		}
+		defer f.Close()
+		in, name = f, sf.pcap
+	}
+	iface := "capture"
+	if len(sf.ifaces) == 1 {
+		iface = sf.ifaces[0]
+	}
+	src, err := mdns.NewCaptureSource(in, iface)
+	if err != nil {
+		fmt.Fprintf(stderr, "svcreg scan: %s: %v\n", name, err)
+		return exitUsage
+	}
+	m, err := mdns.NewMonitor(mdns.MonitorConfig{Source: src, Policy: sf.policy.policy, Now: src.Now},
+		registry.NewStore(snap), logger, nil)
+	if err != nil {
+		fmt.Fprintf(stderr, "svcreg scan: %v\n", err)
+		return exitUsage
+	}
+	runErr := m.Run(ctx)
+	st := src.Stats()
+	span := ""
+	if !st.First.IsZero() {
+		span = fmt.Sprintf(", %s to %s", st.First.Format(time.RFC3339Nano), st.Last.Format(time.RFC3339Nano))
+	}
+	header := fmt.Sprintf("%d advertisements in %s (%d packets, %d mDNS, %d skipped%s)",
+		len(m.Advertisements()), name, st.Packets, st.MDNS, st.Skipped, span)
+	logger.Info("scan: capture read", "file", name, "packets", st.Packets, "mdns", st.MDNS, "skipped", st.Skipped,
+		"truncated", st.Truncated)
+	code := writeScanReport(m, sf, header, stdout, stderr)
+	if runErr != nil {
+		fmt.Fprintf(stderr, "svcreg scan: %s: %v (the findings above are those of the packets before it)\n", name, runErr)
+		return exitUsage
+	}
+	return code
 }
 
 // terminal returns w as a file when it is a terminal.
@@ -195,8 +262,8 @@ func writeScanJSON[T any](w io.Writer, items []T) error {
 	return nil
 }
 
-func writeScanTable(w io.Writer, ads []mdns.Advertisement, findings []mdns.Finding, sf scanFlags) {
-	fmt.Fprintf(w, "%d advertisements on %s in %s\n", len(ads), strings.Join(sf.ifaces, ", "), sf.duration)
+func writeScanTable(w io.Writer, header string, ads []mdns.Advertisement, findings []mdns.Finding, fromCapture bool) {
+	fmt.Fprintln(w, header)
 	if len(ads) > 0 {
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "\nINSTANCE\tTYPE\tHOST:PORT\tADDRESSES\tTXT\tFINDINGS")
@@ -223,5 +290,33 @@ func writeScanTable(w io.Writer, ads []mdns.Advertisement, findings []mdns.Findi
 		tw.Flush()
 	}
 	fmt.Fprintln(w)
-	writeFindingsTable(w, findings, false)
+	if fromCapture {
+		// The sender, its MAC and the packets, to find them in Wireshark.
+		for i := range findings {
+			findings[i].Origin = captureOrigin(&findings[i])
+		}
+	}
+	writeFindingsTable(w, findings, fromCapture)
+}
+
+// captureOrigin attributes a finding on captured traffic: "198.18.0.2:5353
+// 02:42:c6:12:00:02 packets 3-17".
+func captureOrigin(f *mdns.Finding) string {
+	parts := []string{}
+	if f.Origin != "" {
+		parts = append(parts, f.Origin)
+	}
+	if f.MAC != "" {
+		parts = append(parts, f.MAC)
+	}
+	switch {
+	case f.FirstPacket > 0 && f.LastPacket > f.FirstPacket:
+		parts = append(parts, fmt.Sprintf("packets %d-%d", f.FirstPacket, f.LastPacket))
+	case f.FirstPacket > 0:
+		parts = append(parts, fmt.Sprintf("packet %d", f.FirstPacket))
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, " ")
 }
