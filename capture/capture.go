@@ -17,6 +17,8 @@ import (
 	"fmt"
 	"io"
 	"math/bits"
+	"net"
+	"net/netip"
 	"time"
 )
 
@@ -440,4 +442,75 @@ func (ifc *iface) time(ticks uint64) time.Time {
 		return time.Time{}
 	}
 	return time.Unix(int64(sec), int64(nsec)).UTC()
+}
+
+// Writer writes a classic pcap file (microsecond timestamps, the host's
+// byte order as tcpdump writes it: little-endian here), for tools and
+// tests that save traffic for Wireshark or for svcreg scan --pcap.
+type Writer struct {
+	w    io.Writer
+	hdr  [16]byte
+	link uint16
+}
+
+// NewWriter writes the file header for frames of the given link type.
+func NewWriter(w io.Writer, link uint16) (*Writer, error) {
+	var h [24]byte
+	binary.LittleEndian.PutUint32(h[0:4], 0xa1b2c3d4)
+	binary.LittleEndian.PutUint16(h[4:6], 2)
+	binary.LittleEndian.PutUint16(h[6:8], 4)
+	binary.LittleEndian.PutUint32(h[16:20], maxPacket)
+	binary.LittleEndian.PutUint32(h[20:24], uint32(link))
+	if _, err := w.Write(h[:]); err != nil {
+		return nil, fmt.Errorf("capture: writing the file header: %w", err)
+	}
+	return &Writer{w: w, link: link}, nil
+}
+
+// WritePacket writes one frame captured at t.
+func (w *Writer) WritePacket(t time.Time, frame []byte) error {
+	if len(frame) > maxPacket {
+		return fmt.Errorf("capture: %w: frame of %d bytes over %d", ErrCorrupt, len(frame), maxPacket)
+	}
+	binary.LittleEndian.PutUint32(w.hdr[0:4], uint32(t.Unix()))
+	binary.LittleEndian.PutUint32(w.hdr[4:8], uint32(t.Nanosecond()/1000))
+	binary.LittleEndian.PutUint32(w.hdr[8:12], uint32(len(frame)))
+	binary.LittleEndian.PutUint32(w.hdr[12:16], uint32(len(frame)))
+	if _, err := w.w.Write(w.hdr[:]); err != nil {
+		return fmt.Errorf("capture: writing a packet header: %w", err)
+	}
+	if _, err := w.w.Write(frame); err != nil {
+		return fmt.Errorf("capture: writing a packet: %w", err)
+	}
+	return nil
+}
+
+// UDPFrame builds an Ethernet frame carrying one UDP datagram from src to
+// dst (IPv4 or IPv6, both of one family) sent by srcMAC with the given
+// hop limit: what a test or a generator writes with a Writer.
+func UDPFrame(srcMAC net.HardwareAddr, src, dst netip.AddrPort, hopLimit uint8, payload []byte) []byte {
+	udp := make([]byte, 8, 8+len(payload))
+	binary.BigEndian.PutUint16(udp[0:2], src.Port())
+	binary.BigEndian.PutUint16(udp[2:4], dst.Port())
+	binary.BigEndian.PutUint16(udp[4:6], uint16(8+len(payload)))
+	udp = append(udp, payload...)
+	dstMAC := []byte{0x01, 0x00, 0x5e, 0x00, 0x00, 0xfb}
+	if dst.Addr().Is6() {
+		dstMAC = []byte{0x33, 0x33, 0x00, 0x00, 0x00, 0xfb}
+	}
+	frame := append(dstMAC, srcMAC...)
+	if src.Addr().Is4() {
+		frame = binary.BigEndian.AppendUint16(frame, etherIPv4)
+		ip := []byte{0x45, 0, 0, 0, 0, 0, 0x40, 0, hopLimit, 17, 0, 0}
+		binary.BigEndian.PutUint16(ip[2:4], uint16(20+len(udp)))
+		s, d := src.Addr().As4(), dst.Addr().As4()
+		ip = append(append(ip, s[:]...), d[:]...)
+		return append(append(frame, ip...), udp...)
+	}
+	frame = binary.BigEndian.AppendUint16(frame, etherIPv6)
+	ip := []byte{0x60, 0, 0, 0, 0, 0, 17, hopLimit}
+	binary.BigEndian.PutUint16(ip[4:6], uint16(len(udp)))
+	s, d := src.Addr().As16(), dst.Addr().As16()
+	ip = append(append(ip, s[:]...), d[:]...)
+	return append(append(frame, ip...), udp...)
 }

@@ -502,3 +502,25 @@ func BenchmarkReadDecode(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(frames)*b.N)/b.Elapsed().Seconds(), "packets/s")
 }
+
+// What Writer and UDPFrame write, Reader and Decode read back.
+func TestWriterRoundTrip(t *testing.T) {
+	var buf bytes.Buffer
+	w, err := NewWriter(&buf, LinkEthernet)
+	require.NoError(t, err)
+	src4, dst4 := netip.AddrPortFrom(v4A, 5353), netip.AddrPortFrom(v4G, 5353)
+	src6, dst6 := netip.AddrPortFrom(v6A, 5353), netip.AddrPortFrom(v6G, 5353)
+	require.NoError(t, w.WritePacket(t0, UDPFrame(macA, src4, dst4, 255, payloadA)))
+	require.NoError(t, w.WritePacket(t0.Add(time.Second), UDPFrame(macB, src6, dst6, 1, payloadB)))
+	pkts, dgs, errs, err := readAll(t, buf.Bytes())
+	require.NoError(t, err)
+	require.Len(t, pkts, 2)
+	require.NoError(t, errs[0])
+	require.NoError(t, errs[1])
+	assert.Equal(t, t0, pkts[0].Time)
+	assert.Equal(t, src4, dgs[0].Src)
+	assert.Equal(t, dst6, dgs[1].Dst)
+	assert.Equal(t, macB, dgs[1].SrcMAC)
+	assert.Equal(t, 1, dgs[1].HopLimit)
+	assert.Equal(t, payloadB, dgs[1].Payload)
+}

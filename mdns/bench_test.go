@@ -16,7 +16,7 @@ import (
 
 // benchSnapshot is the full IANA registry plus the built-in table, as
 // svcreg serve loads it.
-func benchSnapshot(b *testing.B) *registry.Snapshot {
+func benchSnapshot(b testing.TB) *registry.Snapshot {
 	b.Helper()
 	snap, err := registry.Build(ianaSource(b), registry.Builtin())
 	if err != nil {
