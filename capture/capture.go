@@ -200,7 +200,7 @@ func (r *Reader) nextPcap() (*Packet, error) {
 	var h [16]byte
 	n, err := io.ReadFull(r.r, h[:])
 	r.off += int64(n)
-	if err == io.EOF {
+	if errors.Is(err, io.EOF) { // io.ReadFull: nothing read
 		return nil, io.EOF
 	}
 	if err != nil {
@@ -494,11 +494,13 @@ func UDPFrame(srcMAC net.HardwareAddr, src, dst netip.AddrPort, hopLimit uint8, 
 	binary.BigEndian.PutUint16(udp[2:4], dst.Port())
 	binary.BigEndian.PutUint16(udp[4:6], uint16(8+len(payload)))
 	udp = append(udp, payload...)
-	dstMAC := []byte{0x01, 0x00, 0x5e, 0x00, 0x00, 0xfb}
+	frame := make([]byte, 0, 14+40+len(udp))
 	if dst.Addr().Is6() {
-		dstMAC = []byte{0x33, 0x33, 0x00, 0x00, 0x00, 0xfb}
+		frame = append(frame, 0x33, 0x33, 0x00, 0x00, 0x00, 0xfb)
+	} else {
+		frame = append(frame, 0x01, 0x00, 0x5e, 0x00, 0x00, 0xfb)
 	}
-	frame := append(dstMAC, srcMAC...)
+	frame = append(frame, srcMAC...)
 	if src.Addr().Is4() {
 		frame = binary.BigEndian.AppendUint16(frame, etherIPv4)
 		ip := []byte{0x45, 0, 0, 0, 0, 0, 0x40, 0, hopLimit, 17, 0, 0}

@@ -279,7 +279,7 @@ func readAll(t *testing.T, data []byte) ([]*Packet, []Datagram, []error, error) 
 	var decErrs []error
 	for {
 		p, err := r.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return pkts, dgs, decErrs, nil
 		}
 		if err != nil {
@@ -442,7 +442,7 @@ func FuzzReader(f *testing.F) {
 		for n := 0; ; n++ {
 			p, err := r.Next()
 			if err != nil {
-				if err != io.EOF {
+				if !errors.Is(err, io.EOF) {
 					var ce *Error
 					require.ErrorAs(t, err, &ce)
 					require.Equal(t, n+1, ce.Packet)

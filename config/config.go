@@ -213,6 +213,10 @@ type MDNS struct {
 	Publish []PublishLink `yaml:"publish"`
 	// PublishMaxTTL caps the TTL of published records, in seconds.
 	PublishMaxTTL int `yaml:"publish_max_ttl"`
+	// RatePackets and RateBytes are the mdns-rate thresholds, per second
+	// averaged over 10 s, per sender.
+	RatePackets int `yaml:"rate_packets"`
+	RateBytes   int `yaml:"rate_bytes"`
 }
 
 // PublishLink is one link of mdns.publish.
@@ -249,7 +253,8 @@ func Default() Config {
 		DNS:  dnsDefaults(),
 		HTTP: HTTP{Listen: []string{DefaultHTTPListen}},
 		MDNS: MDNS{MaxInstances: DefaultMaxInstances, Browse: true, Profiles: true, Family: string(mdns.FamilyBoth),
-			BrowseInterval: mdns.DefaultBrowseInterval, PublishMaxTTL: proxy.DefaultMaxTTL},
+			BrowseInterval: mdns.DefaultBrowseInterval, PublishMaxTTL: proxy.DefaultMaxTTL,
+			RatePackets: mdns.DefaultRatePackets, RateBytes: mdns.DefaultRateBytes},
 		Log: Log{Level: "info", Format: "text"},
 	}
 }

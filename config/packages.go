@@ -227,6 +227,8 @@ func (l *Loaded) Monitor() (mdns.MonitorConfig, error) {
 		BrowseInterval: l.MDNS.BrowseInterval,
 		Policy:         pol,
 		Family:         mdns.Family(strings.ToLower(l.MDNS.Family)),
+		RatePackets:    l.MDNS.RatePackets,
+		RateBytes:      l.MDNS.RateBytes,
 	}, nil
 }
 

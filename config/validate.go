@@ -438,6 +438,8 @@ func (v *validator) publish(m *MDNS, zone string) {
 		}
 	}
 	v.intRange("mdns.publish_max_ttl", m.PublishMaxTTL, 1, 4500)
+	v.intRange("mdns.rate_packets", m.RatePackets, 1, 1_000_000)
+	v.intRange("mdns.rate_bytes", m.RateBytes, 1, 1_000_000_000)
 }
 
 func (v *validator) mdns(m *MDNS) {

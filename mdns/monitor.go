@@ -24,8 +24,13 @@ import (
 // BrowseInterval and Policy are the config file's; the rest are seams and
 // knobs for tests and svcreg scan.
 type MonitorConfig struct {
-	Interfaces     []string
-	MaxInstances   int           // default DefaultMaxInstances
+	Interfaces   []string
+	MaxInstances int // default DefaultMaxInstances
+	// RatePackets and RateBytes are the mdns-rate thresholds: a sender
+	// above either, averaged over RateWindow, gets one finding (default
+	// DefaultRatePackets and DefaultRateBytes a second).
+	RatePackets    int
+	RateBytes      int
 	Browse         bool          // also query actively (zeroconf)
 	BrowseInterval time.Duration // between browse rounds, default DefaultBrowseInterval
 	Policy         Policy
@@ -59,6 +64,24 @@ const (
 // flushBit is the cache-flush bit of an mDNS record's class (RFC 6762
 // section 10.2).
 const flushBit = 0x8000
+
+// mdns-rate defaults and bounds.
+const (
+	DefaultRatePackets = 50
+	DefaultRateBytes   = 50_000
+	// RateWindow is the window senders' rates are averaged over.
+	RateWindow = 10 * time.Second
+	// maxRateSenders bounds the senders tracked; past it the table starts
+	// again (a flood of spoofed sources cannot grow it).
+	maxRateSenders = 4096
+)
+
+// rateCount is one sender's traffic in the current window.
+type rateCount struct {
+	start          time.Time
+	packets, bytes int
+	reported       bool
+}
 
 // maxPacketFindings bounds the distinct packet-level findings kept.
 const maxPacketFindings = 1000
@@ -94,6 +117,7 @@ type Monitor struct {
 
 	mu       sync.Mutex         // guards the fields below
 	pktFinds map[string]Finding // dedup key -> finding
+	rates    map[netip.Addr]*rateCount
 	types    map[string]struct{}
 	subs     map[chan struct{}]struct{}
 
@@ -141,12 +165,22 @@ func NewMonitor(cfg MonitorConfig, snaps *registry.Store, logger *slog.Logger, r
 	if cfg.FlushInterval <= 0 {
 		cfg.FlushInterval = 250 * time.Millisecond
 	}
+	if cfg.RatePackets < 0 || cfg.RateBytes < 0 {
+		return nil, fmt.Errorf("mdns: rate thresholds %d packets, %d bytes: negative", cfg.RatePackets, cfg.RateBytes)
+	}
+	if cfg.RatePackets == 0 {
+		cfg.RatePackets = DefaultRatePackets
+	}
+	if cfg.RateBytes == 0 {
+		cfg.RateBytes = DefaultRateBytes
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
 	m := &Monitor{
 		cfg: cfg, snaps: snaps, logger: logger, now: cfg.Now, scratch: make(chan *packetScratch, maxScratch),
 		pktFinds: make(map[string]Finding),
+		rates:    make(map[netip.Addr]*rateCount),
 		types:    make(map[string]struct{}),
 		subs:     make(map[chan struct{}]struct{}),
 	}
@@ -334,6 +368,7 @@ func (m *Monitor) flush() {
 // HandlePacket processes one received datagram (the PacketHandler the
 // listener calls; exported for fuzzing and tests).
 func (m *Monitor) HandlePacket(pkt []byte, meta PacketMeta) {
+	m.countRate(len(pkt), meta)
 	// Devices repeat their answers byte for byte (every query for their
 	// type, every announcement); the message unpacked the first time
 	// serves again, read-only.
@@ -632,6 +667,56 @@ func (m *Monitor) validate(a *Advertisement) []Finding {
 
 func (m *Monitor) countFinding(f Finding) {
 	m.findings.WithLabelValues(f.Rule, f.Severity.String()).Inc()
+}
+
+// countRate adds one packet to its sender's window and reports the
+// sender the first time its average over RateWindow passes a threshold
+// (RFC 6762 sections 6 and 8.3 bound how often a responder multicasts).
+// Queries and malformed packets count: a flood is a flood.
+func (m *Monitor) countRate(size int, meta PacketMeta) {
+	if !meta.Source.IsValid() {
+		return
+	}
+	now := meta.Received
+	if now.IsZero() {
+		now = m.now()
+	}
+	addr := meta.Source.Addr()
+	m.mu.Lock()
+	c := m.rates[addr]
+	if c == nil {
+		if len(m.rates) >= maxRateSenders {
+			clear(m.rates)
+		}
+		c = &rateCount{start: now}
+		m.rates[addr] = c
+	}
+	if now.Sub(c.start) >= RateWindow {
+		c.start, c.packets, c.bytes = now, 0, 0
+	}
+	c.packets++
+	c.bytes += size
+	secs := int(RateWindow / time.Second)
+	over := !c.reported && (c.packets > m.cfg.RatePackets*secs || c.bytes > m.cfg.RateBytes*secs)
+	if over {
+		c.reported = true
+	}
+	packets, bytes := c.packets, c.bytes
+	m.mu.Unlock()
+	if !over {
+		return
+	}
+	v := m.currentValidator()
+	if !v.enabled[rMDNSRate] {
+		return
+	}
+	f := v.packetFinding(rMDNSRate, catalogue[rMDNSRate].RFC,
+		fmt.Sprintf("the sender passed %d packets or %d bytes a second: %d packets, %d bytes within %s", m.cfg.RatePackets,
+			m.cfg.RateBytes, packets, bytes, RateWindow), fmt.Sprintf("over %d packets/s or %d bytes/s", m.cfg.RatePackets, m.cfg.RateBytes),
+		"", "", sourceOf(meta))
+	if m.addPacketFindings([]Finding{f}, meta) {
+		m.changed.Store(true)
+	}
 }
 
 // addPacketFindings keeps packet-level findings once per rule, sender

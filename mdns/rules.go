@@ -26,6 +26,10 @@ const (
 	RuleTTL           = "ttl"
 	RuleSRVTarget     = "srv-target"
 	RuleMDNSPacket    = "mdns-packet"
+	RuleNameConflict  = "name-conflict"
+	RuleReflected     = "reflected"
+	RuleLinkLocalOnly = "link-local-only"
+	RuleMDNSRate      = "mdns-rate"
 )
 
 // ErrUnknownRule is returned by Policy.Check for a rule ID that is not in
@@ -54,6 +58,10 @@ const (
 	rTTL
 	rSRVTarget
 	rMDNSPacket
+	rNameConflict
+	rReflected
+	rLinkLocalOnly
+	rMDNSRate
 	numRules
 )
 
@@ -99,6 +107,14 @@ var catalogue = [numRules]Rule{
 		"an address record (A or AAAA) was seen for the SRV target host"},
 	rMDNSPacket: {RuleMDNSPacket, SeverityWarning, "RFC 6762 sections 11 and 18",
 		"a multicast response has ID 0, opcode 0, AA set, TC clear, rcode 0, no cache-flush bit on shared PTR records, source port 5353, IP TTL/hop limit 255, and at most 9000 bytes"},
+	rNameConflict: {RuleNameConflict, SeverityWarning, "RFC 6762 section 9",
+		"no two senders claim the instance name with different SRV or TXT data (one of them should have probed and renamed); seen across packets"},
+	rReflected: {RuleReflected, SeverityWarning, "RFC 6762 section 11",
+		"the instance's records do not arrive unchanged from a second sender of the same address family within a second (a reflector, a bridged loop, or a sleep proxy answering for a host that is awake)"},
+	rLinkLocalOnly: {RuleLinkLocalOnly, SeverityInfo, "RFC 8766 section 5.5.2",
+		"the SRV target has an address that is not link-local (169.254/16, fe80::/10): with only link-local ones it cannot be reached from another link, and a discovery proxy does not publish it"},
+	rMDNSRate: {RuleMDNSRate, SeverityWarning, "RFC 6762 sections 6 and 8.3",
+		"no sender multicasts more than mdns.rate_packets packets or mdns.rate_bytes bytes a second, averaged over 10 s (a responder sends a record at most once a second, and few announcements)"},
 }
 
 // Rules returns the catalogue with default severities, in a fixed order

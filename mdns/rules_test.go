@@ -35,6 +35,8 @@ func TestCatalogue(t *testing.T) {
 		RuleTXTKeyMissing: SeverityWarning, RuleTXTValue: SeverityWarning,
 		RuleTXTFormat: SeverityError, RuleInstanceName: SeverityError, RuleSubtype: SeverityInfo, RuleTTL: SeverityInfo,
 		RuleSRVTarget: SeverityWarning, RuleMDNSPacket: SeverityWarning,
+		RuleNameConflict: SeverityWarning, RuleReflected: SeverityWarning, RuleLinkLocalOnly: SeverityInfo,
+		RuleMDNSRate: SeverityWarning,
 	}
 	got := map[string]Severity{}
 	for _, r := range rules {

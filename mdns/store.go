@@ -2,6 +2,7 @@ package mdns
 
 import (
 	"cmp"
+	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
@@ -140,6 +141,7 @@ func (s *Store) Merge(p *Advertisement, now time.Time) bool {
 		s.pushBack(e)
 	} else {
 		s.moveToBack(e)
+		changed = crossSender(&e.ad, p, now) || changed
 	}
 	a := &e.ad
 	// Packets from the listener carry the time they were read, the
@@ -218,6 +220,45 @@ func (s *Store) Merge(p *Advertisement, now time.Time) bool {
 		s.markDirty(e)
 	}
 	return changed
+}
+
+// reflectWindow is how soon a second sender's unchanged copy of an
+// instance's records counts as reflected.
+const reflectWindow = time.Second
+
+// crossSender compares a packet's records with what another sender last
+// said: other data under the same name is a conflict (RFC 6762 section
+// 9), the same data from a second address of the same family within a
+// second a reflection. A sender is the same when the address matches, or
+// the MAC where both are known (a host's IPv4 and IPv6 packets). It
+// reports whether a new fact was recorded.
+func crossSender(a, p *Advertisement, now time.Time) bool {
+	if !a.Source.IsValid() || !p.Source.IsValid() || a.Source.Addr() == p.Source.Addr() ||
+		(a.MAC != "" && a.MAC == p.MAC) {
+		return false
+	}
+	srvTTL, hasSRV := p.TTL[dns.TypeSRV]
+	txtTTL, hasTXT := p.TTL[dns.TypeTXT]
+	hasSRV, hasTXT = hasSRV && srvTTL > 0 && a.Host != "", hasTXT && txtTTL > 0 && a.HasTXT
+	if !hasSRV && !hasTXT {
+		return false
+	}
+	srvDiffers := hasSRV && (a.Port != p.Port || !strings.EqualFold(a.Host, p.Host))
+	txtDiffers := hasTXT && !slices.Equal(a.TXT, p.TXT)
+	switch {
+	case (srvDiffers || txtDiffers) && a.Conflict == "" && now.Before(a.Expires):
+		what := "TXT"
+		if srvDiffers {
+			what = fmt.Sprintf("SRV %s:%d (was %s:%d)", p.Host, p.Port, a.Host, a.Port)
+		}
+		a.Conflict = fmt.Sprintf("%s claims it with %s after %s", p.Source, what, a.Source)
+		return true
+	case !srvDiffers && !txtDiffers && a.ReflectedBy == "" && a.Source.Addr().Is4() == p.Source.Addr().Is4() &&
+		now.Sub(a.LastSeen) < reflectWindow:
+		a.ReflectedBy = fmt.Sprintf("%s repeats what %s sent", p.Source, a.Source)
+		return true
+	}
+	return false
 }
 
 // carriesRecords reports whether p holds a live PTR, SRV or TXT: only

@@ -148,6 +148,13 @@ type Advertisement struct {
 	MAC         string `json:"mac,omitempty"`
 	FirstPacket int    `json:"first_packet,omitempty"`
 	LastPacket  int    `json:"last_packet,omitempty"`
+	// Conflict describes a second sender that claimed the instance name
+	// with other SRV or TXT data while the first sender's was current
+	// (RFC 6762 section 9); ReflectedBy names a second sender of the same
+	// address family that repeated the records unchanged within a
+	// second. Both stay for the life of the entry; "" when not seen.
+	Conflict    string `json:"conflict,omitempty"`
+	ReflectedBy string `json:"reflected_by,omitempty"`
 	// Origin names an offline advertisement's origin ("printer.service:3",
 	// "command line"); findings carry it as their Source.
 	Origin    string    `json:"origin,omitempty"`

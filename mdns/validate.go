@@ -159,7 +159,38 @@ func (v *Validator) Validate(a *Advertisement) []Finding {
 	c.subtypes()
 	c.ttl()
 	c.srvTarget()
+	c.crossSender()
+	c.linkLocalOnly()
 	return c.out
+}
+
+// crossSender reports what the store saw across packets and senders: a
+// second claim on the name with other data, or a second copy of the
+// same data.
+func (c *check) crossSender() {
+	if c.a.Conflict != "" && c.on(rNameConflict) {
+		c.add(rNameConflict, SeverityWarning, "", "two senders claim this instance name with different data: "+c.a.Conflict, c.a.Conflict)
+	}
+	if c.a.ReflectedBy != "" && c.on(rReflected) {
+		c.add(rReflected, SeverityWarning, "", "the records arrive twice from different senders within a second (a reflector, a bridged loop or a sleep proxy): "+c.a.ReflectedBy, c.a.ReflectedBy)
+	}
+}
+
+// linkLocalOnly: a host reachable only by link-local addresses cannot be
+// used from another link (RFC 3927 section 2.7, RFC 4291 section 2.5.6),
+// which is what a discovery proxy publishes for (RFC 8766 section 5.5.2).
+func (c *check) linkLocalOnly() {
+	a := c.a
+	if !c.on(rLinkLocalOnly) || len(a.Addrs) == 0 {
+		return
+	}
+	for _, ad := range a.Addrs {
+		if !ad.IsLinkLocalUnicast() {
+			return
+		}
+	}
+	c.add(rLinkLocalOnly, SeverityInfo, "", "the SRV target "+a.Host+" has only link-local addresses: unreachable from other links",
+		a.Host)
 }
 
 // nameSyntax: RFC 6335 section 5.1 names, behind the underscore RFC 6763

@@ -56,8 +56,12 @@ func TestE2EScanPcapMatchesLive(t *testing.T) {
 	var capErr bytes.Buffer
 	capCmd.Stderr = &capErr
 	require.NoError(t, capCmd.Start())
-	capDone := make(chan error, 1)
-	go func() { capDone <- capCmd.Wait() }()
+	// tcpdump stopped by SIGINT exits non-zero; its output is what counts.
+	capDone := make(chan struct{})
+	go func() {
+		_ = capCmd.Wait()
+		close(capDone)
+	}()
 	t.Cleanup(func() {
 		_ = capCmd.Process.Signal(syscall.SIGINT)
 		select {

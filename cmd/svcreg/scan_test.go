@@ -14,7 +14,10 @@ func TestScanUsage(t *testing.T) {
 		args []string
 		msg  string
 	}{
-		{"no interface", nil, "--interface is required"},
+		{"no interface", nil, "--interface or --pcap is required"},
+		{"pcap with two interfaces", []string{"--pcap", "x.pcap", "--interface", "a", "--interface", "b"}, "at most one --interface"},
+		{"pcap missing", []string{"--pcap", "/nonexistent/x.pcap", "-q"}, "/nonexistent/x.pcap"},
+		{"not a capture", []string{"--pcap", "testdata/default.services", "-q"}, "not a pcap or pcapng capture"},
 		{"positional", []string{"--interface", "lo", "extra"}, `unexpected argument "extra"`},
 		{"zero duration", []string{"--interface", "lo", "--duration", "0s"}, "--duration must be positive"},
 		{"bad duration", []string{"--interface", "lo", "--duration", "soon"}, "invalid value"},
