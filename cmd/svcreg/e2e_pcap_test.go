@@ -38,6 +38,43 @@ func findingKeys(t *testing.T, out string) ([]string, []map[string]any) {
 	return keys, objs
 }
 
+// startCapture runs mdns-lab capture into file (tcpdump in the observer
+// host, flushing every packet) until the returned function stops it.
+func startCapture(t *testing.T, l *robustLab, file string) (stop func()) {
+	t.Helper()
+	capCmd := exec.Command(l.tool, "capture", file, "120")
+	capCmd.Env = l.env
+	var capErr bytes.Buffer
+	capCmd.Stderr = &capErr
+	require.NoError(t, capCmd.Start())
+	// tcpdump stopped by SIGINT exits non-zero; its output is what counts.
+	capDone := make(chan struct{})
+	go func() {
+		_ = capCmd.Wait()
+		close(capDone)
+	}()
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		_ = capCmd.Process.Signal(syscall.SIGINT)
+		select {
+		case <-capDone:
+		case <-time.After(15 * time.Second):
+			_ = capCmd.Process.Kill()
+			t.Error("tcpdump did not stop")
+		}
+	}
+	t.Cleanup(stop)
+	require.Eventually(t, func() bool {
+		st, err := os.Stat(file)
+		return err == nil && st.Size() >= 24
+	}, 20*time.Second, 50*time.Millisecond, "tcpdump never wrote the pcap header: %s", &capErr)
+	return stop
+}
+
 // TestE2EScanPcapMatchesLive records the lab's mDNS traffic with tcpdump
 // (mdns-lab capture) while a live scan listens and the test publishes a
 // good printer, an advertisement with a broken TXT record and one it then
@@ -51,29 +88,7 @@ func TestE2EScanPcapMatchesLive(t *testing.T) {
 	iana := ianaXML(t)
 	pcapFile := filepath.Join(t.TempDir(), "lan.pcap")
 
-	capCmd := exec.Command(l.tool, "capture", pcapFile, "120")
-	capCmd.Env = l.env
-	var capErr bytes.Buffer
-	capCmd.Stderr = &capErr
-	require.NoError(t, capCmd.Start())
-	// tcpdump stopped by SIGINT exits non-zero; its output is what counts.
-	capDone := make(chan struct{})
-	go func() {
-		_ = capCmd.Wait()
-		close(capDone)
-	}()
-	t.Cleanup(func() {
-		_ = capCmd.Process.Signal(syscall.SIGINT)
-		select {
-		case <-capDone:
-		case <-time.After(10 * time.Second):
-			_ = capCmd.Process.Kill()
-		}
-	})
-	require.Eventually(t, func() bool {
-		st, err := os.Stat(pcapFile)
-		return err == nil && st.Size() >= 24
-	}, 20*time.Second, 50*time.Millisecond, "tcpdump never wrote the pcap header: %s", &capErr)
+	stopCapture := startCapture(t, l, pcapFile)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -102,13 +117,7 @@ func TestE2EScanPcapMatchesLive(t *testing.T) {
 	require.Less(t, time.Since(start), 19*time.Second, "publishing took too long for the 25 s scan")
 	require.NoError(t, scan.Wait(), "live scan: %s", &liveErr)
 
-	// Stop the capture: tcpdump flushed every packet (-U).
-	require.NoError(t, capCmd.Process.Signal(syscall.SIGINT))
-	select {
-	case <-capDone:
-	case <-time.After(15 * time.Second):
-		t.Fatal("tcpdump did not stop")
-	}
+	stopCapture()
 
 	live, _ := findingKeys(t, liveOut.String())
 	require.NotEmpty(t, live, "the live scan found nothing: %s", &liveErr)
@@ -149,4 +158,76 @@ func TestE2EScanPcapMatchesLive(t *testing.T) {
 	assert.Equal(t, exitUsage, code)
 	assert.Regexp(t, `capture: packet \d+ \(byte \d+\): reading \d+ bytes of packet data: truncated capture`, stderr)
 	assert.Contains(t, stderr, "the findings above are those of the packets before it")
+}
+
+// TestE2ECrossPacketRules: two lab hosts claim one instance name with
+// other SRV ports, then one floods the link; the live scan and the scan
+// of the capture both report name-conflict and mdns-rate, the same
+// findings.
+func TestE2ECrossPacketRules(t *testing.T) {
+	l := newRobustLab(t, "svcpc2")
+	testutil.RequireTool(t, "tcpdump", "tcpdump")
+	bin := svcregBinary(t)
+	flooder := mdnsfloodBinary(t)
+	iana := ianaXML(t)
+	for _, h := range []string{"b", "c"} {
+		_, err := l.run(60*time.Second, "add-host", h)
+		require.NoError(t, err)
+	}
+	pcapFile := filepath.Join(t.TempDir(), "lan.pcap")
+	stopCapture := startCapture(t, l, pcapFile)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	scan := exec.CommandContext(ctx, l.tool, "exec", bin, "scan", "--interface", "lab0", "--duration", "25s", "--json",
+		"--no-browse", "--fail-on", "none", "-q", "--registry", iana)
+	scan.Env = l.env
+	var liveOut, liveErr bytes.Buffer
+	scan.Stdout, scan.Stderr = &liveOut, &liveErr
+	require.NoError(t, scan.Start())
+	require.Eventually(t, func() bool {
+		out, err := l.run(10*time.Second, "exec", "cat", "/proc/net/udp")
+		return err == nil && strings.Contains(out, ":14E9 ")
+	}, 15*time.Second, 100*time.Millisecond, "the live scan never bound udp/5353")
+
+	start := time.Now()
+	send := func(host string, args ...string) {
+		t.Helper()
+		out, err := l.run(30*time.Second, append([]string{"exec", "--ns", host, "--", flooder, "-malformed-every", "0", "-settle", "0"}, args...)...)
+		require.NoError(t, err, "%s", out)
+	}
+	// Two senders, one name, other SRV ports: neither probed.
+	send("b", "-instances", "1", "-prefix", "conf", "-port", "8080", "-rate", "2", "-max-time", "3s", "-addr", "198.18.0.3")
+	send("c", "-instances", "1", "-prefix", "conf", "-port", "9090", "-rate", "2", "-max-time", "3s", "-addr", "198.18.0.4")
+	// A flood: 300 packets a second for 4 s (a new instance in each), over
+	// 50 a second averaged over 10 s.
+	send("c", "-instances", "1200", "-prefix", "flood", "-rate", "300", "-max-time", "5s", "-addr", "198.18.0.4")
+	require.Less(t, time.Since(start), 19*time.Second, "sending took too long for the 25 s scan")
+	require.NoError(t, scan.Wait(), "live scan: %s", &liveErr)
+	stopCapture()
+
+	live, liveObjs := findingKeys(t, liveOut.String())
+	joined := strings.Join(live, "\n")
+	assert.Contains(t, joined, "warning name-conflict conf-0 _http._tcp")
+	rateFrom := ""
+	for _, f := range liveObjs {
+		if f["rule"] == "mdns-rate" {
+			rateFrom = f["origin"].(string)
+		}
+	}
+	assert.Equal(t, "198.18.0.4:5353", rateFrom, "the flooding host is named")
+
+	stdout, stderr, code := cli(t, "scan", "--pcap", pcapFile, "--json", "--fail-on", "none", "-q", "--registry", iana)
+	require.Equal(t, exitOK, code, stderr)
+	replay, replayObjs := findingKeys(t, stdout)
+	assert.Equal(t, live, replay, "the capture's findings are the live scan's")
+	for _, f := range replayObjs {
+		if f["rule"] == "mdns-rate" {
+			assert.Equal(t, "02:00:c6:12:00:04", f["mac"], "the flooder's MAC, from the capture")
+		}
+		if f["rule"] == "name-conflict" {
+			assert.Contains(t, f["message"], "198.18.0.")
+			assert.Contains(t, f["message"], "claims it with SRV conf-0.local.:")
+		}
+	}
 }

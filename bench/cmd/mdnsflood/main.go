@@ -63,6 +63,7 @@ type options struct {
 	prefix         string
 	service        string
 	addr           string
+	port           int
 }
 
 // Summary is the JSON the command prints.
@@ -121,10 +122,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.prefix, "prefix", "flood", "instance name `PREFIX` (instances are PREFIX-0, PREFIX-1, ...)")
 	fs.StringVar(&o.service, "service", "_http._tcp", "service `TYPE` announced")
 	fs.StringVar(&o.addr, "addr", "198.18.0.1", "IPv4 address in the A records")
+	fs.IntVar(&o.port, "port", 80, "`PORT` in the SRV records (two senders with other ports claim one name with other data)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if o.instances < 0 || o.perPacket < 1 || o.perPacket > 20 || o.rate < 0 || o.malformedEvery < 0 || o.malformedAfter < 0 {
+	if o.instances < 0 || o.perPacket < 1 || o.perPacket > 20 || o.rate < 0 || o.malformedEvery < 0 || o.malformedAfter < 0 || o.port < 0 || o.port > 65535 {
 		fmt.Fprintln(stderr, "mdnsflood: -instances >= 0, -per-packet 1-20, -rate >= 0, -malformed-every >= 0, -malformed >= 0")
 		return 2
 	}
@@ -310,7 +312,7 @@ func (b *builder) packet(buf []byte, first, n int) ([]byte, error) {
 		host := label + ".local."
 		m.Answer = append(m.Answer,
 			&dns.PTR{Hdr: dns.RR_Header{Name: b.typ, Rrtype: dns.TypePTR, Class: dns.ClassINET, Ttl: 4500}, Ptr: inst},
-			&dns.SRV{Hdr: dns.RR_Header{Name: inst, Rrtype: dns.TypeSRV, Class: dns.ClassINET | cacheFlush, Ttl: 120}, Port: 80, Target: host},
+			&dns.SRV{Hdr: dns.RR_Header{Name: inst, Rrtype: dns.TypeSRV, Class: dns.ClassINET | cacheFlush, Ttl: 120}, Port: uint16(b.o.port), Target: host},
 			&dns.TXT{Hdr: dns.RR_Header{Name: inst, Rrtype: dns.TypeTXT, Class: dns.ClassINET | cacheFlush, Ttl: 4500}, Txt: []string{"path=/", "n=" + strconv.Itoa(i)}},
 			&dns.A{Hdr: dns.RR_Header{Name: host, Rrtype: dns.TypeA, Class: dns.ClassINET | cacheFlush, Ttl: 120}, A: b.addr},
 		)
