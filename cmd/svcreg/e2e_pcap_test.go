@@ -141,6 +141,17 @@ func TestE2EScanPcapMatchesLive(t *testing.T) {
 	stdout, _, _ = cli(t, "scan", "--pcap", pcapFile, "--fail-on", "none", "-q", "--registry", iana)
 	assert.Regexp(t, `(198\.18\.0\.1|\[fd42::1\]):5353 ([0-9a-f]{2}:){5}[0-9a-f]{2} packets? \d+`, stdout)
 
+	// svcreg validate --pcap is the same check.
+	stdout, stderr, code = cli(t, "validate", "--pcap", pcapFile, "--json", "--fail-on", "none", "-q", "--registry", iana)
+	require.Equal(t, exitOK, code, stderr)
+	validated, _ := findingKeys(t, stdout)
+	assert.Equal(t, replay, validated)
+	_, stderr, code = cli(t, "validate", "--pcap", pcapFile, "--instance", "x", "-q", "--registry", iana)
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "--instance does not go with it")
+	_, _, code = cli(t, "validate", "--pcap", pcapFile, "-q", "--registry", iana)
+	assert.Equal(t, exitNotFound, code, "the txt-format error reaches the default --fail-on error")
+
 	// From standard input, as tcpdump -w - | svcreg scan --pcap - runs.
 	data, err := os.ReadFile(pcapFile)
 	require.NoError(t, err)

@@ -110,7 +110,7 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return fail("%v", err)
 	}
 	if sf.pcap != "" {
-		return scanCapture(ctx, snap, sf, stdout, stderr, logger)
+		return scanCapture(ctx, "scan", snap, sf, stdout, stderr, logger)
 	}
 	// Browse in back-to-back rounds of at most 5 s so a second round
 	// browses the types and resolves the instances the first one found.
@@ -175,13 +175,13 @@ func writeScanReport(m *mdns.Monitor, sf scanFlags, header string, stdout, stder
 // its packet source, on the capture's clock, without browsing. A capture
 // that ends inside a packet or is corrupt is reported with the findings
 // so far, then the error naming the packet, and exit status 2.
-func scanCapture(ctx context.Context, snap *registry.Snapshot, sf scanFlags, stdout, stderr io.Writer, logger *slog.Logger) int {
+func scanCapture(ctx context.Context, cmd string, snap *registry.Snapshot, sf scanFlags, stdout, stderr io.Writer, logger *slog.Logger) int {
 	in := io.Reader(os.Stdin)
 	name := "standard input"
 	if sf.pcap != "-" {
 		f, err := os.Open(sf.pcap)
 		if err != nil {
-			fmt.Fprintf(stderr, "svcreg scan: %v\n", err)
+			fmt.Fprintf(stderr, "svcreg "+cmd+": %v\n", err)
 			return exitUsage
 		}
 		defer f.Close()
@@ -193,13 +193,13 @@ func scanCapture(ctx context.Context, snap *registry.Snapshot, sf scanFlags, std
 	}
 	src, err := mdns.NewCaptureSource(in, iface)
 	if err != nil {
-		fmt.Fprintf(stderr, "svcreg scan: %s: %v\n", name, err)
+		fmt.Fprintf(stderr, "svcreg "+cmd+": %s: %v\n", name, err)
 		return exitUsage
 	}
 	m, err := mdns.NewMonitor(mdns.MonitorConfig{Source: src, Policy: sf.policy.policy, Now: src.Now},
 		registry.NewStore(snap), logger, nil)
 	if err != nil {
-		fmt.Fprintf(stderr, "svcreg scan: %v\n", err)
+		fmt.Fprintf(stderr, "svcreg "+cmd+": %v\n", err)
 		return exitUsage
 	}
 	runErr := m.Run(ctx)
@@ -214,7 +214,7 @@ func scanCapture(ctx context.Context, snap *registry.Snapshot, sf scanFlags, std
 		"truncated", st.Truncated)
 	code := writeScanReport(m, sf, header, stdout, stderr)
 	if runErr != nil {
-		fmt.Fprintf(stderr, "svcreg scan: %s: %v (the findings above are those of the packets before it)\n", name, runErr)
+		fmt.Fprintf(stderr, "svcreg "+cmd+": %s: %v (the findings above are those of the packets before it)\n", name, runErr)
 		return exitUsage
 	}
 	return code

@@ -151,6 +151,9 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if vf.pcap != "" {
+		return validateCapture(ctx, &vf, pos, set, stdout, stderr)
+	}
 	ads, readFailed, ok := vf.advertisements(pos, set, stderr)
 	if !ok {
 		return exitUsage
@@ -183,6 +186,33 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	return exitOK
 }
 
+// validateCapture validates what a capture advertises: svcreg scan
+// --pcap with validate's registry, rule and output flags.
+func validateCapture(ctx context.Context, vf *validateFlags, pos []string, set map[string]bool, stdout, stderr io.Writer) int {
+	for _, name := range []string{"avahi", "instance", "port", "host", "txt", "subtype", "hostname"} {
+		if set[name] {
+			fmt.Fprintf(stderr, "svcreg validate: --pcap reads its advertisements from the capture; --%s does not go with it\n", name)
+			return exitUsage
+		}
+	}
+	if len(pos) > 0 {
+		fmt.Fprintf(stderr, "svcreg validate: --pcap takes no arguments (got %q)\n", pos[0])
+		return exitUsage
+	}
+	if err := vf.pf.policy.Check(); err != nil {
+		fmt.Fprintf(stderr, "svcreg validate: %v\n", err)
+		return exitUsage
+	}
+	logger := newCLILogger(stderr, vf.quiet)
+	snap, err := vf.rf.load(ctx, logger)
+	if err != nil {
+		fmt.Fprintf(stderr, "svcreg validate: %v\n", err)
+		return exitUsage
+	}
+	sf := scanFlags{pcap: vf.pcap, asJSON: vf.asJSON, failOn: vf.failOn, quiet: vf.quiet, policy: vf.pf}
+	return scanCapture(ctx, "validate", snap, sf, stdout, stderr, logger)
+}
+
 // validateFlags are svcreg validate's flags: the registry and rule
 // policy, the output, and either one advertisement described by flags or
 // --avahi files.
@@ -195,6 +225,7 @@ type validateFlags struct {
 
 	avahi    bool
 	hostname string
+	pcap     string
 
 	instance string
 	port     int // -1: not given
@@ -209,6 +240,7 @@ func (f *validateFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.failOn, "fail-on", "exit 1 when a finding is at `LEVEL` or above: error, warning, info, or none")
 	fs.BoolVar(&f.asJSON, "json", false, "print one JSON object per finding, one per line")
 	quietFlagVar(fs, &f.quiet, "log only warnings and errors to stderr")
+	fs.StringVar(&f.pcap, "pcap", "", "validate the advertisements in a pcap or pcapng capture `FILE` (- for standard input), as svcreg scan --pcap does")
 	fs.BoolVar(&f.avahi, "avahi", false, "the arguments are Avahi .service files, or directories of them (/etc/avahi/services), to lint")
 	fs.StringVar(&f.hostname, "hostname", "", "`NAME` that replaces %h in Avahi service names (default: this host's name)")
 	fs.StringVar(&f.instance, "instance", "", "the service instance `NAME`, raw (UTF-8, spaces and dots allowed)")
