@@ -16,8 +16,13 @@ import (
 // SRV port and host address given.
 func announce(t *testing.T, port int, addr string) []byte {
 	t.Helper()
+	return announceAs(t, "Office Printer", port, addr)
+}
+
+func announceAs(t *testing.T, instance string, port int, addr string) []byte {
+	t.Helper()
 	m := &dns.Msg{MsgHdr: dns.MsgHdr{Response: true, Authoritative: true}}
-	name := "Office\\ Printer._ipp._tcp.local."
+	name := escapeLabel(instance) + "._ipp._tcp.local."
 	typ := "A"
 	if strings.Contains(addr, ":") {
 		typ = "AAAA"
@@ -90,6 +95,28 @@ func TestCrossPacketRules(t *testing.T) {
 				m.HandlePacket(pkt, meta("198.18.0.1:5353", t0.Add(time.Duration(i)*10*time.Millisecond)))
 			}
 		}, []string{RuleMDNSRate}, nil},
+		{"renamed again and again", func(m *Monitor) {
+			m.HandlePacket(announceAs(t, "Office Printer (2)", 631, "198.18.0.1"), meta("198.18.0.1:5353", t0))
+			m.HandlePacket(announceAs(t, "Office Printer (3)", 631, "198.18.0.1"), meta("198.18.0.1:5353", t0.Add(5*time.Second)))
+		}, []string{RuleRenameLoop}, nil},
+		{"avahi's renames", func(m *Monitor) {
+			m.HandlePacket(announceAs(t, "Office Printer #2", 631, "198.18.0.1"), meta("198.18.0.1:5353", t0))
+			m.HandlePacket(announceAs(t, "Office Printer #3", 631, "198.18.0.1"), meta("198.18.0.1:5353", t0.Add(5*time.Second)))
+		}, []string{RuleRenameLoop}, nil},
+		{"one rename is the protocol working", func(m *Monitor) {
+			m.HandlePacket(announceAs(t, "Office Printer (2)", 631, "198.18.0.1"), meta("198.18.0.1:5353", t0))
+			m.HandlePacket(announceAs(t, "Office Printer (2)", 631, "198.18.0.1"), meta("198.18.0.1:5353", t0.Add(time.Second)))
+		}, nil, []string{RuleRenameLoop}},
+		{"renames far apart", func(m *Monitor) {
+			m.HandlePacket(announceAs(t, "Office Printer (2)", 631, "198.18.0.1"), meta("198.18.0.1:5353", t0))
+			m.HandlePacket(announceAs(t, "Office Printer (3)", 631, "198.18.0.1"), meta("198.18.0.1:5353", t0.Add(RenameWindow+time.Second)))
+		}, nil, []string{RuleRenameLoop}},
+		{"numbered names are not renames", func(m *Monitor) {
+			m.HandlePacket(announceAs(t, "Room 2", 631, "198.18.0.1"), meta("198.18.0.1:5353", t0))
+			m.HandlePacket(announceAs(t, "Room 3", 631, "198.18.0.1"), meta("198.18.0.1:5353", t0.Add(time.Second)))
+			m.HandlePacket(announceAs(t, "flood-2", 631, "198.18.0.1"), meta("198.18.0.1:5353", t0.Add(time.Second)))
+			m.HandlePacket(announceAs(t, "flood-3", 631, "198.18.0.1"), meta("198.18.0.1:5353", t0.Add(time.Second)))
+		}, nil, []string{RuleRenameLoop}},
 		{"busy but within the rate", func(m *Monitor) {
 			pkt := announce(t, 631, "198.18.0.1")
 			for i := range 600 {
@@ -147,4 +174,16 @@ func TestCrossPacketFindingText(t *testing.T) {
 	}
 	off.flush()
 	assert.NotContains(t, ruleMap(off.Findings()), RuleMDNSRate)
+}
+
+func TestRenameBase(t *testing.T) {
+	for in, want := range map[string]string{
+		"Printer (2)": "Printer", "Printer (12)": "Printer", "Printer #2": "Printer", "My (Old) Printer (3)": "My (Old) Printer",
+		"Printer (1)": "", "Printer (0)": "", "Printer (02)": "", "Printer ()": "", "Printer (x)": "", "(2)": "",
+		"Printer": "", "Printer#2": "", "Printer-2": "", "Printer (99999)": "",
+	} {
+		got, ok := renameBase(in)
+		assert.Equal(t, want != "", ok, in)
+		assert.Equal(t, want, got, in)
+	}
 }

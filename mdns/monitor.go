@@ -76,6 +76,55 @@ const (
 	maxRateSenders = 4096
 )
 
+// RenameWindow is how long the renamed forms of one instance name from
+// one sender are gathered for rename-loop.
+const RenameWindow = 10 * time.Minute
+
+// renameKey is one sender's instance name without its rename suffix.
+type renameKey struct {
+	sender netip.Addr
+	base   string // with the service type
+}
+
+// renameSeen gathers the renamed forms of one name.
+type renameSeen struct {
+	start    time.Time
+	names    []string
+	reported bool
+}
+
+// renameBase splits a renamed instance label: "Printer (3)" as
+// mDNSResponder renames and "Printer #3" as avahi does give ("Printer",
+// true); a label without such a suffix (N of 2 or more) gives false.
+func renameBase(label string) (string, bool) {
+	var i int
+	switch {
+	case strings.HasSuffix(label, ")"):
+		i = strings.LastIndex(label, " (")
+		if i <= 0 || !renameNumber(label[i+2:len(label)-1]) {
+			return "", false
+		}
+	default:
+		i = strings.LastIndex(label, " #")
+		if i <= 0 || !renameNumber(label[i+2:]) {
+			return "", false
+		}
+	}
+	return label[:i], true
+}
+
+func renameNumber(s string) bool {
+	if s == "" || len(s) > 4 || s == "0" || s == "1" || s[0] == '0' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 // rateCount is one sender's traffic in the current window.
 type rateCount struct {
 	start          time.Time
@@ -118,6 +167,7 @@ type Monitor struct {
 	mu       sync.Mutex         // guards the fields below
 	pktFinds map[string]Finding // dedup key -> finding
 	rates    map[netip.Addr]*rateCount
+	renames  map[renameKey]*renameSeen
 	types    map[string]struct{}
 	subs     map[chan struct{}]struct{}
 
@@ -181,6 +231,7 @@ func NewMonitor(cfg MonitorConfig, snaps *registry.Store, logger *slog.Logger, r
 		cfg: cfg, snaps: snaps, logger: logger, now: cfg.Now, scratch: make(chan *packetScratch, maxScratch),
 		pktFinds: make(map[string]Finding),
 		rates:    make(map[netip.Addr]*rateCount),
+		renames:  make(map[renameKey]*renameSeen),
 		types:    make(map[string]struct{}),
 		subs:     make(map[chan struct{}]struct{}),
 	}
@@ -471,6 +522,11 @@ func (m *Monitor) handleResponse(msg *dns.Msg, meta PacketMeta) {
 			changed = true
 		}
 	}
+	for _, a := range ads {
+		if a.Instance != "" && !isGoodbye(a) {
+			m.noteRename(a, meta)
+		}
+	}
 	m.learnRecords(msg, ads, meta.Received)
 	if m.addPacketFindings(fs, meta) {
 		changed = true
@@ -667,6 +723,53 @@ func (m *Monitor) validate(a *Advertisement) []Finding {
 
 func (m *Monitor) countFinding(f Finding) {
 	m.findings.WithLabelValues(f.Rule, f.Severity.String()).Inc()
+}
+
+// noteRename gathers a renamed instance name per sender and reports the
+// sender once two renamed forms of one name arrive within RenameWindow.
+func (m *Monitor) noteRename(a *Advertisement, meta PacketMeta) {
+	base, ok := renameBase(a.Instance)
+	if !ok || !meta.Source.IsValid() {
+		return
+	}
+	now := meta.Received
+	if now.IsZero() {
+		now = m.now()
+	}
+	k := renameKey{sender: meta.Source.Addr(), base: base + "." + a.ServiceType()}
+	m.mu.Lock()
+	r := m.renames[k]
+	if r == nil || now.Sub(r.start) > RenameWindow {
+		if len(m.renames) >= maxRateSenders {
+			clear(m.renames)
+		}
+		r = &renameSeen{start: now}
+		m.renames[k] = r
+	}
+	if slices.Contains(r.names, a.Instance) || len(r.names) >= 8 {
+		m.mu.Unlock()
+		return
+	}
+	r.names = append(r.names, a.Instance)
+	report := len(r.names) >= 2 && !r.reported
+	if report {
+		r.reported = true
+	}
+	names := slices.Clone(r.names)
+	m.mu.Unlock()
+	if !report {
+		return
+	}
+	v := m.currentValidator()
+	if !v.enabled[rRenameLoop] {
+		return
+	}
+	f := v.packetFinding(rRenameLoop, catalogue[rRenameLoop].RFC,
+		fmt.Sprintf("the sender renamed %q %d times within %s (%s): it keeps losing a name conflict", base, len(names),
+			RenameWindow, strings.Join(names, ", ")), base, a.Instance, a.ServiceType(), sourceOf(meta))
+	if m.addPacketFindings([]Finding{f}, meta) {
+		m.changed.Store(true)
+	}
 }
 
 // countRate adds one packet to its sender's window and reports the

@@ -30,6 +30,7 @@ const (
 	RuleReflected     = "reflected"
 	RuleLinkLocalOnly = "link-local-only"
 	RuleMDNSRate      = "mdns-rate"
+	RuleRenameLoop    = "rename-loop"
 )
 
 // ErrUnknownRule is returned by Policy.Check for a rule ID that is not in
@@ -62,6 +63,7 @@ const (
 	rReflected
 	rLinkLocalOnly
 	rMDNSRate
+	rRenameLoop
 	numRules
 )
 
@@ -115,6 +117,8 @@ var catalogue = [numRules]Rule{
 		"the SRV target has an address that is not link-local (169.254/16, fe80::/10): with only link-local ones it cannot be reached from another link, and a discovery proxy does not publish it"},
 	rMDNSRate: {RuleMDNSRate, SeverityWarning, "RFC 6762 sections 6 and 8.3",
 		"no sender multicasts more than mdns.rate_packets packets or mdns.rate_bytes bytes a second, averaged over 10 s (a responder sends a record at most once a second, and few announcements)"},
+	rRenameLoop: {RuleRenameLoop, SeverityWarning, "RFC 6762 section 9",
+		"no sender renames an instance again and again (Printer (2), Printer (3), or avahi's Printer #2, #3 within 10 minutes): it keeps losing a conflict, often to its own reflected announcements"},
 }
 
 // Rules returns the catalogue with default severities, in a fixed order
