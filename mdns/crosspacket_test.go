@@ -187,3 +187,38 @@ func TestRenameBase(t *testing.T) {
 		assert.Equal(t, want, got, in)
 	}
 }
+
+// An instance that expires gets goodbye-missing; one that says goodbye
+// does not.
+func TestGoodbyeMissing(t *testing.T) {
+	t0 := time.Now()
+	clock := t0
+	m := newTestMonitor(t, newFakeSource(), nil, func(c *MonitorConfig) { c.Now = func() time.Time { return clock } })
+	m.HandlePacket(announceAs(t, "Vanishing", 631, "198.18.0.1"), meta("198.18.0.1:5353", t0))
+	m.HandlePacket(announceAs(t, "Polite", 631, "198.18.0.1"), meta("198.18.0.1:5353", t0))
+	bye := new(dns.Msg)
+	require.NoError(t, bye.Unpack(announceAs(t, "Polite", 631, "198.18.0.1")))
+	for _, rr := range bye.Answer {
+		rr.Header().Ttl = 0
+	}
+	b, err := bye.Pack()
+	require.NoError(t, err)
+	m.HandlePacket(b, meta("198.18.0.1:5353", t0.Add(time.Second)))
+	m.flush()
+	assert.NotContains(t, ruleMap(m.Findings()), RuleGoodbye, "nothing expired yet")
+
+	clock = t0.Add(4501 * time.Second) // past the PTR and TXT TTLs
+	m.flush()
+	var got []Finding
+	for _, f := range m.Findings() {
+		if f.Rule == RuleGoodbye {
+			got = append(got, f)
+		}
+	}
+	require.Len(t, got, 1)
+	assert.Equal(t, "Vanishing", got[0].Instance)
+	assert.Equal(t, "_ipp._tcp", got[0].ServiceType)
+	assert.Equal(t, "198.18.0.1:5353", got[0].Origin)
+	assert.Equal(t, SeverityInfo, got[0].Severity)
+	assert.Empty(t, m.Advertisements())
+}

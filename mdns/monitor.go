@@ -241,6 +241,7 @@ func NewMonitor(cfg MonitorConfig, snaps *registry.Store, logger *slog.Logger, r
 		Validate:     m.validate,
 		OnEvict:      m.evictions.Inc,
 		OnFinding:    m.countFinding,
+		OnExpire:     m.expired,
 	})
 	m.adsGauge = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "svcreg_mdns_advertisements",
@@ -769,6 +770,39 @@ func (m *Monitor) noteRename(a *Advertisement, meta PacketMeta) {
 			RenameWindow, strings.Join(names, ", ")), base, a.Instance, a.ServiceType(), sourceOf(meta))
 	if m.addPacketFindings([]Finding{f}, meta) {
 		m.changed.Store(true)
+	}
+}
+
+// expired records goodbye-missing for an instance whose records all
+// expired. It runs with the store locked, so it takes the validator
+// bound last (a rebuild would lock the store) and touches only the
+// monitor's own findings.
+func (m *Monitor) expired(a *Advertisement) {
+	b := m.bound.Load()
+	if b == nil || !b.v.enabled[rGoodbye] {
+		return
+	}
+	v := b.v
+	f := v.packetFinding(rGoodbye, catalogue[rGoodbye].RFC,
+		fmt.Sprintf("the instance expired at %s without a goodbye (first seen %s, last %s)",
+			a.Expires.UTC().Format(time.RFC3339), a.FirstSeen.UTC().Format(time.RFC3339), a.LastSeen.UTC().Format(time.RFC3339)),
+		"", a.Instance, a.ServiceType(), "")
+	if a.Source.IsValid() {
+		f.Origin = a.Source.String()
+	}
+	meta := PacketMeta{Source: a.Source, Interface: a.Interface, MAC: a.MAC, Packet: a.LastPacket}
+	if m.addPacketFindings([]Finding{f}, meta) {
+		m.changed.Store(true)
+	}
+	if a.FirstPacket > 0 {
+		m.mu.Lock()
+		for k, pf := range m.pktFinds {
+			if pf.Rule == RuleGoodbye && pf.Instance == a.Instance && pf.ServiceType == a.ServiceType() {
+				pf.FirstPacket = a.FirstPacket
+				m.pktFinds[k] = pf
+			}
+		}
+		m.mu.Unlock()
 	}
 }
 

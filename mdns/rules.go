@@ -31,6 +31,7 @@ const (
 	RuleLinkLocalOnly = "link-local-only"
 	RuleMDNSRate      = "mdns-rate"
 	RuleRenameLoop    = "rename-loop"
+	RuleGoodbye       = "goodbye-missing"
 )
 
 // ErrUnknownRule is returned by Policy.Check for a rule ID that is not in
@@ -64,6 +65,7 @@ const (
 	rLinkLocalOnly
 	rMDNSRate
 	rRenameLoop
+	rGoodbye
 	numRules
 )
 
@@ -119,6 +121,8 @@ var catalogue = [numRules]Rule{
 		"no sender multicasts more than mdns.rate_packets packets or mdns.rate_bytes bytes a second, averaged over 10 s (a responder sends a record at most once a second, and few announcements)"},
 	rRenameLoop: {RuleRenameLoop, SeverityWarning, "RFC 6762 section 9",
 		"no sender renames an instance again and again (Printer (2), Printer (3), or avahi's Printer #2, #3 within 10 minutes): it keeps losing a conflict, often to its own reflected announcements"},
+	rGoodbye: {RuleGoodbye, SeverityInfo, "RFC 6762 section 10.1",
+		"an instance that goes away says goodbye (its records again with TTL 0); one that expires instead lingers in every cache until its TTL runs out"},
 }
 
 // Rules returns the catalogue with default severities, in a fixed order

@@ -36,7 +36,7 @@ func TestCatalogue(t *testing.T) {
 		RuleTXTFormat: SeverityError, RuleInstanceName: SeverityError, RuleSubtype: SeverityInfo, RuleTTL: SeverityInfo,
 		RuleSRVTarget: SeverityWarning, RuleMDNSPacket: SeverityWarning,
 		RuleNameConflict: SeverityWarning, RuleReflected: SeverityWarning, RuleLinkLocalOnly: SeverityInfo,
-		RuleMDNSRate: SeverityWarning, RuleRenameLoop: SeverityWarning,
+		RuleMDNSRate: SeverityWarning, RuleRenameLoop: SeverityWarning, RuleGoodbye: SeverityInfo,
 	}
 	got := map[string]Severity{}
 	for _, r := range rules {

@@ -29,6 +29,11 @@ type StoreConfig struct {
 	// OnFinding is called for each finding that is new on its
 	// advertisement when Flush revalidates it.
 	OnFinding func(Finding)
+	// OnExpire is called (with the store locked) for an instance whose
+	// records all expired: it vanished without the goodbye packet
+	// (TTL 0, RFC 6762 section 10.1) a responder sends when it withdraws
+	// a service or shuts down cleanly.
+	OnExpire func(*Advertisement)
 }
 
 // Store keeps the advertisements seen on the LAN, one per instance
@@ -530,6 +535,9 @@ func (s *Store) flush(now time.Time) bool {
 		// RFC 6762 section 10: a record past its TTL is gone; with none
 		// of its records left the instance is gone.
 		if e.expiry.latest().IsZero() {
+			if s.cfg.OnExpire != nil {
+				s.cfg.OnExpire(&e.ad)
+			}
 			s.remove(e)
 			changed = true
 			continue
