@@ -32,7 +32,10 @@ import (
 // robustFloodPrefix is unique among the team's lab prefixes;
 // bench/mdns-flood.sh uses another (SVCREG_FLOOD_LAB_PREFIX) so that it
 // can run while CI does.
-const robustFloodPrefix = "svcrf1"
+const (
+	robustFloodPrefix  = "svcrf1"
+	robustFlood6Prefix = "svcrf6"
+)
 
 // Defaults of the CI flood; bench/mdns-flood.sh overrides them.
 const (
@@ -150,6 +153,30 @@ func procStatusKB(t *testing.T, pid int, field string) int64 {
 // buffer was full (the daemon could not keep up).
 func udpRcvbufErrors(t *testing.T, pid int) int64 {
 	t.Helper()
+	return udp4RcvbufErrors(t, pid) + udp6RcvbufErrors(t, pid)
+}
+
+// udp6RcvbufErrors is the IPv6 counter, from /proc/PID/net/snmp6.
+func udp6RcvbufErrors(t *testing.T, pid int) int64 {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/net/snmp6", pid))
+	if os.IsNotExist(err) {
+		return 0 // IPv6 disabled in the namespace
+	}
+	require.NoError(t, err)
+	for line := range strings.Lines(string(b)) {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "Udp6RcvbufErrors" {
+			v, err := strconv.ParseInt(f[1], 10, 64)
+			require.NoError(t, err)
+			return v
+		}
+	}
+	t.Fatalf("no Udp6RcvbufErrors in /proc/%d/net/snmp6", pid)
+	return 0
+}
+
+func udp4RcvbufErrors(t *testing.T, pid int) int64 {
+	t.Helper()
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/net/snmp", pid))
 	require.NoError(t, err)
 	var names, values []string
@@ -227,6 +254,23 @@ func envInt(t *testing.T, name string, def int) int {
 }
 
 func TestRobustMDNSFlood(t *testing.T) {
+	group := "224.0.0.251:5353"
+	if os.Getenv("SVCREG_FLOOD_FAMILY") == "6" {
+		group = "[ff02::fb]:5353"
+	}
+	robustFlood(t, os.Getenv("SVCREG_FLOOD_LAB_PREFIX"), robustFloodPrefix, group)
+}
+
+// TestRobustMDNSFloodIPv6 is the same flood over IPv6 (ff02::fb): the
+// listener, the store's bound and the accounting hold there too.
+func TestRobustMDNSFloodIPv6(t *testing.T) {
+	robustFlood(t, os.Getenv("SVCREG_FLOOD6_LAB_PREFIX"), robustFlood6Prefix, "[ff02::fb]:5353")
+}
+
+// robustFlood floods the daemon's mDNS listener from the lab's advertiser
+// host through group and checks that it stays responsive and bounded and
+// counts every datagram.
+func robustFlood(t *testing.T, prefix, defaultPrefix, group string) {
 	instances := envInt(t, "SVCREG_FLOOD_INSTANCES", robustFloodInstances)
 	rate := envInt(t, "SVCREG_FLOOD_RATE", robustFloodRate)
 	rssLimitMB := envInt(t, "SVCREG_FLOOD_RSS_MB", robustFloodRSSMB)
@@ -234,9 +278,8 @@ func TestRobustMDNSFlood(t *testing.T) {
 		rssLimitMB *= 5 // the race detector's shadow memory
 	}
 	require.Greater(t, instances, 2*robustFloodBound, "the flood must overflow the store")
-	prefix := os.Getenv("SVCREG_FLOOD_LAB_PREFIX")
 	if prefix == "" {
-		prefix = robustFloodPrefix
+		prefix = defaultPrefix
 	}
 	lab := newRobustLab(t, prefix)
 	lab.flooder = mdnsfloodBinary(t)
@@ -274,7 +317,7 @@ log:
 	// Phase 1: the flood of distinct instances, one malformed packet
 	// after every 100 announcements.
 	limit := time.Duration(instances/max(rate, 1)+60) * time.Second
-	f := lab.flood(limit+30*time.Second, "-instances", strconv.Itoa(instances), "-rate", strconv.Itoa(rate),
+	f := lab.flood(limit+30*time.Second, "-group", group, "-instances", strconv.Itoa(instances), "-rate", strconv.Itoa(rate),
 		"-malformed-every", "100", "-max-time", limit.String(), "-settle", "10s",
 		"-probe", "http://198.18.0.2:8053", "-dns-probe", "198.18.0.2:5300", "-zone", "svc.test.")
 	drops1 := udpRcvbufErrors(t, pid)
@@ -342,7 +385,7 @@ log:
 	// Phase 2: malformed packets alone, slowly enough that none is
 	// dropped: each one is counted.
 	const extra = 1500
-	m := lab.flood(2*time.Minute, "-instances", "0", "-malformed", strconv.Itoa(extra), "-rate", "500",
+	m := lab.flood(2*time.Minute, "-group", group, "-instances", "0", "-malformed", strconv.Itoa(extra), "-rate", "500",
 		"-settle", "10s", "-probe", "http://198.18.0.2:8053")
 	drops2 := udpRcvbufErrors(t, pid)
 	assert.Equal(t, extra, m.Malformed)

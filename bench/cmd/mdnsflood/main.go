@@ -35,6 +35,7 @@ import (
 
 	"github.com/miekg/dns"
 	"golang.org/x/net/ipv4"
+	"golang.org/x/net/ipv6"
 	"golang.org/x/sys/unix"
 )
 
@@ -107,7 +108,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("mdnsflood", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.iface, "iface", "lab0", "send on `INTERFACE`")
-	fs.StringVar(&o.group, "group", "224.0.0.251:5353", "destination `ADDR:PORT` (the mDNS group)")
+	fs.StringVar(&o.group, "group", "224.0.0.251:5353", "destination `ADDR:PORT`: the mDNS group, 224.0.0.251:5353 or [ff02::fb]:5353")
 	fs.IntVar(&o.srcPort, "src-port", 5353, "source `PORT` (RFC 6762 section 6: responses come from 5353; 0 = any)")
 	fs.IntVar(&o.instances, "instances", 100000, "distinct instances to announce")
 	fs.IntVar(&o.perPacket, "per-packet", 1, "instances per packet (1-20)")
@@ -165,11 +166,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // dial opens the sending socket: bound to the source port (shared with a
 // local responder through SO_REUSEADDR/SO_REUSEPORT, as mDNS stacks do),
-// multicast out of the interface, TTL 255, loopback off.
-func dial(ctx context.Context, o options) (*ipv4.PacketConn, *net.UDPAddr, error) {
-	dst, err := net.ResolveUDPAddr("udp4", o.group)
+// multicast out of the interface, TTL or hop limit 255, loopback off;
+// IPv4 or IPv6 as the group is (224.0.0.251:5353 or [ff02::fb]:5353).
+func dial(ctx context.Context, o options) (net.PacketConn, *net.UDPAddr, error) {
+	dst, err := net.ResolveUDPAddr("udp", o.group)
 	if err != nil {
 		return nil, nil, fmt.Errorf("group %q: %w", o.group, err)
+	}
+	network, bind := "udp4", "0.0.0.0"
+	if dst.IP.To4() == nil {
+		network, bind = "udp6", "::"
+		dst.Zone = o.iface // a link-local group names its link
 	}
 	ifi, err := net.InterfaceByName(o.iface)
 	if err != nil {
@@ -192,26 +199,37 @@ func dial(ctx context.Context, o options) (*ipv4.PacketConn, *net.UDPAddr, error
 		}
 		return serr
 	}}
-	c, err := lc.ListenPacket(ctx, "udp4", fmt.Sprintf("0.0.0.0:%d", o.srcPort))
+	c, err := lc.ListenPacket(ctx, network, net.JoinHostPort(bind, strconv.Itoa(o.srcPort)))
 	if err != nil {
-		return nil, nil, fmt.Errorf("binding udp4 :%d: %w", o.srcPort, err)
+		return nil, nil, fmt.Errorf("binding %s :%d: %w", network, o.srcPort, err)
 	}
-	p := ipv4.NewPacketConn(c)
-	for _, set := range []func() error{
-		func() error { return p.SetMulticastInterface(ifi) },
-		func() error { return p.SetMulticastTTL(255) },
-		func() error { return p.SetMulticastLoopback(false) },
-	} {
+	var sets []func() error
+	if network == "udp4" {
+		p := ipv4.NewPacketConn(c)
+		sets = []func() error{
+			func() error { return p.SetMulticastInterface(ifi) },
+			func() error { return p.SetMulticastTTL(255) },
+			func() error { return p.SetMulticastLoopback(false) },
+		}
+	} else {
+		p := ipv6.NewPacketConn(c)
+		sets = []func() error{
+			func() error { return p.SetMulticastInterface(ifi) },
+			func() error { return p.SetMulticastHopLimit(255) },
+			func() error { return p.SetMulticastLoopback(false) },
+		}
+	}
+	for _, set := range sets {
 		if err := set(); err != nil {
-			p.Close()
+			c.Close()
 			return nil, nil, fmt.Errorf("multicast options on %s: %w", o.iface, err)
 		}
 	}
-	return p, dst, nil
+	return c, dst, nil
 }
 
 // flood sends the announcements and malformed packets, paced to o.rate.
-func flood(ctx context.Context, conn *ipv4.PacketConn, dst *net.UDPAddr, o options, corpus [][]byte) Summary {
+func flood(ctx context.Context, conn net.PacketConn, dst *net.UDPAddr, o options, corpus [][]byte) Summary {
 	var s Summary
 	start := time.Now()
 	deadline := start.Add(o.maxTime)
@@ -221,7 +239,7 @@ func flood(ctx context.Context, conn *ipv4.PacketConn, dst *net.UDPAddr, o optio
 	// send reports whether the packet left; it paces every 50 packets.
 	send := func(pkt []byte) (ok bool) {
 		for try := 0; ; try++ {
-			_, err := conn.WriteTo(pkt, nil, dst)
+			_, err := conn.WriteTo(pkt, dst)
 			if err == nil {
 				s.Bytes += int64(len(pkt))
 				ok = true

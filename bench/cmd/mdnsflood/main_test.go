@@ -24,7 +24,7 @@ func TestMalformedCorpusNeverUnpacks(t *testing.T) {
 	}
 	assert.Len(t, seen, len(corpus), "no duplicates")
 	// A packet that does unpack is caught.
-	good, err := newBuilder(options{prefix: "x", service: "_http._tcp", addr: "198.18.0.1"}).packet(nil, 0, 1)
+	good, err := newBuilder(options{prefix: "x", service: "_http._tcp", addr: "198.18.0.1", port: 80}).packet(nil, 0, 1)
 	require.NoError(t, err)
 	assert.Error(t, checkCorpus([][]byte{good}))
 }
@@ -37,7 +37,7 @@ func TestBuilderPacket(t *testing.T) {
 		{0, 1, []string{"flood-0._http._tcp.local."}},
 		{41, 3, []string{"flood-41._http._tcp.local.", "flood-42._http._tcp.local.", "flood-43._http._tcp.local."}},
 	}
-	b := newBuilder(options{prefix: "flood", service: "_http._tcp", addr: "198.18.0.1"})
+	b := newBuilder(options{prefix: "flood", service: "_http._tcp", addr: "198.18.0.1", port: 80})
 	for _, tt := range tests {
 		pkt, err := b.packet(make([]byte, 0, 9000), tt.first, tt.n)
 		require.NoError(t, err)
