@@ -74,6 +74,14 @@ func TestCrossPacketRules(t *testing.T) {
 			m.HandlePacket(announce(t, 631, "198.18.0.1"), meta("198.18.0.1:5353", t0))
 			m.HandlePacket(announce(t, 8631, "198.18.0.1"), meta("198.18.0.7:5353", t0.Add(2*time.Second)))
 		}, []string{RuleNameConflict}, []string{RuleReflected}},
+		{"two hosts, one host name", func(m *Monitor) {
+			m.HandlePacket(announceAs(t, "Office Printer", 631, "198.18.0.3"), meta("198.18.0.3:5353", t0))
+			m.HandlePacket(announceAs(t, "Hall Printer", 631, "198.18.0.4"), meta("198.18.0.4:5353", t0.Add(time.Second)))
+		}, []string{RuleNameConflict}, []string{RuleReflected}},
+		{"a dual-stack host sends its AAAA over IPv6", func(m *Monitor) {
+			m.HandlePacket(announceAs(t, "Office Printer", 631, "198.18.0.3"), meta("198.18.0.3:5353", t0))
+			m.HandlePacket(announceAs(t, "Hall Printer", 631, "fd42::3"), meta("[fd42::3]:5353", t0.Add(time.Second)))
+		}, nil, []string{RuleNameConflict}},
 		{"a reflector", func(m *Monitor) {
 			m.HandlePacket(announce(t, 631, "198.18.0.1"), meta("198.18.0.1:5353", t0))
 			m.HandlePacket(announce(t, 631, "198.18.0.1"), meta("198.18.0.254:5353", t0.Add(20*time.Millisecond)))

@@ -528,7 +528,7 @@ func (m *Monitor) handleResponse(msg *dns.Msg, meta PacketMeta) {
 			m.noteRename(a, meta)
 		}
 	}
-	m.learnRecords(msg, ads, meta.Received)
+	m.learnRecords(msg, ads, meta.Received, meta.Source.Addr())
 	if m.addPacketFindings(fs, meta) {
 		changed = true
 	}
@@ -607,7 +607,7 @@ func (m *Monitor) mergeSubtyped(a *Advertisement, g *ptrGoodbyes, now time.Time)
 // cache-flush bit on them replaces the host's older addresses) and
 // the service types of enumeration answers (RFC 6763 section 9), which
 // the browser then browses.
-func (m *Monitor) learnRecords(msg *dns.Msg, ads []*Advertisement, now time.Time) {
+func (m *Monitor) learnRecords(msg *dns.Msg, ads []*Advertisement, now time.Time, from netip.Addr) {
 	// The addresses of the SRV targets came in with the advertisements
 	// (Store.Merge); only the others are added here.
 	merged := func(host string) bool {
@@ -629,7 +629,7 @@ func (m *Monitor) learnRecords(msg *dns.Msg, ads []*Advertisement, now time.Time
 			case *dns.A:
 				if a, ok := netip.AddrFromSlice(r.A); ok {
 					if !merged(r.Hdr.Name) {
-						m.store.AddHostAddr(r.Hdr.Name, a.Unmap(), r.Hdr.Ttl, now)
+						m.store.AddHostAddr(r.Hdr.Name, a.Unmap(), r.Hdr.Ttl, now, from)
 					}
 					if r.Hdr.Class&flushBit != 0 && r.Hdr.Ttl != 0 {
 						flushes = append(flushes, flush{r.Hdr.Name, false})
@@ -638,7 +638,7 @@ func (m *Monitor) learnRecords(msg *dns.Msg, ads []*Advertisement, now time.Time
 			case *dns.AAAA:
 				if a, ok := netip.AddrFromSlice(r.AAAA); ok {
 					if !merged(r.Hdr.Name) {
-						m.store.AddHostAddr(r.Hdr.Name, a, r.Hdr.Ttl, now)
+						m.store.AddHostAddr(r.Hdr.Name, a, r.Hdr.Ttl, now, from)
 					}
 					if r.Hdr.Class&flushBit != 0 && r.Hdr.Ttl != 0 {
 						flushes = append(flushes, flush{r.Hdr.Name, true})

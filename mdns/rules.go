@@ -112,7 +112,7 @@ var catalogue = [numRules]Rule{
 	rMDNSPacket: {RuleMDNSPacket, SeverityWarning, "RFC 6762 sections 11 and 18",
 		"a multicast response has ID 0, opcode 0, AA set, TC clear, rcode 0, no cache-flush bit on shared PTR records, source port 5353, IP TTL/hop limit 255, and at most 9000 bytes"},
 	rNameConflict: {RuleNameConflict, SeverityWarning, "RFC 6762 section 9",
-		"no two senders claim the instance name with different SRV or TXT data (one of them should have probed and renamed); seen across packets"},
+		"no two senders claim the instance name with different SRV or TXT data, or give the SRV target host name addresses of one family (one of them should have probed and renamed); seen across packets"},
 	rReflected: {RuleReflected, SeverityWarning, "RFC 6762 section 11",
 		"the instance's records do not arrive unchanged from a second sender of the same address family within a second (a reflector, a bridged loop, or a sleep proxy answering for a host that is awake)"},
 	rLinkLocalOnly: {RuleLinkLocalOnly, SeverityInfo, "RFC 8766 section 5.5.2",

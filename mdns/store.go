@@ -70,6 +70,7 @@ type hostAddr struct {
 	ttl  uint32
 	seen time.Time
 	exp  time.Time
+	from netip.Addr // the sender that gave it, when known
 }
 
 type hostEntry struct {
@@ -77,6 +78,10 @@ type hostEntry struct {
 	addrs map[netip.Addr]hostAddr
 	ads   map[*storeEntry]struct{}
 	seen  time.Time
+	// conflict describes a second sender that gave the host name an
+	// address of the same family as one a first sender gave it (RFC 6762
+	// section 9), "" when none was seen.
+	conflict string
 }
 
 // NewStore returns an empty store.
@@ -218,7 +223,7 @@ func (s *Store) Merge(p *Advertisement, now time.Time) bool {
 		if addr.Is6() {
 			ttl = p.TTL[dns.TypeAAAA]
 		}
-		s.addHostAddr(p.Host, addr, ttl, now)
+		s.addHostAddr(p.Host, addr, ttl, now, p.Source.Addr())
 	}
 	a.Expires = e.expiry.latest()
 	if changed {
@@ -343,13 +348,13 @@ func (x *expiries) latest() time.Time {
 
 // AddHostAddr records an A or AAAA record for host (ttl 0: goodbye) and
 // marks the advertisements whose SRV names host for revalidation.
-func (s *Store) AddHostAddr(host string, addr netip.Addr, ttl uint32, now time.Time) {
+func (s *Store) AddHostAddr(host string, addr netip.Addr, ttl uint32, now time.Time, from netip.Addr) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.addHostAddr(host, addr, ttl, now)
+	s.addHostAddr(host, addr, ttl, now, from)
 }
 
-func (s *Store) addHostAddr(host string, addr netip.Addr, ttl uint32, now time.Time) {
+func (s *Store) addHostAddr(host string, addr netip.Addr, ttl uint32, now time.Time, from netip.Addr) {
 	if host == "" || !addr.IsValid() {
 		return
 	}
@@ -372,7 +377,10 @@ func (s *Store) addHostAddr(host string, addr netip.Addr, ttl uint32, now time.T
 		}
 		delete(h.addrs, addr)
 	} else {
-		h.addrs[addr] = hostAddr{ttl: ttl, seen: now, exp: now.Add(time.Duration(ttl) * time.Second)}
+		if !had && h.conflict == "" {
+			h.conflict = hostConflict(h, host, addr, from, now)
+		}
+		h.addrs[addr] = hostAddr{ttl: ttl, seen: now, exp: now.Add(time.Duration(ttl) * time.Second), from: from}
 		if had && old.ttl == ttl {
 			return
 		}
@@ -593,8 +601,29 @@ func containsFinding(fs []Finding, f Finding) bool {
 	return false
 }
 
+// hostConflict reports a second sender giving host an address of the same
+// family as a current one from another sender, itself sending over the
+// same family: two hosts that use one name. A dual-stack host (its A
+// over IPv4, its AAAA over IPv6) is not one; a host that sends from two
+// addresses of one family would be, and is rare.
+func hostConflict(h *hostEntry, host string, addr, from netip.Addr, now time.Time) string {
+	if !from.IsValid() {
+		return ""
+	}
+	for a, ha := range h.addrs {
+		if ha.from.IsValid() && ha.from != from && a.Is4() == addr.Is4() && ha.from.Is4() == from.Is4() && now.Before(ha.exp) {
+			return fmt.Sprintf("%s gives %s the address %s after %s gave it %s", from, host, addr, ha.from, a)
+		}
+	}
+	return ""
+}
+
 func (s *Store) fillAddrs(e *storeEntry) {
 	e.ad.Addrs = e.ad.Addrs[:0]
+	e.ad.HostConflict = ""
+	if e.host != nil {
+		e.ad.HostConflict = e.host.conflict
+	}
 	if e.host != nil {
 		for a := range e.host.addrs {
 			e.ad.Addrs = append(e.ad.Addrs, a)

@@ -203,9 +203,9 @@ func TestStoreHostAddressesLater(t *testing.T) {
 	assert.Equal(t, 1, validations)
 
 	// A different case of the host name still matches (RFC 6762 section 16).
-	s.AddHostAddr("PRINTER.local.", netip.MustParseAddr("198.18.0.1"), 120, t0.Add(time.Second))
-	s.AddHostAddr("printer.local.", netip.MustParseAddr("fd42::1"), 60, t0.Add(time.Second))
-	s.AddHostAddr("unrelated.local.", netip.MustParseAddr("198.18.0.9"), 120, t0.Add(time.Second))
+	s.AddHostAddr("PRINTER.local.", netip.MustParseAddr("198.18.0.1"), 120, t0.Add(time.Second), netip.Addr{})
+	s.AddHostAddr("printer.local.", netip.MustParseAddr("fd42::1"), 60, t0.Add(time.Second), netip.Addr{})
+	s.AddHostAddr("unrelated.local.", netip.MustParseAddr("198.18.0.9"), 120, t0.Add(time.Second), netip.Addr{})
 	ads = s.Advertisements(t0.Add(time.Second))
 	require.Len(t, ads, 1)
 	assert.Equal(t, []netip.Addr{netip.MustParseAddr("198.18.0.1"), netip.MustParseAddr("fd42::1")}, ads[0].Addrs)
@@ -221,7 +221,7 @@ func TestStoreHostAddressesLater(t *testing.T) {
 	// The AAAA expires, then the A says goodbye.
 	ads = s.Advertisements(t0.Add(62 * time.Second))
 	assert.Equal(t, []netip.Addr{netip.MustParseAddr("198.18.0.1")}, ads[0].Addrs)
-	s.AddHostAddr("printer.local.", netip.MustParseAddr("198.18.0.1"), 0, t0.Add(63*time.Second))
+	s.AddHostAddr("printer.local.", netip.MustParseAddr("198.18.0.1"), 0, t0.Add(63*time.Second), netip.Addr{})
 	ads = s.Advertisements(t0.Add(63 * time.Second))
 	assert.Empty(t, ads[0].Addrs)
 	assert.Len(t, ads[0].Findings, 1)
@@ -231,15 +231,15 @@ func TestStoreCacheFlushHost(t *testing.T) {
 	s := NewStore(StoreConfig{})
 	s.Merge(part("P", map[uint16]uint32{dns.TypePTR: 4500, dns.TypeSRV: 120}, nil), t0)
 	old4, old6 := netip.MustParseAddr("198.18.0.1"), netip.MustParseAddr("fd42::1")
-	s.AddHostAddr("printer.local.", old4, 120, t0)
-	s.AddHostAddr("printer.local.", old6, 120, t0)
+	s.AddHostAddr("printer.local.", old4, 120, t0, netip.Addr{})
+	s.AddHostAddr("printer.local.", old6, 120, t0, netip.Addr{})
 	// within a second: a second address of the same set is kept
 	new4 := netip.MustParseAddr("198.18.0.5")
-	s.AddHostAddr("printer.local.", new4, 120, t0.Add(500*time.Millisecond))
+	s.AddHostAddr("printer.local.", new4, 120, t0.Add(500*time.Millisecond), netip.Addr{})
 	s.CacheFlushHost("printer.local.", false, t0.Add(500*time.Millisecond))
 	assert.Equal(t, []netip.Addr{old4, new4, old6}, s.Advertisements(t0.Add(time.Second))[0].Addrs)
 	// later: the flush drops the IPv4 address not refreshed, and only IPv4
-	s.AddHostAddr("printer.local.", new4, 120, t0.Add(3*time.Second))
+	s.AddHostAddr("printer.local.", new4, 120, t0.Add(3*time.Second), netip.Addr{})
 	s.CacheFlushHost("printer.local.", false, t0.Add(3*time.Second))
 	assert.Equal(t, []netip.Addr{new4, old6}, s.Advertisements(t0.Add(3 * time.Second))[0].Addrs)
 	s.CacheFlushHost("unknown.local.", true, t0) // no-op
@@ -302,7 +302,7 @@ func TestStoreFloodStaysBounded(t *testing.T) {
 		a.Host = "h" + strconv.Itoa(i) + ".local."
 		s.Merge(a, t0)
 		if i%1000 == 0 {
-			s.AddHostAddr(a.Host, netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 120, t0)
+			s.AddHostAddr(a.Host, netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 120, t0, netip.Addr{})
 		}
 		if i%1000 == 0 && s.Len() > DefaultMaxInstances {
 			t.Fatalf("after %d instances the store holds %d", i+1, s.Len())

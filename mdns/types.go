@@ -155,6 +155,9 @@ type Advertisement struct {
 	// second. Both stay for the life of the entry; "" when not seen.
 	Conflict    string `json:"conflict,omitempty"`
 	ReflectedBy string `json:"reflected_by,omitempty"`
+	// HostConflict describes a second sender giving the SRV target host
+	// name an address of the same family (two hosts using one name).
+	HostConflict string `json:"host_conflict,omitempty"`
 	// Origin names an offline advertisement's origin ("printer.service:3",
 	// "command line"); findings carry it as their Source.
 	Origin    string    `json:"origin,omitempty"`

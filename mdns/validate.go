@@ -171,6 +171,9 @@ func (c *check) crossSender() {
 	if c.a.Conflict != "" && c.on(rNameConflict) {
 		c.add(rNameConflict, SeverityWarning, "", "two senders claim this instance name with different data: "+c.a.Conflict, c.a.Conflict)
 	}
+	if c.a.HostConflict != "" && c.on(rNameConflict) {
+		c.add(rNameConflict, SeverityWarning, "", "two senders use the host name "+c.a.Host+": "+c.a.HostConflict, c.a.HostConflict)
+	}
 	if c.a.ReflectedBy != "" && c.on(rReflected) {
 		c.add(rReflected, SeverityWarning, "", "the records arrive twice from different senders within a second (a reflector, a bridged loop or a sleep proxy): "+c.a.ReflectedBy, c.a.ReflectedBy)
 	}
