@@ -86,6 +86,12 @@ func TestCrossPacketRules(t *testing.T) {
 			m.HandlePacket(announce(t, 631, "198.18.0.1"), meta("198.18.0.1:5353", t0))
 			m.HandlePacket(announce(t, 631, "198.18.0.1"), meta("198.18.0.254:5353", t0.Add(20*time.Millisecond)))
 		}, []string{RuleReflected}, []string{RuleNameConflict}},
+		{"one packet on two links", func(m *Monitor) {
+			m.HandlePacket(announce(t, 631, "198.18.0.1"), meta("198.18.0.1:5353", t0))
+			other := meta("198.18.0.1:5353", t0.Add(5*time.Millisecond))
+			other.Interface = "lab1"
+			m.HandlePacket(announce(t, 631, "198.18.0.1"), other)
+		}, []string{RuleReflected}, []string{RuleNameConflict}},
 		{"the same data later from another address is not a reflection", func(m *Monitor) {
 			m.HandlePacket(announce(t, 631, "198.18.0.1"), meta("198.18.0.1:5353", t0))
 			m.HandlePacket(announce(t, 631, "198.18.0.1"), meta("198.18.0.9:5353", t0.Add(5*time.Second)))

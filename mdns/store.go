@@ -243,6 +243,13 @@ const reflectWindow = time.Second
 // the MAC where both are known (a host's IPv4 and IPv6 packets). It
 // reports whether a new fact was recorded.
 func crossSender(a, p *Advertisement, now time.Time) bool {
+	if a.ReflectedBy == "" && a.Interface != "" && p.Interface != "" && a.Interface != p.Interface &&
+		now.Sub(a.LastSeen) < reflectWindow && sameRecords(a, p) {
+		// The same packet heard on two links: a bridged loop, or a
+		// reflector between them.
+		a.ReflectedBy = fmt.Sprintf("%s on %s repeats what %s sent on %s", p.Source, p.Interface, a.Source, a.Interface)
+		return true
+	}
 	if !a.Source.IsValid() || !p.Source.IsValid() || a.Source.Addr() == p.Source.Addr() ||
 		(a.MAC != "" && a.MAC == p.MAC) {
 		return false
@@ -269,6 +276,21 @@ func crossSender(a, p *Advertisement, now time.Time) bool {
 		return true
 	}
 	return false
+}
+
+// sameRecords reports whether p carries an SRV or TXT and those it
+// carries equal a's.
+func sameRecords(a, p *Advertisement) bool {
+	srvTTL, hasSRV := p.TTL[dns.TypeSRV]
+	txtTTL, hasTXT := p.TTL[dns.TypeTXT]
+	hasSRV, hasTXT = hasSRV && srvTTL > 0 && a.Host != "", hasTXT && txtTTL > 0 && a.HasTXT
+	if !hasSRV && !hasTXT {
+		return false
+	}
+	if hasSRV && (a.Port != p.Port || !strings.EqualFold(a.Host, p.Host)) {
+		return false
+	}
+	return !hasTXT || slices.Equal(a.TXT, p.TXT)
 }
 
 // carriesRecords reports whether p holds a live PTR, SRV or TXT: only
