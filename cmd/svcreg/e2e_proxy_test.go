@@ -1,9 +1,11 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +14,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/svcreg/svcreg/internal/testutil"
+	"github.com/svcreg/svcreg/proxy"
 )
+
+// proxyMaxPerType is the bound on one type's instances in a link's zone.
+const proxyMaxPerType = proxy.MaxInstancesPerType
 
 // proxyLabPrefix is unique among the team's lab tests.
 const proxyLabPrefix = "svcdp1"
@@ -156,7 +162,7 @@ func TestE2EDiscoveryProxyOnDemand(t *testing.T) {
   cache_dir: `+filepath.Join(dir, "cache")+`
   watch: false
 dns:
-  listen: ["127.0.0.1:5300"]
+  listen: ["127.0.0.1:5300", "198.18.0.2:5300"]
 http:
   listen: ["127.0.0.1:8053"]
 mdns:
@@ -196,4 +202,99 @@ log:
 		time.Sleep(300 * time.Millisecond)
 	}
 	assert.Contains(t, logs.String(), "asking the links for a type a unicast client looked for")
+}
+
+// TestE2EDiscoveryProxyManyFromOneHost: one lab host announces 10,000
+// instances of one type. The link's zone holds the first
+// proxy.MaxInstancesPerType of them, /v1/published lists the others as
+// left out and why, queries are answered throughout, and the daemon's
+// memory stays under 300 MB.
+func TestE2EDiscoveryProxyManyFromOneHost(t *testing.T) {
+	testutil.RequireTool(t, "dig", "bind9-dnsutils")
+	bin := svcregBinary(t)
+	l := newRobustLab(t, "svcdp3")
+	flooder := mdnsfloodBinary(t)
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "svcreg.yml")
+	require.NoError(t, os.WriteFile(cfgPath, []byte(`registry:
+  services_file: `+filepath.Join(dir, "no-services-file")+`
+  cache_dir: `+filepath.Join(dir, "cache")+`
+  watch: false
+dns:
+  listen: ["127.0.0.1:5300", "198.18.0.2:5300"]
+http:
+  listen: ["127.0.0.1:8053"]
+mdns:
+  interfaces: [lab0]
+  browse: false
+  publish:
+    - {interface: lab0, policy: all}
+log:
+  level: warn
+`), 0o644))
+	logs := &syncBuffer{}
+	cmd := exec.Command(l.tool, "exec", "--", bin, "serve", "--config", cfgPath)
+	cmd.Env = l.env
+	cmd.Stdout, cmd.Stderr = logs, logs
+	done := testutil.StartProcess(t, cmd, logs)
+	const z = "lab0.lan.services.internal."
+	dig := func(args ...string) string {
+		out, _ := l.run(30*time.Second, append([]string{"exec", "--", "dig", "@127.0.0.1", "-p", "5300", "+time=2", "+tries=1", "+norec"}, args...)...)
+		return out
+	}
+	require.Eventually(t, func() bool { return strings.Contains(dig(z, "SOA"), "status: NOERROR") }, 45*time.Second, 200*time.Millisecond,
+		"the link's zone: %s", logs)
+
+	const n = 10000
+	out, err := l.run(2*time.Minute, "exec", "--ns", "adv", "--", flooder, "-instances", strconv.Itoa(n), "-rate", "1000",
+		"-malformed-every", "0", "-settle", "0", "-max-time", "60s", "-prefix", "dev", "-service", "_http._tcp", "-addr", "198.18.0.1",
+		"-dns-probe", "198.18.0.2:5300", "-zone", z)
+	require.NoError(t, err, "%s", out)
+	var f floodSummary
+	require.NoError(t, json.Unmarshal([]byte(out), &f), "%s", out)
+	require.True(t, f.Complete)
+
+	type published struct {
+		Zones []struct {
+			Instances int `json:"instances"`
+			Excluded  []struct {
+				Reason string `json:"reason"`
+			} `json:"excluded"`
+		} `json:"zones"`
+	}
+	var p published
+	var body string
+	require.Eventually(t, func() bool {
+		var err error
+		body, err = l.run(30*time.Second, "exec", "--", "curl", "-sS", "--max-time", "20", "http://127.0.0.1:8053/v1/published")
+		if err != nil {
+			body = err.Error()
+		}
+		p = published{}
+		if err := json.Unmarshal([]byte(body), &p); err != nil || len(p.Zones) != 1 {
+			return false
+		}
+		// A few announcements may be lost on the way (the kernel drops
+		// what the socket cannot hold); most of the 9,000 over the bound
+		// arrive and are left out.
+		return p.Zones[0].Instances == proxyMaxPerType && len(p.Zones[0].Excluded) >= (n-proxyMaxPerType)*9/10
+	}, 60*time.Second, 500*time.Millisecond, "the zone fills up to the per-type bound")
+	t.Logf("published %d instances, %d left out", p.Zones[0].Instances, len(p.Zones[0].Excluded))
+	assert.Contains(t, p.Zones[0].Excluded[0].Reason, "more than 1000 instances of the type on the link")
+
+	ptrs := strings.Count(dig("+tcp", "+short", "_http._tcp."+z, "PTR"), "._http._tcp."+z)
+	assert.Equal(t, proxyMaxPerType, ptrs, "the type's PTR RRset holds the bound")
+	select {
+	case err := <-done:
+		t.Fatalf("daemon exited: %v\n%s", err, logs)
+	default:
+	}
+	hwm := procStatusKB(t, cmd.Process.Pid, "VmHWM")
+	t.Logf("daemon peak RSS %.1f MiB; DNS probes during the flood: %d, %d failed", float64(hwm)/1024, f.DNSProbes, f.DNSFailures)
+	limit := int64(300 << 10)
+	if raceBuild {
+		limit *= 5
+	}
+	assert.Less(t, hwm, limit, "peak RSS")
+	assert.Zero(t, f.DNSFailures, "queries answered throughout: %s", f.FirstDNSError)
 }
