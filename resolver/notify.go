@@ -70,6 +70,9 @@ func (s *Server) notifyOne(ctx context.Context, zone, target string, soa *dns.SO
 	}
 	wait := s.cfg.NotifyTimeout
 	for attempt := 1; attempt <= s.cfg.NotifyRetries; attempt++ {
+		if ctx.Err() != nil {
+			return // a newer serial's NOTIFY took over before this one left
+		}
 		actx, cancel := context.WithTimeout(ctx, wait)
 		r, _, err := c.ExchangeContext(actx, m, target)
 		cancel()
