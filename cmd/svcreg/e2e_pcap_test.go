@@ -247,3 +247,73 @@ func TestE2ECrossPacketRules(t *testing.T) {
 	assert.Regexp(t, `198\.18\.0\.[34]:5353 claims it with SRV conf-0\.local\.:(8080|9090) \(was conf-0\.local\.:(8080|9090)\)`, joinedConflicts)
 	assert.Regexp(t, `two senders use the host name conf-0\.local\.: 198\.18\.0\.[34] gives conf-0\.local\. the address`, joinedConflicts)
 }
+
+// TestE2ERenameLoop: a lab host keeps claiming "Lab Printer", then a
+// second one "Lab Printer #2", while avahi publishes "Lab Printer": avahi
+// renames to #2, then to #3. The live scan and the scan of the capture
+// both report avahi's rename-loop.
+func TestE2ERenameLoop(t *testing.T) {
+	l := newRobustLab(t, "svcpc3")
+	testutil.RequireTool(t, "tcpdump", "tcpdump")
+	bin := svcregBinary(t)
+	flooder := mdnsfloodBinary(t)
+	iana := ianaXML(t)
+	for _, h := range []string{"b", "c"} {
+		_, err := l.run(60*time.Second, "add-host", h)
+		require.NoError(t, err)
+	}
+	pcapFile := filepath.Join(t.TempDir(), "lan.pcap")
+	stopCapture := startCapture(t, l, pcapFile)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	scan := exec.CommandContext(ctx, l.tool, "exec", bin, "scan", "--interface", "lab0", "--duration", "35s", "--json",
+		"--no-browse", "--fail-on", "none", "-q", "--registry", iana)
+	scan.Env = l.env
+	var liveOut, liveErr bytes.Buffer
+	scan.Stdout, scan.Stderr = &liveOut, &liveErr
+	require.NoError(t, scan.Start())
+	require.Eventually(t, func() bool {
+		out, err := l.run(10*time.Second, "exec", "cat", "/proc/net/udp")
+		return err == nil && strings.Contains(out, ":14E9 ")
+	}, 15*time.Second, 100*time.Millisecond, "the live scan never bound udp/5353")
+
+	// claim announces one name from a lab host for 25 s, in bursts (the
+	// flooder paces every 50 packets), as a device that does not probe.
+	claim := func(host, name, addr string) *exec.Cmd {
+		c := exec.CommandContext(ctx, l.tool, "exec", "--ns", host, "--", flooder, "-name", name, "-service", "_ipp._tcp",
+			"-instances", "500", "-rate", "20", "-max-time", "25s", "-malformed-every", "0", "-settle", "0", "-addr", addr)
+		c.Env = l.env
+		require.NoError(t, c.Start())
+		return c
+	}
+	start := time.Now()
+	first := claim("b", "Lab Printer", "198.18.0.3")
+	time.Sleep(time.Second)
+	// Without waiting: avahi's probing is what the claims disturb.
+	_, err := l.run(60*time.Second, "publish", "--no-wait", "Lab Printer", "_ipp._tcp", "631", "txtvers=1", "rp=ipp/print")
+	require.NoError(t, err)
+	time.Sleep(4 * time.Second)
+	second := claim("c", "Lab Printer #2", "198.18.0.4")
+	require.Less(t, time.Since(start), 20*time.Second)
+	_ = first.Wait()
+	_ = second.Wait()
+	require.NoError(t, scan.Wait(), "live scan: %s", &liveErr)
+	stopCapture()
+
+	live, liveObjs := findingKeys(t, liveOut.String())
+	var loop map[string]any
+	for _, f := range liveObjs {
+		if f["rule"] == "rename-loop" {
+			loop = f
+		}
+	}
+	require.NotNil(t, loop, "no rename-loop; findings: %s", strings.Join(live, "\n"))
+	assert.Regexp(t, `Lab Printer #\d`, loop["message"])
+	assert.Regexp(t, `^(198\.18\.0\.1|\[fd42::1\]):5353$`, loop["origin"], "avahi's host renamed")
+
+	stdout, stderr, code := cli(t, "scan", "--pcap", pcapFile, "--json", "--fail-on", "none", "-q", "--registry", iana)
+	require.Equal(t, exitOK, code, stderr)
+	replay, _ := findingKeys(t, stdout)
+	assert.Equal(t, live, replay, "the capture's findings are the live scan's")
+}

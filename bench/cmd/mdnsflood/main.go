@@ -62,6 +62,7 @@ type options struct {
 	zone           string
 	settle         time.Duration
 	prefix         string
+	name           string
 	service        string
 	addr           string
 	port           int
@@ -121,6 +122,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.zone, "zone", "services.internal.", "zone the DNS probe asks for")
 	fs.DurationVar(&o.settle, "settle", 3*time.Second, "after sending, wait up to this long for the daemon's packet counters to stop moving")
 	fs.StringVar(&o.prefix, "prefix", "flood", "instance name `PREFIX` (instances are PREFIX-0, PREFIX-1, ...)")
+	fs.StringVar(&o.name, "name", "", "announce this one instance `NAME` exactly, again and again (-instances times), as a device claiming a name does; its host is flood.local")
 	fs.StringVar(&o.service, "service", "_http._tcp", "service `TYPE` announced")
 	fs.StringVar(&o.addr, "addr", "198.18.0.1", "IPv4 address in the A records")
 	fs.IntVar(&o.port, "port", 80, "`PORT` in the SRV records (two senders with other ports claim one name with other data)")
@@ -328,6 +330,10 @@ func (b *builder) packet(buf []byte, first, n int) ([]byte, error) {
 		label := b.o.prefix + "-" + strconv.Itoa(i)
 		inst := label + "." + b.typ
 		host := label + ".local."
+		if b.o.name != "" {
+			inst = escapeLabel(b.o.name) + "." + b.typ
+			host = "flood.local."
+		}
 		m.Answer = append(m.Answer,
 			&dns.PTR{Hdr: dns.RR_Header{Name: b.typ, Rrtype: dns.TypePTR, Class: dns.ClassINET, Ttl: 4500}, Ptr: inst},
 			&dns.SRV{Hdr: dns.RR_Header{Name: inst, Rrtype: dns.TypeSRV, Class: dns.ClassINET | cacheFlush, Ttl: 120}, Port: uint16(b.o.port), Target: host},
@@ -619,4 +625,19 @@ func (p *prober) fill(s *Summary) {
 	s.FirstDNSError = p.dnsFirstErr
 	s.DNSMaxMillis, s.DNSP99Millis = maxP99(p.dnsLat)
 	s.ProbeMaxMillis, s.ProbeP99Millis = maxP99(p.lat)
+}
+
+// escapeLabel writes an instance label in DNS presentation form: dots,
+// spaces, backslashes and quotes escaped.
+func escapeLabel(s string) string {
+	var b []byte
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '.', ' ', '\\', '"', '(', ')', ';', '@', '$':
+			b = append(b, '\\', c)
+		default:
+			b = append(b, c)
+		}
+	}
+	return string(b)
 }

@@ -85,3 +85,14 @@ func TestUsage(t *testing.T) {
 		assert.NotEmpty(t, strings.TrimSpace(errb.String()))
 	}
 }
+
+// -name announces one instance name exactly, escaped for DNS.
+func TestBuilderName(t *testing.T) {
+	b := newBuilder(options{prefix: "x", name: "Lab Printer #2", service: "_ipp._tcp", addr: "198.18.0.3", port: 631})
+	pkt, err := b.packet(nil, 0, 1)
+	require.NoError(t, err)
+	m := new(dns.Msg)
+	require.NoError(t, m.Unpack(pkt))
+	assert.Equal(t, `Lab\ Printer\ #2._ipp._tcp.local.`, m.Answer[0].(*dns.PTR).Ptr)
+	assert.Equal(t, "flood.local.", m.Answer[1].(*dns.SRV).Target)
+}
