@@ -217,6 +217,10 @@ type MDNS struct {
 	// averaged over 10 s, per sender.
 	RatePackets int `yaml:"rate_packets"`
 	RateBytes   int `yaml:"rate_bytes"`
+	// ReflectWindow and RenameWindow are the time windows of the
+	// reflected and rename-loop rules.
+	ReflectWindow time.Duration `yaml:"reflect_window"`
+	RenameWindow  time.Duration `yaml:"rename_window"`
 }
 
 // PublishLink is one link of mdns.publish.
@@ -254,7 +258,8 @@ func Default() Config {
 		HTTP: HTTP{Listen: []string{DefaultHTTPListen}},
 		MDNS: MDNS{MaxInstances: DefaultMaxInstances, Browse: true, Profiles: true, Family: string(mdns.FamilyBoth),
 			BrowseInterval: mdns.DefaultBrowseInterval, PublishMaxTTL: proxy.DefaultMaxTTL,
-			RatePackets: mdns.DefaultRatePackets, RateBytes: mdns.DefaultRateBytes},
+			RatePackets: mdns.DefaultRatePackets, RateBytes: mdns.DefaultRateBytes,
+			ReflectWindow: mdns.DefaultReflectWindow, RenameWindow: mdns.DefaultRenameWindow},
 		Log: Log{Level: "info", Format: "text"},
 	}
 }

@@ -229,6 +229,8 @@ func (l *Loaded) Monitor() (mdns.MonitorConfig, error) {
 		Family:         mdns.Family(strings.ToLower(l.MDNS.Family)),
 		RatePackets:    l.MDNS.RatePackets,
 		RateBytes:      l.MDNS.RateBytes,
+		ReflectWindow:  l.MDNS.ReflectWindow,
+		RenameWindow:   l.MDNS.RenameWindow,
 	}, nil
 }
 

@@ -440,6 +440,12 @@ func (v *validator) publish(m *MDNS, zone string) {
 	v.intRange("mdns.publish_max_ttl", m.PublishMaxTTL, 1, 4500)
 	v.intRange("mdns.rate_packets", m.RatePackets, 1, 1_000_000)
 	v.intRange("mdns.rate_bytes", m.RateBytes, 1, 1_000_000_000)
+	if m.ReflectWindow < 10*time.Millisecond || m.ReflectWindow > time.Minute {
+		v.fail("mdns.reflect_window", "%s: want 10ms to 1m", m.ReflectWindow)
+	}
+	if m.RenameWindow < time.Minute || m.RenameWindow > 24*time.Hour {
+		v.fail("mdns.rename_window", "%s: want 1m to 24h", m.RenameWindow)
+	}
 }
 
 func (v *validator) mdns(m *MDNS) {

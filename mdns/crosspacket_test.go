@@ -123,7 +123,7 @@ func TestCrossPacketRules(t *testing.T) {
 		}, nil, []string{RuleRenameLoop}},
 		{"renames far apart", func(m *Monitor) {
 			m.HandlePacket(announceAs(t, "Office Printer (2)", 631, "198.18.0.1"), meta("198.18.0.1:5353", t0))
-			m.HandlePacket(announceAs(t, "Office Printer (3)", 631, "198.18.0.1"), meta("198.18.0.1:5353", t0.Add(RenameWindow+time.Second)))
+			m.HandlePacket(announceAs(t, "Office Printer (3)", 631, "198.18.0.1"), meta("198.18.0.1:5353", t0.Add(DefaultRenameWindow+time.Second)))
 		}, nil, []string{RuleRenameLoop}},
 		{"numbered names are not renames", func(m *Monitor) {
 			m.HandlePacket(announceAs(t, "Room 2", 631, "198.18.0.1"), meta("198.18.0.1:5353", t0))

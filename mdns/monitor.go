@@ -29,8 +29,13 @@ type MonitorConfig struct {
 	// RatePackets and RateBytes are the mdns-rate thresholds: a sender
 	// above either, averaged over RateWindow, gets one finding (default
 	// DefaultRatePackets and DefaultRateBytes a second).
-	RatePackets    int
-	RateBytes      int
+	RatePackets int
+	RateBytes   int
+	// ReflectWindow (reflected) and RenameWindow (rename-loop) are how
+	// close in time the packets of those rules must be (0: the defaults,
+	// DefaultReflectWindow and DefaultRenameWindow).
+	ReflectWindow  time.Duration
+	RenameWindow   time.Duration
 	Browse         bool          // also query actively (zeroconf)
 	BrowseInterval time.Duration // between browse rounds, default DefaultBrowseInterval
 	Policy         Policy
@@ -76,9 +81,9 @@ const (
 	maxRateSenders = 4096
 )
 
-// RenameWindow is how long the renamed forms of one instance name from
-// one sender are gathered for rename-loop.
-const RenameWindow = 10 * time.Minute
+// DefaultRenameWindow is how long the renamed forms of one instance name
+// from one sender are gathered for rename-loop.
+const DefaultRenameWindow = 10 * time.Minute
 
 // renameKey is one sender's instance name without its rename suffix.
 type renameKey struct {
@@ -221,6 +226,15 @@ func NewMonitor(cfg MonitorConfig, snaps *registry.Store, logger *slog.Logger, r
 	if cfg.RatePackets == 0 {
 		cfg.RatePackets = DefaultRatePackets
 	}
+	if cfg.ReflectWindow < 0 || cfg.RenameWindow < 0 {
+		return nil, fmt.Errorf("mdns: windows %s, %s: negative", cfg.ReflectWindow, cfg.RenameWindow)
+	}
+	if cfg.ReflectWindow == 0 {
+		cfg.ReflectWindow = DefaultReflectWindow
+	}
+	if cfg.RenameWindow == 0 {
+		cfg.RenameWindow = DefaultRenameWindow
+	}
 	if cfg.RateBytes == 0 {
 		cfg.RateBytes = DefaultRateBytes
 	}
@@ -237,11 +251,12 @@ func NewMonitor(cfg MonitorConfig, snaps *registry.Store, logger *slog.Logger, r
 	}
 	m.packets, m.findings, m.evictions, m.up = newMetrics()
 	m.store = NewStore(StoreConfig{
-		MaxInstances: cfg.MaxInstances,
-		Validate:     m.validate,
-		OnEvict:      m.evictions.Inc,
-		OnFinding:    m.countFinding,
-		OnExpire:     m.expired,
+		MaxInstances:  cfg.MaxInstances,
+		Validate:      m.validate,
+		OnEvict:       m.evictions.Inc,
+		OnFinding:     m.countFinding,
+		OnExpire:      m.expired,
+		ReflectWindow: cfg.ReflectWindow,
 	})
 	m.adsGauge = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "svcreg_mdns_advertisements",
@@ -740,7 +755,7 @@ func (m *Monitor) noteRename(a *Advertisement, meta PacketMeta) {
 	k := renameKey{sender: meta.Source.Addr(), base: base + "." + a.ServiceType()}
 	m.mu.Lock()
 	r := m.renames[k]
-	if r == nil || now.Sub(r.start) > RenameWindow {
+	if r == nil || now.Sub(r.start) > m.cfg.RenameWindow {
 		if len(m.renames) >= maxRateSenders {
 			clear(m.renames)
 		}
@@ -767,7 +782,7 @@ func (m *Monitor) noteRename(a *Advertisement, meta PacketMeta) {
 	}
 	f := v.packetFinding(rRenameLoop, catalogue[rRenameLoop].RFC,
 		fmt.Sprintf("the sender renamed %q %d times within %s (%s): it keeps losing a name conflict", base, len(names),
-			RenameWindow, strings.Join(names, ", ")), base, a.Instance, a.ServiceType(), sourceOf(meta))
+			m.cfg.RenameWindow, strings.Join(names, ", ")), base, a.Instance, a.ServiceType(), sourceOf(meta))
 	if m.addPacketFindings([]Finding{f}, meta) {
 		m.changed.Store(true)
 	}

@@ -34,6 +34,10 @@ type StoreConfig struct {
 	// (TTL 0, RFC 6762 section 10.1) a responder sends when it withdraws
 	// a service or shuts down cleanly.
 	OnExpire func(*Advertisement)
+	// ReflectWindow is how soon an unchanged copy of an instance's
+	// records from a second sender (or interface) counts as reflected
+	// (0: DefaultReflectWindow).
+	ReflectWindow time.Duration
 }
 
 // Store keeps the advertisements seen on the LAN, one per instance
@@ -88,6 +92,9 @@ type hostEntry struct {
 func NewStore(cfg StoreConfig) *Store {
 	if cfg.MaxInstances <= 0 {
 		cfg.MaxInstances = DefaultMaxInstances
+	}
+	if cfg.ReflectWindow <= 0 {
+		cfg.ReflectWindow = DefaultReflectWindow
 	}
 	return &Store{
 		cfg:     cfg,
@@ -151,7 +158,7 @@ func (s *Store) Merge(p *Advertisement, now time.Time) bool {
 		s.pushBack(e)
 	} else {
 		s.moveToBack(e)
-		changed = crossSender(&e.ad, p, now) || changed
+		changed = crossSender(&e.ad, p, now, s.cfg.ReflectWindow) || changed
 	}
 	a := &e.ad
 	// Packets from the listener carry the time they were read, the
@@ -232,9 +239,9 @@ func (s *Store) Merge(p *Advertisement, now time.Time) bool {
 	return changed
 }
 
-// reflectWindow is how soon a second sender's unchanged copy of an
-// instance's records counts as reflected.
-const reflectWindow = time.Second
+// DefaultReflectWindow is how soon a second sender's unchanged copy of
+// an instance's records counts as reflected.
+const DefaultReflectWindow = time.Second
 
 // crossSender compares a packet's records with what another sender last
 // said: other data under the same name is a conflict (RFC 6762 section
@@ -242,7 +249,7 @@ const reflectWindow = time.Second
 // second a reflection. A sender is the same when the address matches, or
 // the MAC where both are known (a host's IPv4 and IPv6 packets). It
 // reports whether a new fact was recorded.
-func crossSender(a, p *Advertisement, now time.Time) bool {
+func crossSender(a, p *Advertisement, now time.Time, reflectWindow time.Duration) bool {
 	if a.ReflectedBy == "" && a.Interface != "" && p.Interface != "" && a.Interface != p.Interface &&
 		now.Sub(a.LastSeen) < reflectWindow && sameRecords(a, p) {
 		// The same packet heard on two links: a bridged loop, or a
