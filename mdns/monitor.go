@@ -776,13 +776,17 @@ func (m *Monitor) noteRename(a *Advertisement, meta PacketMeta) {
 	if !report {
 		return
 	}
-	v := m.currentValidator()
-	if !v.enabled[rRenameLoop] {
+	m.reportPacket(m.currentValidator(), rRenameLoop, fmt.Sprintf("the sender renamed %q %d times within %s (%s): it keeps losing a name conflict",
+		base, len(names), m.cfg.RenameWindow, strings.Join(names, ", ")), base, a.Instance, a.ServiceType(), meta)
+}
+
+// reportPacket files one finding of rule r from v about a packet's
+// sender (meta), unless the policy turned the rule off.
+func (m *Monitor) reportPacket(v *Validator, r ruleIndex, msg, evidence, inst, typ string, meta PacketMeta) {
+	if !v.enabled[r] {
 		return
 	}
-	f := v.packetFinding(rRenameLoop, catalogue[rRenameLoop].RFC,
-		fmt.Sprintf("the sender renamed %q %d times within %s (%s): it keeps losing a name conflict", base, len(names),
-			m.cfg.RenameWindow, strings.Join(names, ", ")), base, a.Instance, a.ServiceType(), sourceOf(meta))
+	f := v.packetFinding(r, catalogue[r].RFC, msg, evidence, inst, typ, sourceOf(meta))
 	if m.addPacketFindings([]Finding{f}, meta) {
 		m.changed.Store(true)
 	}
@@ -794,21 +798,13 @@ func (m *Monitor) noteRename(a *Advertisement, meta PacketMeta) {
 // monitor's own findings.
 func (m *Monitor) expired(a *Advertisement) {
 	b := m.bound.Load()
-	if b == nil || !b.v.enabled[rGoodbye] {
+	if b == nil {
 		return
 	}
-	v := b.v
-	f := v.packetFinding(rGoodbye, catalogue[rGoodbye].RFC,
-		fmt.Sprintf("the instance expired at %s without a goodbye (first seen %s, last %s)",
-			a.Expires.UTC().Format(time.RFC3339), a.FirstSeen.UTC().Format(time.RFC3339), a.LastSeen.UTC().Format(time.RFC3339)),
-		"", a.Instance, a.ServiceType(), "")
-	if a.Source.IsValid() {
-		f.Origin = a.Source.String()
-	}
 	meta := PacketMeta{Source: a.Source, Interface: a.Interface, MAC: a.MAC, Packet: a.LastPacket}
-	if m.addPacketFindings([]Finding{f}, meta) {
-		m.changed.Store(true)
-	}
+	m.reportPacket(b.v, rGoodbye, fmt.Sprintf("the instance expired at %s without a goodbye (first seen %s, last %s)",
+		a.Expires.UTC().Format(time.RFC3339), a.FirstSeen.UTC().Format(time.RFC3339), a.LastSeen.UTC().Format(time.RFC3339)),
+		"", a.Instance, a.ServiceType(), meta)
 	if a.FirstPacket > 0 {
 		m.mu.Lock()
 		for k, pf := range m.pktFinds {
@@ -858,17 +854,10 @@ func (m *Monitor) countRate(size int, meta PacketMeta) {
 	if !over {
 		return
 	}
-	v := m.currentValidator()
-	if !v.enabled[rMDNSRate] {
-		return
-	}
-	f := v.packetFinding(rMDNSRate, catalogue[rMDNSRate].RFC,
+	m.reportPacket(m.currentValidator(), rMDNSRate,
 		fmt.Sprintf("the sender passed %d packets or %d bytes a second: %d packets, %d bytes within %s", m.cfg.RatePackets,
 			m.cfg.RateBytes, packets, bytes, RateWindow), fmt.Sprintf("over %d packets/s or %d bytes/s", m.cfg.RatePackets, m.cfg.RateBytes),
-		"", "", sourceOf(meta))
-	if m.addPacketFindings([]Finding{f}, meta) {
-		m.changed.Store(true)
-	}
+		"", "", meta)
 }
 
 // addPacketFindings keeps packet-level findings once per rule, sender

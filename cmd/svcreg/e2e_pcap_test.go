@@ -75,6 +75,31 @@ func startCapture(t *testing.T, l *robustLab, file string) (stop func()) {
 	return stop
 }
 
+// startLiveScan runs svcreg scan in the lab's observer host for d
+// (listening only, JSON findings) and waits until it has bound udp/5353.
+// wait waits for the scan to end and returns its output; ctx bounds the
+// scan and whatever the test runs beside it.
+func startLiveScan(t *testing.T, l *robustLab, bin, registryPath string, d time.Duration) (ctx context.Context, wait func() string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d+90*time.Second)
+	t.Cleanup(cancel)
+	scan := exec.CommandContext(ctx, l.tool, "exec", bin, "scan", "--interface", "lab0", "--duration", d.String(), "--json",
+		"--no-browse", "--fail-on", "none", "-q", "--registry", registryPath)
+	scan.Env = l.env
+	var out, errOut bytes.Buffer
+	scan.Stdout, scan.Stderr = &out, &errOut
+	require.NoError(t, scan.Start())
+	require.Eventually(t, func() bool {
+		procUDP, err := l.run(10*time.Second, "exec", "cat", "/proc/net/udp")
+		return err == nil && strings.Contains(procUDP, ":14E9 ")
+	}, 15*time.Second, 100*time.Millisecond, "the live scan never bound udp/5353")
+	return ctx, func() string {
+		t.Helper()
+		require.NoError(t, scan.Wait(), "live scan: %s", &errOut)
+		return out.String()
+	}
+}
+
 // TestE2EScanPcapMatchesLive records the lab's mDNS traffic with tcpdump
 // (mdns-lab capture) while a live scan listens and the test publishes a
 // good printer, an advertisement with a broken TXT record and one it then
@@ -90,18 +115,7 @@ func TestE2EScanPcapMatchesLive(t *testing.T) {
 
 	stopCapture := startCapture(t, l, pcapFile)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	scan := exec.CommandContext(ctx, l.tool, "exec", bin, "scan", "--interface", "lab0", "--duration", "25s", "--json",
-		"--no-browse", "--fail-on", "none", "-q", "--registry", iana)
-	scan.Env = l.env
-	var liveOut, liveErr bytes.Buffer
-	scan.Stdout, scan.Stderr = &liveOut, &liveErr
-	require.NoError(t, scan.Start())
-	require.Eventually(t, func() bool {
-		out, err := l.run(10*time.Second, "exec", "cat", "/proc/net/udp")
-		return err == nil && strings.Contains(out, ":14E9 ")
-	}, 15*time.Second, 100*time.Millisecond, "the live scan never bound udp/5353")
+	_, waitScan := startLiveScan(t, l, bin, iana, 25*time.Second)
 
 	start := time.Now()
 	for _, args := range [][]string{
@@ -115,12 +129,12 @@ func TestE2EScanPcapMatchesLive(t *testing.T) {
 		require.NoError(t, err)
 	}
 	require.Less(t, time.Since(start), 19*time.Second, "publishing took too long for the 25 s scan")
-	require.NoError(t, scan.Wait(), "live scan: %s", &liveErr)
+	liveOut := waitScan()
 
 	stopCapture()
 
-	live, _ := findingKeys(t, liveOut.String())
-	require.NotEmpty(t, live, "the live scan found nothing: %s", &liveErr)
+	live, _ := findingKeys(t, liveOut)
+	require.NotEmpty(t, live, "the live scan found nothing")
 	stdout, stderr, code := cli(t, "scan", "--pcap", pcapFile, "--json", "--fail-on", "none", "--registry", iana)
 	require.Equal(t, exitOK, code, stderr)
 	replay, objs := findingKeys(t, stdout)
@@ -188,18 +202,7 @@ func TestE2ECrossPacketRules(t *testing.T) {
 	pcapFile := filepath.Join(t.TempDir(), "lan.pcap")
 	stopCapture := startCapture(t, l, pcapFile)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	scan := exec.CommandContext(ctx, l.tool, "exec", bin, "scan", "--interface", "lab0", "--duration", "25s", "--json",
-		"--no-browse", "--fail-on", "none", "-q", "--registry", iana)
-	scan.Env = l.env
-	var liveOut, liveErr bytes.Buffer
-	scan.Stdout, scan.Stderr = &liveOut, &liveErr
-	require.NoError(t, scan.Start())
-	require.Eventually(t, func() bool {
-		out, err := l.run(10*time.Second, "exec", "cat", "/proc/net/udp")
-		return err == nil && strings.Contains(out, ":14E9 ")
-	}, 15*time.Second, 100*time.Millisecond, "the live scan never bound udp/5353")
+	_, waitScan := startLiveScan(t, l, bin, iana, 25*time.Second)
 
 	start := time.Now()
 	send := func(host string, args ...string) {
@@ -214,10 +217,10 @@ func TestE2ECrossPacketRules(t *testing.T) {
 	// 50 a second averaged over 10 s.
 	send("c", "-instances", "1200", "-prefix", "flood", "-rate", "300", "-max-time", "5s", "-addr", "198.18.0.4")
 	require.Less(t, time.Since(start), 19*time.Second, "sending took too long for the 25 s scan")
-	require.NoError(t, scan.Wait(), "live scan: %s", &liveErr)
+	liveOut := waitScan()
 	stopCapture()
 
-	live, liveObjs := findingKeys(t, liveOut.String())
+	live, liveObjs := findingKeys(t, liveOut)
 	joined := strings.Join(live, "\n")
 	assert.Contains(t, joined, "warning name-conflict conf-0 _http._tcp")
 	rateFrom := ""
@@ -265,18 +268,7 @@ func TestE2ERenameLoop(t *testing.T) {
 	pcapFile := filepath.Join(t.TempDir(), "lan.pcap")
 	stopCapture := startCapture(t, l, pcapFile)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
-	defer cancel()
-	scan := exec.CommandContext(ctx, l.tool, "exec", bin, "scan", "--interface", "lab0", "--duration", "35s", "--json",
-		"--no-browse", "--fail-on", "none", "-q", "--registry", iana)
-	scan.Env = l.env
-	var liveOut, liveErr bytes.Buffer
-	scan.Stdout, scan.Stderr = &liveOut, &liveErr
-	require.NoError(t, scan.Start())
-	require.Eventually(t, func() bool {
-		out, err := l.run(10*time.Second, "exec", "cat", "/proc/net/udp")
-		return err == nil && strings.Contains(out, ":14E9 ")
-	}, 15*time.Second, 100*time.Millisecond, "the live scan never bound udp/5353")
+	ctx, waitScan := startLiveScan(t, l, bin, iana, 35*time.Second)
 
 	// claim announces one name from a lab host for 25 s, in bursts (the
 	// flooder paces every 50 packets), as a device that does not probe.
@@ -298,10 +290,10 @@ func TestE2ERenameLoop(t *testing.T) {
 	require.Less(t, time.Since(start), 20*time.Second)
 	_ = first.Wait()
 	_ = second.Wait()
-	require.NoError(t, scan.Wait(), "live scan: %s", &liveErr)
+	liveOut := waitScan()
 	stopCapture()
 
-	live, liveObjs := findingKeys(t, liveOut.String())
+	live, liveObjs := findingKeys(t, liveOut)
 	var loop map[string]any
 	for _, f := range liveObjs {
 		if f["rule"] == "rename-loop" {
