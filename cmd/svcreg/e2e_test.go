@@ -102,6 +102,23 @@ func startDaemonRaw(t *testing.T, dir, registrySection string) *daemonProc {
 // two spaces) appended to the dns section.
 func startDaemonDNS(t *testing.T, dir, registrySection, dnsExtra string) *daemonProc {
 	t.Helper()
+	// A port free when picked can be taken before the daemon binds it
+	// (another test's outgoing connection draws it from the same
+	// ephemeral range): then start again on other ports.
+	for attempt := 1; ; attempt++ {
+		p, inUse := tryStartDaemonDNS(t, dir, registrySection, dnsExtra)
+		if !inUse {
+			return p
+		}
+		require.Less(t, attempt, 3, "ports taken three times over:\n%s", p.log.String())
+		t.Logf("a port was taken before the daemon bound it; starting again:\n%s", p.log.String())
+	}
+}
+
+// tryStartDaemonDNS starts the daemon and waits until it is ready;
+// inUse reports that it exited because a port was taken meanwhile.
+func tryStartDaemonDNS(t *testing.T, dir, registrySection, dnsExtra string) (p *daemonProc, inUse bool) {
+	t.Helper()
 	bin := svcregBinary(t)
 	dnsPort, httpPort := testutil.FreePort(t), testutil.FreePort(t)
 	zone := "svc.test."
@@ -117,17 +134,28 @@ log:
 `, registrySection, zone, dnsPort, dnsExtra, httpPort)
 	require.NoError(t, os.WriteFile(cfgPath, []byte(cfg), 0o644))
 
-	p := &daemonProc{t: t, log: &syncBuffer{}, zone: zone,
+	p = &daemonProc{t: t, log: &syncBuffer{}, zone: zone,
 		dnsAddr: fmt.Sprintf("127.0.0.1:%d", dnsPort), httpURL: fmt.Sprintf("http://127.0.0.1:%d", httpPort)}
 	p.cmd = exec.Command(bin, "serve", "--config", cfgPath)
 	p.cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+filepath.Join(dir, "cache"))
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
 	p.done = testutil.StartProcess(t, p.cmd, p.log)
-	p.waitFor("ready", 120*time.Second, func() bool {
-		code, _ := p.get("/readyz")
-		return code == 200
-	})
-	return p
+	deadline := time.Now().Add(120 * time.Second)
+	for {
+		if code, _ := p.get("/readyz"); code == 200 {
+			return p, false
+		}
+		select {
+		case err := <-p.done:
+			if strings.Contains(p.log.String(), "address already in use") {
+				return p, true
+			}
+			t.Fatalf("daemon exited while waiting for ready: %v\n%s", err, p.log.String())
+		default:
+		}
+		require.True(t, time.Now().Before(deadline), "timed out waiting for ready:\n%s", p.log.String())
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // waitFor polls cond until it holds or the deadline passes (never a bare
