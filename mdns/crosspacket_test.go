@@ -236,3 +236,22 @@ func TestGoodbyeMissing(t *testing.T) {
 	assert.Equal(t, SeverityInfo, got[0].Severity)
 	assert.Empty(t, m.Advertisements())
 }
+
+// The windows of reflected and rename-loop are the monitor's settings.
+func TestCrossPacketWindows(t *testing.T) {
+	t0 := time.Now()
+	m := newTestMonitor(t, newFakeSource(), nil, func(c *MonitorConfig) {
+		c.ReflectWindow = 10 * time.Millisecond
+		c.RenameWindow = time.Minute
+	})
+	m.HandlePacket(announce(t, 631, "198.18.0.1"), meta("198.18.0.1:5353", t0))
+	m.HandlePacket(announce(t, 631, "198.18.0.1"), meta("198.18.0.254:5353", t0.Add(20*time.Millisecond)))
+	m.HandlePacket(announceAs(t, "Hall Printer (2)", 631, "198.18.0.1"), meta("198.18.0.1:5353", t0))
+	m.HandlePacket(announceAs(t, "Hall Printer (3)", 631, "198.18.0.1"), meta("198.18.0.1:5353", t0.Add(2*time.Minute)))
+	m.flush()
+	got := ruleMap(m.Findings())
+	assert.NotContains(t, got, RuleReflected, "20 ms apart is past a 10 ms window")
+	assert.NotContains(t, got, RuleRenameLoop, "2 minutes apart is past a 1 minute window")
+	_, err := NewMonitor(MonitorConfig{Source: newFakeSource(), RenameWindow: -time.Second}, m.snaps, nil, nil)
+	assert.Error(t, err)
+}

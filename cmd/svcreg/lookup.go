@@ -146,7 +146,8 @@ func lookupRecords(snap *registry.Snapshot, queries []registry.Query, exact bool
 	}
 	for _, q := range queries {
 		if q.IsPort {
-			add(snap.Lookup(q))
+			found := snap.Lookup(q)
+			add(found)
 			if q.PortHigh >= registry.DynamicLow {
 				if !dynamic[q.Protocol] {
 					dynamic[q.Protocol] = true
@@ -154,7 +155,7 @@ func lookupRecords(snap *registry.Snapshot, queries []registry.Query, exact bool
 				}
 				continue
 			}
-			if len(snap.Lookup(q)) == 0 {
+			if len(found) == 0 {
 				missed = append(missed, missedQuery{q: q})
 			}
 			continue
