@@ -22,7 +22,9 @@ type StoreConfig struct {
 	// 0 means DefaultMaxInstances.
 	MaxInstances int
 	// Validate, when set, computes an advertisement's findings; it is
-	// called on a copy after every change (lazily, on Flush).
+	// called after every change (lazily, on Flush, with the store
+	// locked) on the stored advertisement, which it must only read and
+	// not keep.
 	Validate func(*Advertisement) []Finding
 	// OnEvict is called (with the store locked) once per eviction.
 	OnEvict func()
@@ -149,11 +151,10 @@ func (s *Store) Merge(p *Advertisement, now time.Time) bool {
 			s.evictOldest()
 		}
 		changed = true
-		e = &storeEntry{key: string(kb)}
-		e.ad = Advertisement{
+		e = &storeEntry{key: string(kb), ad: Advertisement{
 			Instance: p.Instance, Service: p.Service, Proto: p.Proto, Domain: p.Domain,
 			FirstSeen: now, TTL: make(map[uint16]uint32, 4),
-		}
+		}}
 		s.entries[e.key] = e
 		s.pushBack(e)
 	} else {
@@ -183,10 +184,14 @@ func (s *Store) Merge(p *Advertisement, now time.Time) bool {
 		a.FirstPacket = p.FirstPacket
 	}
 	a.LastPacket = max(a.LastPacket, p.LastPacket)
-	for t, ttl := range p.TTL {
+	// Only the instance's own records; addresses live with the host. The
+	// fixed order (SRV before TXT) keeps a host change ahead of the rest.
+	for _, t := range expiryTypes {
+		ttl, ok := p.TTL[t]
+		if !ok {
+			continue
+		}
 		switch t {
-		case dns.TypeA, dns.TypeAAAA:
-			continue // addresses live with the host
 		case dns.TypeTXT:
 			if ttl == 0 { // the TXT alone said goodbye
 				changed = changed || a.HasTXT
@@ -303,8 +308,8 @@ func sameRecords(a, p *Advertisement) bool {
 // carriesRecords reports whether p holds a live PTR, SRV or TXT: only
 // those start an entry.
 func carriesRecords(p *Advertisement) bool {
-	for t, ttl := range p.TTL {
-		if ttl > 0 && expiryIndex(t) >= 0 {
+	for _, t := range expiryTypes {
+		if p.TTL[t] > 0 {
 			return true
 		}
 	}
@@ -604,9 +609,7 @@ func (s *Store) flush(now time.Time) bool {
 		if s.cfg.Validate == nil {
 			continue
 		}
-		c := cloneAd(&e.ad)
-		c.Findings = nil
-		fs := s.cfg.Validate(&c)
+		fs := s.cfg.Validate(&e.ad)
 		if s.cfg.OnFinding != nil {
 			for _, f := range fs {
 				if !containsFinding(e.ad.Findings, f) {

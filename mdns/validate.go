@@ -147,13 +147,26 @@ func (v *Validator) Validate(a *Advertisement) []Finding {
 			c.prof = v.snap.Profile(c.name, c.proto)
 		}
 	}
+	// pkeys[i] is the profile's key for TXT string i (nil: none, or no
+	// profile), looked up once for the rules that ask.
+	var pkb [16]*registry.ProfileKey
+	pkeys := pkb[:0]
+	if c.prof != nil {
+		for _, k := range keys {
+			var pk *registry.ProfileKey
+			if k != "" {
+				pk = c.prof.Key(k)
+			}
+			pkeys = append(pkeys, pk)
+		}
+	}
 	c.nameSyntax()
 	c.protoLabel()
 	c.registered()
 	c.portMismatch()
-	c.txtKeys(keys)
+	c.txtKeys(keys, pkeys)
 	c.txtRequired(keys)
-	c.txtValues(keys)
+	c.txtValues(keys, pkeys)
 	c.txtFormat(keys)
 	c.instanceName()
 	c.subtypes()
@@ -480,7 +493,7 @@ func (c *check) unknownKeySeverity() Severity {
 // txtKeys covers txt-unknown-key and txt-keys-none (RFC 6763 sections 6.3
 // and 6.4, the registry's "Defined TXT keys" and the profile's keys,
 // merged: a profile's keys extend what the registry defines).
-func (c *check) txtKeys(keys []string) {
+func (c *check) txtKeys(keys []string, pkeys []*registry.ProfileKey) {
 	if (len(c.view) == 0 && c.prof == nil) || !c.hasKeys() {
 		return
 	}
@@ -497,7 +510,7 @@ func (c *check) txtKeys(keys []string) {
 		regDefines := regKind == registry.TXTDefined
 		for i, k := range keys {
 			if k == "" || firstKey(keys, i, k) != i || (regDefines && c.definesKey(k)) ||
-				(profKind == registry.TXTDefined && c.prof.Key(k) != nil) {
+				(profKind == registry.TXTDefined && pkeys[i] != nil) {
 				continue
 			}
 			by := "the registration of " + c.name
@@ -561,7 +574,7 @@ func hasKey(keys []string, k string) bool {
 // txtValues: a value outside the syntax the profile's specification
 // gives for its key. Only the first string of a key counts (RFC 6763
 // section 6.4).
-func (c *check) txtValues(keys []string) {
+func (c *check) txtValues(keys []string, pkeys []*registry.ProfileKey) {
 	if !c.on(rTXTValue) || c.prof == nil {
 		return
 	}
@@ -570,7 +583,7 @@ func (c *check) txtValues(keys []string) {
 		if k == "" || firstKey(keys, i, k) != i {
 			continue
 		}
-		pk := c.prof.Key(k)
+		pk := pkeys[i]
 		if pk == nil || pk.Syntax.IsText() {
 			continue
 		}

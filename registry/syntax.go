@@ -297,9 +297,9 @@ func isVersion(s string) bool {
 }
 
 func isMIMEList(s string) bool {
-	for _, m := range strings.Split(s, ",") {
+	for m := range strings.SplitSeq(s, ",") {
 		typ, sub, ok := strings.Cut(strings.TrimSpace(m), "/")
-		if !ok || typ == "" || sub == "" || strings.ContainsAny(typ+sub, " /") {
+		if !ok || typ == "" || sub == "" || strings.ContainsAny(typ, " /") || strings.ContainsAny(sub, " /") {
 			return false
 		}
 	}
