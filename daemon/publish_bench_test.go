@@ -30,7 +30,7 @@ func BenchmarkPublishChange(b *testing.B) {
 			Instance: fmt.Sprintf("Device %d", i), Service: fmt.Sprintf("_t%d", i%50), Proto: "_tcp", Domain: "local",
 			Host: fmt.Sprintf("host%d.local.", i), Port: uint16(1000 + i%50), TXT: []string{"txtvers=1", fmt.Sprintf("id=%d", i)}, HasTXT: true,
 			Addrs:     []netip.Addr{netip.AddrFrom4([4]byte{198, 18, byte(i >> 8), byte(i)})},
-			TTL:       map[uint16]uint32{dns.TypePTR: 4500, dns.TypeSRV: 120, dns.TypeTXT: 4500, dns.TypeA: 120},
+			TTL:       mdns.TTLsOf(map[uint16]uint32{dns.TypePTR: 4500, dns.TypeSRV: 120, dns.TypeTXT: 4500, dns.TypeA: 120}),
 			Interface: "lab0",
 		}
 	}

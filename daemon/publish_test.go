@@ -101,7 +101,7 @@ func TestPublishIncrementalProperty(t *testing.T) {
 				Domain: "local", Host: fmt.Sprintf("host%d.local.", r.IntN(4)), Port: uint16(600 + r.IntN(3)),
 				TXT: []string{fmt.Sprintf("v=%d", r.IntN(3))}, HasTXT: true, Interface: "lab0",
 				Addrs: []netip.Addr{netip.AddrFrom4([4]byte{198, 18, 0, byte(r.IntN(3) + 1)})},
-				TTL:   map[uint16]uint32{dns.TypePTR: 4500, dns.TypeSRV: 120, dns.TypeTXT: 4500, dns.TypeA: 120}}
+				TTL:   mdns.TTLsOf(map[uint16]uint32{dns.TypePTR: 4500, dns.TypeSRV: 120, dns.TypeTXT: 4500, dns.TypeA: 120})}
 			if r.IntN(3) == 0 {
 				a.Subtypes = []string{"_printer"}
 			}
@@ -156,6 +156,6 @@ func proxyPrinter() mdns.Advertisement {
 		Subtypes: []string{"_universal"}, Host: "printer.local.", Port: 631,
 		TXT: []string{"txtvers=1"}, HasTXT: true, Interface: "lab0",
 		Addrs: []netip.Addr{netip.MustParseAddr("198.18.0.7")},
-		TTL:   map[uint16]uint32{dns.TypePTR: 4500, dns.TypeSRV: 120, dns.TypeTXT: 4500, dns.TypeA: 120},
+		TTL:   mdns.TTLsOf(map[uint16]uint32{dns.TypePTR: 4500, dns.TypeSRV: 120, dns.TypeTXT: 4500, dns.TypeA: 120}),
 	}
 }

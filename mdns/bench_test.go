@@ -47,7 +47,7 @@ func BenchmarkValidateFindings(b *testing.B) {
 	a := goodAd()
 	a.Port = 8631
 	a.TXT = append(a.TXT, "RP=x", "=bad")
-	a.TTL[dns.TypeSRV] = 4500
+	a.TTL.Set(dns.TypeSRV, 4500)
 	b.ReportAllocs()
 	defer reportCPU(b)()
 	for b.Loop() {

@@ -80,7 +80,7 @@ func FuzzValidate(f *testing.F) {
 	v := NewValidator(testSnapshot(f), Policy{})
 	f.Fuzz(func(t *testing.T, inst, svc, proto, txt, subs string, port uint16, hasTXT bool) {
 		a := &Advertisement{Instance: inst, Service: svc, Proto: proto, Domain: "local", Port: port, HasTXT: hasTXT,
-			Host: "h.local.", TTL: map[uint16]uint32{dns.TypeSRV: uint32(port)}}
+			Host: "h.local.", TTL: TTLsOf(map[uint16]uint32{dns.TypeSRV: uint32(port)})}
 		if hasTXT && txt != "" {
 			a.TXT = strings.Split(txt, "\x00")
 		}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -524,7 +523,7 @@ func (m *Monitor) handleResponse(msg *dns.Msg, meta PacketMeta) {
 	changed := false
 	var byes *ptrGoodbyes
 	for _, a := range ads {
-		if _, ok := a.TTL[dns.TypePTR]; ok && len(a.Subtypes) > 0 {
+		if a.TTL.Has(dns.TypePTR) && len(a.Subtypes) > 0 {
 			// subtype and main PTRs share TTL[PTR]; the packet says which said goodbye
 			if byes == nil {
 				byes = findPTRGoodbyes(msg)
@@ -596,8 +595,7 @@ func (m *Monitor) mergeSubtyped(a *Advertisement, g *ptrGoodbyes, now time.Time)
 	k := instanceKey(a.Instance, a.ServiceType())
 	if g.main[k] {
 		c := *a
-		c.TTL = maps.Clone(a.TTL)
-		c.TTL[dns.TypePTR] = 0 // whatever order the PTRs came in
+		c.TTL.Set(dns.TypePTR, 0) // whatever order the PTRs came in
 		return m.store.Merge(&c, now)
 	}
 	gone := g.sub[k]
@@ -605,9 +603,8 @@ func (m *Monitor) mergeSubtyped(a *Advertisement, g *ptrGoodbyes, now time.Time)
 		return m.store.Merge(a, now)
 	}
 	c := *a
-	c.TTL = maps.Clone(a.TTL)
-	if c.TTL[dns.TypePTR] == 0 {
-		delete(c.TTL, dns.TypePTR) // only subtypes said goodbye
+	if c.TTL.Of(dns.TypePTR) == 0 {
+		c.TTL.Delete(dns.TypePTR) // only subtypes said goodbye
 	}
 	c.Subtypes = slices.DeleteFunc(slices.Clone(a.Subtypes), func(s string) bool { return slices.Contains(gone, s) })
 	changed := m.store.Merge(&c, now)

@@ -280,7 +280,7 @@ func TestMonitorSubtypeGoodbye(t *testing.T) {
 	ads := m.Advertisements()
 	require.Len(t, ads, 1, "a subtype goodbye keeps the instance")
 	assert.Equal(t, []string{"_printer"}, ads[0].Subtypes)
-	assert.Equal(t, uint32(4500), ads[0].TTL[dns.TypePTR])
+	assert.Equal(t, uint32(4500), ads[0].TTL.Of(dns.TypePTR))
 
 	src.send(t, response(t, []string{
 		`_ipp._tcp.local. 0 IN PTR p._ipp._tcp.local.`,

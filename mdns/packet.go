@@ -102,7 +102,7 @@ func (v *Validator) assemble(msg *dns.Msg, meta PacketMeta, sc *packetScratch) (
 				if ents, e = entryFor(ents, h.Name, "", sc); e == nil {
 					continue
 				}
-				if _, seen := e.ad.TTL[dns.TypeSRV]; !seen {
+				if !e.ad.TTL.Has(dns.TypeSRV) {
 					e.ad.Host, e.ad.Port = r.Target, r.Port
 				}
 				e.setTTL(dns.TypeSRV, h.Ttl)
@@ -148,7 +148,7 @@ func (v *Validator) assemble(msg *dns.Msg, meta PacketMeta, sc *packetScratch) (
 					a.Addrs = ents[i].box.addrs[:0]
 				}
 				a.Addrs = append(a.Addrs, hh.addr)
-				a.TTL[hh.typ] = hh.ttl
+				a.TTL.Set(hh.typ, hh.ttl)
 			}
 		}
 		a.Source, a.Interface = meta.Source, meta.Interface
@@ -228,9 +228,9 @@ type pktEntry struct {
 }
 
 // packetScratch is assembly state a single caller reuses from packet to
-// packet: the boxes of the last packet's advertisements (their TTL maps
-// cleared, not reallocated) and the raw forms of escaped names seen
-// recently, so a repeated announcement allocates nothing. A nil scratch
+// packet: the boxes of the last packet's advertisements and the raw
+// forms of escaped names seen recently, so a repeated announcement
+// allocates nothing. A nil scratch
 // allocates fresh state, for callers that keep the advertisements.
 type packetScratch struct {
 	boxes []*adBox
@@ -246,24 +246,18 @@ const maxScratchNames = 1024
 // advertisements must no longer be used.
 func (sc *packetScratch) reset() { sc.used = 0 }
 
-// box returns an empty box with an empty TTL map.
+// box returns an empty box.
 func (sc *packetScratch) box() *adBox {
 	if sc == nil {
-		b := &adBox{}
-		b.ad.TTL = make(map[uint16]uint32, 5)
-		return b
+		return &adBox{}
 	}
 	if sc.used < len(sc.boxes) {
 		b := sc.boxes[sc.used]
 		sc.used++
-		ttl := b.ad.TTL
-		clear(ttl)
 		*b = adBox{}
-		b.ad.TTL = ttl
 		return b
 	}
 	b := &adBox{}
-	b.ad.TTL = make(map[uint16]uint32, 5)
 	sc.boxes = append(sc.boxes, b)
 	sc.used++
 	return b
@@ -310,7 +304,7 @@ type adBox struct {
 }
 
 func (e *pktEntry) setTTL(t uint16, ttl uint32) {
-	e.ad.TTL[t] = ttl
+	e.ad.TTL.Set(t, ttl)
 	if ttl < e.minTTL {
 		e.minTTL = ttl
 	}
@@ -354,9 +348,8 @@ func entryFor(ents []pktEntry, fqdn, typeName string, sc *packetScratch) ([]pktE
 	}
 	box := sc.box()
 	a := &box.ad
-	ttl := a.TTL
 	*a = Advertisement{Instance: sc.unescape(inst), Service: sc.unescape(svc), Proto: sc.unescape(proto),
-		Domain: strings.TrimSuffix(domain, "."), TTL: ttl}
+		Domain: strings.TrimSuffix(domain, ".")}
 	ents = append(ents, pktEntry{fqdn: fqdn, ad: a, box: box, minTTL: ^uint32(0)})
 	return ents, &ents[len(ents)-1]
 }

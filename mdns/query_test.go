@@ -16,7 +16,7 @@ import (
 // ptrAd is an advertisement as a packet carrying its PTR (TTL ttl) gives it.
 func ptrAd(instance string, ttl uint32) *Advertisement {
 	return &Advertisement{Instance: instance, Service: "_ipp", Proto: "_tcp", Domain: "local",
-		TTL: map[uint16]uint32{dns.TypePTR: ttl}}
+		TTL: TTLsOf(map[uint16]uint32{dns.TypePTR: ttl})}
 }
 
 func TestStoreKnownAnswers(t *testing.T) {

@@ -153,7 +153,7 @@ func (s *Store) Merge(p *Advertisement, now time.Time) bool {
 		changed = true
 		e = &storeEntry{key: string(kb), ad: Advertisement{
 			Instance: p.Instance, Service: p.Service, Proto: p.Proto, Domain: p.Domain,
-			FirstSeen: now, TTL: make(map[uint16]uint32, 4),
+			FirstSeen: now,
 		}}
 		s.entries[e.key] = e
 		s.pushBack(e)
@@ -187,7 +187,7 @@ func (s *Store) Merge(p *Advertisement, now time.Time) bool {
 	// Only the instance's own records; addresses live with the host. The
 	// fixed order (SRV before TXT) keeps a host change ahead of the rest.
 	for _, t := range expiryTypes {
-		ttl, ok := p.TTL[t]
+		ttl, ok := p.TTL.Get(t)
 		if !ok {
 			continue
 		}
@@ -196,7 +196,7 @@ func (s *Store) Merge(p *Advertisement, now time.Time) bool {
 			if ttl == 0 { // the TXT alone said goodbye
 				changed = changed || a.HasTXT
 				a.TXT, a.HasTXT = nil, false
-				delete(a.TTL, t)
+				a.TTL.Delete(t)
 				e.expiry.del(t)
 				continue
 			}
@@ -217,8 +217,8 @@ func (s *Store) Merge(p *Advertisement, now time.Time) bool {
 		if ttl == 0 {
 			continue
 		}
-		if old, ok := a.TTL[t]; !ok || old != ttl {
-			a.TTL[t] = ttl
+		if old, ok := a.TTL.Get(t); !ok || old != ttl {
+			a.TTL.Set(t, ttl)
 			changed = true
 		}
 		e.expiry.set(t, now.Add(time.Duration(ttl)*time.Second))
@@ -231,9 +231,9 @@ func (s *Store) Merge(p *Advertisement, now time.Time) bool {
 		}
 	}
 	for _, addr := range p.Addrs {
-		ttl := p.TTL[dns.TypeA]
+		ttl := p.TTL.Of(dns.TypeA)
 		if addr.Is6() {
-			ttl = p.TTL[dns.TypeAAAA]
+			ttl = p.TTL.Of(dns.TypeAAAA)
 		}
 		s.addHostAddr(p.Host, addr, ttl, now, p.Source.Addr())
 	}
@@ -266,8 +266,8 @@ func crossSender(a, p *Advertisement, now time.Time, reflectWindow time.Duration
 		(a.MAC != "" && a.MAC == p.MAC) {
 		return false
 	}
-	srvTTL, hasSRV := p.TTL[dns.TypeSRV]
-	txtTTL, hasTXT := p.TTL[dns.TypeTXT]
+	srvTTL, hasSRV := p.TTL.Get(dns.TypeSRV)
+	txtTTL, hasTXT := p.TTL.Get(dns.TypeTXT)
 	hasSRV, hasTXT = hasSRV && srvTTL > 0 && a.Host != "", hasTXT && txtTTL > 0 && a.HasTXT
 	if !hasSRV && !hasTXT {
 		return false
@@ -293,8 +293,8 @@ func crossSender(a, p *Advertisement, now time.Time, reflectWindow time.Duration
 // sameRecords reports whether p carries an SRV or TXT and those it
 // carries equal a's.
 func sameRecords(a, p *Advertisement) bool {
-	srvTTL, hasSRV := p.TTL[dns.TypeSRV]
-	txtTTL, hasTXT := p.TTL[dns.TypeTXT]
+	srvTTL, hasSRV := p.TTL.Get(dns.TypeSRV)
+	txtTTL, hasTXT := p.TTL.Get(dns.TypeTXT)
 	hasSRV, hasTXT = hasSRV && srvTTL > 0 && a.Host != "", hasTXT && txtTTL > 0 && a.HasTXT
 	if !hasSRV && !hasTXT {
 		return false
@@ -309,7 +309,7 @@ func sameRecords(a, p *Advertisement) bool {
 // those start an entry.
 func carriesRecords(p *Advertisement) bool {
 	for _, t := range expiryTypes {
-		if p.TTL[t] > 0 {
+		if p.TTL.Of(t) > 0 {
 			return true
 		}
 	}
@@ -326,10 +326,10 @@ func hostKeyOf(h string) string {
 // isGoodbye: RFC 6762 section 10.1. Without its PTR or SRV an instance
 // is gone for a browser, so either record's goodbye removes it.
 func isGoodbye(p *Advertisement) bool {
-	if ttl, ok := p.TTL[dns.TypePTR]; ok && ttl == 0 {
+	if ttl, ok := p.TTL.Get(dns.TypePTR); ok && ttl == 0 {
 		return true
 	}
-	if ttl, ok := p.TTL[dns.TypeSRV]; ok && ttl == 0 {
+	if ttl, ok := p.TTL.Get(dns.TypeSRV); ok && ttl == 0 {
 		return true
 	}
 	return false
@@ -567,7 +567,7 @@ func (s *Store) flush(now time.Time) bool {
 			if !exp.IsZero() && !now.Before(exp) {
 				t := expiryTypes[i]
 				e.expiry[i] = time.Time{}
-				delete(e.ad.TTL, t)
+				e.ad.TTL.Delete(t)
 				if t == dns.TypeTXT {
 					e.ad.TXT, e.ad.HasTXT = nil, false
 				}
@@ -664,15 +664,15 @@ func (s *Store) fillAddrs(e *storeEntry) {
 	slices.SortFunc(e.ad.Addrs, netip.Addr.Compare)
 	if e.host != nil {
 		// RFC 6762 section 10: A and AAAA TTLs, as last seen for the host.
-		delete(e.ad.TTL, dns.TypeA)
-		delete(e.ad.TTL, dns.TypeAAAA)
+		e.ad.TTL.Delete(dns.TypeA)
+		e.ad.TTL.Delete(dns.TypeAAAA)
 		for a, ha := range e.host.addrs {
 			t := dns.TypeA
 			if a.Is6() {
 				t = dns.TypeAAAA
 			}
-			if old, ok := e.ad.TTL[t]; !ok || ha.ttl < old {
-				e.ad.TTL[t] = ha.ttl
+			if old, ok := e.ad.TTL.Get(t); !ok || ha.ttl < old {
+				e.ad.TTL.Set(t, ha.ttl)
 			}
 		}
 	}
@@ -733,7 +733,7 @@ func (s *Store) KnownAnswers(name string, now time.Time) []dns.RR {
 	var out []dns.RR
 	for e := s.tail; e != nil; e = e.prev {
 		a := &e.ad
-		ttl, ok := a.TTL[dns.TypePTR]
+		ttl, ok := a.TTL.Get(dns.TypePTR)
 		if !ok || ttl == 0 || !e.expiry.has(dns.TypePTR) {
 			continue
 		}
@@ -796,11 +796,5 @@ func cloneAd(a *Advertisement) Advertisement {
 	c.TXT = slices.Clone(a.TXT)
 	c.Addrs = slices.Clone(a.Addrs)
 	c.Findings = slices.Clone(a.Findings)
-	if a.TTL != nil {
-		c.TTL = make(map[uint16]uint32, len(a.TTL))
-		for k, v := range a.TTL {
-			c.TTL[k] = v
-		}
-	}
 	return c
 }

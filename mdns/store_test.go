@@ -16,9 +16,9 @@ var t0 = time.Date(2026, 11, 29, 8, 0, 0, 0, time.UTC)
 
 // part builds what one packet says about "Good Printer" _ipp._tcp.local.
 func part(instance string, ttls map[uint16]uint32, mod func(*Advertisement)) *Advertisement {
-	a := &Advertisement{Instance: instance, Service: "_ipp", Proto: "_tcp", Domain: "local", TTL: map[uint16]uint32{}}
+	a := &Advertisement{Instance: instance, Service: "_ipp", Proto: "_tcp", Domain: "local"}
 	for k, v := range ttls {
-		a.TTL[k] = v
+		a.TTL.Set(k, v)
 	}
 	if _, ok := ttls[dns.TypeSRV]; ok {
 		a.Host, a.Port = "printer.local.", 631
@@ -62,7 +62,7 @@ func TestStoreMerge(t *testing.T) {
 				assert.Equal(t, "printer.local.", a.Host)
 				assert.Equal(t, uint16(631), a.Port)
 				assert.Equal(t, []string{"txtvers=1", "rp=ipp/print"}, a.TXT)
-				assert.Equal(t, map[uint16]uint32{dns.TypePTR: 4500, dns.TypeSRV: 120, dns.TypeTXT: 4500}, a.TTL)
+				assert.Equal(t, map[uint16]uint32{dns.TypePTR: 4500, dns.TypeSRV: 120, dns.TypeTXT: 4500}, a.TTL.Map())
 				assert.Equal(t, t0.Add(time.Second+4500*time.Second), a.Expires)
 			},
 		},
@@ -109,7 +109,7 @@ func TestStoreMerge(t *testing.T) {
 			check: func(t *testing.T, ads []Advertisement) {
 				assert.False(t, ads[0].HasTXT)
 				assert.Nil(t, ads[0].TXT)
-				assert.NotContains(t, ads[0].TTL, dns.TypeTXT)
+				assert.False(t, ads[0].TTL.Has(dns.TypeTXT))
 				assert.Equal(t, "printer.local.", ads[0].Host)
 			},
 		},
@@ -122,7 +122,7 @@ func TestStoreMerge(t *testing.T) {
 			flush: 121 * time.Second,
 			want:  []string{"Good Printer"},
 			check: func(t *testing.T, ads []Advertisement) {
-				assert.Equal(t, map[uint16]uint32{dns.TypePTR: 4500, dns.TypeTXT: 4500}, ads[0].TTL)
+				assert.Equal(t, map[uint16]uint32{dns.TypePTR: 4500, dns.TypeTXT: 4500}, ads[0].TTL.Map())
 			},
 		},
 		{
@@ -209,8 +209,8 @@ func TestStoreHostAddressesLater(t *testing.T) {
 	ads = s.Advertisements(t0.Add(time.Second))
 	require.Len(t, ads, 1)
 	assert.Equal(t, []netip.Addr{netip.MustParseAddr("198.18.0.1"), netip.MustParseAddr("fd42::1")}, ads[0].Addrs)
-	assert.Equal(t, uint32(120), ads[0].TTL[dns.TypeA])
-	assert.Equal(t, uint32(60), ads[0].TTL[dns.TypeAAAA])
+	assert.Equal(t, uint32(120), ads[0].TTL.Of(dns.TypeA))
+	assert.Equal(t, uint32(60), ads[0].TTL.Of(dns.TypeAAAA))
 	assert.Empty(t, ads[0].Findings)
 	assert.Equal(t, 2, validations)
 

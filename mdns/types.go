@@ -137,8 +137,8 @@ type Advertisement struct {
 	HasTXT bool         `json:"has_txt"`
 	Addrs  []netip.Addr `json:"addrs,omitempty"` // of Host
 	// TTL is the TTL last seen per record type (dns.TypePTR, TypeSRV,
-	// TypeTXT, TypeA, TypeAAAA); nil for offline advertisements.
-	TTL map[uint16]uint32 `json:"ttl,omitempty"`
+	// TypeTXT, TypeA, TypeAAAA); none for offline advertisements.
+	TTL TTLs `json:"ttl,omitzero"`
 
 	Source    netip.AddrPort `json:"source"` // sender, zero when offline
 	Interface string         `json:"interface,omitempty"`

@@ -784,11 +784,11 @@ var ttlChecks = [...]struct {
 // ttl compares the TTLs seen with RFC 6762 section 10's recommendations;
 // zero is a goodbye (section 10.1), not a finding.
 func (c *check) ttl() {
-	if !c.on(rTTL) || c.a.TTL == nil {
+	if !c.on(rTTL) || c.a.TTL.IsZero() {
 		return
 	}
 	for _, t := range ttlChecks {
-		got, ok := c.a.TTL[t.typ]
+		got, ok := c.a.TTL.Get(t.typ)
 		if !ok || got == 0 || got == t.want {
 			continue
 		}
@@ -806,10 +806,8 @@ func (c *check) srvTarget() {
 	if !c.on(rSRVTarget) || a.Origin != "" || a.Host == "" || a.Host == "." || len(a.Addrs) > 0 {
 		return
 	}
-	if a.TTL != nil {
-		if ttl, ok := a.TTL[dns.TypeSRV]; ok && ttl == 0 {
-			return
-		}
+	if ttl, ok := a.TTL.Get(dns.TypeSRV); ok && ttl == 0 {
+		return
 	}
 	c.add(rSRVTarget, SeverityWarning, "", "no A or AAAA record was seen for the SRV target "+a.Host, a.Host)
 }

@@ -62,7 +62,7 @@ func goodAd() *Advertisement {
 		TXT:    []string{"txtvers=1", "rp=ipp/print", "ty=Office", "qtotal=1", "pdl=application/pdf", "note=2nd floor"},
 		HasTXT: true,
 		Addrs:  []netip.Addr{netip.MustParseAddr("192.0.2.10")},
-		TTL:    map[uint16]uint32{dns.TypePTR: 4500, dns.TypeSRV: 120, dns.TypeTXT: 4500, dns.TypeA: 120},
+		TTL:    TTLsOf(map[uint16]uint32{dns.TypePTR: 4500, dns.TypeSRV: 120, dns.TypeTXT: 4500, dns.TypeA: 120}),
 	}
 }
 
@@ -186,17 +186,17 @@ func TestValidateRules(t *testing.T) {
 			[]want{{RuleSubtype, SeverityInfo, "_x"}}},
 
 		// ttl
-		{"ttl goodbye", func(a *Advertisement) { a.TTL[dns.TypeSRV] = 0; a.TTL[dns.TypePTR] = 0 }, nil},
-		{"ttl srv long", func(a *Advertisement) { a.TTL[dns.TypeSRV] = 4500 }, []want{{RuleTTL, SeverityInfo, "SRV 4500"}}},
-		{"ttl ptr and aaaa", func(a *Advertisement) { a.TTL[dns.TypePTR] = 120; a.TTL[dns.TypeAAAA] = 10 },
+		{"ttl goodbye", func(a *Advertisement) { a.TTL.Set(dns.TypeSRV, 0); a.TTL.Set(dns.TypePTR, 0) }, nil},
+		{"ttl srv long", func(a *Advertisement) { a.TTL.Set(dns.TypeSRV, 4500) }, []want{{RuleTTL, SeverityInfo, "SRV 4500"}}},
+		{"ttl ptr and aaaa", func(a *Advertisement) { a.TTL.Set(dns.TypePTR, 120); a.TTL.Set(dns.TypeAAAA, 10) },
 			[]want{{RuleTTL, SeverityInfo, "PTR 120"}, {RuleTTL, SeverityInfo, "AAAA 10"}}},
-		{"ttl offline", func(a *Advertisement) { a.TTL = nil }, nil},
+		{"ttl offline", func(a *Advertisement) { a.TTL = TTLs{} }, nil},
 
 		// srv-target
 		{"srv target no address", func(a *Advertisement) { a.Addrs = nil }, []want{{RuleSRVTarget, SeverityWarning, "printer.local."}}},
-		{"srv target offline", func(a *Advertisement) { a.Addrs = nil; a.Origin = "command line"; a.TTL = nil }, nil},
+		{"srv target offline", func(a *Advertisement) { a.Addrs = nil; a.Origin = "command line"; a.TTL = TTLs{} }, nil},
 		{"srv target dot", func(a *Advertisement) { a.Addrs = nil; a.Host = "." }, nil},
-		{"srv target goodbye", func(a *Advertisement) { a.Addrs = nil; a.TTL[dns.TypeSRV] = 0 }, nil},
+		{"srv target goodbye", func(a *Advertisement) { a.Addrs = nil; a.TTL.Set(dns.TypeSRV, 0) }, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -171,13 +171,13 @@ func Build(link Link, ads []mdns.Advertisement, registered func(name, proto stri
 		}
 		res.Published++
 		types[strings.ToLower(typ)] = true
-		add(&dns.PTR{Hdr: hdr(typeName, dns.TypePTR, a.TTL[dns.TypePTR]), Ptr: instance})
+		add(&dns.PTR{Hdr: hdr(typeName, dns.TypePTR, a.TTL.Of(dns.TypePTR)), Ptr: instance})
 		for _, st := range a.Subtypes {
-			add(&dns.PTR{Hdr: hdr(mdns.EscapeLabel(strings.ToLower(st))+"._sub."+typeName, dns.TypePTR, a.TTL[dns.TypePTR]), Ptr: instance})
+			add(&dns.PTR{Hdr: hdr(mdns.EscapeLabel(strings.ToLower(st))+"._sub."+typeName, dns.TypePTR, a.TTL.Of(dns.TypePTR)), Ptr: instance})
 		}
 		if a.Host != "" {
 			host := rewriteHost(a.Host, zone)
-			add(&dns.SRV{Hdr: hdr(instance, dns.TypeSRV, a.TTL[dns.TypeSRV]), Port: a.Port, Target: host})
+			add(&dns.SRV{Hdr: hdr(instance, dns.TypeSRV, a.TTL.Of(dns.TypeSRV)), Port: a.Port, Target: host})
 			for _, addr := range a.Addrs {
 				if !routable(addr) || addrSeen[host+" "+addr.String()] {
 					continue
@@ -189,9 +189,9 @@ func Build(link Link, ads []mdns.Advertisement, registered func(name, proto stri
 				}
 				addrSeen[host+" "+addr.String()] = true
 				if addr.Is4() {
-					add(&dns.A{Hdr: hdr(host, dns.TypeA, a.TTL[dns.TypeA]), A: addr.AsSlice()})
+					add(&dns.A{Hdr: hdr(host, dns.TypeA, a.TTL.Of(dns.TypeA)), A: addr.AsSlice()})
 				} else {
-					add(&dns.AAAA{Hdr: hdr(host, dns.TypeAAAA, a.TTL[dns.TypeAAAA]), AAAA: addr.AsSlice()})
+					add(&dns.AAAA{Hdr: hdr(host, dns.TypeAAAA, a.TTL.Of(dns.TypeAAAA)), AAAA: addr.AsSlice()})
 				}
 			}
 		}
@@ -204,7 +204,7 @@ func Build(link Link, ads []mdns.Advertisement, registered func(name, proto stri
 			for i, s := range txt {
 				escaped[i] = escapeTXT(s)
 			}
-			add(&dns.TXT{Hdr: hdr(instance, dns.TypeTXT, a.TTL[dns.TypeTXT]), Txt: escaped})
+			add(&dns.TXT{Hdr: hdr(instance, dns.TypeTXT, a.TTL.Of(dns.TypeTXT)), Txt: escaped})
 		}
 	}
 	for _, t := range slices.Sorted(maps.Keys(types)) {

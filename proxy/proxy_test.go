@@ -22,7 +22,7 @@ func printer() mdns.Advertisement {
 		Subtypes: []string{"_universal"}, Host: "printer.local.", Port: 631,
 		TXT: []string{"txtvers=1", `ty=HP "Laser"`, "rp=ipp/print"}, HasTXT: true,
 		Addrs:     []netip.Addr{netip.MustParseAddr("198.18.0.7"), netip.MustParseAddr("fe80::1"), netip.MustParseAddr("fd42::7"), netip.MustParseAddr("169.254.3.4")},
-		TTL:       map[uint16]uint32{dns.TypePTR: 4500, dns.TypeSRV: 120, dns.TypeTXT: 4500, dns.TypeA: 120, dns.TypeAAAA: 120},
+		TTL:       mdns.TTLsOf(map[uint16]uint32{dns.TypePTR: 4500, dns.TypeSRV: 120, dns.TypeTXT: 4500, dns.TypeA: 120, dns.TypeAAAA: 120}),
 		Interface: "lab0",
 	}
 }

@@ -95,7 +95,7 @@ func testAd(instance, service string, port uint16, findings ...mdns.Finding) *md
 		Host: "host-" + service[1:] + ".local.", Port: port,
 		TXT: []string{"txtvers=1", "note=<b>hi</b>"}, HasTXT: true,
 		Addrs:     []netip.Addr{netip.MustParseAddr("192.0.2.10")},
-		TTL:       map[uint16]uint32{12: 4500, 33: 120},
+		TTL:       mdns.TTLsOf(map[uint16]uint32{12: 4500, 33: 120}),
 		Source:    netip.MustParseAddrPort("192.0.2.10:5353"),
 		Interface: "veth-test",
 		FirstSeen: now, LastSeen: now.Add(time.Minute), Expires: now.Add(2 * time.Hour),

@@ -164,7 +164,7 @@ func (s *server) lanView(r *http.Request) lanView {
 		if worst >= 0 {
 			av.Worst = worst.String()
 		}
-		for t, ttl := range a.TTL {
+		for t, ttl := range a.TTL.All() {
 			av.TTLs = append(av.TTLs, ttlView{Type: ttlName(t), TTL: ttl})
 		}
 		slices.SortFunc(av.TTLs, func(x, y ttlView) int { return strings.Compare(x.Type, y.Type) })
