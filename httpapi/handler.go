@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -341,21 +343,47 @@ func (a *api) findings(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (a *api) advertisements(w http.ResponseWriter, _ *http.Request) {
-	resp := advertisementsResponse{Advertisements: []mdns.Advertisement{}}
+	var ads []mdns.Advertisement
 	if a.opts.LAN != nil {
-		resp.MDNSEnabled = true
-		if ads := a.opts.LAN.Advertisements(); ads != nil {
-			// Copies: lists in the API are never null.
-			for i := range ads {
-				if ads[i].Findings == nil {
-					ads[i].Findings = []mdns.Finding{}
-				}
+		ads = a.opts.LAN.Advertisements() // copies
+		for i := range ads {
+			if ads[i].Findings == nil {
+				ads[i].Findings = []mdns.Finding{} // lists in the API are never null
 			}
-			resp.Advertisements = ads
 		}
 	}
-	resp.Count = len(resp.Advertisements)
-	writeJSON(w, http.StatusOK, resp)
+	writeAdvertisements(w, a.opts.LAN != nil, ads)
+}
+
+// writeAdvertisements writes what writeJSON would for an
+// advertisementsResponse, one advertisement at a time: a store of ten
+// thousand is never held encoded (and indented) whole.
+func writeAdvertisements(w http.ResponseWriter, enabled bool, ads []mdns.Advertisement) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	bw := bufio.NewWriterSize(w, 32<<10)
+	fmt.Fprintf(bw, "{\n  \"mdns_enabled\": %t,\n  \"count\": %d,\n  \"advertisements\": [", enabled, len(ads))
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("    ", "  ")
+	for i := range ads {
+		buf.Reset()
+		if err := enc.Encode(&ads[i]); err != nil {
+			return // an Advertisement always encodes; nothing sensible to send
+		}
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		bw.WriteString("\n    ")
+		bw.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
+	}
+	if len(ads) > 0 {
+		bw.WriteString("\n  ")
+	}
+	bw.WriteString("]\n}\n")
+	_ = bw.Flush() // the client went away; nothing to do
 }
 
 func (a *api) ready(w http.ResponseWriter, _ *http.Request) {

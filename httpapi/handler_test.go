@@ -311,3 +311,38 @@ func TestPublished(t *testing.T) {
 		{"interface": "eth1", "zone": "eth1.lan.services.internal.", "policy": "all", "serial": 0, "instances": 0, "records": 0, "excluded": [], "dropped": []}
 	]}`, string(body))
 }
+
+// TestWriteAdvertisementsMatchesWriteJSON: the advertisement list,
+// streamed one element at a time, is byte for byte what encoding the
+// whole response at once gives.
+func TestWriteAdvertisementsMatchesWriteJSON(t *testing.T) {
+	ad := func(name string) mdns.Advertisement {
+		return mdns.Advertisement{Instance: name, Service: "_ipp", Proto: "_tcp", Domain: "local",
+			TXT: []string{"txtvers=1", "note=<a&b>"}, HasTXT: true, Findings: []mdns.Finding{},
+			TTL: mdns.TTLsOf(map[uint16]uint32{12: 4500, 33: 120})}
+	}
+	tests := []struct {
+		name    string
+		enabled bool
+		ads     []mdns.Advertisement
+	}{
+		{"mdns off", false, nil},
+		{"none yet", true, nil},
+		{"one", true, []mdns.Advertisement{ad("Office Printer")}},
+		{"three", true, []mdns.Advertisement{ad("A"), ad("B \"quoted\""), ad("Café")}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want := httptest.NewRecorder()
+			list := tt.ads
+			if list == nil {
+				list = []mdns.Advertisement{}
+			}
+			writeJSON(want, http.StatusOK, advertisementsResponse{MDNSEnabled: tt.enabled, Count: len(list), Advertisements: list})
+			got := httptest.NewRecorder()
+			writeAdvertisements(got, tt.enabled, tt.ads)
+			assert.Equal(t, want.Body.String(), got.Body.String())
+			assert.Equal(t, want.Header(), got.Header())
+		})
+	}
+}
