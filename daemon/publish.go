@@ -34,6 +34,9 @@ type publisher struct {
 	// trackers remember each link's records as served, so a change is
 	// applied in place (UpdateZone) owner by owner.
 	trackers []resolver.ZoneTracker
+	// builders keep each link's records per advertisement, so an
+	// unchanged one is not built again and compares equal at once.
+	builders []proxy.Builder
 	// stale marks a link whose zone did not take the last change: the
 	// next publish hands it the whole record set (SetZone works out the
 	// difference against what it serves).
@@ -138,10 +141,11 @@ func (p *publisher) publish(ctx context.Context) {
 	var last []proxy.Published
 	if p.trackers == nil {
 		p.trackers, p.stale = make([]resolver.ZoneTracker, len(p.links)), make([]bool, len(p.links))
+		p.builders = make([]proxy.Builder, len(p.links))
 	}
 	for i, l := range p.links {
 		l.Prefixes = interfacePrefixes(l.Interface)
-		res := proxy.Build(l, ads, registered)
+		res := p.builders[i].Build(l, ads, registered)
 		tr := &p.trackers[i]
 		changes := tr.Changes(res.Records)
 		var err error

@@ -38,15 +38,16 @@ func BenchmarkPublishChange(b *testing.B) {
 	require.NoError(b, err)
 	zc := resolver.ZoneConfig{Zone: link.Zone, TTL: 10, NegTTL: 10}
 	var tr resolver.ZoneTracker
-	first := proxy.Build(link, ads, nil)
+	var bld proxy.Builder
+	first := bld.Build(link, ads, nil)
 	tr.Changes(first.Records)
 	require.NoError(b, s.SetZone(context.Background(), zc, first.Records))
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
-		ads[7].TXT[1] = fmt.Sprintf("id=%d", i) // one instance changed its TXT
+		ads[7].TXT = []string{"txtvers=1", fmt.Sprintf("id=%d", i)} // one instance changed its TXT (a new slice, as the store gives)
 		i++
-		changes := tr.Changes(proxy.Build(link, ads, nil).Records)
+		changes := tr.Changes(bld.Build(link, ads, nil).Records)
 		if len(changes) != 1 {
 			b.Fatalf("%d owners changed", len(changes))
 		}

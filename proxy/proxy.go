@@ -127,16 +127,83 @@ type Result struct {
 // reports whether a service name ("ipp") and protocol ("tcp") are in the
 // registry or the local additions, for PolicyRegistered.
 func Build(link Link, ads []mdns.Advertisement, registered func(name, proto string) bool) Result {
+	var b Builder
+	return b.Build(link, ads, registered)
+}
+
+// Builder is Build with a memory: an advertisement whose published
+// fields did not change since the last Build gets the same record
+// objects as then, so that a caller comparing one build with the last
+// (resolver.ZoneTracker) tells them equal by identity, and the names and
+// records of an unchanged link are not made again. The zero value is
+// ready; a Builder is for one link and one goroutine.
+type Builder struct {
+	ads   map[adKey]*adRecords
+	addrs map[addrKey]*addrRecord
+	gen   uint64
+}
+
+// adKey names an advertisement of the link (as the store does, by its
+// raw instance, service and protocol).
+type adKey struct{ instance, service, proto string }
+
+// hostAddr is one address of one host (rewritten into the zone).
+type hostAddr struct {
+	host string
+	addr netip.Addr
+}
+
+// adRecords are the records made for one advertisement, with what they
+// were made from.
+type adRecords struct {
+	src      mdns.Advertisement // Host, Port, TXT, HasTXT, Subtypes, TTL as built
+	zone     string
+	maxTTL   uint32
+	typ      string   // a.ServiceType(), as advertised
+	ltyp     string   // typ lower-cased
+	problem  string   // why it cannot be in unicast DNS at all ("" if it can)
+	instance string   // owner of the SRV and TXT; "" when not a DNS name
+	typeName string   // owner of the PTR
+	host     string   // the SRV target rewritten into the zone
+	rrs      []dns.RR // PTR, subtype PTRs, SRV, TXT
+	used     bool
+}
+
+type addrKey struct {
+	host string
+	addr netip.Addr
+	ttl  uint32
+}
+
+// addrRecord is an address record made for a host, and the build that
+// last used it.
+type addrRecord struct {
+	rr  dns.RR
+	gen uint64
+}
+
+// sameSource reports whether a publishes what r was built from.
+func (r *adRecords) sameSource(a *mdns.Advertisement, zone string, maxTTL uint32) bool {
+	s := &r.src
+	return r.zone == zone && r.maxTTL == maxTTL && s.Host == a.Host && s.Port == a.Port && s.HasTXT == a.HasTXT &&
+		s.TTL == a.TTL && slices.Equal(s.TXT, a.TXT) && slices.Equal(s.Subtypes, a.Subtypes)
+}
+
+// Build is the package's Build, reusing what the last call made.
+func (b *Builder) Build(link Link, ads []mdns.Advertisement, registered func(name, proto string) bool) Result {
 	maxTTL := link.MaxTTL
 	if maxTTL == 0 {
 		maxTTL = DefaultMaxTTL
 	}
 	zone := link.Zone
+	if b.ads == nil {
+		b.ads, b.addrs = map[adKey]*adRecords{}, map[addrKey]*addrRecord{}
+	}
+	b.gen++
 	var res Result
-	types := map[string]bool{}    // "_ipp._tcp" present
-	perType := map[string]int{}   // instances published, by type
-	addrSeen := map[string]bool{} // host and address: instances on one host share them
-	add := func(rr dns.RR) { res.Records = append(res.Records, rr) }
+	types := map[string]bool{}      // "_ipp._tcp" present
+	perType := map[string]int{}     // instances published, by type
+	addrSeen := map[hostAddr]bool{} // instances on one host share its addresses
 	hdr := func(name string, t uint16, ttl uint32) dns.RR_Header {
 		if ttl == 0 || ttl > maxTTL {
 			ttl = maxTTL
@@ -148,69 +215,130 @@ func Build(link Link, ads []mdns.Advertisement, registered func(name, proto stri
 		if a.Interface != link.Interface || !strings.EqualFold(a.Domain, "local") {
 			continue
 		}
-		typ := a.ServiceType()
+		k := adKey{a.Instance, a.Service, a.Proto}
+		r := b.ads[k]
+		if r == nil || !r.sameSource(a, zone, maxTTL) {
+			r = b.build(a, zone, hdr)
+			r.maxTTL = maxTTL
+			b.ads[k] = r
+		}
+		r.used = true
 		if why := excluded(link.Policy, a, registered); why != "" {
-			res.Excluded = append(res.Excluded, Exclusion{Instance: a.Instance, ServiceType: typ, Reason: why})
+			res.Excluded = append(res.Excluded, Exclusion{Instance: a.Instance, ServiceType: r.typ, Reason: why})
 			continue
 		}
-		if why := unicastProblem(a); why != "" {
-			res.Excluded = append(res.Excluded, Exclusion{Instance: a.Instance, ServiceType: typ, Reason: why})
+		if r.problem != "" {
+			res.Excluded = append(res.Excluded, Exclusion{Instance: a.Instance, ServiceType: r.typ, Reason: r.problem})
 			continue
 		}
-		if perType[strings.ToLower(typ)] >= MaxInstancesPerType {
-			res.Excluded = append(res.Excluded, Exclusion{Instance: a.Instance, ServiceType: typ,
+		if perType[r.ltyp] >= MaxInstancesPerType {
+			res.Excluded = append(res.Excluded, Exclusion{Instance: a.Instance, ServiceType: r.typ,
 				Reason: fmt.Sprintf("more than %d instances of the type on the link", MaxInstancesPerType)})
 			continue
 		}
-		perType[strings.ToLower(typ)]++
-		typeName := strings.ToLower(typ) + "." + zone
-		instance := mdns.EscapeLabel(a.Instance) + "." + typeName
-		if _, ok := dns.IsDomainName(instance); !ok {
-			res.Excluded = append(res.Excluded, Exclusion{Instance: a.Instance, ServiceType: typ, Reason: "the instance name does not fit in a DNS name under " + zone})
+		perType[r.ltyp]++
+		if r.instance == "" {
+			res.Excluded = append(res.Excluded, Exclusion{Instance: a.Instance, ServiceType: r.typ, Reason: "the instance name does not fit in a DNS name under " + zone})
 			continue
 		}
 		res.Published++
-		types[strings.ToLower(typ)] = true
-		add(&dns.PTR{Hdr: hdr(typeName, dns.TypePTR, a.TTL.Of(dns.TypePTR)), Ptr: instance})
-		for _, st := range a.Subtypes {
-			add(&dns.PTR{Hdr: hdr(mdns.EscapeLabel(strings.ToLower(st))+"._sub."+typeName, dns.TypePTR, a.TTL.Of(dns.TypePTR)), Ptr: instance})
-		}
-		if a.Host != "" {
-			host := rewriteHost(a.Host, zone)
-			add(&dns.SRV{Hdr: hdr(instance, dns.TypeSRV, a.TTL.Of(dns.TypeSRV)), Port: a.Port, Target: host})
-			for _, addr := range a.Addrs {
-				if !routable(addr) || addrSeen[host+" "+addr.String()] {
-					continue
-				}
-				if !onLink(addr, link.Prefixes) {
-					res.Dropped = append(res.Dropped, Exclusion{Instance: a.Instance, ServiceType: typ,
-						Reason: "address " + addr.String() + " is outside the prefixes of " + link.Interface + ": not published"})
-					continue
-				}
-				addrSeen[host+" "+addr.String()] = true
-				if addr.Is4() {
-					add(&dns.A{Hdr: hdr(host, dns.TypeA, a.TTL.Of(dns.TypeA)), A: addr.AsSlice()})
-				} else {
-					add(&dns.AAAA{Hdr: hdr(host, dns.TypeAAAA, a.TTL.Of(dns.TypeAAAA)), AAAA: addr.AsSlice()})
-				}
+		types[r.ltyp] = true
+		res.Records = append(res.Records, r.rrs[:len(r.rrs)-boolInt(a.HasTXT)]...)
+		for _, addr := range a.Addrs {
+			if r.host == "" || !routable(addr) || addrSeen[hostAddr{r.host, addr}] {
+				continue
 			}
+			if !onLink(addr, link.Prefixes) {
+				res.Dropped = append(res.Dropped, Exclusion{Instance: a.Instance, ServiceType: r.typ,
+					Reason: "address " + addr.String() + " is outside the prefixes of " + link.Interface + ": not published"})
+				continue
+			}
+			addrSeen[hostAddr{r.host, addr}] = true
+			t, ttl := dns.TypeA, a.TTL.Of(dns.TypeA)
+			if !addr.Is4() {
+				t, ttl = dns.TypeAAAA, a.TTL.Of(dns.TypeAAAA)
+			}
+			ak := addrKey{r.host, addr, ttl}
+			ar := b.addrs[ak]
+			if ar == nil {
+				ar = &addrRecord{}
+				if t == dns.TypeA {
+					ar.rr = &dns.A{Hdr: hdr(r.host, t, ttl), A: addr.AsSlice()}
+				} else {
+					ar.rr = &dns.AAAA{Hdr: hdr(r.host, t, ttl), AAAA: addr.AsSlice()}
+				}
+				b.addrs[ak] = ar
+			}
+			ar.gen = b.gen
+			res.Records = append(res.Records, ar.rr)
 		}
 		if a.HasTXT {
-			txt := a.TXT
-			if len(txt) == 0 {
-				txt = []string{""} // RFC 6763 section 6.1: an empty TXT is one empty string
-			}
-			escaped := make([]string, len(txt))
-			for i, s := range txt {
-				escaped[i] = escapeTXT(s)
-			}
-			add(&dns.TXT{Hdr: hdr(instance, dns.TypeTXT, a.TTL.Of(dns.TypeTXT)), Txt: escaped})
+			res.Records = append(res.Records, r.rrs[len(r.rrs)-1])
 		}
 	}
 	for _, t := range slices.Sorted(maps.Keys(types)) {
-		add(&dns.PTR{Hdr: hdr("_services._dns-sd._udp."+zone, dns.TypePTR, maxTTL), Ptr: t + "." + zone})
+		res.Records = append(res.Records, &dns.PTR{Hdr: hdr("_services._dns-sd._udp."+zone, dns.TypePTR, maxTTL), Ptr: t + "." + zone})
+	}
+	// Forget what this build did not use: gone, changed or excluded.
+	for k, r := range b.ads {
+		if !r.used {
+			delete(b.ads, k)
+		}
+		r.used = false
+	}
+	for k, ar := range b.addrs {
+		if ar.gen != b.gen {
+			delete(b.addrs, k)
+		}
 	}
 	return res
+}
+
+// build makes the records of one advertisement (its addresses apart):
+// PTR, subtype PTRs, SRV and, last, TXT; none when it cannot be
+// published in unicast DNS at all.
+func (b *Builder) build(a *mdns.Advertisement, zone string, hdr func(string, uint16, uint32) dns.RR_Header) *adRecords {
+	r := &adRecords{zone: zone}
+	r.src = mdns.Advertisement{Host: a.Host, Port: a.Port, HasTXT: a.HasTXT, TTL: a.TTL,
+		TXT: slices.Clone(a.TXT), Subtypes: slices.Clone(a.Subtypes)}
+	r.typ = a.ServiceType()
+	r.ltyp = strings.ToLower(r.typ)
+	if r.problem = unicastProblem(a); r.problem != "" {
+		return r
+	}
+	typeName := r.ltyp + "." + zone
+	instance := mdns.EscapeLabel(a.Instance) + "." + typeName
+	if _, ok := dns.IsDomainName(instance); !ok {
+		return r
+	}
+	r.instance, r.typeName = instance, typeName
+	r.rrs = append(r.rrs, &dns.PTR{Hdr: hdr(typeName, dns.TypePTR, a.TTL.Of(dns.TypePTR)), Ptr: instance})
+	for _, st := range a.Subtypes {
+		r.rrs = append(r.rrs, &dns.PTR{Hdr: hdr(mdns.EscapeLabel(strings.ToLower(st))+"._sub."+typeName, dns.TypePTR, a.TTL.Of(dns.TypePTR)), Ptr: instance})
+	}
+	if a.Host != "" {
+		r.host = rewriteHost(a.Host, zone)
+		r.rrs = append(r.rrs, &dns.SRV{Hdr: hdr(instance, dns.TypeSRV, a.TTL.Of(dns.TypeSRV)), Port: a.Port, Target: r.host})
+	}
+	if a.HasTXT {
+		txt := a.TXT
+		if len(txt) == 0 {
+			txt = []string{""} // RFC 6763 section 6.1: an empty TXT is one empty string
+		}
+		escaped := make([]string, len(txt))
+		for i, s := range txt {
+			escaped[i] = escapeTXT(s)
+		}
+		r.rrs = append(r.rrs, &dns.TXT{Hdr: hdr(instance, dns.TypeTXT, a.TTL.Of(dns.TypeTXT)), Txt: escaped})
+	}
+	return r
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // excluded says why policy leaves a out ("" to publish it).

@@ -280,6 +280,9 @@ func sameRecords(a, b []dns.RR) bool {
 		return false
 	}
 	for i := range a {
+		if a[i] == b[i] {
+			continue // the same record object (a builder that reuses them)
+		}
 		if a[i].Header().Ttl != b[i].Header().Ttl || !dns.IsDuplicate(a[i], b[i]) {
 			return false
 		}
@@ -689,13 +692,20 @@ func (s *Server) publishZones() {
 // in place, at a cost that follows the change rather than the zone.
 type ZoneTracker struct {
 	last map[string][]dns.RR // owner (lowercased) -> its records
+	// spare is the map of the call before last, cleared and filled
+	// again, so a large zone's grouping does not grow a map each time.
+	spare map[string][]dns.RR
 }
 
 // Changes groups rrs by owner and returns the owners whose
 // records differ from the last call (an owner gone maps to nil), and
 // remembers these records. The first call returns every owner.
 func (tr *ZoneTracker) Changes(rrs []dns.RR) map[string][]dns.RR {
-	cur := make(map[string][]dns.RR, len(tr.last))
+	cur := tr.spare
+	if cur == nil {
+		cur = make(map[string][]dns.RR, len(tr.last))
+	}
+	clear(cur)
 	for _, rr := range rrs {
 		o := strings.ToLower(rr.Header().Name)
 		cur[o] = append(cur[o], rr)
@@ -711,6 +721,6 @@ func (tr *ZoneTracker) Changes(rrs []dns.RR) map[string][]dns.RR {
 			changes[o] = nil
 		}
 	}
-	tr.last = cur
+	tr.last, tr.spare = cur, tr.last
 	return changes
 }
