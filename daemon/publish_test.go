@@ -54,7 +54,7 @@ func TestPublisherOnMiss(t *testing.T) {
 }
 
 // TestPublishIncrementalProperty: a link published change by change
-// (Tracker and UpdateZone, as the publisher does) serves, after every
+// (Builder, ZoneTracker and UpdateZone, as the publisher does) serves, after every
 // step of a random sequence of arrivals, departures and changes, exactly
 // the zone a whole SetZone of the same advertisements serves.
 func TestPublishIncrementalProperty(t *testing.T) {
@@ -87,6 +87,7 @@ func TestPublishIncrementalProperty(t *testing.T) {
 	}
 	live, liveAddr := start()
 	var tr resolver.ZoneTracker
+	var bld proxy.Builder
 	zc := resolver.ZoneConfig{Zone: link.Zone, TTL: 10, NegTTL: 10}
 	r := rand.New(rand.NewPCG(5, 9))
 	ads := map[int]mdns.Advertisement{}
@@ -111,7 +112,7 @@ func TestPublishIncrementalProperty(t *testing.T) {
 		for _, i := range slices.Sorted(maps.Keys(ads)) {
 			list = append(list, ads[i])
 		}
-		res := proxy.Build(link, list, nil)
+		res := bld.Build(link, list, nil) // the publisher's builder, reusing records
 		changes := tr.Changes(res.Records)
 		if step == 0 {
 			require.NoError(t, live.SetZone(context.Background(), zc, res.Records))
