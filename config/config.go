@@ -221,6 +221,9 @@ type MDNS struct {
 	// reflected and rename-loop rules.
 	ReflectWindow time.Duration `yaml:"reflect_window"`
 	RenameWindow  time.Duration `yaml:"rename_window"`
+	// FlushInterval is how often changes reach the web UI and the
+	// discovery proxy's zones.
+	FlushInterval time.Duration `yaml:"flush_interval"`
 }
 
 // PublishLink is one link of mdns.publish.
@@ -259,7 +262,8 @@ func Default() Config {
 		MDNS: MDNS{MaxInstances: DefaultMaxInstances, Browse: true, Profiles: true, Family: string(mdns.FamilyBoth),
 			BrowseInterval: mdns.DefaultBrowseInterval, PublishMaxTTL: proxy.DefaultMaxTTL,
 			RatePackets: mdns.DefaultRatePackets, RateBytes: mdns.DefaultRateBytes,
-			ReflectWindow: mdns.DefaultReflectWindow, RenameWindow: mdns.DefaultRenameWindow},
+			ReflectWindow: mdns.DefaultReflectWindow, RenameWindow: mdns.DefaultRenameWindow,
+			FlushInterval: mdns.DefaultFlushInterval},
 		Log: Log{Level: "info", Format: "text"},
 	}
 }

@@ -52,6 +52,7 @@ func TestInvalidFixtures(t *testing.T) {
 		{"invalid-log-format.yml", "invalid-log-format.yml:2: log.format: \"xml\": want text or json"},
 		{"invalid-log-level.yml", "invalid-log-level.yml:2: log.level: \"verbose\": want debug, info, warn or error"},
 		{"invalid-mdns-rename-window.yml", "invalid-mdns-rename-window.yml:2: mdns.rename_window: 10s: want 1m to 24h"},
+		{"invalid-mdns-flush-interval.yml", "invalid-mdns-flush-interval.yml:2: mdns.flush_interval: 1ms: want 10ms to 10s"},
 		{"invalid-mdns-rate.yml", "invalid-mdns-rate.yml:2: mdns.rate_packets: 0: want 1-1000000"},
 		{"invalid-mdns-family.yml", "invalid-mdns-family.yml:2: mdns.family: unknown address family \"ipx\" (want both, ipv4 or ipv6)"},
 		{"invalid-ns-addresses.yml", "invalid-ns-addresses.yml:4: dns.ns[0].addresses: ns.example.com. is not a name inside the zone services.internal.; only in-zone name servers get addresses"},

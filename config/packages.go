@@ -231,6 +231,7 @@ func (l *Loaded) Monitor() (mdns.MonitorConfig, error) {
 		RateBytes:      l.MDNS.RateBytes,
 		ReflectWindow:  l.MDNS.ReflectWindow,
 		RenameWindow:   l.MDNS.RenameWindow,
+		FlushInterval:  l.MDNS.FlushInterval,
 	}, nil
 }
 

@@ -446,6 +446,9 @@ func (v *validator) publish(m *MDNS, zone string) {
 	if m.RenameWindow < time.Minute || m.RenameWindow > 24*time.Hour {
 		v.fail("mdns.rename_window", "%s: want 1m to 24h", m.RenameWindow)
 	}
+	if m.FlushInterval < 10*time.Millisecond || m.FlushInterval > 10*time.Second {
+		v.fail("mdns.flush_interval", "%s: want 10ms to 10s", m.FlushInterval)
+	}
 }
 
 func (v *validator) mdns(m *MDNS) {

@@ -80,6 +80,11 @@ const (
 	maxRateSenders = 4096
 )
 
+// DefaultFlushInterval is how often the monitor applies expiries,
+// revalidates what changed and tells subscribers (the web UI, the
+// discovery proxy): the longest a change waits before they see it.
+const DefaultFlushInterval = 250 * time.Millisecond
+
 // DefaultRenameWindow is how long the renamed forms of one instance name
 // from one sender are gathered for rename-loop.
 const DefaultRenameWindow = 10 * time.Minute
@@ -217,7 +222,7 @@ func NewMonitor(cfg MonitorConfig, snaps *registry.Store, logger *slog.Logger, r
 		return nil, fmt.Errorf("mdns: max instances %d is negative", cfg.MaxInstances)
 	}
 	if cfg.FlushInterval <= 0 {
-		cfg.FlushInterval = 250 * time.Millisecond
+		cfg.FlushInterval = DefaultFlushInterval
 	}
 	if cfg.RatePackets < 0 || cfg.RateBytes < 0 {
 		return nil, fmt.Errorf("mdns: rate thresholds %d packets, %d bytes: negative", cfg.RatePackets, cfg.RateBytes)
