@@ -58,6 +58,10 @@ type Store struct {
 	hosts      map[string]*hostEntry
 	dirty      []*storeEntry
 	evictions  uint64
+	// soonest is no later than the first expiry of any record held (an
+	// instance's or a host address's): before it a flush has nothing to
+	// expire and skips the scan. Zero: not known, scan.
+	soonest time.Time
 }
 
 type storeEntry struct {
@@ -221,7 +225,9 @@ func (s *Store) Merge(p *Advertisement, now time.Time) bool {
 			a.TTL.Set(t, ttl)
 			changed = true
 		}
-		e.expiry.set(t, now.Add(time.Duration(ttl)*time.Second))
+		at := now.Add(time.Duration(ttl) * time.Second)
+		e.expiry.set(t, at)
+		s.noteExpiry(at)
 	}
 	for _, st := range p.Subtypes {
 		if !slices.Contains(a.Subtypes, st) {
@@ -414,7 +420,9 @@ func (s *Store) addHostAddr(host string, addr netip.Addr, ttl uint32, now time.T
 		if !had && h.conflict == "" {
 			h.conflict = hostConflict(h, host, addr, from, now)
 		}
-		h.addrs[addr] = hostAddr{ttl: ttl, seen: now, exp: now.Add(time.Duration(ttl) * time.Second), from: from}
+		exp := now.Add(time.Duration(ttl) * time.Second)
+		h.addrs[addr] = hostAddr{ttl: ttl, seen: now, exp: exp, from: from}
+		s.noteExpiry(exp)
 		if had && old.ttl == ttl {
 			return
 		}
@@ -560,8 +568,31 @@ func (s *Store) Flush(now time.Time) bool {
 	return s.flush(now)
 }
 
+// noteExpiry keeps soonest no later than at.
+func (s *Store) noteExpiry(at time.Time) {
+	if !s.soonest.IsZero() && at.Before(s.soonest) {
+		s.soonest = at
+	}
+}
+
 func (s *Store) flush(now time.Time) bool {
 	changed := false
+	if s.soonest.IsZero() || !now.Before(s.soonest) {
+		changed = s.expire(now)
+	}
+	return s.revalidate() || changed
+}
+
+// expire drops what expired by now and works out soonest again. It
+// reports whether an instance was removed.
+func (s *Store) expire(now time.Time) bool {
+	changed := false
+	var soonest time.Time
+	earlier := func(t time.Time) {
+		if !t.IsZero() && (soonest.IsZero() || t.Before(soonest)) {
+			soonest = t
+		}
+	}
 	for _, e := range s.entries {
 		for i, exp := range e.expiry {
 			if !exp.IsZero() && !now.Before(exp) {
@@ -585,6 +616,9 @@ func (s *Store) flush(now time.Time) bool {
 			continue
 		}
 		e.ad.Expires = e.expiry.latest()
+		for _, exp := range e.expiry {
+			earlier(exp)
+		}
 	}
 	for k, h := range s.hosts {
 		for a, ha := range h.addrs {
@@ -593,12 +627,22 @@ func (s *Store) flush(now time.Time) bool {
 				for e := range h.ads {
 					s.markDirty(e)
 				}
+				continue
 			}
+			earlier(ha.exp)
 		}
 		if len(h.addrs) == 0 && len(h.ads) == 0 {
 			delete(s.hosts, k)
 		}
 	}
+	s.soonest = soonest
+	return changed
+}
+
+// revalidate validates the advertisements marked dirty. It reports
+// whether there were any.
+func (s *Store) revalidate() bool {
+	changed := false
 	for _, e := range s.dirty {
 		e.dirty = false
 		if e.removed {
@@ -772,16 +816,25 @@ func (s *Store) Evictions() uint64 {
 func (s *Store) Advertisements(now time.Time) []Advertisement {
 	s.mu.Lock()
 	s.flush(now)
-	out := make([]Advertisement, 0, len(s.entries))
+	held := make([]Advertisement, 0, len(s.entries))
 	for _, e := range s.entries {
-		out = append(out, cloneAd(&e.ad))
+		held = append(held, cloneAd(&e.ad))
 	}
 	s.mu.Unlock()
-	slices.SortFunc(out, compareAds)
+	// Sorting pointers, not the (large) advertisements themselves.
+	order := make([]*Advertisement, len(held))
+	for i := range held {
+		order[i] = &held[i]
+	}
+	slices.SortFunc(order, compareAds)
+	out := make([]Advertisement, len(order))
+	for i, a := range order {
+		out[i] = *a
+	}
 	return out
 }
 
-func compareAds(a, b Advertisement) int {
+func compareAds(a, b *Advertisement) int {
 	return cmp.Or(
 		strings.Compare(a.Service, b.Service),
 		strings.Compare(a.Proto, b.Proto),

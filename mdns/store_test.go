@@ -398,3 +398,28 @@ func TestStoreSeenTimesInOrder(t *testing.T) {
 	assert.Equal(t, t0.Add(-time.Second), got[0].FirstSeen)
 	assert.Equal(t, t0.Add(2*time.Second), got[0].LastSeen)
 }
+
+// TestStoreFlushSkipsOnlyWhatCannotExpire: a flush before the soonest
+// expiry skips the scan, but a record merged later with a shorter TTL
+// (an instance's or a host address's) brings the scan forward.
+func TestStoreFlushSkipsOnlyWhatCannotExpire(t *testing.T) {
+	s := NewStore(StoreConfig{})
+	long := map[uint16]uint32{dns.TypePTR: 100, dns.TypeSRV: 100}
+	s.Merge(part("Long", long, nil), t0)
+	s.Flush(t0.Add(time.Second)) // the soonest expiry is now t0+100s
+	s.Merge(part("Short", map[uint16]uint32{dns.TypePTR: 5}, nil), t0.Add(2*time.Second))
+	s.Flush(t0.Add(2 * time.Second)) // its first validation
+	assert.False(t, s.Flush(t0.Add(3*time.Second)), "nothing expired yet")
+	require.Len(t, s.Advertisements(t0.Add(3*time.Second)), 2)
+	assert.True(t, s.Flush(t0.Add(8*time.Second)), "Short's PTR expired at t0+7s")
+	ads := s.Advertisements(t0.Add(8 * time.Second))
+	require.Len(t, ads, 1)
+	assert.Equal(t, "Long", ads[0].Instance)
+
+	// A host address with a TTL shorter than every record.
+	s.AddHostAddr("printer.local.", netip.MustParseAddr("198.18.0.9"), 3, t0.Add(9*time.Second), netip.Addr{})
+	s.Flush(t0.Add(10 * time.Second))
+	require.Equal(t, []netip.Addr{netip.MustParseAddr("198.18.0.9")}, s.Advertisements(t0.Add(10*time.Second))[0].Addrs)
+	s.Flush(t0.Add(13 * time.Second))
+	assert.Empty(t, s.Advertisements(t0.Add(13*time.Second))[0].Addrs, "the address expired at t0+12s")
+}
