@@ -419,7 +419,7 @@ func TestStoreFlushSkipsOnlyWhatCannotExpire(t *testing.T) {
 	// A host address with a TTL shorter than every record.
 	s.AddHostAddr("printer.local.", netip.MustParseAddr("198.18.0.9"), 3, t0.Add(9*time.Second), netip.Addr{})
 	s.Flush(t0.Add(10 * time.Second))
-	require.Equal(t, []netip.Addr{netip.MustParseAddr("198.18.0.9")}, s.Advertisements(t0.Add(10*time.Second))[0].Addrs)
+	require.Equal(t, []netip.Addr{netip.MustParseAddr("198.18.0.9")}, s.Advertisements(t0.Add(10 * time.Second))[0].Addrs)
 	s.Flush(t0.Add(13 * time.Second))
-	assert.Empty(t, s.Advertisements(t0.Add(13*time.Second))[0].Addrs, "the address expired at t0+12s")
+	assert.Empty(t, s.Advertisements(t0.Add(13 * time.Second))[0].Addrs, "the address expired at t0+12s")
 }
