@@ -345,16 +345,13 @@ func isGoodbye(p *Advertisement) bool {
 // held). Address records expire with their host.
 type expiries [3]time.Time
 
-var expiryTypes = [3]uint16{dns.TypePTR, dns.TypeSRV, dns.TypeTXT}
+// expiryTypes are the instance's own record types: the first three of
+// ttlTypes, in the same order.
+var expiryTypes = [len(expiries{})]uint16(ttlTypes[:len(expiries{})])
 
 func expiryIndex(t uint16) int {
-	switch t {
-	case dns.TypePTR:
-		return 0
-	case dns.TypeSRV:
-		return 1
-	case dns.TypeTXT:
-		return 2
+	if i := ttlIndex(t); i < len(expiries{}) {
+		return i
 	}
 	return -1
 }

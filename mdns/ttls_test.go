@@ -37,6 +37,10 @@ func TestTTLs(t *testing.T) {
 	assert.False(t, x.Has(dns.TypePTR))
 	assert.Equal(t, map[uint16]uint32{dns.TypeSRV: 120, dns.TypeAAAA: 10}, x.Map())
 
+	// The store's expiries are the instance's own three types.
+	assert.Equal(t, [3]uint16{dns.TypePTR, dns.TypeSRV, dns.TypeTXT}, expiryTypes)
+	assert.Equal(t, -1, expiryIndex(dns.TypeA))
+
 	// A copy is independent (TTLs is a value).
 	y := x
 	y.Set(dns.TypeSRV, 1)
