@@ -230,8 +230,8 @@ type pktEntry struct {
 // packetScratch is assembly state a single caller reuses from packet to
 // packet: the boxes of the last packet's advertisements and the raw
 // forms of escaped names seen recently, so a repeated announcement
-// allocates nothing. A nil scratch
-// allocates fresh state, for callers that keep the advertisements.
+// allocates nothing. A nil scratch allocates fresh state, for callers
+// that keep the advertisements.
 type packetScratch struct {
 	boxes []*adBox
 	used  int

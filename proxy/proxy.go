@@ -143,8 +143,8 @@ type Builder struct {
 	gen   uint64
 }
 
-// adKey names an advertisement of the link (as the store does, by its
-// raw instance, service and protocol).
+// adKey names an advertisement of the link by its raw instance, service
+// and protocol.
 type adKey struct{ instance, service, proto string }
 
 // hostAddr is one address of one host (rewritten into the zone).
@@ -163,10 +163,10 @@ type adRecords struct {
 	ltyp     string   // typ lower-cased
 	problem  string   // why it cannot be in unicast DNS at all ("" if it can)
 	instance string   // owner of the SRV and TXT; "" when not a DNS name
-	typeName string   // owner of the PTR
 	host     string   // the SRV target rewritten into the zone
-	rrs      []dns.RR // PTR, subtype PTRs, SRV, TXT
-	used     bool
+	rrs      []dns.RR // PTR, subtype PTRs, SRV
+	txt      dns.RR   // nil without a TXT record
+	gen      uint64   // the build that last used them
 }
 
 type addrKey struct {
@@ -218,11 +218,10 @@ func (b *Builder) Build(link Link, ads []mdns.Advertisement, registered func(nam
 		k := adKey{a.Instance, a.Service, a.Proto}
 		r := b.ads[k]
 		if r == nil || !r.sameSource(a, zone, maxTTL) {
-			r = b.build(a, zone, hdr)
-			r.maxTTL = maxTTL
+			r = buildAd(a, zone, maxTTL, hdr)
 			b.ads[k] = r
 		}
-		r.used = true
+		r.gen = b.gen
 		if why := excluded(link.Policy, a, registered); why != "" {
 			res.Excluded = append(res.Excluded, Exclusion{Instance: a.Instance, ServiceType: r.typ, Reason: why})
 			continue
@@ -243,7 +242,7 @@ func (b *Builder) Build(link Link, ads []mdns.Advertisement, registered func(nam
 		}
 		res.Published++
 		types[r.ltyp] = true
-		res.Records = append(res.Records, r.rrs[:len(r.rrs)-boolInt(a.HasTXT)]...)
+		res.Records = append(res.Records, r.rrs...)
 		for _, addr := range a.Addrs {
 			if r.host == "" || !routable(addr) || addrSeen[hostAddr{r.host, addr}] {
 				continue
@@ -272,8 +271,8 @@ func (b *Builder) Build(link Link, ads []mdns.Advertisement, registered func(nam
 			ar.gen = b.gen
 			res.Records = append(res.Records, ar.rr)
 		}
-		if a.HasTXT {
-			res.Records = append(res.Records, r.rrs[len(r.rrs)-1])
+		if r.txt != nil {
+			res.Records = append(res.Records, r.txt)
 		}
 	}
 	for _, t := range slices.Sorted(maps.Keys(types)) {
@@ -281,10 +280,9 @@ func (b *Builder) Build(link Link, ads []mdns.Advertisement, registered func(nam
 	}
 	// Forget what this build did not use: gone, changed or excluded.
 	for k, r := range b.ads {
-		if !r.used {
+		if r.gen != b.gen {
 			delete(b.ads, k)
 		}
-		r.used = false
 	}
 	for k, ar := range b.addrs {
 		if ar.gen != b.gen {
@@ -294,11 +292,11 @@ func (b *Builder) Build(link Link, ads []mdns.Advertisement, registered func(nam
 	return res
 }
 
-// build makes the records of one advertisement (its addresses apart):
-// PTR, subtype PTRs, SRV and, last, TXT; none when it cannot be
-// published in unicast DNS at all.
-func (b *Builder) build(a *mdns.Advertisement, zone string, hdr func(string, uint16, uint32) dns.RR_Header) *adRecords {
-	r := &adRecords{zone: zone}
+// buildAd makes the records of one advertisement (its addresses apart):
+// PTR, subtype PTRs, SRV and TXT; none when it cannot be published in
+// unicast DNS at all.
+func buildAd(a *mdns.Advertisement, zone string, maxTTL uint32, hdr func(string, uint16, uint32) dns.RR_Header) *adRecords {
+	r := &adRecords{zone: zone, maxTTL: maxTTL}
 	r.src = mdns.Advertisement{Host: a.Host, Port: a.Port, HasTXT: a.HasTXT, TTL: a.TTL,
 		TXT: slices.Clone(a.TXT), Subtypes: slices.Clone(a.Subtypes)}
 	r.typ = a.ServiceType()
@@ -311,7 +309,7 @@ func (b *Builder) build(a *mdns.Advertisement, zone string, hdr func(string, uin
 	if _, ok := dns.IsDomainName(instance); !ok {
 		return r
 	}
-	r.instance, r.typeName = instance, typeName
+	r.instance = instance
 	r.rrs = append(r.rrs, &dns.PTR{Hdr: hdr(typeName, dns.TypePTR, a.TTL.Of(dns.TypePTR)), Ptr: instance})
 	for _, st := range a.Subtypes {
 		r.rrs = append(r.rrs, &dns.PTR{Hdr: hdr(mdns.EscapeLabel(strings.ToLower(st))+"._sub."+typeName, dns.TypePTR, a.TTL.Of(dns.TypePTR)), Ptr: instance})
@@ -329,16 +327,9 @@ func (b *Builder) build(a *mdns.Advertisement, zone string, hdr func(string, uin
 		for i, s := range txt {
 			escaped[i] = escapeTXT(s)
 		}
-		r.rrs = append(r.rrs, &dns.TXT{Hdr: hdr(instance, dns.TypeTXT, a.TTL.Of(dns.TypeTXT)), Txt: escaped})
+		r.txt = &dns.TXT{Hdr: hdr(instance, dns.TypeTXT, a.TTL.Of(dns.TypeTXT)), Txt: escaped}
 	}
 	return r
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // excluded says why policy leaves a out ("" to publish it).
