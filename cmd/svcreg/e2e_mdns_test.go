@@ -3,9 +3,7 @@ package main
 import (
 	"context"
 	"errors"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -39,13 +37,7 @@ func TestE2EServeMDNS(t *testing.T) {
 	var err error
 
 	// The namespace has its own loopback, so fixed ports are free there.
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "svcreg.yml")
-	require.NoError(t, os.WriteFile(cfgPath, []byte(`registry:
-  services_file: `+filepath.Join(dir, "no-services-file")+`
-  cache_dir: `+filepath.Join(dir, "cache")+`
-  watch: false
-dns:
+	srv := l.serve(bin, `dns:
   listen: ["127.0.0.1:5300"]
 http:
   listen: ["127.0.0.1:8053"]
@@ -53,12 +45,8 @@ mdns:
   max_instances: 100
 log:
   format: json
-`), 0o644))
-	logs := &syncBuffer{}
-	cmd := exec.Command(tool, "exec", "--", bin, "serve", "--config", cfgPath, "--mdns-interface", "lab0")
-	cmd.Env = env
-	cmd.Stdout, cmd.Stderr = logs, logs
-	done := testutil.StartProcess(t, cmd, logs) // mdns-lab exec execs into svcreg: the PID is the daemon's
+`, "--mdns-interface", "lab0")
+	cmd, done := srv.cmd, srv.done
 	get := func(path string) string {
 		out, err := lab("exec", "--", "curl", "-sf", "--max-time", "5", "http://127.0.0.1:8053"+path)
 		if err != nil {
@@ -151,12 +139,12 @@ log:
 					require.NoError(t, err)
 				}()
 			}
-			code, out := run("serve", "--config", cfgPath, "--mdns-interface", tc.iface)
+			code, out := run("serve", "--config", srv.cfgPath, "--mdns-interface", tc.iface)
 			assert.Equal(t, exitUsage, code, out)
 			assert.Contains(t, out, `"msg":"svcreg serve: cannot start"`)
 			assert.Contains(t, out, tc.iface)
 			assert.Contains(t, out, tc.want)
-			code, out = run("config", "check", "--config", cfgPath, "--mdns-interface", tc.iface)
+			code, out = run("config", "check", "--config", srv.cfgPath, "--mdns-interface", tc.iface)
 			assert.Equal(t, exitUsage, code, out)
 			assert.Contains(t, out, tc.iface)
 			assert.Contains(t, out, tc.want)

@@ -2,9 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -39,17 +36,10 @@ func TestE2EDiscoveryProxy(t *testing.T) {
 	testutil.RequireTool(t, "curl", "curl")
 	bin := svcregBinary(t)
 	l := newRobustLab(t, proxyLabPrefix)
-	tool, env := l.tool, l.env
 	lab := func(args ...string) (string, error) { return l.run(60*time.Second, args...) }
 	var err error
 
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "svcreg.yml")
-	require.NoError(t, os.WriteFile(cfgPath, []byte(`registry:
-  services_file: `+filepath.Join(dir, "no-services-file")+`
-  cache_dir: `+filepath.Join(dir, "cache")+`
-  watch: false
-dns:
+	srv := l.serve(bin, `dns:
   listen: ["127.0.0.1:5300"]
 http:
   listen: ["127.0.0.1:8053"]
@@ -57,12 +47,8 @@ mdns:
   interfaces: [lab0]
   publish:
     - {interface: lab0, reverse: true}
-`), 0o644))
-	logs := &syncBuffer{}
-	cmd := exec.Command(tool, "exec", "--", bin, "serve", "--config", cfgPath)
-	cmd.Env = env
-	cmd.Stdout, cmd.Stderr = logs, logs
-	done := testutil.StartProcess(t, cmd, logs)
+`)
+	done := srv.done
 	const z = "lab0.lan.services.internal."
 	dig := func(args ...string) string {
 		out, _ := lab(append([]string{"exec", "--", "dig", "@127.0.0.1", "-p", "5300", "+time=2", "+tries=1", "+norec"}, args...)...)
@@ -146,7 +132,6 @@ func TestE2EDiscoveryProxyOnDemand(t *testing.T) {
 	testutil.RequireTool(t, "dig", "bind9-dnsutils")
 	bin := svcregBinary(t)
 	l := newRobustLab(t, "svcdp2")
-	tool, env := l.tool, l.env
 	lab := func(args ...string) (string, error) { return l.run(60*time.Second, args...) }
 	var err error
 	// Published, and its announcements over (avahi repeats them for a
@@ -155,13 +140,7 @@ func TestE2EDiscoveryProxyOnDemand(t *testing.T) {
 	require.NoError(t, err)
 	time.Sleep(10 * time.Second)
 
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "svcreg.yml")
-	require.NoError(t, os.WriteFile(cfgPath, []byte(`registry:
-  services_file: `+filepath.Join(dir, "no-services-file")+`
-  cache_dir: `+filepath.Join(dir, "cache")+`
-  watch: false
-dns:
+	srv := l.serve(bin, `dns:
   listen: ["127.0.0.1:5300", "198.18.0.2:5300"]
 http:
   listen: ["127.0.0.1:8053"]
@@ -172,12 +151,8 @@ mdns:
     - {interface: lab0}
 log:
   level: debug
-`), 0o644))
-	logs := &syncBuffer{}
-	cmd := exec.Command(tool, "exec", "--", bin, "serve", "--config", cfgPath)
-	cmd.Env = env
-	cmd.Stdout, cmd.Stderr = logs, logs
-	done := testutil.StartProcess(t, cmd, logs)
+`)
+	logs, done := srv.logs, srv.done
 	const z = "lab0.lan.services.internal."
 	dig := func(args ...string) string {
 		out, _ := lab(append([]string{"exec", "--", "dig", "@127.0.0.1", "-p", "5300", "+time=2", "+tries=1", "+norec"}, args...)...)
@@ -214,13 +189,7 @@ func TestE2EDiscoveryProxyManyFromOneHost(t *testing.T) {
 	bin := svcregBinary(t)
 	l := newRobustLab(t, "svcdp3")
 	flooder := mdnsfloodBinary(t)
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "svcreg.yml")
-	require.NoError(t, os.WriteFile(cfgPath, []byte(`registry:
-  services_file: `+filepath.Join(dir, "no-services-file")+`
-  cache_dir: `+filepath.Join(dir, "cache")+`
-  watch: false
-dns:
+	srv := l.serve(bin, `dns:
   listen: ["127.0.0.1:5300", "198.18.0.2:5300"]
 http:
   listen: ["127.0.0.1:8053"]
@@ -231,12 +200,8 @@ mdns:
     - {interface: lab0, policy: all}
 log:
   level: warn
-`), 0o644))
-	logs := &syncBuffer{}
-	cmd := exec.Command(l.tool, "exec", "--", bin, "serve", "--config", cfgPath)
-	cmd.Env = l.env
-	cmd.Stdout, cmd.Stderr = logs, logs
-	done := testutil.StartProcess(t, cmd, logs)
+`)
+	cmd, logs, done := srv.cmd, srv.logs, srv.done
 	const z = "lab0.lan.services.internal."
 	dig := func(args ...string) string {
 		out, _ := l.run(30*time.Second, append([]string{"exec", "--", "dig", "@127.0.0.1", "-p", "5300", "+time=2", "+tries=1", "+norec"}, args...)...)

@@ -39,13 +39,7 @@ func TestE2EWideAreaClient(t *testing.T) {
 
 	// svcreg in the observer (198.18.0.2), DNS on port 53 there, as a
 	// resolver's nameserver line can only name port 53.
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "svcreg.yml")
-	require.NoError(t, os.WriteFile(cfgPath, []byte(`registry:
-  services_file: `+filepath.Join(dir, "no-services-file")+`
-  cache_dir: `+filepath.Join(dir, "cache")+`
-  watch: false
-dns:
+	srv := l.serve(bin, `dns:
   listen: ["127.0.0.1:5300", "198.18.0.2:53"]
 http:
   listen: ["127.0.0.1:8053"]
@@ -54,12 +48,8 @@ mdns:
   family: ipv4
   publish:
     - {interface: lab0}
-`), 0o644))
-	logs := &syncBuffer{}
-	daemon := exec.Command(l.tool, "exec", "--", bin, "serve", "--config", cfgPath)
-	daemon.Env = l.env
-	daemon.Stdout, daemon.Stderr = logs, logs
-	done := testutil.StartProcess(t, daemon, logs)
+`)
+	done := srv.done
 	const zone = "lab0.lan.services.internal"
 	waitFor := func(what string, limit time.Duration, cond func() bool) {
 		t.Helper()

@@ -85,6 +85,36 @@ func newRobustLab(t *testing.T, prefix string) *robustLab {
 	return l
 }
 
+// labServe is `svcreg serve` running in the lab's observer.
+type labServe struct {
+	cfgPath string
+	cmd     *exec.Cmd
+	logs    *syncBuffer
+	done    <-chan error // the daemon's exit
+}
+
+// serve writes a config (a registry section of its own: the built-in
+// table, a cache directory, no watching; then body) into a new
+// directory and starts bin serve with it in the lab's observer, with
+// the extra flags. mdns-lab exec execs into svcreg, so the process is
+// the daemon.
+func (l *robustLab) serve(bin, body string, extra ...string) labServe {
+	t := l.t
+	t.Helper()
+	dir := t.TempDir()
+	s := labServe{cfgPath: filepath.Join(dir, "svcreg.yml"), logs: &syncBuffer{}}
+	require.NoError(t, os.WriteFile(s.cfgPath, []byte(`registry:
+  services_file: `+filepath.Join(dir, "no-services-file")+`
+  cache_dir: `+filepath.Join(dir, "cache")+`
+  watch: false
+`+body), 0o644))
+	s.cmd = exec.Command(l.tool, append([]string{"exec", "--", bin, "serve", "--config", s.cfgPath}, extra...)...)
+	s.cmd.Env = l.env
+	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
+	s.done = testutil.StartProcess(t, s.cmd, s.logs)
+	return s
+}
+
 // run runs one mdns-lab command and returns its stdout.
 func (l *robustLab) run(limit time.Duration, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
