@@ -113,13 +113,18 @@ func (a *api) error(w http.ResponseWriter, status int, format string, args ...an
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
+	writeJSONHeader(w, status)
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(v) // the client went away; nothing to do
+}
+
+// writeJSONHeader sends the header of every JSON answer.
+func writeJSONHeader(w http.ResponseWriter, status int) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
 }
 
 // snapshot returns the current snapshot or answers 503.
@@ -359,9 +364,7 @@ func (a *api) advertisements(w http.ResponseWriter, _ *http.Request) {
 // advertisementsResponse, one advertisement at a time: a store of ten
 // thousand is never held encoded (and indented) whole.
 func writeAdvertisements(w http.ResponseWriter, enabled bool, ads []mdns.Advertisement) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
+	writeJSONHeader(w, http.StatusOK)
 	bw := bufio.NewWriterSize(w, 32<<10)
 	fmt.Fprintf(bw, "{\n  \"mdns_enabled\": %t,\n  \"count\": %d,\n  \"advertisements\": [", enabled, len(ads))
 	var buf bytes.Buffer
