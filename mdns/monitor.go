@@ -894,6 +894,13 @@ func (m *Monitor) Advertisements() []Advertisement {
 	return m.store.Advertisements(m.now())
 }
 
+// ChangesSince returns what changed in the advertisements after version
+// since (0: all of them; see Store.ChangesSince), for a consumer that
+// keeps its own copy in step.
+func (m *Monitor) ChangesSince(since uint64) Changes {
+	return m.store.ChangesSince(since, m.now())
+}
+
 // Findings returns the current advertisements' findings (in their order)
 // followed by the packet-level ones (sorted).
 func (m *Monitor) Findings() []Finding {

@@ -62,6 +62,18 @@ type Store struct {
 	// instance's or a host address's): before it a flush has nothing to
 	// expire and skips the scan. Zero: not known, scan.
 	soonest time.Time
+	// ver counts the changes: an entry's ver is the change that last
+	// touched it, gone lists the removals since goneFloor (older ones are
+	// forgotten, and a caller behind goneFloor is given everything).
+	ver       uint64
+	gone      []goneEntry
+	goneFloor uint64
+}
+
+// goneEntry is an advertisement removed at change ver.
+type goneEntry struct {
+	key string
+	ver uint64
 }
 
 type storeEntry struct {
@@ -72,6 +84,7 @@ type storeEntry struct {
 	prev, next *storeEntry
 	dirty      bool
 	removed    bool
+	ver        uint64 // the change that last touched the advertisement
 }
 
 // hostEntry holds the address records seen for one host name, which may
@@ -178,7 +191,9 @@ func (s *Store) Merge(p *Advertisement, now time.Time) bool {
 	if p.Source.IsValid() {
 		a.Source = p.Source
 	}
-	if p.Interface != "" {
+	if p.Interface != "" && p.Interface != a.Interface {
+		// heard on another link now: the discovery proxy publishes it there
+		changed = changed || a.Interface != ""
 		a.Interface = p.Interface
 	}
 	if p.MAC != "" {
@@ -503,6 +518,14 @@ func (s *Store) markDirty(e *storeEntry) {
 
 func (s *Store) remove(e *storeEntry) {
 	delete(s.entries, e.key)
+	s.ver++
+	if len(s.gone) >= s.cfg.MaxInstances {
+		// forget the older half: a caller that far behind gets everything
+		half := len(s.gone) / 2
+		s.goneFloor = s.gone[half-1].ver
+		s.gone = append(s.gone[:0], s.gone[half:]...)
+	}
+	s.gone = append(s.gone, goneEntry{e.key, s.ver})
 	s.unlink(e)
 	if h := e.host; h != nil {
 		delete(h.ads, e)
@@ -646,6 +669,8 @@ func (s *Store) revalidate() bool {
 			continue
 		}
 		changed = true
+		s.ver++
+		e.ver = s.ver
 		s.fillAddrs(e)
 		if s.cfg.Validate == nil {
 			continue
@@ -829,6 +854,55 @@ func (s *Store) Advertisements(now time.Time) []Advertisement {
 		out[i] = *a
 	}
 	return out
+}
+
+// Changes is what changed in a store since an earlier version (see
+// Store.ChangesSince).
+type Changes struct {
+	// Changed are copies of the advertisements added or changed since,
+	// in no particular order.
+	Changed []Advertisement
+	// Gone are the keys (Advertisement.Key) of the advertisements
+	// removed since. A key may be both gone and changed (removed, then
+	// seen again): apply Gone first.
+	Gone []string
+	// Complete says Changed holds every advertisement and anything else
+	// the caller holds is gone: the first call (since 0), or one so far
+	// behind that the store no longer knows all it removed since.
+	Complete bool
+	// Version is the since of the next call.
+	Version uint64
+}
+
+// ChangesSince flushes and returns what changed after version since (0:
+// everything). A change is one Advertisements would show, other than the
+// times seen and the expiry: a new or removed instance, changed records,
+// addresses or findings. The cost follows the number of advertisements
+// held (one comparison each) and copies only the changed ones.
+func (s *Store) ChangesSince(since uint64, now time.Time) Changes {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.flush(now)
+	c := Changes{Version: s.ver, Complete: since == 0 || since < s.goneFloor || since > s.ver}
+	for _, e := range s.entries {
+		if c.Complete || e.ver > since {
+			c.Changed = append(c.Changed, cloneAd(&e.ad))
+		}
+	}
+	if c.Complete {
+		return c
+	}
+	i, _ := slices.BinarySearchFunc(s.gone, since+1, func(g goneEntry, v uint64) int { return cmp.Compare(g.ver, v) })
+	for _, g := range s.gone[i:] {
+		c.Gone = append(c.Gone, g.key)
+	}
+	return c
+}
+
+// Key is the advertisement's identity in a store: its instance, service,
+// protocol and domain, with ASCII case folded.
+func (a *Advertisement) Key() string {
+	return string(appendStoreKey(nil, a))
 }
 
 func compareAds(a, b *Advertisement) int {

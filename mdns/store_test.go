@@ -2,6 +2,7 @@ package mdns
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net/netip"
 	"strconv"
 	"testing"
@@ -422,4 +423,71 @@ func TestStoreFlushSkipsOnlyWhatCannotExpire(t *testing.T) {
 	require.Equal(t, []netip.Addr{netip.MustParseAddr("198.18.0.9")}, s.Advertisements(t0.Add(10 * time.Second))[0].Addrs)
 	s.Flush(t0.Add(13 * time.Second))
 	assert.Empty(t, s.Advertisements(t0.Add(13 * time.Second))[0].Addrs, "the address expired at t0+12s")
+}
+
+// TestStoreChangesSince follows a store through random merges, goodbyes,
+// address changes, expiries and evictions with a consumer that applies
+// ChangesSince to its own copy, sometimes skipping calls: after every
+// call the copy equals the store's advertisements (but for the times
+// seen, the expiry and the sender, which are not changes).
+func TestStoreChangesSince(t *testing.T) {
+	for seed := range int64(20) {
+		t.Run(strconv.FormatInt(seed, 10), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(uint64(seed), 1))
+			s := NewStore(StoreConfig{MaxInstances: 8, Validate: func(a *Advertisement) []Finding {
+				if len(a.TXT) > 2 {
+					return []Finding{{Rule: "txt", Message: strconv.Itoa(len(a.TXT))}}
+				}
+				return nil
+			}})
+			norm := func(a Advertisement) Advertisement {
+				a.LastSeen, a.FirstSeen, a.Expires, a.Source = time.Time{}, time.Time{}, time.Time{}, netip.AddrPort{}
+				return a
+			}
+			held := map[string]Advertisement{}
+			var since uint64
+			now := t0
+			completes := 0
+			for step := range 400 {
+				now = now.Add(time.Duration(rng.IntN(3000)) * time.Millisecond)
+				name := fmt.Sprintf("i%d", rng.IntN(12))
+				switch rng.IntN(6) {
+				case 0:
+					s.Merge(part(name, map[uint16]uint32{dns.TypePTR: 0}, nil), now)
+				case 1:
+					s.AddHostAddr("printer.local.", netip.AddrFrom4([4]byte{198, 18, 0, byte(rng.IntN(4))}), uint32(rng.IntN(5)), now, netip.Addr{})
+				default:
+					ttl := uint32(1 + rng.IntN(8))
+					s.Merge(part(name, map[uint16]uint32{dns.TypePTR: ttl, dns.TypeSRV: ttl, dns.TypeTXT: ttl}, func(a *Advertisement) {
+						a.TXT = a.TXT[:rng.IntN(2)+1]
+						if rng.IntN(4) == 0 {
+							a.TXT = append(a.TXT, "x=1")
+						}
+						a.Interface = fmt.Sprintf("lab%d", rng.IntN(2))
+					}), now)
+				}
+				if rng.IntN(3) == 0 {
+					continue // the consumer lags
+				}
+				c := s.ChangesSince(since, now)
+				if c.Complete {
+					completes++
+					clear(held)
+				}
+				for _, k := range c.Gone {
+					delete(held, k)
+				}
+				for _, a := range c.Changed {
+					held[a.Key()] = norm(a)
+				}
+				since = c.Version
+				want := map[string]Advertisement{}
+				for _, a := range s.Advertisements(now) {
+					want[a.Key()] = norm(a)
+				}
+				require.Equal(t, want, held, "step %d", step)
+			}
+			assert.Less(t, completes, 10, "only the first call and those the store forgot removals for are complete")
+		})
+	}
 }
