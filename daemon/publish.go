@@ -31,12 +31,10 @@ type publisher struct {
 	store   *registry.Store
 	logger  *slog.Logger
 
-	// trackers remember each link's records as served, so a change is
-	// applied in place (UpdateZone) owner by owner.
-	trackers []resolver.ZoneTracker
-	// builders keep each link's records per advertisement, so an
-	// unchanged one is not built again and compares equal at once.
+	// builders keep each link's records in step with the monitor's
+	// changes since version since, so a republish costs what changed.
 	builders []proxy.Builder
+	since    uint64
 	// stale marks a link whose zone did not take the last change: the
 	// next publish hands it the whole record set (SetZone works out the
 	// difference against what it serves).
@@ -129,31 +127,33 @@ func (p *publisher) run(ctx context.Context, changes <-chan struct{}) {
 	}
 }
 
-// publish builds every link's records from the monitor's advertisements
-// and serves them. A link that cannot be served keeps what it served,
-// with a warning.
+// publish brings every link's records up to date with what changed in
+// the monitor's advertisements since the last publish and serves the
+// difference. A link that cannot be served keeps what it served, with a
+// warning.
 func (p *publisher) publish(ctx context.Context) {
-	ads := p.monitor.Advertisements()
+	ch := p.monitor.ChangesSince(p.since)
+	p.since = ch.Version
 	snap := p.store.Load()
 	registered := func(name, proto string) bool {
 		return snap != nil && len(snap.ByType(name, registry.Protocol(proto))) > 0
 	}
 	var last []proxy.Published
-	if p.trackers == nil {
-		p.trackers, p.stale = make([]resolver.ZoneTracker, len(p.links)), make([]bool, len(p.links))
-		p.builders = make([]proxy.Builder, len(p.links))
+	if p.builders == nil {
+		p.builders, p.stale = make([]proxy.Builder, len(p.links)), make([]bool, len(p.links))
 	}
 	for i, l := range p.links {
 		l.Prefixes = interfacePrefixes(l.Interface)
-		res := p.builders[i].Build(l, ads, registered)
-		tr := &p.trackers[i]
-		changes := tr.Changes(res.Records)
+		bld := &p.builders[i]
+		changes := bld.Apply(l, ch, registered)
 		var err error
 		if _, served := p.dns.ZoneSerial(l.Zone); served && !p.stale[i] {
-			err = p.dns.UpdateZone(ctx, l.Zone, changes)
+			if len(changes) > 0 {
+				err = p.dns.UpdateZone(ctx, l.Zone, changes)
+			}
 		} else {
 			zc := resolver.ZoneConfig{Zone: l.Zone, TTL: l.MaxTTL, NegTTL: l.MaxTTL, Notify: p.notify[i], OnMiss: p.onMiss(l)}
-			err = p.dns.SetZone(ctx, zc, res.Records)
+			err = p.dns.SetZone(ctx, zc, bld.Records())
 		}
 		p.stale[i] = err != nil
 		if err != nil {
@@ -161,8 +161,9 @@ func (p *publisher) publish(ctx context.Context) {
 				"interface", l.Interface, "zone", l.Zone, "error", err)
 		}
 		serial, _ := p.dns.ZoneSerial(l.Zone)
+		published, records, excluded, dropped := bld.Summary()
 		last = append(last, proxy.Published{Interface: l.Interface, Zone: l.Zone, Policy: string(l.Policy),
-			Serial: serial, Instances: res.Published, Records: len(res.Records), Excluded: res.Excluded, Dropped: res.Dropped})
+			Serial: serial, Instances: published, Records: records, Excluded: excluded, Dropped: dropped})
 	}
 	p.mu.Lock()
 	p.last = last

@@ -16,11 +16,11 @@ import (
 )
 
 // BenchmarkPublishChange is what one flush costs the discovery proxy on
-// a link of 10,000 instances when one of them changed: building the
-// link's records from every advertisement (proxy.Build), finding the
-// owners whose records changed (resolver.ZoneTracker) and applying those in
-// place (resolver.UpdateZone), as the publisher does. With the monitor's 250 ms flush, a change is
-// visible to unicast queries within one flush plus this.
+// a link of 10,000 instances when one of them changed: bringing the
+// link's builder up to date with the change (proxy.Builder.Apply, which
+// gives the owners whose records changed) and applying those in place
+// (resolver.UpdateZone), as the publisher does. A change is visible to
+// unicast queries within one flush of the monitor plus this.
 func BenchmarkPublishChange(b *testing.B) {
 	const n = 10000
 	link := proxy.Link{Interface: "lab0", Zone: "lab0.lan.services.internal.", Policy: proxy.PolicyValid}
@@ -37,17 +37,16 @@ func BenchmarkPublishChange(b *testing.B) {
 	s, err := resolver.New(resolver.Config{}, nil, prometheus.NewRegistry())
 	require.NoError(b, err)
 	zc := resolver.ZoneConfig{Zone: link.Zone, TTL: 10, NegTTL: 10}
-	var tr resolver.ZoneTracker
 	var bld proxy.Builder
-	first := bld.Build(link, ads, nil)
-	tr.Changes(first.Records)
-	require.NoError(b, s.SetZone(context.Background(), zc, first.Records))
+	bld.Apply(link, mdns.Changes{Changed: ads, Complete: true}, nil)
+	require.NoError(b, s.SetZone(context.Background(), zc, bld.Records()))
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
-		ads[7].TXT = []string{"txtvers=1", fmt.Sprintf("id=%d", i)} // one instance changed its TXT (a new slice, as the store gives)
+		a := ads[7]
+		a.TXT = []string{"txtvers=1", fmt.Sprintf("id=%d", i)} // one instance changed its TXT
 		i++
-		changes := tr.Changes(bld.Build(link, ads, nil).Records)
+		changes := bld.Apply(link, mdns.Changes{Changed: []mdns.Advertisement{a}}, nil)
 		if len(changes) != 1 {
 			b.Fatalf("%d owners changed", len(changes))
 		}

@@ -54,7 +54,8 @@ func TestPublisherOnMiss(t *testing.T) {
 }
 
 // TestPublishIncrementalProperty: a link published change by change
-// (Builder, ZoneTracker and UpdateZone, as the publisher does) serves, after every
+// (the store's changes through Builder.Apply and UpdateZone, as the
+// publisher does) serves, after every
 // step of a random sequence of arrivals, departures and changes, exactly
 // the zone a whole SetZone of the same advertisements serves.
 func TestPublishIncrementalProperty(t *testing.T) {
@@ -86,14 +87,18 @@ func TestPublishIncrementalProperty(t *testing.T) {
 		return out
 	}
 	live, liveAddr := start()
-	var tr resolver.ZoneTracker
 	var bld proxy.Builder
 	zc := resolver.ZoneConfig{Zone: link.Zone, TTL: 10, NegTTL: 10}
 	r := rand.New(rand.NewPCG(5, 9))
 	ads := map[int]mdns.Advertisement{}
 	for step := range 40 {
+		var ch mdns.Changes // as the store would give it: each instance's last state
+		touched := map[int]string{}
 		for range 1 + r.IntN(3) {
 			i := r.IntN(12)
+			if a, ok := ads[i]; ok {
+				touched[i] = a.Key()
+			}
 			if r.IntN(4) == 0 {
 				delete(ads, i)
 				continue
@@ -107,56 +112,27 @@ func TestPublishIncrementalProperty(t *testing.T) {
 				a.Subtypes = []string{"_printer"}
 			}
 			ads[i] = a
+			touched[i] = a.Key()
+		}
+		for i, k := range touched {
+			if a, ok := ads[i]; ok {
+				ch.Changed = append(ch.Changed, a)
+			} else {
+				ch.Gone = append(ch.Gone, k)
+			}
 		}
 		var list []mdns.Advertisement
 		for _, i := range slices.Sorted(maps.Keys(ads)) {
 			list = append(list, ads[i])
 		}
-		res := bld.Build(link, list, nil) // the publisher's builder, reusing records
-		changes := tr.Changes(res.Records)
+		changes := bld.Apply(link, ch, nil)
 		if step == 0 {
-			require.NoError(t, live.SetZone(context.Background(), zc, res.Records))
+			require.NoError(t, live.SetZone(context.Background(), zc, bld.Records()))
 		} else {
 			require.NoError(t, live.UpdateZone(context.Background(), link.Zone, changes), "step %d", step)
 		}
 		whole, wholeAddr := start()
-		require.NoError(t, whole.SetZone(context.Background(), zc, res.Records))
+		require.NoError(t, whole.SetZone(context.Background(), zc, proxy.Build(link, list, nil).Records))
 		require.Equal(t, axfr(wholeAddr), axfr(liveAddr), "step %d", step)
-	}
-}
-
-// TestZoneTrackerChanges: the first Changes lists every owner; later ones
-// only the owners whose records changed, a gone owner mapping to nil.
-func TestZoneTrackerChanges(t *testing.T) {
-	var tr resolver.ZoneTracker
-	link := proxy.Link{Interface: "lab0", Zone: lanZone, Policy: proxy.PolicyAll}
-	a, b := proxyPrinter(), proxyPrinter()
-	b.Instance, b.Host = "Second", "second.local."
-	first := tr.Changes(proxy.Build(link, []mdns.Advertisement{a, b}, nil).Records)
-	assert.Len(t, first, 7, "type PTR, subtype PTR, enumeration, two instances, two hosts")
-	assert.Empty(t, tr.Changes(proxy.Build(link, []mdns.Advertisement{a, b}, nil).Records), "nothing changed")
-
-	b.TXT = []string{"txtvers=2"}
-	got := tr.Changes(proxy.Build(link, []mdns.Advertisement{a, b}, nil).Records)
-	require.Len(t, got, 1)
-	inst := `second._ipp._tcp.` + lanZone
-	require.Contains(t, got, inst)
-
-	got = tr.Changes(proxy.Build(link, []mdns.Advertisement{a}, nil).Records)
-	assert.Contains(t, got, inst)
-	assert.Nil(t, got[inst], "gone")
-	assert.Nil(t, got["second."+lanZone])
-	assert.Len(t, got["_ipp._tcp."+lanZone], 1, "the type's PTRs, now one")
-}
-
-const lanZone = "lab0.lan.services.internal."
-
-func proxyPrinter() mdns.Advertisement {
-	return mdns.Advertisement{
-		Instance: "Office Printer", Service: "_ipp", Proto: "_tcp", Domain: "local",
-		Subtypes: []string{"_universal"}, Host: "printer.local.", Port: 631,
-		TXT: []string{"txtvers=1"}, HasTXT: true, Interface: "lab0",
-		Addrs: []netip.Addr{netip.MustParseAddr("198.18.0.7")},
-		TTL:   mdns.TTLsOf(map[uint16]uint32{dns.TypePTR: 4500, dns.TypeSRV: 120, dns.TypeTXT: 4500, dns.TypeA: 120}),
 	}
 }

@@ -43,7 +43,7 @@ type MonitorConfig struct {
 	// (default 5 s, capped at BrowseInterval).
 	BrowseWindow time.Duration
 	// FlushInterval is how often expiries are applied, changed
-	// advertisements revalidated and subscribers signalled (default 250 ms).
+	// advertisements revalidated and subscribers signalled (default 50 ms).
 	FlushInterval time.Duration
 	// Source replaces the multicast listener (tests); Browser the
 	// zeroconf browser.
@@ -83,7 +83,7 @@ const (
 // DefaultFlushInterval is how often the monitor applies expiries,
 // revalidates what changed and tells subscribers (the web UI, the
 // discovery proxy): the longest a change waits before they see it.
-const DefaultFlushInterval = 250 * time.Millisecond
+const DefaultFlushInterval = 50 * time.Millisecond
 
 // DefaultRenameWindow is how long the renamed forms of one instance name
 // from one sender are gathered for rename-loop.

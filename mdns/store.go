@@ -905,6 +905,10 @@ func (a *Advertisement) Key() string {
 	return string(appendStoreKey(nil, a))
 }
 
+// CompareAdvertisements orders advertisements as Advertisements returns
+// them: by service, protocol, domain and instance.
+func CompareAdvertisements(a, b *Advertisement) int { return compareAds(a, b) }
+
 func compareAds(a, b *Advertisement) int {
 	return cmp.Or(
 		strings.Compare(a.Service, b.Service),

@@ -369,7 +369,7 @@ func BenchmarkStoreMergeRepeat(b *testing.B) {
 }
 
 // A TXT-only packet for a new instance survives a flush before its SRV
-// arrives (the monitor flushes every 250 ms).
+// arrives (the monitor flushes every 50 ms).
 func TestStoreTXTOnlySurvivesFlush(t *testing.T) {
 	s := NewStore(StoreConfig{})
 	s.Merge(part("Good Printer", map[uint16]uint32{dns.TypeTXT: 4500}, nil), t0)

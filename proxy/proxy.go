@@ -123,83 +123,16 @@ type Result struct {
 }
 
 // Build makes the records of link from ads (the monitor's
-// advertisements; those of other interfaces are ignored). registered
-// reports whether a service name ("ipp") and protocol ("tcp") are in the
-// registry or the local additions, for PolicyRegistered.
+// advertisements, in its order; those of other interfaces are ignored)
+// at once. registered reports whether a service name ("ipp") and
+// protocol ("tcp") are in the registry or the local additions, for
+// PolicyRegistered. A Builder gives the same records change by change.
 func Build(link Link, ads []mdns.Advertisement, registered func(name, proto string) bool) Result {
-	var b Builder
-	return b.Build(link, ads, registered)
-}
-
-// Builder is Build with a memory: an advertisement whose published
-// fields did not change since the last Build gets the same record
-// objects as then, so that a caller comparing one build with the last
-// (resolver.ZoneTracker) tells them equal by identity, and the names and
-// records of an unchanged link are not made again. The zero value is
-// ready; a Builder is for one link and one goroutine.
-type Builder struct {
-	ads   map[adKey]*adRecords
-	addrs map[addrKey]*addrRecord
-	gen   uint64
-}
-
-// adKey names an advertisement of the link by its raw instance, service
-// and protocol.
-type adKey struct{ instance, service, proto string }
-
-// hostAddr is one address of one host (rewritten into the zone).
-type hostAddr struct {
-	host string
-	addr netip.Addr
-}
-
-// adRecords are the records made for one advertisement, with what they
-// were made from.
-type adRecords struct {
-	src      mdns.Advertisement // Host, Port, TXT, HasTXT, Subtypes, TTL as built
-	zone     string
-	maxTTL   uint32
-	typ      string   // a.ServiceType(), as advertised
-	ltyp     string   // typ lower-cased
-	problem  string   // why it cannot be in unicast DNS at all ("" if it can)
-	instance string   // owner of the SRV and TXT; "" when not a DNS name
-	host     string   // the SRV target rewritten into the zone
-	rrs      []dns.RR // PTR, subtype PTRs, SRV
-	txt      dns.RR   // nil without a TXT record
-	gen      uint64   // the build that last used them
-}
-
-type addrKey struct {
-	host string
-	addr netip.Addr
-	ttl  uint32
-}
-
-// addrRecord is an address record made for a host, and the build that
-// last used it.
-type addrRecord struct {
-	rr  dns.RR
-	gen uint64
-}
-
-// sameSource reports whether a publishes what r was built from.
-func (r *adRecords) sameSource(a *mdns.Advertisement, zone string, maxTTL uint32) bool {
-	s := &r.src
-	return r.zone == zone && r.maxTTL == maxTTL && s.Host == a.Host && s.Port == a.Port && s.HasTXT == a.HasTXT &&
-		s.TTL == a.TTL && slices.Equal(s.TXT, a.TXT) && slices.Equal(s.Subtypes, a.Subtypes)
-}
-
-// Build is the package's Build, reusing what the last call made.
-func (b *Builder) Build(link Link, ads []mdns.Advertisement, registered func(name, proto string) bool) Result {
 	maxTTL := link.MaxTTL
 	if maxTTL == 0 {
 		maxTTL = DefaultMaxTTL
 	}
 	zone := link.Zone
-	if b.ads == nil {
-		b.ads, b.addrs = map[adKey]*adRecords{}, map[addrKey]*addrRecord{}
-	}
-	b.gen++
 	var res Result
 	types := map[string]bool{}      // "_ipp._tcp" present
 	perType := map[string]int{}     // instances published, by type
@@ -215,13 +148,7 @@ func (b *Builder) Build(link Link, ads []mdns.Advertisement, registered func(nam
 		if a.Interface != link.Interface || !strings.EqualFold(a.Domain, "local") {
 			continue
 		}
-		k := adKey{a.Instance, a.Service, a.Proto}
-		r := b.ads[k]
-		if r == nil || !r.sameSource(a, zone, maxTTL) {
-			r = buildAd(a, zone, maxTTL, hdr)
-			b.ads[k] = r
-		}
-		r.gen = b.gen
+		r := buildAd(a, zone, maxTTL, hdr)
 		if why := excluded(link.Policy, a, registered); why != "" {
 			res.Excluded = append(res.Excluded, Exclusion{Instance: a.Instance, ServiceType: r.typ, Reason: why})
 			continue
@@ -253,23 +180,7 @@ func (b *Builder) Build(link Link, ads []mdns.Advertisement, registered func(nam
 				continue
 			}
 			addrSeen[hostAddr{r.host, addr}] = true
-			t, ttl := dns.TypeA, a.TTL.Of(dns.TypeA)
-			if !addr.Is4() {
-				t, ttl = dns.TypeAAAA, a.TTL.Of(dns.TypeAAAA)
-			}
-			ak := addrKey{r.host, addr, ttl}
-			ar := b.addrs[ak]
-			if ar == nil {
-				ar = &addrRecord{}
-				if t == dns.TypeA {
-					ar.rr = &dns.A{Hdr: hdr(r.host, t, ttl), A: addr.AsSlice()}
-				} else {
-					ar.rr = &dns.AAAA{Hdr: hdr(r.host, t, ttl), AAAA: addr.AsSlice()}
-				}
-				b.addrs[ak] = ar
-			}
-			ar.gen = b.gen
-			res.Records = append(res.Records, ar.rr)
+			res.Records = append(res.Records, addrRR(r.host, addr, a, hdr))
 		}
 		if r.txt != nil {
 			res.Records = append(res.Records, r.txt)
@@ -278,18 +189,44 @@ func (b *Builder) Build(link Link, ads []mdns.Advertisement, registered func(nam
 	for _, t := range slices.Sorted(maps.Keys(types)) {
 		res.Records = append(res.Records, &dns.PTR{Hdr: hdr("_services._dns-sd._udp."+zone, dns.TypePTR, maxTTL), Ptr: t + "." + zone})
 	}
-	// Forget what this build did not use: gone, changed or excluded.
-	for k, r := range b.ads {
-		if r.gen != b.gen {
-			delete(b.ads, k)
-		}
-	}
-	for k, ar := range b.addrs {
-		if ar.gen != b.gen {
-			delete(b.addrs, k)
-		}
-	}
 	return res
+}
+
+// hostAddr is one address of one host (rewritten into the zone).
+type hostAddr struct {
+	host string
+	addr netip.Addr
+}
+
+// adRecords are the records made for one advertisement, with what they
+// were made from.
+type adRecords struct {
+	src      mdns.Advertisement // Host, Port, TXT, HasTXT, Subtypes, TTL as built
+	zone     string
+	maxTTL   uint32
+	typ      string   // a.ServiceType(), as advertised
+	ltyp     string   // typ lower-cased
+	problem  string   // why it cannot be in unicast DNS at all ("" if it can)
+	instance string   // owner of the SRV and TXT; "" when not a DNS name
+	host     string   // the SRV target rewritten into the zone
+	rrs      []dns.RR // PTR, subtype PTRs, SRV
+	txt      dns.RR   // nil without a TXT record
+}
+
+// sameSource reports whether a publishes what r was built from.
+func (r *adRecords) sameSource(a *mdns.Advertisement, zone string, maxTTL uint32) bool {
+	s := &r.src
+	return r.zone == zone && r.maxTTL == maxTTL && s.Host == a.Host && s.Port == a.Port && s.HasTXT == a.HasTXT &&
+		s.TTL == a.TTL && slices.Equal(s.TXT, a.TXT) && slices.Equal(s.Subtypes, a.Subtypes)
+}
+
+// addrRR is the A or AAAA record of a host's address, with the TTL a
+// gives addresses of its family.
+func addrRR(host string, addr netip.Addr, a *mdns.Advertisement, hdr func(string, uint16, uint32) dns.RR_Header) dns.RR {
+	if addr.Is4() {
+		return &dns.A{Hdr: hdr(host, dns.TypeA, a.TTL.Of(dns.TypeA)), A: addr.AsSlice()}
+	}
+	return &dns.AAAA{Hdr: hdr(host, dns.TypeAAAA, a.TTL.Of(dns.TypeAAAA)), AAAA: addr.AsSlice()}
 }
 
 // buildAd makes the records of one advertisement (its addresses apart):
