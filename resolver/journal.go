@@ -5,6 +5,7 @@ package resolver
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -147,18 +148,31 @@ func diffZones(old, cur []string) (removed, added []string) {
 
 // zoneWire is every record of rrs in uncompressed wire form.
 func zoneWire(rrs []dns.RR) ([]string, error) {
-	var small [512]byte
-	buf := small[:]
-	out := make([]string, len(rrs))
+	// One buffer for all, made one string: the records are substrings of
+	// it rather than a string allocation each.
+	all := make([]byte, 0, 64*len(rrs))
+	ends := make([]int, len(rrs))
 	for i, rr := range rrs {
-		if l := dns.Len(rr); l > len(buf) {
-			buf = make([]byte, l+64)
+		if cap(all)-len(all) < 1024 {
+			all = slices.Grow(all, 1024+len(all)/2)
 		}
-		n, err := dns.PackRR(rr, buf, 0, nil, false)
+		n, err := dns.PackRR(rr, all[len(all):cap(all)], 0, nil, false)
+		if errors.Is(err, dns.ErrBuf) { // a record over 1 KB, rare: room for the largest
+			all = slices.Grow(all, 65536)
+			n, err = dns.PackRR(rr, all[len(all):cap(all)], 0, nil, false)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("packing %s: %w", rr.Header().Name, err)
 		}
-		out[i] = string(buf[:n])
+		all = all[:len(all)+n]
+		ends[i] = len(all)
+	}
+	s := string(all)
+	out := make([]string, len(rrs))
+	start := 0
+	for i, end := range ends {
+		out[i] = s[start:end]
+		start = end
 	}
 	return out, nil
 }

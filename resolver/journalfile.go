@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"os"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -226,6 +227,13 @@ func (s *Server) nextJournal(old, t *table, wire []string, now time.Time) *journ
 		return nil
 	}
 	removed, added := diffZones(prevWire, wire)
+	// The wire strings are slices of one string per zone version: a
+	// journal entry keeps copies, not whole versions of the zone.
+	for _, l := range [...][]string{removed, added} {
+		for i := range l {
+			l[i] = strings.Clone(l[i])
+		}
+	}
 	e := &journalEntry{from: prevSerial, to: t.serial, at: now.Unix(), fromSOA: prevSOA, toSOA: t.soaWire,
 		removed: removed, added: added}
 	return prev.with(e, s.cfg.JournalMaxBytes, maxAge, now)

@@ -3,6 +3,7 @@ package resolver
 import (
 	"context"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -63,6 +64,16 @@ func TestCanonicalOrder(t *testing.T) {
 	}
 	assert.Less(t, canonicalKey("z.example."), canonicalKey("*.z.example."))
 	assert.Less(t, canonicalKey("a.example."), canonicalKey("a-b.example."))
+
+	// Escaped dots and backslashes stay inside their label, as
+	// dns.SplitDomainName reads them.
+	for _, name := range []string{`device\ 5._ipp._tcp.lab0.example.`, `a\.b.example.`, `a\\.b.example.`,
+		`a\\\.b.c.`, `x.`, `_631._tcp.services.internal.`} {
+		labels := dns.SplitDomainName(name)
+		slices.Reverse(labels)
+		want := strings.Join(labels, "\x00") + "\x00"
+		assert.Equal(t, want, canonicalKey(name), name)
+	}
 }
 
 func TestParsePortLabel(t *testing.T) {
@@ -113,3 +124,23 @@ func TestTXTBytes(t *testing.T) {
 }
 
 var netipLoopback = netip.MustParseAddr("127.0.0.1")
+
+// TestZoneWireLargeRecord: records larger than the room zoneWire keeps
+// free come out whole, byte for byte what packing each alone gives.
+func TestZoneWireLargeRecord(t *testing.T) {
+	var txt []string
+	for range 20 {
+		txt = append(txt, strings.Repeat("x", 200))
+	}
+	big := &dns.TXT{Hdr: dns.RR_Header{Name: "a.example.", Rrtype: dns.TypeTXT, Class: dns.ClassINET, Ttl: 60}, Txt: txt}
+	small := &dns.A{Hdr: dns.RR_Header{Name: "b.example.", Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 60}, A: []byte{198, 18, 0, 1}}
+	rrs := []dns.RR{small, big, small, big}
+	wire, err := zoneWire(rrs)
+	require.NoError(t, err)
+	for i, rr := range rrs {
+		buf := make([]byte, dns.Len(rr))
+		n, err := dns.PackRR(rr, buf, 0, nil, false)
+		require.NoError(t, err)
+		assert.Equal(t, string(buf[:n]), wire[i], "record %d", i)
+	}
+}

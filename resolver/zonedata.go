@@ -86,11 +86,13 @@ func (z *zoneData) rrs() []dns.RR {
 	slices.SortFunc(names, func(a, b keyed) int { return strings.Compare(a.key, b.key) })
 	out := make([]dns.RR, 0, z.count)
 	out = append(out, z.soa)
+	byType := func(a, b dns.RR) int { return int(a.Header().Rrtype) - int(b.Header().Rrtype) }
 	for _, n := range names {
-		rrs := slices.Clone(z.owners[n.name].rrs)
-		slices.SortStableFunc(rrs, func(a, b dns.RR) int {
-			return int(a.Header().Rrtype) - int(b.Header().Rrtype)
-		})
+		rrs := z.owners[n.name].rrs
+		if !slices.IsSortedFunc(rrs, byType) {
+			rrs = slices.Clone(rrs)
+			slices.SortStableFunc(rrs, byType)
+		}
 		for _, rr := range rrs {
 			if rr.Header().Rrtype != dns.TypeSOA {
 				out = append(out, rr)
@@ -105,14 +107,30 @@ func (z *zoneData) rrs() []dns.RR {
 // right, each followed by a zero byte, so a label sorts before any longer
 // label it prefixes. (Labels here never hold a zero byte.)
 func canonicalKey(name string) string {
-	labels := dns.SplitDomainName(name)
-	var b strings.Builder
-	b.Grow(len(name) + 1)
-	for i := len(labels) - 1; i >= 0; i-- {
-		b.WriteString(labels[i])
-		b.WriteByte(0)
+	name = strings.TrimSuffix(name, ".")
+	if name == "" {
+		return ""
 	}
-	return b.String()
+	b := make([]byte, 0, len(name)+1)
+	end := len(name)
+	for i := len(name) - 1; i >= -1; i-- {
+		if i < 0 || name[i] == '.' && !escapedAt(name, i) {
+			b = append(b, name[i+1:end]...)
+			b = append(b, 0)
+			end = i
+		}
+	}
+	return string(b)
+}
+
+// escapedAt reports whether the byte at i of a presentation-format name
+// is escaped: an odd number of backslashes before it.
+func escapedAt(name string, i int) bool {
+	n := 0
+	for j := i - 1; j >= 0 && name[j] == '\\'; j-- {
+		n++
+	}
+	return n%2 == 1
 }
 
 // dataSerial is the serial the data's own date gives: the newest of the
@@ -411,12 +429,31 @@ func (b *zoneBuilder) portRecords() error {
 	cache := map[plainKey][]string{}
 	for pidx, p := range protocols {
 		b.z.synth.group[pidx] = make([]uint16, 65536)
+		// Neighbouring ports mostly hold the same records (a range, or
+		// none) and so say the same: the last port's answer is reused.
+		var last struct {
+			ok     bool
+			status registry.Status
+			recs   []*registry.Record
+			pi     portInfo
+			group  uint16 // its synthesis group + 1, once known
+		}
 		for port := 0; port <= 65535; port++ {
-			pi := portData(b.snap, port, p, apex, b.z.types, cache)
+			status, recs := b.snap.PortStatus(port, p), b.snap.ByPort(port, p)
+			if !last.ok || last.status != status || !slices.Equal(last.recs, recs) {
+				last.ok, last.status, last.recs, last.group = true, status, recs, 0
+				last.pi = portData(status, recs, p, apex, b.z.types, cache)
+			}
+			pi := last.pi
 			if !pi.inZone {
+				if last.group != 0 {
+					b.z.synth.group[pidx][port] = last.group
+					continue
+				}
 				if err := b.z.synth.add(pidx, port, pi.tail); err != nil {
 					return err
 				}
+				last.group = b.z.synth.group[pidx][port]
 				continue
 			}
 			own := portOwner(port, p, apex)
@@ -446,10 +483,11 @@ type plainKey struct {
 	status registry.Status
 }
 
-func portData(snap *registry.Snapshot, port int, p registry.Protocol, apex string, types map[string]bool, cache map[plainKey][]string) portInfo {
-	status := snap.PortStatus(port, p)
+// portData is what the zone says about a port of protocol p whose
+// status and records (registry.Snapshot's PortStatus and ByPort) are
+// given.
+func portData(status registry.Status, recs []*registry.Record, p registry.Protocol, apex string, types map[string]bool, cache map[plainKey][]string) portInfo {
 	pi := portInfo{inZone: status != registry.StatusUnassigned && status != registry.StatusDynamic}
-	recs := snap.ByPort(port, p)
 	if len(recs) == 0 && !pi.inZone {
 		// Most of the 262,144 port names: the common case allocates
 		// nothing (the TXT strings are rebuilt from the status only).
