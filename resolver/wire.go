@@ -1,6 +1,7 @@
 package resolver
 
 import (
+	"bytes"
 	"encoding/binary"
 	"net/netip"
 	"time"
@@ -422,7 +423,7 @@ func (s *Server) respondSigned(t *table, b, out []byte, tcp bool, src netip.Addr
 			return s.finish(r.patch(out, b, msg), &r, limit), res
 		}
 		if t.onMiss != nil && r.qtype == dns.TypePTR {
-			t.onMiss(r.name())
+			t.onMiss(bytes.Clone(r.name()))
 		}
 		return s.finish(r.negative(out, b, t, dns.RcodeSuccess), &r, limit), res
 	}
@@ -450,7 +451,7 @@ func (s *Server) respondSigned(t *table, b, out []byte, tcp bool, src netip.Addr
 	}
 	res.rcode = dns.RcodeNameError
 	if t.onMiss != nil && r.qtype == dns.TypePTR {
-		t.onMiss(r.name())
+		t.onMiss(bytes.Clone(r.name()))
 	}
 	return s.finish(r.negative(out, b, t, dns.RcodeNameError), &r, limit), res
 }

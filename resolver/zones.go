@@ -44,8 +44,8 @@ type ZoneConfig struct {
 	Notify []string
 	// OnMiss, when set, is called on the query path for every PTR query
 	// in the zone answered NXDOMAIN or NODATA, with the query name as
-	// lowercased wire bytes (valid during the call only). It must return
-	// at once: a discovery proxy uses it to ask the link for a type no
+	// lowercased wire bytes (a copy, so that the query's own buffers
+	// stay on the stack of the query path). It must return at once: a discovery proxy uses it to ask the link for a type no
 	// one has seen yet (RFC 8766 section 5.2).
 	OnMiss func(name []byte)
 }
