@@ -20,6 +20,12 @@ type table struct {
 	serial  uint32
 	apexKey string    // lowercased wire form of the zone
 	index   nodeIndex // nodes by lowercased wire-form owner name
+	// names holds the same nodes in a map, for a table built whole (the
+	// registry zone): a lookup is a probe or two instead of a walk down
+	// the trie, which with names all over a large zone is a cache miss
+	// per level. A table changed in place (a SetZone zone) has none and
+	// uses index, which it shares with the version before.
+	names map[string]*node
 	// negSOA is the apex SOA as an authority record with an uncompressed
 	// owner and NegTTL as its TTL (RFC 2308 section 5).
 	negSOA []byte
@@ -68,6 +74,14 @@ type node struct {
 type answer struct {
 	qtype uint16
 	msg   []byte
+}
+
+// node returns the node of a lowercased wire-form owner name, or nil.
+func (t *table) node(key []byte) *node {
+	if t.names != nil {
+		return t.names[string(key)]
+	}
+	return t.index.get(key)
 }
 
 func (n *node) lookup(qtype uint16) []byte {
@@ -146,7 +160,7 @@ func buildTable(ctx context.Context, z *zoneData, rrs []dns.RR, cfg Config) (*ta
 			}
 		}
 	}
-	t.index = indexOf(nodes)
+	t.index, t.names = indexOf(nodes), nodes
 	t.portGroup, t.groups = z.synth.group, z.synth.groups
 	if err := t.buildChaos(&p, cfg); err != nil {
 		return nil, err

@@ -386,7 +386,7 @@ func (s *Server) respondSigned(t *table, b, out []byte, tcp bool, src netip.Addr
 		// 1995 sections 2 and 4; writeAXFR decides which).
 		if string(r.name()) == t.apexKey && t.transferAllowed(src) && !s.transferNeedsKey(key) {
 			if r.qtype == dns.TypeIXFR && (!tcp || r.hasIXFRSerial && !serialLess(r.ixfrSerial, t.serial)) {
-				if soa := t.index.getString(t.apexKey).lookup(dns.TypeSOA); soa != nil {
+				if soa := t.node([]byte(t.apexKey)).lookup(dns.TypeSOA); soa != nil {
 					return s.finish(r.patch(out, b, soa), &r, limit), res
 				}
 			}
@@ -407,7 +407,7 @@ func (s *Server) respondSigned(t *table, b, out []byte, tcp bool, src netip.Addr
 		}
 		return s.finish(r.header(out, b, dns.RcodeRefused, false), &r, limit), res
 	}
-	nd := t.index.get(r.name())
+	nd := t.node(r.name())
 	if nd != nil {
 		var msg []byte
 		if r.qtype == dns.TypeANY {

@@ -498,7 +498,7 @@ func (s *Server) applyDynZone(ctx context.Context, dz *dynZone, changes map[stri
 	t := *old
 	t.onMiss = dz.onMiss
 	t.serial, t.soa, t.soaWire, t.negSOA = serial, soa, soaWire[0], []byte(negSOA[0])
-	t.index = idx
+	t.index, t.names = idx, nil
 	t.records = old.records + len(added) - len(removed)
 	t.axfr = nil // packed when first asked for (dynAXFR)
 	if cfg.JournalMaxBytes >= 0 {
