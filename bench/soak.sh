@@ -10,7 +10,7 @@
 # Usage: bench/soak.sh            (from the repository root or anywhere)
 # Environment (defaults in brackets):
 #   DURATION      soak seconds [600]
-#   RELOAD_EVERY  seconds between reloads [5]
+#   RELOAD_EVERY  seconds between reloads; 0: no reloads (the baseline) [5]
 #   RELOAD_MODE   "hup" (SIGHUP) or "rewrite" (replace the registry file) [hup]
 #   LOAD_PCT      percent of the measured capacity offered [80]
 #   CAPACITY      queries/s to take as capacity; empty = measure it first
@@ -18,6 +18,8 @@
 #   CAPACITY_SECONDS  length of that measurement [15]
 #   SAMPLE_EVERY  seconds between RSS/goroutine samples [60]
 #   REGISTRY      registry file [../shared/iana/service-names-port-numbers.xml]
+#   REGISTRY_ALT  a second registry file: each reload then serves the other
+#                 one (a reload with real changes) [""]
 #   QUERIES       lines in the dnsperf query file [200000]
 #   CLIENTS, OUTSTANDING  dnsperf -c and -q [4, 200]
 #   SERVER_CPU, CLIENT_CPU  taskset CPUs of svcreg and dnsperf [1, 0]
@@ -53,6 +55,8 @@ for tool in go dnsperf dig curl taskset; do
 done
 case $RELOAD_MODE in hup | rewrite) ;; *) echo "bench/soak.sh: RELOAD_MODE must be hup or rewrite" >&2; exit 2 ;; esac
 [ -r "$REGISTRY" ] || { echo "bench/soak.sh: registry $REGISTRY not readable" >&2; exit 2; }
+REGISTRY_ALT=${REGISTRY_ALT:-}
+[ -z "$REGISTRY_ALT" ] || [ -r "$REGISTRY_ALT" ] || { echo "bench/soak.sh: registry $REGISTRY_ALT not readable" >&2; exit 2; }
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/svcreg-soak.XXXXXX")
 SVCREG_PID=""
@@ -127,15 +131,23 @@ DNSPERF_PID=$!
 sent=0
 next_sample=$((T0 + SAMPLE_EVERY))
 end=$((T0 + DURATION))
+files=("$REGISTRY")
+[ -z "$REGISTRY_ALT" ] || files=("$REGISTRY_ALT" "$REGISTRY")
 while kill -0 "$DNSPERF_PID" 2>/dev/null && [ "$(date +%s)" -lt $((end + 30)) ]; do
-	sleep "$RELOAD_EVERY"
-	kill -0 "$DNSPERF_PID" 2>/dev/null || break
-	if [ "$RELOAD_MODE" = hup ]; then
-		kill -HUP "$SVCREG_PID"
+	if [ "$RELOAD_EVERY" = 0 ]; then
+		sleep 1
 	else
-		cp "$REGISTRY" "$WORK/registry.xml.new" && mv "$WORK/registry.xml.new" "$WORK/registry.xml"
+		sleep "$RELOAD_EVERY"
+		kill -0 "$DNSPERF_PID" 2>/dev/null || break
+		next=${files[$((sent % ${#files[@]}))]}
+		if [ "$RELOAD_MODE" = hup ]; then
+			[ -z "$REGISTRY_ALT" ] || { cp "$next" "$WORK/registry.xml.new" && mv "$WORK/registry.xml.new" "$WORK/registry.xml"; }
+			kill -HUP "$SVCREG_PID"
+		else
+			cp "$next" "$WORK/registry.xml.new" && mv "$WORK/registry.xml.new" "$WORK/registry.xml"
+		fi
+		sent=$((sent + 1))
 	fi
-	sent=$((sent + 1))
 	kill -0 "$SVCREG_PID" 2>/dev/null || { echo "bench/soak.sh: svcreg died:" >&2; tail -20 "$WORK/svcreg.log" >&2; exit 1; }
 	if [ "$(date +%s)" -ge "$next_sample" ] && [ "$(date +%s)" -lt "$end" ]; then
 		sample "t"
@@ -159,7 +171,7 @@ codes=$(awk '/Response codes:/ { sub(/.*Response codes: */, ""); print }' "$out"
 servfail=$(echo "$codes" | grep -o 'SERVFAIL [0-9]*' | awk '{ print $2 }' || true)
 
 echo
-echo "soak: ${DURATION}s at $RATE q/s offered ($LOAD_PCT% of $CAPACITY), reload ($RELOAD_MODE) every ${RELOAD_EVERY}s; registry $(basename "$REGISTRY"); server CPU $SERVER_CPU, dnsperf CPU $CLIENT_CPU, nice $NICE; load average $(cut -d' ' -f1-3 /proc/loadavg); $(date -u +%Y-%m-%dT%H:%MZ)"
+echo "soak: ${DURATION}s at $RATE q/s offered ($LOAD_PCT% of $CAPACITY), reload ($RELOAD_MODE) every ${RELOAD_EVERY}s (0: none); registry $(basename "$REGISTRY")${REGISTRY_ALT:+ alternating with $(basename "$REGISTRY_ALT")}; server CPU $SERVER_CPU, dnsperf CPU $CLIENT_CPU, nice $NICE; load average $(cut -d' ' -f1-3 /proc/loadavg); $(date -u +%Y-%m-%dT%H:%MZ)"
 echo "dnsperf: $done_q completed, $lost_q lost, $qps q/s; response codes: $codes"
 awk -v s="$reloads0" -v e="$reloads1" -v n="$sent" -v f="$failed" 'BEGIN { printf "reloads: %d sent, %d succeeded, %s failed\n", n, e - s, f }'
 echo "RSS peak (VmHWM): $(awk -v k="$hwm" 'BEGIN { printf "%.1f MiB", k / 1024 }')"
