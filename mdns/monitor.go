@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -141,8 +142,21 @@ type rateCount struct {
 	reported       bool
 }
 
-// maxPacketFindings bounds the distinct packet-level findings kept.
+// maxPacketFindings bounds the distinct packet-level findings kept; past
+// it a new one replaces the one seen least recently.
 const maxPacketFindings = 1000
+
+// PacketFindingRetention is how long a packet-level finding stays after
+// the packet that last gave it: a device that stopped misbehaving (or an
+// instance that expired without a goodbye) drops off the list, and one
+// that goes on is seen again and stays.
+const PacketFindingRetention = time.Hour
+
+// packetFinding is a kept packet-level finding and when it was last seen.
+type packetFinding struct {
+	f    Finding
+	seen time.Time
+}
 
 // maxKnownTypes bounds the service types learnt from enumeration answers.
 const maxKnownTypes = 1024
@@ -173,8 +187,9 @@ type Monitor struct {
 	// rather than a sync.Pool, which may drop what it holds.)
 	scratch chan *packetScratch
 
-	mu       sync.Mutex         // guards the fields below
-	pktFinds map[string]Finding // dedup key -> finding
+	mu       sync.Mutex               // guards the fields below
+	pktFinds map[string]packetFinding // dedup key -> finding
+	pktAged  time.Time                // when pktFinds was last pruned
 	rates    map[netip.Addr]*rateCount
 	renames  map[renameKey]*renameSeen
 	types    map[string]struct{}
@@ -247,7 +262,7 @@ func NewMonitor(cfg MonitorConfig, snaps *registry.Store, logger *slog.Logger, r
 	}
 	m := &Monitor{
 		cfg: cfg, snaps: snaps, logger: logger, now: cfg.Now, scratch: make(chan *packetScratch, maxScratch),
-		pktFinds: make(map[string]Finding),
+		pktFinds: make(map[string]packetFinding),
 		rates:    make(map[netip.Addr]*rateCount),
 		renames:  make(map[renameKey]*renameSeen),
 		types:    make(map[string]struct{}),
@@ -430,8 +445,10 @@ func (m *Monitor) run(ctx context.Context) error {
 
 // flush applies expiries, revalidates and signals subscribers.
 func (m *Monitor) flush() {
-	storeChanged := m.store.Flush(m.now())
-	if m.changed.Swap(false) || storeChanged {
+	now := m.now()
+	storeChanged := m.store.Flush(now)
+	aged := m.agePacketFindings(now)
+	if m.changed.Swap(false) || storeChanged || aged {
 		m.notify()
 	}
 }
@@ -810,8 +827,8 @@ func (m *Monitor) expired(a *Advertisement) {
 	if a.FirstPacket > 0 {
 		m.mu.Lock()
 		for k, pf := range m.pktFinds {
-			if pf.Rule == RuleGoodbye && pf.Instance == a.Instance && pf.ServiceType == a.ServiceType() {
-				pf.FirstPacket = a.FirstPacket
+			if pf.f.Rule == RuleGoodbye && pf.f.Instance == a.Instance && pf.f.ServiceType == a.ServiceType() {
+				pf.f.FirstPacket = a.FirstPacket
 				m.pktFinds[k] = pf
 			}
 		}
@@ -869,6 +886,10 @@ func (m *Monitor) addPacketFindings(fs []Finding, meta PacketMeta) bool {
 		return false
 	}
 	src := meta.Source.Addr().WithZone("").String()
+	now := meta.Received
+	if now.IsZero() {
+		now = m.now()
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	added := false
@@ -878,14 +899,50 @@ func (m *Monitor) addPacketFindings(fs []Finding, meta PacketMeta) bool {
 		}
 		f.Interface, f.MAC, f.FirstPacket, f.LastPacket = meta.Interface, meta.MAC, meta.Packet, meta.Packet
 		k := f.Rule + "\x00" + src + "\x00" + f.Instance + "\x00" + f.Evidence + "\x00" + f.Message
-		if _, ok := m.pktFinds[k]; ok || len(m.pktFinds) >= maxPacketFindings {
+		if pf, ok := m.pktFinds[k]; ok {
+			if now.After(pf.seen) {
+				pf.seen = now
+			}
+			pf.f.LastPacket = max(pf.f.LastPacket, meta.Packet)
+			m.pktFinds[k] = pf
 			continue
 		}
-		m.pktFinds[k] = f
+		if len(m.pktFinds) >= maxPacketFindings {
+			m.dropOldestPacketFinding()
+		}
+		m.pktFinds[k] = packetFinding{f: f, seen: now}
 		m.countFinding(f)
 		added = true
 	}
 	return added
+}
+
+// dropOldestPacketFinding makes room for a new packet-level finding by
+// forgetting the one seen least recently; under m.mu.
+func (m *Monitor) dropOldestPacketFinding() {
+	var oldest string
+	var at time.Time
+	for k, pf := range m.pktFinds {
+		if oldest == "" || pf.seen.Before(at) {
+			oldest, at = k, pf.seen
+		}
+	}
+	delete(m.pktFinds, oldest)
+}
+
+// agePacketFindings forgets the packet-level findings not seen within
+// PacketFindingRetention of now, looking at most once a minute. It
+// reports whether any went.
+func (m *Monitor) agePacketFindings(now time.Time) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if now.Sub(m.pktAged) < time.Minute {
+		return false
+	}
+	m.pktAged = now
+	n := len(m.pktFinds)
+	maps.DeleteFunc(m.pktFinds, func(_ string, pf packetFinding) bool { return now.Sub(pf.seen) > PacketFindingRetention })
+	return len(m.pktFinds) < n
 }
 
 // Advertisements returns copies of what is advertised now, sorted by
@@ -914,7 +971,7 @@ func (m *Monitor) Findings() []Finding {
 	m.mu.Lock()
 	pf := make([]Finding, 0, len(m.pktFinds))
 	for _, f := range m.pktFinds {
-		pf = append(pf, f)
+		pf = append(pf, f.f)
 	}
 	m.mu.Unlock()
 	slices.SortFunc(pf, func(a, b Finding) int {

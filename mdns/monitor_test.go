@@ -3,6 +3,7 @@ package mdns
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -729,4 +730,44 @@ func TestMonitorUnpackCache(t *testing.T) {
 	assert.LessOrEqual(t, len(m.unpacked.msgs), maxUnpacked)
 	m.HandlePacket([]byte{1, 2, 3}, meta) // malformed: never remembered
 	assert.Nil(t, m.unpacked.get([]byte{1, 2, 3}))
+}
+
+// TestPacketFindingsAgeAndMakeRoom: a packet-level finding seen again
+// stays, one not seen for PacketFindingRetention goes at the next flush,
+// and past maxPacketFindings a new finding replaces the one seen least
+// recently instead of being dropped.
+func TestPacketFindingsAgeAndMakeRoom(t *testing.T) {
+	now := t0
+	m := newTestMonitor(t, newFakeSource(), prometheus.NewRegistry(), func(c *MonitorConfig) {
+		c.Now = func() time.Time { return now }
+	})
+	finding := func(i int) []Finding {
+		return []Finding{{Rule: RuleGoodbye, Severity: SeverityWarning, Instance: fmt.Sprintf("Device %d", i), Message: "expired"}}
+	}
+	at := func(d time.Duration) PacketMeta {
+		return PacketMeta{Source: netip.MustParseAddrPort("198.18.0.9:5353"), Interface: "lab0", Received: t0.Add(d)}
+	}
+	instances := func() []string {
+		var out []string
+		for _, f := range m.Findings() {
+			out = append(out, f.Instance)
+		}
+		return out
+	}
+	require.True(t, m.addPacketFindings(finding(1), at(0)))
+	require.True(t, m.addPacketFindings(finding(2), at(0)))
+	require.False(t, m.addPacketFindings(finding(2), at(50*time.Minute)), "seen again: not new")
+
+	now = t0.Add(PacketFindingRetention + time.Minute)
+	m.flush()
+	require.Equal(t, []string{"Device 2"}, instances(), "Device 1 was last seen over an hour ago")
+
+	for i := range maxPacketFindings + 10 {
+		m.addPacketFindings(finding(100+i), at(PacketFindingRetention+time.Duration(i)*time.Millisecond))
+	}
+	got := instances()
+	require.Len(t, got, maxPacketFindings)
+	require.NotContains(t, got, "Device 2", "the least recently seen made room")
+	require.Contains(t, got, fmt.Sprintf("Device %d", 100+maxPacketFindings+9), "the newest is kept")
+	require.NotContains(t, got, "Device 100")
 }
