@@ -41,13 +41,18 @@ type Server struct {
 	dyn    dynZones
 	dynIdx atomic.Pointer[dynIndex]
 
-	setMu    sync.Mutex // serialises SetSnapshot
-	hash     [32]byte   // zone content (SOA without serial) of the current table
-	wire     []string   // the current zone's records but the SOA, uncompressed, for the next IXFR difference
-	lastSnap *registry.Snapshot
-	saved    serialState // what Config.SerialFile holds, as last read or written
-	notifyMu sync.Mutex
-	notifyCx context.CancelFunc // cancels NOTIFYs of the previous serial
+	setMu sync.Mutex // serialises SetSnapshot
+	hash  [32]byte   // zone content (SOA without serial) of the current table
+	wire  []string   // the current zone's records but the SOA, uncompressed, for the next IXFR difference
+	// ownerWire holds, by owner, its run of wire (records in canonical
+	// order, so each owner's are together), to tell the owners of the
+	// next zone that did not change.
+	ownerWire  map[string][]string
+	addrOwners map[string]bool // the owners of the current zone with address records
+	lastSnap   *registry.Snapshot
+	saved      serialState // what Config.SerialFile holds, as last read or written
+	notifyMu   sync.Mutex
+	notifyCx   context.CancelFunc // cancels NOTIFYs of the previous serial
 
 	ctx    context.Context // server lifetime: listeners, NOTIFY
 	cancel context.CancelFunc

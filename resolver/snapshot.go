@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/miekg/dns"
@@ -66,7 +67,15 @@ func (s *Server) SetSnapshot(ctx context.Context, snap *registry.Snapshot) error
 		serial = s.restoreSerial(serial, h)
 	}
 	z.soa.Serial = serial
-	t, err := buildTable(ctx, z, rrs, s.cfg)
+	owners, addrOwners := ownerRuns(rrs[1:], wire), addressOwners(z)
+	var reuse *tableReuse
+	if old != nil && old.names != nil && sameAddresses(s.addrOwners, s.ownerWire, owners, addrOwners) {
+		reuse = &tableReuse{prev: old, same: func(o string) bool {
+			prev, ok := s.ownerWire[o]
+			return ok && slices.Equal(prev, owners[o])
+		}}
+	}
+	t, err := buildTable(ctx, z, rrs, s.cfg, reuse)
 	if err != nil {
 		return fmt.Errorf("building answers for %s: %w", s.cfg.Zone, err)
 	}
@@ -81,7 +90,7 @@ func (s *Server) SetSnapshot(ctx context.Context, snap *registry.Snapshot) error
 	s.saveSerial(serial, h)
 	s.saveJournal(t, wire)
 	s.tab.Store(t)
-	s.hash, s.lastSnap, s.wire = h, snap, wire
+	s.hash, s.lastSnap, s.wire, s.ownerWire, s.addrOwners = h, snap, wire, owners, addrOwners
 	s.metrics.serial.Set(float64(serial))
 	var jb, jn int
 	if t.journal != nil {
@@ -99,6 +108,77 @@ func (s *Server) SetSnapshot(ctx context.Context, snap *registry.Snapshot) error
 		s.notify(serial)
 	}
 	return nil
+}
+
+// ownerRuns maps each owner of rrs (in canonical order, so each owner's
+// records are together) to its records' wire, a subslice of wire.
+func ownerRuns(rrs []dns.RR, wire []string) map[string][]string {
+	out := make(map[string][]string, len(rrs)/2)
+	for i := 0; i < len(rrs); {
+		name := rrs[i].Header().Name
+		j := i + 1
+		for j < len(rrs) && rrs[j].Header().Name == name {
+			j++
+		}
+		out[name] = wire[i:j:j]
+		i = j
+	}
+	return out
+}
+
+// addressOwners are the owners of z that hold an address record, whose
+// records the additional sections of other answers carry.
+func addressOwners(z *zoneData) map[string]bool {
+	out := map[string]bool{}
+	for name, o := range z.owners {
+		for _, rr := range o.rrs {
+			if t := rr.Header().Rrtype; t == dns.TypeA || t == dns.TypeAAAA {
+				out[name] = true
+				break
+			}
+		}
+	}
+	return out
+}
+
+// sameAddresses reports whether the owners holding addresses are the
+// same in both versions of the zone (prevOwners, cur) with the same
+// records.
+func sameAddresses(prevOwners map[string]bool, prev, cur map[string][]string, curOwners map[string]bool) bool {
+	if prev == nil || len(prevOwners) != len(curOwners) {
+		return false
+	}
+	for name := range curOwners {
+		if !prevOwners[name] || !slices.Equal(addressWire(prev[name]), addressWire(cur[name])) {
+			return false
+		}
+	}
+	return true
+}
+
+// addressWire are the A and AAAA records among an owner's records in
+// uncompressed wire form.
+func addressWire(wire []string) []string {
+	var out []string
+	for _, w := range wire {
+		if t := wireRRType(w); t == dns.TypeA || t == dns.TypeAAAA {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// wireRRType is the type of a record in uncompressed wire form (0 when
+// it is cut short).
+func wireRRType(w string) uint16 {
+	i := 0
+	for i < len(w) && w[i] != 0 {
+		i += int(w[i]) + 1
+	}
+	if i+3 > len(w) {
+		return 0
+	}
+	return uint16(w[i+1])<<8 | uint16(w[i+2])
 }
 
 // policySerial is the serial policy gives a zone whose data date serial

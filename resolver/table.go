@@ -107,9 +107,22 @@ func wireName(name string) (string, error) {
 	return string(buf[:n]), nil
 }
 
+// tableReuse lets buildTable take over the packed answers of a table
+// built before for the owners whose records did not change.
+type tableReuse struct {
+	prev *table
+	// same reports whether an owner (as keyed in zoneData.owners) has
+	// exactly the records it had in prev's zone.
+	same func(owner string) bool
+}
+
 // buildTable packs z (whose SOA already carries the serial to serve).
-// rrs is z.rrs(), which the caller has already computed.
-func buildTable(ctx context.Context, z *zoneData, rrs []dns.RR, cfg Config) (*table, error) {
+// rrs is z.rrs(), which the caller has already computed. With reuse, an
+// owner whose records are those of reuse.prev's zone keeps its packed
+// answers (the apex, whose answers carry the SOA, is always packed
+// again; reuse is off when the zone's addresses, which additional
+// sections carry, changed).
+func buildTable(ctx context.Context, z *zoneData, rrs []dns.RR, cfg Config, reuse *tableReuse) (*table, error) {
 	t := &table{serial: z.soa.Serial, ttl: cfg.TTL, axfrAllow: cfg.AXFRAllow}
 	nodes := make(map[string]*node, len(z.owners)*2)
 	var err error
@@ -145,9 +158,16 @@ func buildTable(ctx context.Context, z *zoneData, rrs []dns.RR, cfg Config) (*ta
 		if err != nil {
 			return nil, err
 		}
-		nd, err := p.packNode(name, o.rrs, addrs, name == z.apex)
-		if err != nil {
-			return nil, err
+		var nd *node
+		if reuse != nil && name != z.apex && reuse.same(name) {
+			if old := reuse.prev.names[key]; old != nil && len(old.answers) > 0 {
+				nd = old
+			}
+		}
+		if nd == nil {
+			if nd, err = p.packNode(name, o.rrs, addrs, name == z.apex); err != nil {
+				return nil, err
+			}
 		}
 		nodes[key] = nd // replacing an empty non-terminal made for a name below
 		// Empty non-terminals between the owner and the apex exist.

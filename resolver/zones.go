@@ -333,7 +333,7 @@ func (s *Server) buildDynZone(ctx context.Context, prev *dynZone, cfg Config, ow
 		prevSerial = prev.tab.serial
 	}
 	z.soa.Serial = nextDynSerial(prevSerial, now)
-	t, err := buildTable(ctx, z, all, cfg)
+	t, err := buildTable(ctx, z, all, cfg, nil)
 	if err != nil {
 		return fmt.Errorf("building zone %s: %w", apex, err)
 	}
