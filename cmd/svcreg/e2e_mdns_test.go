@@ -54,20 +54,7 @@ log:
 		}
 		return out
 	}
-	waitFor := func(what string, cond func() bool) {
-		t.Helper()
-		deadline := time.Now().Add(45 * time.Second)
-		for !cond() {
-			select {
-			case err := <-done:
-				t.Fatalf("daemon exited while waiting for %s: %v", what, err)
-			default:
-			}
-			require.True(t, time.Now().Before(deadline), "timed out waiting for %s", what)
-			time.Sleep(200 * time.Millisecond)
-		}
-	}
-	waitFor("ready", func() bool { return strings.Contains(get("/readyz"), `"ready"`) })
+	srv.waitFor(t, "ready", 45*time.Second, func() bool { return strings.Contains(get("/readyz"), `"ready"`) })
 
 	// Published after the daemon is up: avahi's announcements reach the
 	// passive listener.
@@ -76,7 +63,7 @@ log:
 	_, err = lab("publish", "Mystery Box", "_zzqqxx._tcp", "4242")
 	require.NoError(t, err)
 
-	waitFor("both advertisements", func() bool {
+	srv.waitFor(t, "both advertisements", 45*time.Second, func() bool {
 		ads := get("/v1/advertisements")
 		return strings.Contains(ads, `"instance": "Lab Printer"`) && strings.Contains(ads, `"instance": "Mystery Box"`)
 	})
@@ -85,7 +72,7 @@ log:
 	assert.Contains(t, ads, `"service": "_ipp"`)
 	assert.Contains(t, ads, `"port": 631`)
 
-	waitFor("the unregistered finding", func() bool {
+	srv.waitFor(t, "the unregistered finding", 45*time.Second, func() bool {
 		return strings.Contains(get("/v1/findings"), `"rule": "unregistered"`)
 	})
 	findings := get("/v1/findings")

@@ -48,27 +48,13 @@ mdns:
   publish:
     - {interface: lab0, reverse: true}
 `)
-	done := srv.done
 	const z = "lab0.lan.services.internal."
 	dig := func(args ...string) string {
 		out, _ := lab(append([]string{"exec", "--", "dig", "@127.0.0.1", "-p", "5300", "+time=2", "+tries=1", "+norec"}, args...)...)
 		return out
 	}
-	waitFor := func(what string, cond func() bool) {
-		t.Helper()
-		deadline := time.Now().Add(45 * time.Second)
-		for !cond() {
-			select {
-			case err := <-done:
-				t.Fatalf("daemon exited while waiting for %s: %v", what, err)
-			default:
-			}
-			require.True(t, time.Now().Before(deadline), "timed out waiting for %s", what)
-			time.Sleep(200 * time.Millisecond)
-		}
-	}
 	// The link's zone is served, empty, as soon as the daemon is up.
-	waitFor("the link's zone", func() bool { return strings.Contains(dig(z, "SOA"), "status: NOERROR") })
+	srv.waitFor(t, "the link's zone", 45*time.Second, func() bool { return strings.Contains(dig(z, "SOA"), "status: NOERROR") })
 
 	_, err = lab("publish", "Lab Printer", "_ipp._tcp", "631", "txtvers=1", "rp=ipp/print", "ty=Lab")
 	require.NoError(t, err)
@@ -76,14 +62,14 @@ mdns:
 	require.NoError(t, err)
 
 	inst := `Lab\032Printer._ipp._tcp.` + z
-	waitFor("the printer in unicast DNS", func() bool { return strings.Contains(dig("+short", "_ipp._tcp."+z, "PTR"), inst) })
+	srv.waitFor(t, "the printer in unicast DNS", 45*time.Second, func() bool { return strings.Contains(dig("+short", "_ipp._tcp."+z, "PTR"), inst) })
 	// The broken one is seen (and judged) on the link, never published.
-	waitFor("the broken advertisement judged", func() bool {
+	srv.waitFor(t, "the broken advertisement judged", 45*time.Second, func() bool {
 		out, _ := lab("exec", "--", "curl", "-sf", "--max-time", "5", "http://127.0.0.1:8053/v1/advertisements")
 		return strings.Contains(out, `"instance": "Broken TXT"`) && strings.Contains(out, `"txt-format"`)
 	})
 	// /v1/published says what is in the zone and what was left out.
-	waitFor("the exclusion on /v1/published", func() bool {
+	srv.waitFor(t, "the exclusion on /v1/published", 45*time.Second, func() bool {
 		out, _ := lab("exec", "--", "curl", "-sf", "--max-time", "5", "http://127.0.0.1:8053/v1/published")
 		return strings.Contains(out, `"instance": "Broken TXT"`) && strings.Contains(out, `"reason": "policy valid: txt-format: `) &&
 			strings.Contains(out, `"instances": 1`)
@@ -114,7 +100,7 @@ mdns:
 	// avahi's goodbye takes it out of DNS.
 	_, err = lab("unpublish", "Lab Printer", "_ipp._tcp")
 	require.NoError(t, err)
-	waitFor("the printer gone from unicast DNS", func() bool {
+	srv.waitFor(t, "the printer gone from unicast DNS", 45*time.Second, func() bool {
 		return !strings.Contains(dig("+short", "_ipp._tcp."+z, "PTR"), "Lab")
 	})
 	assert.Contains(t, dig(inst, "SRV"), "status: NXDOMAIN")

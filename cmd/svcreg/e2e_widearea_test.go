@@ -49,28 +49,14 @@ mdns:
   publish:
     - {interface: lab0}
 `)
-	done := srv.done
 	const zone = "lab0.lan.services.internal"
-	waitFor := func(what string, limit time.Duration, cond func() bool) {
-		t.Helper()
-		deadline := time.Now().Add(limit)
-		for !cond() {
-			select {
-			case err := <-done:
-				t.Fatalf("svcreg exited while waiting for %s: %v", what, err)
-			default:
-			}
-			require.True(t, time.Now().Before(deadline), "timed out waiting for %s", what)
-			time.Sleep(300 * time.Millisecond)
-		}
-	}
 	dig := func(args ...string) string {
 		out, _ := lab(append([]string{"exec", "--", "dig", "@198.18.0.2", "+time=2", "+tries=1", "+norec"}, args...)...)
 		return out
 	}
 	_, err := lab("publish", "Wide Printer", "_ipp._tcp", "631", "txtvers=1", "rp=ipp/print", "ty=Wide Area")
 	require.NoError(t, err)
-	waitFor("the printer in the link's zone", 45*time.Second, func() bool {
+	srv.waitFor(t, "the printer in the link's zone", 45*time.Second, func() bool {
 		return strings.Contains(dig("+short", "_ipp._tcp."+zone+".", "PTR"), `Wide\032Printer._ipp._tcp.`+zone+".")
 	})
 
@@ -123,7 +109,7 @@ disable-publishing=yes
 	dbusCmd.Env = l.env
 	dbusCmd.Stdout, dbusCmd.Stderr = busLog, busLog
 	testutil.StartProcess(t, dbusCmd, busLog)
-	waitFor("the client's D-Bus socket", 15*time.Second, func() bool { _, err := os.Stat(sock); return err == nil })
+	srv.waitFor(t, "the client's D-Bus socket", 15*time.Second, func() bool { _, err := os.Stat(sock); return err == nil })
 
 	avahiLog := &syncBuffer{}
 	avahi := exec.Command(l.tool, "exec", "--ns", "wac", "--", "unshare", "--mount", "--propagation", "private", "--",
@@ -153,7 +139,7 @@ exec env "$3" avahi-daemon -f "$4" --no-rlimits --no-drop-root --no-chroot`,
 	// presentation format, "n/a" for the interface and protocol of a
 	// wide-area answer): =;IFACE;PROTO;NAME;TYPE;DOMAIN;HOST;ADDRESS;PORT;TXT
 	var resolved []string
-	waitFor("avahi-browse to resolve the printer through unicast DNS", 60*time.Second, func() bool {
+	srv.waitFor(t, "avahi-browse to resolve the printer through unicast DNS", 60*time.Second, func() bool {
 		resolved = resolved[:0]
 		for line := range strings.SplitSeq(browse(), "\n") {
 			if f := strings.Split(line, ";"); len(f) >= 10 && f[0] == "=" && f[3] == `Wide\032Printer` {
@@ -177,12 +163,12 @@ exec env "$3" avahi-daemon -f "$4" --no-rlimits --no-drop-root --no-chroot`,
 	// browses.
 	_, err = lab("unpublish", "Wide Printer", "_ipp._tcp")
 	require.NoError(t, err)
-	waitFor("the printer gone from the zone", 30*time.Second, func() bool {
+	srv.waitFor(t, "the printer gone from the zone", 30*time.Second, func() bool {
 		return !strings.Contains(dig("+short", "_ipp._tcp."+zone+".", "PTR"), "Wide")
 	})
 	// The client may hold the answers it had for their TTL (at most
 	// mdns.publish_max_ttl, 10 s).
-	waitFor("the printer gone from the client's browse", 30*time.Second, func() bool {
+	srv.waitFor(t, "the printer gone from the client's browse", 30*time.Second, func() bool {
 		return !strings.Contains(browse(), `Wide\032Printer`)
 	})
 }

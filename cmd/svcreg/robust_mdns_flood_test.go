@@ -93,6 +93,22 @@ type labServe struct {
 	done    <-chan error // the daemon's exit
 }
 
+// waitFor polls cond until it holds, failing the test after limit or as
+// soon as the daemon exits.
+func (s labServe) waitFor(t *testing.T, what string, limit time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		select {
+		case err := <-s.done:
+			t.Fatalf("svcreg exited while waiting for %s: %v", what, err)
+		default:
+		}
+		require.True(t, time.Now().Before(deadline), "timed out waiting for %s", what)
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
 // serve writes a config (a registry section of its own: the built-in
 // table, a cache directory, no watching; then body) into a new
 // directory and starts bin serve with it in the lab's observer, with
