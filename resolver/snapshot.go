@@ -99,7 +99,7 @@ func (s *Server) SetSnapshot(ctx context.Context, snap *registry.Snapshot) error
 	s.metrics.journalBytes.Set(float64(jb))
 	s.metrics.journalChanges.Set(float64(jn))
 	s.logger.Info("DNS zone loaded", "zone", s.cfg.Zone, "serial", serial, "records", len(rrs),
-		"names", t.index.len(), "took", time.Since(start).Round(time.Millisecond))
+		"names", len(t.names), "took", time.Since(start).Round(time.Millisecond))
 	if z.enumListed < z.enumTotal {
 		s.logger.Info("DNS: _services._dns-sd._udp lists only part of the service types; dns.enumerate_max_records raises the bound",
 			"listed", z.enumListed, "types", z.enumTotal, "max", s.cfg.EnumerateMaxRecords)

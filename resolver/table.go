@@ -18,14 +18,16 @@ import (
 // CHAOS answers and the AXFR messages.
 type table struct {
 	serial  uint32
-	apexKey string    // lowercased wire form of the zone
-	index   nodeIndex // nodes by lowercased wire-form owner name
-	// names holds the same nodes in a map, for a table built whole (the
-	// registry zone): a lookup is a probe or two instead of a walk down
-	// the trie, which with names all over a large zone is a cache miss
-	// per level. A table changed in place (a SetZone zone) has none and
-	// uses index, which it shares with the version before.
+	apexKey string // lowercased wire form of the zone
+	// The nodes by lowercased wire-form owner name: names, a map, in a
+	// table built whole (the registry zone), where a lookup is a probe or
+	// two; index, a persistent trie, in a zone changed in place (a
+	// SetZone zone), where each version shares the unchanged part with
+	// the one before (a walk down the trie costs a cache miss per level,
+	// so a zone that is never changed in place does not use one).
+	// Exactly one of them is set.
 	names map[string]*node
+	index nodeIndex
 	// negSOA is the apex SOA as an authority record with an uncompressed
 	// owner and NegTTL as its TTL (RFC 2308 section 5).
 	negSOA []byte
@@ -180,7 +182,7 @@ func buildTable(ctx context.Context, z *zoneData, rrs []dns.RR, cfg Config, reus
 			}
 		}
 	}
-	t.index, t.names = indexOf(nodes), nodes
+	t.names = nodes
 	t.portGroup, t.groups = z.synth.group, z.synth.groups
 	if err := t.buildChaos(&p, cfg); err != nil {
 		return nil, err

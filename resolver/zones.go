@@ -337,6 +337,7 @@ func (s *Server) buildDynZone(ctx context.Context, prev *dynZone, cfg Config, ow
 	if err != nil {
 		return fmt.Errorf("building zone %s: %w", apex, err)
 	}
+	t.index, t.names = indexOf(t.names), nil // changed in place from now on
 	soaWire, err := zoneWire([]dns.RR{z.soa})
 	if err != nil {
 		return err
