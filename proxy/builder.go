@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -22,7 +21,6 @@ import (
 type Builder struct {
 	link   Link
 	maxTTL uint32
-	ready  bool
 
 	ads    map[string]*adState // by mdns.Advertisement.Key, those of the link
 	listed map[string]*listing // what each published advertisement has in the zone
@@ -90,7 +88,7 @@ func (b *Builder) Apply(link Link, ch mdns.Changes, registered func(name, proto 
 	if maxTTL == 0 {
 		maxTTL = DefaultMaxTTL
 	}
-	if !b.ready || ch.Complete || !sameLink(b.link, link) || b.maxTTL != maxTTL {
+	if b.owners == nil || ch.Complete || !sameLink(b.link, link) || b.maxTTL != maxTTL {
 		return b.reset(link, maxTTL, ch, registered)
 	}
 	for _, k := range ch.Gone {
@@ -119,7 +117,7 @@ func (b *Builder) reset(link Link, maxTTL uint32, ch mdns.Changes, registered fu
 		held[ch.Changed[i].Key()] = &ch.Changed[i]
 	}
 	before := b.owners
-	*b = Builder{link: link, maxTTL: maxTTL, ready: true,
+	*b = Builder{link: link, maxTTL: maxTTL,
 		ads: map[string]*adState{}, listed: map[string]*listing{}, owners: map[string]*ownerRecords{},
 		types: map[string]*typeState{}, excluded: map[string][]Exclusion{}, dropped: map[string][]Exclusion{},
 		dirty: map[string]struct{}{}, capDirty: map[string]struct{}{}, touched: map[string]struct{}{},
@@ -293,9 +291,9 @@ func (b *Builder) relist(key string) {
 		case r.problem != "":
 			reason = r.problem
 		case st.capped:
-			reason = fmt.Sprintf("more than %d instances of the type on the link", MaxInstancesPerType)
+			reason = reasonBound
 		case r.instance == "":
-			reason = "the instance name does not fit in a DNS name under " + b.link.Zone
+			reason = reasonNameTooLong(b.link.Zone)
 		}
 		if reason != "" {
 			excl = []Exclusion{{Instance: st.ad.Instance, ServiceType: st.rec.typ, Reason: reason}}
@@ -410,8 +408,7 @@ func (b *Builder) contributions(st *adState) (*listing, []Exclusion) {
 			continue
 		}
 		if !onLink(addr, b.link.Prefixes) {
-			drop = append(drop, Exclusion{Instance: a.Instance, ServiceType: r.typ,
-				Reason: "address " + addr.String() + " is outside the prefixes of " + b.link.Interface + ": not published"})
+			drop = append(drop, offLink(a, r, addr, b.link))
 			continue
 		}
 		add(addrRR(r.host, addr, a, b.hdr))

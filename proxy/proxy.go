@@ -158,13 +158,12 @@ func Build(link Link, ads []mdns.Advertisement, registered func(name, proto stri
 			continue
 		}
 		if perType[r.ltyp] >= MaxInstancesPerType {
-			res.Excluded = append(res.Excluded, Exclusion{Instance: a.Instance, ServiceType: r.typ,
-				Reason: fmt.Sprintf("more than %d instances of the type on the link", MaxInstancesPerType)})
+			res.Excluded = append(res.Excluded, Exclusion{Instance: a.Instance, ServiceType: r.typ, Reason: reasonBound})
 			continue
 		}
 		perType[r.ltyp]++
 		if r.instance == "" {
-			res.Excluded = append(res.Excluded, Exclusion{Instance: a.Instance, ServiceType: r.typ, Reason: "the instance name does not fit in a DNS name under " + zone})
+			res.Excluded = append(res.Excluded, Exclusion{Instance: a.Instance, ServiceType: r.typ, Reason: reasonNameTooLong(zone)})
 			continue
 		}
 		res.Published++
@@ -175,8 +174,7 @@ func Build(link Link, ads []mdns.Advertisement, registered func(name, proto stri
 				continue
 			}
 			if !onLink(addr, link.Prefixes) {
-				res.Dropped = append(res.Dropped, Exclusion{Instance: a.Instance, ServiceType: r.typ,
-					Reason: "address " + addr.String() + " is outside the prefixes of " + link.Interface + ": not published"})
+				res.Dropped = append(res.Dropped, offLink(a, r, addr, link))
 				continue
 			}
 			addrSeen[hostAddr{r.host, addr}] = true
@@ -218,6 +216,19 @@ func (r *adRecords) sameSource(a *mdns.Advertisement, zone string, maxTTL uint32
 	s := &r.src
 	return r.zone == zone && r.maxTTL == maxTTL && s.Host == a.Host && s.Port == a.Port && s.HasTXT == a.HasTXT &&
 		s.TTL == a.TTL && slices.Equal(s.TXT, a.TXT) && slices.Equal(s.Subtypes, a.Subtypes)
+}
+
+// The reasons an advertisement that passes the policy is left out.
+var reasonBound = fmt.Sprintf("more than %d instances of the type on the link", MaxInstancesPerType)
+
+func reasonNameTooLong(zone string) string {
+	return "the instance name does not fit in a DNS name under " + zone
+}
+
+// offLink is the note for an address of a outside link's prefixes.
+func offLink(a *mdns.Advertisement, r *adRecords, addr netip.Addr, link Link) Exclusion {
+	return Exclusion{Instance: a.Instance, ServiceType: r.typ,
+		Reason: "address " + addr.String() + " is outside the prefixes of " + link.Interface + ": not published"}
 }
 
 // addrRR is the A or AAAA record of a host's address, with the TTL a
