@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/netip"
+	"slices"
 	"testing"
 
 	"github.com/miekg/dns"
@@ -100,6 +101,39 @@ func BenchmarkSetSnapshotReplace(b *testing.B) {
 	require.NoError(b, s.SetSnapshot(context.Background(), snaps[1]))
 	b.ReportAllocs()
 	i := 0
+	for b.Loop() {
+		serial := s.Serial()
+		require.NoError(b, s.SetSnapshot(context.Background(), snaps[i%2]))
+		if s.Serial() == serial {
+			b.Fatal("the zone did not change")
+		}
+		i++
+	}
+}
+
+// BenchmarkSetSnapshotOneRecord is a reload that changes one record of
+// the full registry (a description, alternately changed and changed
+// back): applied as a difference, it builds again only the owners that
+// depend on the record and packs their answers.
+func BenchmarkSetSnapshotOneRecord(b *testing.B) {
+	src, err := registry.LoadFile(context.Background(), testutil.SharedFile(b, "iana", "service-names-port-numbers.xml"), "")
+	require.NoError(b, err)
+	var snaps [2]*registry.Snapshot
+	for i := range snaps {
+		c := *src
+		c.Records = slices.Clone(src.Records)
+		if i == 1 {
+			r := &c.Records[len(c.Records)/2]
+			r.Description += " (changed)"
+		}
+		snaps[i], err = registry.Build(&c)
+		require.NoError(b, err)
+	}
+	s, err := New(Config{}, nil, prometheus.NewRegistry())
+	require.NoError(b, err)
+	require.NoError(b, s.SetSnapshot(context.Background(), snaps[0]))
+	b.ReportAllocs()
+	i := 1
 	for b.Loop() {
 		serial := s.Serial()
 		require.NoError(b, s.SetSnapshot(context.Background(), snaps[i%2]))

@@ -50,6 +50,7 @@ type Server struct {
 	ownerWire  map[string][]string
 	addrOwners map[string]bool // the owners of the current zone with address records
 	lastSnap   *registry.Snapshot
+	reg        *regZone    // what the next reload needs to apply as a difference
 	saved      serialState // what Config.SerialFile holds, as last read or written
 	notifyMu   sync.Mutex
 	notifyCx   context.CancelFunc // cancels NOTIFYs of the previous serial

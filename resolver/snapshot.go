@@ -37,11 +37,19 @@ func (s *Server) SetSnapshot(ctx context.Context, snap *registry.Snapshot) error
 		return nil // the same immutable snapshot: nothing to rebuild
 	}
 	start := time.Now()
+	d, err := s.delta(ctx, snap)
+	if err != nil {
+		return fmt.Errorf("building zone %s: %w", s.cfg.Zone, err)
+	}
+	if d != nil {
+		return s.setDelta(ctx, snap, d, start)
+	}
 	z, err := buildZone(ctx, snap, s.cfg)
 	if err != nil {
 		return fmt.Errorf("building zone %s: %w", s.cfg.Zone, err)
 	}
-	rrs := z.rrs()
+	sorted := z.sortedOwners()
+	rrs := z.rrsOf(sorted)
 	wire, err := zoneWire(rrs[1:])
 	if err != nil {
 		return err
@@ -75,7 +83,7 @@ func (s *Server) SetSnapshot(ctx context.Context, snap *registry.Snapshot) error
 			return ok && slices.Equal(prev, owners[o])
 		}}
 	}
-	t, err := buildTable(ctx, z, rrs, s.cfg, reuse)
+	t, err := buildTable(ctx, z, s.cfg, reuse)
 	if err != nil {
 		return fmt.Errorf("building answers for %s: %w", s.cfg.Zone, err)
 	}
@@ -91,23 +99,53 @@ func (s *Server) SetSnapshot(ctx context.Context, snap *registry.Snapshot) error
 	s.saveJournal(t, wire)
 	s.tab.Store(t)
 	s.hash, s.lastSnap, s.wire, s.ownerWire, s.addrOwners = h, snap, wire, owners, addrOwners
-	s.metrics.serial.Set(float64(serial))
+	s.reg = newRegZone(snap, z, sorted)
+	s.served(t, z, start, -1)
+	if old == nil || old.serial != serial {
+		s.notify(serial)
+	}
+	return nil
+}
+
+// setDelta serves the difference d: the zone unchanged keeps the table
+// and its serial, as in SetSnapshot; under setMu.
+func (s *Server) setDelta(ctx context.Context, snap *registry.Snapshot, d *regDelta, start time.Time) error {
+	z, old := d.b.z, s.tab.Load()
+	h, err := zoneHash(z.soa, d.all, &z.synth)
+	if err != nil {
+		return err
+	}
+	if h == s.hash {
+		// The records that changed give the zone the same data.
+		s.lastSnap = snap
+		s.saveSerial(old.serial, h)
+		s.logger.Debug("DNS zone unchanged", "zone", s.cfg.Zone, "serial", old.serial,
+			"took", time.Since(start).Round(time.Millisecond))
+		return nil
+	}
+	serial := s.pastServed(policySerial(s.cfg.SerialPolicy, z.soa.Serial, h, time.Now()), old.serial, "served")
+	return s.serveDelta(ctx, snap, d, h, serial, start)
+}
+
+// served logs, counts and announces the table t just served, made from
+// z whole (changed < 0) or as a difference of changed owners.
+func (s *Server) served(t *table, z *zoneData, start time.Time, changed int) {
+	s.metrics.serial.Set(float64(t.serial))
 	var jb, jn int
 	if t.journal != nil {
 		jb, jn = t.journal.bytes, len(t.journal.entries)
 	}
 	s.metrics.journalBytes.Set(float64(jb))
 	s.metrics.journalChanges.Set(float64(jn))
-	s.logger.Info("DNS zone loaded", "zone", s.cfg.Zone, "serial", serial, "records", len(rrs),
-		"names", len(t.names), "took", time.Since(start).Round(time.Millisecond))
+	args := []any{"zone", s.cfg.Zone, "serial", t.serial, "records", t.records, "names", len(t.names)}
+	if changed >= 0 {
+		args = append(args, "changed_owners", changed)
+	}
+	s.logger.Info("DNS zone loaded", append(args, "took", time.Since(start).Round(time.Millisecond))...)
 	if z.enumListed < z.enumTotal {
 		s.logger.Info("DNS: _services._dns-sd._udp lists only part of the service types; dns.enumerate_max_records raises the bound",
 			"listed", z.enumListed, "types", z.enumTotal, "max", s.cfg.EnumerateMaxRecords)
 	}
-	if old == nil || old.serial != serial {
-		s.notify(serial)
-	}
-	return nil
 }
 
 // ownerRuns maps each owner of rrs (in canonical order, so each owner's
@@ -230,14 +268,24 @@ func zoneHash(soa *dns.SOA, wire []string, ps *portSynth) ([32]byte, error) {
 	if err != nil {
 		return [32]byte{}, err
 	}
-	for _, g := range ps.group {
-		for _, v := range g {
-			h.Write([]byte{byte(v >> 8), byte(v)})
+	// The synthesised answers by content, as runs of ports with the
+	// same answer, so that the digest does not depend on how the groups
+	// happen to be numbered (a zone changed in place numbers them in the
+	// order they were met).
+	for pidx, g := range ps.group {
+		prev := -1
+		for port, v := range g {
+			if int(v) == prev {
+				continue
+			}
+			prev = int(v)
+			var rd []byte
+			if v > 0 {
+				rd = ps.groups[v-1]
+			}
+			h.Write([]byte{byte(pidx), byte(port >> 8), byte(port), byte(len(rd) >> 8), byte(len(rd))})
+			h.Write(rd)
 		}
-	}
-	for _, g := range ps.groups {
-		h.Write([]byte{byte(len(g))})
-		h.Write(g)
 	}
 	for _, w := range append(soaWire, wire...) {
 		h.Write([]byte(w))

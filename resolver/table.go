@@ -37,8 +37,9 @@ type table struct {
 	groups    [][]byte // TXT rdata after the "port=N" string
 	ttl       uint32
 	chaos     map[string][]byte // "version.bind" / "id.server" -> packed TXT answer
-	axfr      [][]byte          // packed AXFR messages, SOA first and last
-	soa       *dns.SOA          // for NOTIFY; the zone itself is only kept packed
+	// soa is for NOTIFY and transfers; the AXFR messages are packed when
+	// first asked for (Server.regAXFR, Server.dynAXFR).
+	soa *dns.SOA
 	// journal holds the changes that led to this zone, for IXFR;
 	// soaWire is the SOA in uncompressed wire form and records the
 	// zone's record count, SOA included.
@@ -119,12 +120,12 @@ type tableReuse struct {
 }
 
 // buildTable packs z (whose SOA already carries the serial to serve).
-// rrs is z.rrs(), which the caller has already computed. With reuse, an
+// With reuse, an
 // owner whose records are those of reuse.prev's zone keeps its packed
 // answers (the apex, whose answers carry the SOA, is always packed
 // again; reuse is off when the zone's addresses, which additional
 // sections carry, changed).
-func buildTable(ctx context.Context, z *zoneData, rrs []dns.RR, cfg Config, reuse *tableReuse) (*table, error) {
+func buildTable(ctx context.Context, z *zoneData, cfg Config, reuse *tableReuse) (*table, error) {
 	t := &table{serial: z.soa.Serial, ttl: cfg.TTL, axfrAllow: cfg.AXFRAllow}
 	nodes := make(map[string]*node, len(z.owners)*2)
 	var err error
@@ -188,9 +189,6 @@ func buildTable(ctx context.Context, z *zoneData, rrs []dns.RR, cfg Config, reus
 		return nil, err
 	}
 	t.soa = z.soa
-	if t.axfr, err = p.packAXFR(z.apex, rrs); err != nil {
-		return nil, err
-	}
 	return t, ctx.Err()
 }
 

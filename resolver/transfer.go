@@ -36,7 +36,8 @@ func (s *Server) writeAXFR(t *table, q []byte, st *signedState, src netip.Addr, 
 	if rc, ok := r.parse(q); !ok || rc != rcodeNone {
 		return fmt.Errorf("bad AXFR query")
 	}
-	msgs, kind := t.axfr, transferAXFR
+	var msgs [][]byte
+	kind := transferAXFR
 	if r.qtype == dns.TypeIXFR {
 		kind = transferIXFRFull
 		if r.hasIXFRSerial {
@@ -50,9 +51,14 @@ func (s *Server) writeAXFR(t *table, q []byte, st *signedState, src netip.Addr, 
 		}
 	}
 	if msgs == nil {
-		// A zone changed in place packs its AXFR when first asked.
+		// The whole zone, packed when first asked for at its serial.
 		var err error
-		if msgs, t, err = s.dynAXFR(t); err != nil {
+		if t.soa.Hdr.Name == s.cfg.Zone {
+			msgs, t, err = s.regAXFR()
+		} else {
+			msgs, t, err = s.dynAXFR(t)
+		}
+		if err != nil {
 			return fmt.Errorf("packing AXFR: %w", err)
 		}
 	}

@@ -301,7 +301,7 @@ type result struct {
 // respond answers the query in b from table t, appending the response to
 // out[:0]. It never panics on any input and produces at most one
 // message; result.drop means send nothing, result.axfr means the
-// transport must stream t.axfr (TCP only, client allowed). src is the
+// transport must stream the zone (TCP only, client allowed). src is the
 // client address (for the AXFR allow-list).
 func (s *Server) respond(t *table, b, out []byte, tcp bool, src netip.Addr) ([]byte, result) {
 	return s.respondSigned(t, b, out, tcp, src, "")

@@ -58,6 +58,14 @@ type zoneData struct {
 	// enumListed of enumTotal types are listed under
 	// _services._dns-sd._udp (EnumerateMaxRecords cuts the list).
 	enumListed, enumTotal int
+	// order lists the service types in the order their first record
+	// appears, attached the records of names served under another
+	// type's name (see serviceTypes), and sd whether each type is a
+	// DNS-SD type (see typeOwner): what a reload applied as a
+	// difference reuses for the types it does not touch.
+	order    []typeKey
+	attached map[typeKey][]*registry.Record
+	sd       map[typeKey]bool
 }
 
 type owner struct {
@@ -76,30 +84,47 @@ func (z *zoneData) add(rr dns.RR) {
 	z.count++
 }
 
-// rrs flattens the zone in canonical order, SOA first.
-func (z *zoneData) rrs() []dns.RR {
-	type keyed struct{ name, key string }
-	names := make([]keyed, 0, len(z.owners))
+// ownerKey is an owner name with its canonicalKey.
+type ownerKey struct{ name, key string }
+
+// sortedOwners lists the owners of z in canonical order.
+func (z *zoneData) sortedOwners() []ownerKey {
+	names := make([]ownerKey, 0, len(z.owners))
 	for n := range z.owners {
-		names = append(names, keyed{n, canonicalKey(n)})
+		names = append(names, ownerKey{n, canonicalKey(n)})
 	}
-	slices.SortFunc(names, func(a, b keyed) int { return strings.Compare(a.key, b.key) })
+	slices.SortFunc(names, func(a, b ownerKey) int { return strings.Compare(a.key, b.key) })
+	return names
+}
+
+// rrs flattens the zone in canonical order, SOA first.
+func (z *zoneData) rrs() []dns.RR { return z.rrsOf(z.sortedOwners()) }
+
+// rrsOf flattens the zone whose owners in canonical order are names,
+// SOA first.
+func (z *zoneData) rrsOf(names []ownerKey) []dns.RR {
 	out := make([]dns.RR, 0, z.count)
 	out = append(out, z.soa)
-	byType := func(a, b dns.RR) int { return int(a.Header().Rrtype) - int(b.Header().Rrtype) }
 	for _, n := range names {
-		rrs := z.owners[n.name].rrs
-		if !slices.IsSortedFunc(rrs, byType) {
-			rrs = slices.Clone(rrs)
-			slices.SortStableFunc(rrs, byType)
-		}
-		for _, rr := range rrs {
-			if rr.Header().Rrtype != dns.TypeSOA {
-				out = append(out, rr)
-			}
-		}
+		out = append(out, ownerRecords(z.owners[n.name].rrs)...)
 	}
 	return out
+}
+
+// ownerRecords are an owner's records as the zone lists them: by type
+// (stable), the SOA left out (it leads the zone).
+func ownerRecords(rrs []dns.RR) []dns.RR {
+	byType := func(a, b dns.RR) int { return int(a.Header().Rrtype) - int(b.Header().Rrtype) }
+	if !slices.IsSortedFunc(rrs, byType) {
+		rrs = slices.Clone(rrs)
+		slices.SortStableFunc(rrs, byType)
+	}
+	for i, rr := range rrs {
+		if rr.Header().Rrtype == dns.TypeSOA {
+			return append(slices.Clone(rrs[:i]), rrs[i+1:]...)
+		}
+	}
+	return rrs
 }
 
 // canonicalKey maps an absolute lowercased name to a string whose byte
@@ -213,7 +238,8 @@ func buildZone(ctx context.Context, snap *registry.Snapshot, cfg Config) (*zoneD
 		return nil, fmt.Errorf("%w: nil snapshot", ErrConfig)
 	}
 	b := &zoneBuilder{
-		z:    &zoneData{apex: cfg.Zone, owners: make(map[string]*owner, 1<<15), types: make(map[string]bool, 1<<14)},
+		z: &zoneData{apex: cfg.Zone, owners: make(map[string]*owner, 1<<15), types: make(map[string]bool, 1<<14),
+			sd: make(map[typeKey]bool, 1<<14)},
 		snap: snap,
 		cfg:  &cfg,
 	}
@@ -222,9 +248,9 @@ func buildZone(ctx context.Context, snap *registry.Snapshot, cfg Config) (*zoneD
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	cands := b.typeRecords(order, attached)
-	b.subtypeRecords(order)
-	b.servicesPTRs(cands)
+	b.typeRecords(order, attached)
+	b.z.order, b.z.attached = order, attached
+	b.servicesPTRs(b.candidates(order, b.z.sd))
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -338,54 +364,68 @@ type enumCandidate struct {
 	profile bool // a service profile documents it: found on real networks
 }
 
-// typeRecords adds each service type's SRV (one per distinct port) and
-// TXT records, and returns the TCP and UDP types the enumeration may list.
-func (b *zoneBuilder) typeRecords(order []typeKey, attached map[typeKey][]*registry.Record) (cands []enumCandidate) {
+// typeRecords adds each service type's SRV and TXT records and known
+// subtypes.
+func (b *zoneBuilder) typeRecords(order []typeKey, attached map[typeKey][]*registry.Record) {
 	for _, k := range order {
-		own := k.owner(b.cfg.Zone)
-		rs := append(slices.Clone(b.snap.ByType(k.name, k.proto)), attached[k]...)
-		var ports []int32
-		var txt []dns.RR
-		sd := false
-		for _, r := range rs {
-			if r.HasPort() && !slices.Contains(ports, r.PortLow) {
-				ports = append(ports, r.PortLow)
-			}
-			txt = append(txt, &dns.TXT{Hdr: b.hdr(own, dns.TypeTXT), Txt: recordTXT(r)})
-			if r.TXTKeys.Kind != registry.TXTUnknown || !r.HasPort() {
-				sd = true
-			}
+		b.typeOwner(k, attached[k])
+		b.subtypeOwners(k)
+	}
+}
+
+// typeOwner adds one service type's SRV (one per distinct port) and TXT
+// records, from its records and those of names served under it
+// (attached), and notes in z.sd whether it is a DNS-SD type.
+func (b *zoneBuilder) typeOwner(k typeKey, attached []*registry.Record) {
+	own := k.owner(b.cfg.Zone)
+	rs := append(slices.Clone(b.snap.ByType(k.name, k.proto)), attached...)
+	var ports []int32
+	var txt []dns.RR
+	sd := false
+	for _, r := range rs {
+		if r.HasPort() && !slices.Contains(ports, r.PortLow) {
+			ports = append(ports, r.PortLow)
 		}
-		for _, p := range ports {
-			b.z.add(&dns.SRV{Hdr: b.hdr(own, dns.TypeSRV), Port: uint16(p), Target: b.cfg.Target})
+		txt = append(txt, &dns.TXT{Hdr: b.hdr(own, dns.TypeTXT), Txt: recordTXT(r)})
+		if r.TXTKeys.Kind != registry.TXTUnknown || !r.HasPort() {
+			sd = true
 		}
-		for _, rr := range dedupeTXT(txt) {
-			b.z.add(rr)
-		}
+	}
+	for _, p := range ports {
+		b.z.add(&dns.SRV{Hdr: b.hdr(own, dns.TypeSRV), Port: uint16(p), Target: b.cfg.Target})
+	}
+	for _, rr := range dedupeTXT(txt) {
+		b.z.add(rr)
+	}
+	b.z.sd[k] = sd
+}
+
+// candidates are the TCP and UDP types of order the enumeration may
+// list, with what ranks them (z.sd holds each type's DNS-SD flag).
+func (b *zoneBuilder) candidates(order []typeKey, sd map[typeKey]bool) (cands []enumCandidate) {
+	for _, k := range order {
 		if k.proto == registry.ProtoTCP || k.proto == registry.ProtoUDP {
-			cands = append(cands, enumCandidate{owner: own, dnssd: sd, profile: b.snap.Profile(k.name, k.proto) != nil})
+			cands = append(cands, enumCandidate{owner: k.owner(b.cfg.Zone), dnssd: sd[k], profile: b.snap.Profile(k.name, k.proto) != nil})
 		}
 	}
 	return cands
 }
 
-// subtypeRecords adds each service type's known subtypes (RFC 6763
-// section 7.1): the snapshot's, which include those of the type's aliases
-// and duplicates (www-http's are http's too).
-func (b *zoneBuilder) subtypeRecords(order []typeKey) {
-	done := map[string]bool{}
-	for _, k := range order {
-		own := k.owner(b.cfg.Zone)
-		for _, sub := range b.snap.Subtypes(k.name, k.proto) {
-			sub = strings.ToLower(strings.TrimPrefix(sub, "_"))
-			so := "_" + sub + "._sub." + own
-			if !validLabel(sub) || done[so] {
-				continue
-			}
-			done[so] = true
-			b.z.add(&dns.TXT{Hdr: b.hdr(so, dns.TypeTXT), Txt: []string{
-				"subtype=" + sub, "service=" + k.name, "proto=" + string(k.proto)}})
+// subtypeOwners adds a service type's known subtypes (RFC 6763 section
+// 7.1): the snapshot's, which include those of the type's aliases and
+// duplicates (www-http's are http's too).
+func (b *zoneBuilder) subtypeOwners(k typeKey) {
+	own := k.owner(b.cfg.Zone)
+	var done []string
+	for _, sub := range b.snap.Subtypes(k.name, k.proto) {
+		sub = strings.ToLower(strings.TrimPrefix(sub, "_"))
+		so := "_" + sub + "._sub." + own
+		if !validLabel(sub) || slices.Contains(done, so) {
+			continue
 		}
+		done = append(done, so)
+		b.z.add(&dns.TXT{Hdr: b.hdr(so, dns.TypeTXT), Txt: []string{
+			"subtype=" + sub, "service=" + k.name, "proto=" + string(k.proto)}})
 	}
 }
 
@@ -425,43 +465,53 @@ func (b *zoneBuilder) servicesPTRs(cands []enumCandidate) {
 // data; ports whose answer is the same for many (unassigned ranges) are
 // synthesised from z.synth instead of stored.
 func (b *zoneBuilder) portRecords() error {
-	apex := b.cfg.Zone
 	cache := map[plainKey][]string{}
-	for pidx, p := range protocols {
+	for pidx := range protocols {
 		b.z.synth.group[pidx] = make([]uint16, 65536)
-		// Neighbouring ports mostly hold the same records (a range, or
-		// none) and so say the same: the last port's answer is reused.
-		var last struct {
-			ok     bool
-			status registry.Status
-			recs   []*registry.Record
-			pi     portInfo
-			group  uint16 // its synthesis group + 1, once known
+		if err := b.portSpan(pidx, 0, 65535, cache); err != nil {
+			return err
 		}
-		for port := 0; port <= 65535; port++ {
-			status, recs := b.snap.PortStatus(port, p), b.snap.ByPort(port, p)
-			if !last.ok || last.status != status || !slices.Equal(last.recs, recs) {
-				last.ok, last.status, last.recs, last.group = true, status, recs, 0
-				last.pi = portData(status, recs, p, apex, b.z.types, cache)
-			}
-			pi := last.pi
-			if !pi.inZone {
-				if last.group != 0 {
-					b.z.synth.group[pidx][port] = last.group
-					continue
-				}
-				if err := b.z.synth.add(pidx, port, pi.tail); err != nil {
-					return err
-				}
-				last.group = b.z.synth.group[pidx][port]
+	}
+	return nil
+}
+
+// portSpan adds the port labels of ports lo to hi of protocols[pidx]
+// and sets their synthesis groups.
+func (b *zoneBuilder) portSpan(pidx, lo, hi int, cache map[plainKey][]string) error {
+	apex, p := b.cfg.Zone, protocols[pidx]
+	// Neighbouring ports mostly hold the same records (a range, or
+	// none) and so say the same: the last port's answer is reused.
+	var last struct {
+		ok     bool
+		status registry.Status
+		recs   []*registry.Record
+		pi     portInfo
+		group  uint16 // its synthesis group + 1, once known
+	}
+	for port := lo; port <= hi; port++ {
+		status, recs := b.snap.PortStatus(port, p), b.snap.ByPort(port, p)
+		if !last.ok || last.status != status || !slices.Equal(last.recs, recs) {
+			last.ok, last.status, last.recs, last.group = true, status, recs, 0
+			last.pi = portData(status, recs, p, apex, b.z.types, cache)
+		}
+		pi := last.pi
+		if !pi.inZone {
+			if last.group != 0 {
+				b.z.synth.group[pidx][port] = last.group
 				continue
 			}
-			own := portOwner(port, p, apex)
-			for _, t := range pi.ptrs {
-				b.z.add(&dns.PTR{Hdr: b.hdr(own, dns.TypePTR), Ptr: t})
+			if err := b.z.synth.add(pidx, port, pi.tail); err != nil {
+				return err
 			}
-			b.z.add(&dns.TXT{Hdr: b.hdr(own, dns.TypeTXT), Txt: append([]string{"port=" + strconv.Itoa(port)}, pi.tail...)})
+			last.group = b.z.synth.group[pidx][port]
+			continue
 		}
+		b.z.synth.group[pidx][port] = 0
+		own := portOwner(port, p, apex)
+		for _, t := range pi.ptrs {
+			b.z.add(&dns.PTR{Hdr: b.hdr(own, dns.TypePTR), Ptr: t})
+		}
+		b.z.add(&dns.TXT{Hdr: b.hdr(own, dns.TypeTXT), Txt: append([]string{"port=" + strconv.Itoa(port)}, pi.tail...)})
 	}
 	return nil
 }

@@ -333,7 +333,7 @@ func (s *Server) buildDynZone(ctx context.Context, prev *dynZone, cfg Config, ow
 		prevSerial = prev.tab.serial
 	}
 	z.soa.Serial = nextDynSerial(prevSerial, now)
-	t, err := buildTable(ctx, z, all, cfg, nil)
+	t, err := buildTable(ctx, z, cfg, nil)
 	if err != nil {
 		return fmt.Errorf("building zone %s: %w", apex, err)
 	}
@@ -501,7 +501,6 @@ func (s *Server) applyDynZone(ctx context.Context, dz *dynZone, changes map[stri
 	t.serial, t.soa, t.soaWire, t.negSOA = serial, soa, soaWire[0], []byte(negSOA[0])
 	t.index, t.names = idx, nil
 	t.records = old.records + len(added) - len(removed)
-	t.axfr = nil // packed when first asked for (dynAXFR)
 	if cfg.JournalMaxBytes >= 0 {
 		t.journal = old.journal.with(&journalEntry{from: old.serial, to: serial, at: now.Unix(),
 			fromSOA: old.soaWire, toSOA: t.soaWire, removed: removed, added: added},
