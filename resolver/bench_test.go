@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/netip"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -129,18 +130,29 @@ func BenchmarkSetSnapshotOneRecord(b *testing.B) {
 		snaps[i], err = registry.Build(&c)
 		require.NoError(b, err)
 	}
-	s, err := New(Config{}, nil, prometheus.NewRegistry())
-	require.NoError(b, err)
-	require.NoError(b, s.SetSnapshot(context.Background(), snaps[0]))
-	b.ReportAllocs()
-	i := 1
-	for b.Loop() {
-		serial := s.Serial()
-		require.NoError(b, s.SetSnapshot(context.Background(), snaps[i%2]))
-		if s.Serial() == serial {
-			b.Fatal("the zone did not change")
-		}
-		i++
+	for _, bc := range []struct {
+		name string
+		cfg  Config
+	}{
+		{"served", Config{}},
+		// As the daemon runs it: the zone and its journal kept on disk.
+		{"journal_file", Config{JournalFile: filepath.Join(b.TempDir(), "journal")}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			s, err := New(bc.cfg, nil, prometheus.NewRegistry())
+			require.NoError(b, err)
+			require.NoError(b, s.SetSnapshot(context.Background(), snaps[0]))
+			b.ReportAllocs()
+			i := 1
+			for b.Loop() {
+				serial := s.Serial()
+				require.NoError(b, s.SetSnapshot(context.Background(), snaps[i%2]))
+				if s.Serial() == serial {
+					b.Fatal("the zone did not change")
+				}
+				i++
+			}
+		})
 	}
 }
 

@@ -24,7 +24,7 @@ func ExampleZoneRRs() {
 		fmt.Println(rr)
 	}
 	// Output:
-	// svc.example.	3600	IN	SOA	ns1.svc.example. hostmaster.svc.example. 2021100126 14400 3600 1209600 300
+	// svc.example.	3600	IN	SOA	ns1.svc.example. hostmaster.svc.example. 2021100173 14400 3600 1209600 300
 	// svc.example.	3600	IN	A	127.0.0.1
 	// svc.example.	3600	IN	NS	ns1.svc.example.
 	// svc.example.	3600	IN	TXT	"registry-updated=unknown" "records=1" "services=1"

@@ -204,7 +204,7 @@ func (s *Server) nextJournal(old, t *table, wire []string, now time.Time) *journ
 	var prevWire []string
 	switch {
 	case old != nil:
-		prev, prevSerial, prevSOA, prevWire = old.journal, old.serial, old.soaWire, s.wire
+		prev, prevSerial, prevSOA, prevWire = old.journal, old.serial, old.soaWire, s.zoneWireNow()
 	case s.cfg.JournalFile != "":
 		st := s.loadJournal()
 		if st == nil {

@@ -168,8 +168,9 @@ type regDelta struct {
 	// wire their records as the zone lists them (nil: gone).
 	changed []ownerKey
 	wire    map[string][]string
-	sorted  []ownerKey // the new zone's owners in canonical order
-	all     []string   // the new zone's records but the SOA
+	sums    map[string][32]byte // the changed owners' digests
+	sum     [32]byte            // the new zone's owner digests combined
+	sorted  []ownerKey          // the new zone's owners in canonical order
 }
 
 // delta works out snap against the zone served as a difference; nil when
@@ -249,7 +250,8 @@ func (s *Server) delta(ctx context.Context, snap *registry.Snapshot) (*regDelta,
 	}
 
 	// The owners whose records differ from those served.
-	d := &regDelta{b: b, wire: map[string][]string{}}
+	d := &regDelta{b: b, wire: map[string][]string{}, sums: map[string][32]byte{}, sum: s.ownerSum}
+	var buf []byte
 	for o := range cand {
 		var rs []dns.RR
 		if own := b.z.owners[o]; own != nil {
@@ -266,8 +268,15 @@ func (s *Server) delta(ctx context.Context, snap *registry.Snapshot) (*regDelta,
 		if !slices.Equal(addressWire(prev), addressWire(w)) {
 			return nil, nil // additional sections elsewhere change: built whole
 		}
+		if old, ok := s.ownerSums[o]; ok {
+			xorInto(&d.sum, &old)
+		}
 		if len(w) == 0 {
 			w = nil
+		} else {
+			sum := ownerDigest(w, &buf)
+			d.sums[o] = sum
+			xorInto(&d.sum, &sum)
 		}
 		d.wire[o] = w
 		d.changed = append(d.changed, ownerKey{o, canonicalKey(o)})
@@ -290,14 +299,6 @@ func (s *Server) delta(ctx context.Context, snap *registry.Snapshot) (*regDelta,
 		}
 	}
 	d.sorted = append(d.sorted, rz.sorted[i:]...)
-	d.all = make([]string, 0, len(s.wire)+8)
-	for _, o := range d.sorted {
-		if w, ok := d.wire[o.name]; ok {
-			d.all = append(d.all, w...)
-		} else {
-			d.all = append(d.all, s.ownerWire[o.name]...)
-		}
-	}
 	return d, ctx.Err()
 }
 
@@ -400,19 +401,23 @@ func (s *Server) serveDelta(ctx context.Context, snap *registry.Snapshot, d *reg
 			cfg.JournalMaxBytes, time.Duration(cfg.SOAExpire)*time.Second, start)
 	}
 
-	s.saveSerial(serial, h)
-	s.saveJournal(&t, d.all)
-	s.tab.Store(&t)
+	// From here on the server's state is the new zone's.
 	for o, w := range d.wire {
 		if w == nil {
 			delete(s.ownerWire, o)
+			delete(s.ownerSums, o)
 		} else {
-			s.ownerWire[o] = w
+			s.ownerWire[o], s.ownerSums[o] = w, d.sums[o]
 		}
 	}
 	rz := s.reg
-	s.hash, s.lastSnap, s.wire = h, snap, d.all
+	s.hash, s.lastSnap, s.wire, s.ownerSum = h, snap, nil, d.sum
 	*rz = regZone{snap: snap, sorted: d.sorted, types: z.types, sd: z.sd, synth: z.synth}
+	s.saveSerial(serial, h)
+	if s.cfg.JournalFile != "" {
+		s.saveJournal(&t, s.zoneWireNow())
+	}
+	s.tab.Store(&t)
 	s.served(&t, z, start, len(d.changed))
 	s.notify(serial)
 	return nil
@@ -429,9 +434,10 @@ func (s *Server) regAXFR() ([][]byte, *table, error) {
 		return nil, t, fmt.Errorf("zone %s is not loaded", s.cfg.Zone)
 	}
 	if !rz.axfrDone || rz.axfrSer != t.serial {
-		rrs := make([]dns.RR, 0, len(s.wire)+1)
+		wire := s.zoneWireNow()
+		rrs := make([]dns.RR, 0, len(wire)+1)
 		rrs = append(rrs, dns.Copy(t.soa))
-		for i, w := range s.wire {
+		for i, w := range wire {
 			rr, _, err := dns.UnpackRR([]byte(w), 0)
 			if err != nil {
 				return nil, t, fmt.Errorf("record %d of the zone: %w", i, err)
@@ -446,4 +452,20 @@ func (s *Server) regAXFR() ([][]byte, *table, error) {
 		rz.axfr, rz.axfrSer, rz.axfrDone = msgs, t.serial, true
 	}
 	return rz.axfr, t, nil
+}
+
+// zoneWireNow is Server.wire, made from the owners when a change in
+// place left it unset; under setMu.
+func (s *Server) zoneWireNow() []string {
+	if s.wire == nil && s.reg != nil {
+		n := 0
+		for _, w := range s.ownerWire {
+			n += len(w)
+		}
+		s.wire = make([]string, 0, n)
+		for _, o := range s.reg.sorted {
+			s.wire = append(s.wire, s.ownerWire[o.name]...)
+		}
+	}
+	return s.wire
 }

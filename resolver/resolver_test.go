@@ -202,7 +202,7 @@ func rcCheckWith(t *testing.T, c rcCase, exchange func(*dns.Msg) *dns.Msg) {
 
 const (
 	rcZ   = "services.internal."
-	rcSOA = "services.internal. 300 IN SOA ns1.services.internal. hostmaster.services.internal. 2022020729 14400 3600 1209600 300"
+	rcSOA = "services.internal. 300 IN SOA ns1.services.internal. hostmaster.services.internal. 2022020749 14400 3600 1209600 300"
 	rcA   = "services.internal. 3600 IN A 127.0.0.1"
 )
 
@@ -298,7 +298,7 @@ func TestServeDNSMini(t *testing.T) {
 			"_services._dns-sd._udp.services.internal. 3600 IN PTR _adisk._udp.services.internal."}},
 		// Apex.
 		{Qname: rcZ, Qtype: dns.TypeSOA, Answer: []string{
-			"services.internal. 3600 IN SOA ns1.services.internal. hostmaster.services.internal. 2022020729 14400 3600 1209600 300"}},
+			"services.internal. 3600 IN SOA ns1.services.internal. hostmaster.services.internal. 2022020749 14400 3600 1209600 300"}},
 		{Qname: rcZ, Qtype: dns.TypeNS, Answer: []string{"services.internal. 3600 IN NS ns1.services.internal."},
 			Extra: []string{"ns1.services.internal. 3600 IN A 127.0.0.1"}},
 		{Qname: rcZ, Qtype: dns.TypeTXT, Answer: []string{
@@ -306,7 +306,7 @@ func TestServeDNSMini(t *testing.T) {
 		{Qname: rcZ, Qtype: dns.TypeA, Answer: []string{rcA}},
 		{Qname: rcZ, Qtype: dns.TypeAAAA, Ns: neg},
 		{Qname: rcZ, Qtype: dns.TypeANY, Answer: []string{ // RFC 8482: one RRset
-			"services.internal. 3600 IN SOA ns1.services.internal. hostmaster.services.internal. 2022020729 14400 3600 1209600 300"}},
+			"services.internal. 3600 IN SOA ns1.services.internal. hostmaster.services.internal. 2022020749 14400 3600 1209600 300"}},
 		{Qname: "_http._tcp." + rcZ, Qtype: dns.TypeANY, Answer: []string{
 			`_http._tcp.services.internal. 3600 IN TXT "name=http" "proto=tcp" "port=80" "status=assigned" "desc=World Wide Web HTTP" "txtkeys=u,p,path" "ref=RFC9110" "updated=2021-10-01"`}},
 		{Qname: "ns1." + rcZ, Qtype: dns.TypeA, Answer: []string{"ns1.services.internal. 3600 IN A 127.0.0.1"}},
@@ -339,7 +339,7 @@ func TestServeDNSChaosAndConfig(t *testing.T) {
 		TTL: 60, NegTTL: 30, Target: "host.example.", NS: []string{"a.ns.example.", "ns1.svc.example."},
 		Mbox: "dns.example.", Addresses: []netip.Addr{netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("2001:db8::1")}}
 	s := rcServer(t, cfg, rcMini(t))
-	soaNeg := "svc.example. 30 IN SOA a.ns.example. dns.example. 2022020753 14400 3600 1209600 30"
+	soaNeg := "svc.example. 30 IN SOA a.ns.example. dns.example. 2022020756 14400 3600 1209600 30"
 	for _, c := range []rcCase{
 		{Qname: "version.bind.", Qtype: dns.TypeTXT, Qclass: dns.ClassCHAOS, Answer: []string{`version.bind. 0 CH TXT "svcreg \"test\""`}},
 		{Qname: "ID.SERVER.", Qtype: dns.TypeTXT, Qclass: dns.ClassCHAOS, Answer: []string{`id.server. 0 CH TXT "ns-a"`}},

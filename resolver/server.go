@@ -43,17 +43,24 @@ type Server struct {
 
 	setMu sync.Mutex // serialises SetSnapshot
 	hash  [32]byte   // zone content (SOA without serial) of the current table
-	wire  []string   // the current zone's records but the SOA, uncompressed, for the next IXFR difference
+	// wire are the current zone's records but the SOA, uncompressed, for
+	// the next IXFR difference and AXFR; nil after a change in place
+	// until asked for (zoneWireNow).
+	wire []string
 	// ownerWire holds, by owner, its run of wire (records in canonical
 	// order, so each owner's are together), to tell the owners of the
 	// next zone that did not change.
 	ownerWire  map[string][]string
 	addrOwners map[string]bool // the owners of the current zone with address records
 	lastSnap   *registry.Snapshot
-	reg        *regZone    // what the next reload needs to apply as a difference
-	saved      serialState // what Config.SerialFile holds, as last read or written
-	notifyMu   sync.Mutex
-	notifyCx   context.CancelFunc // cancels NOTIFYs of the previous serial
+	reg        *regZone // what the next reload needs to apply as a difference
+	// ownerSums are the owners' digests (ownerDigest), ownerSum their
+	// XOR, of which the zone digest (hash) is made.
+	ownerSums map[string][32]byte
+	ownerSum  [32]byte
+	saved     serialState // what Config.SerialFile holds, as last read or written
+	notifyMu  sync.Mutex
+	notifyCx  context.CancelFunc // cancels NOTIFYs of the previous serial
 
 	ctx    context.Context // server lifetime: listeners, NOTIFY
 	cancel context.CancelFunc

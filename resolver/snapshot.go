@@ -54,7 +54,9 @@ func (s *Server) SetSnapshot(ctx context.Context, snap *registry.Snapshot) error
 	if err != nil {
 		return err
 	}
-	h, err := zoneHash(z.soa, wire, &z.synth)
+	owners := ownerRuns(rrs[1:], wire)
+	sums, sum := ownerDigests(owners)
+	h, err := zoneHash(z.soa, sum, &z.synth)
 	if err != nil {
 		return err
 	}
@@ -75,7 +77,7 @@ func (s *Server) SetSnapshot(ctx context.Context, snap *registry.Snapshot) error
 		serial = s.restoreSerial(serial, h)
 	}
 	z.soa.Serial = serial
-	owners, addrOwners := ownerRuns(rrs[1:], wire), addressOwners(z)
+	addrOwners := addressOwners(z)
 	var reuse *tableReuse
 	if old != nil && old.names != nil && sameAddresses(s.addrOwners, s.ownerWire, owners, addrOwners) {
 		reuse = &tableReuse{prev: old, same: func(o string) bool {
@@ -99,6 +101,7 @@ func (s *Server) SetSnapshot(ctx context.Context, snap *registry.Snapshot) error
 	s.saveJournal(t, wire)
 	s.tab.Store(t)
 	s.hash, s.lastSnap, s.wire, s.ownerWire, s.addrOwners = h, snap, wire, owners, addrOwners
+	s.ownerSums, s.ownerSum = sums, sum
 	s.reg = newRegZone(snap, z, sorted)
 	s.served(t, z, start, -1)
 	if old == nil || old.serial != serial {
@@ -111,7 +114,7 @@ func (s *Server) SetSnapshot(ctx context.Context, snap *registry.Snapshot) error
 // and its serial, as in SetSnapshot; under setMu.
 func (s *Server) setDelta(ctx context.Context, snap *registry.Snapshot, d *regDelta, start time.Time) error {
 	z, old := d.b.z, s.tab.Load()
-	h, err := zoneHash(z.soa, d.all, &z.synth)
+	h, err := zoneHash(z.soa, d.sum, &z.synth)
 	if err != nil {
 		return err
 	}
@@ -256,11 +259,13 @@ func serialLess(a, b uint32) bool {
 	return a != b && int32(b-a) > 0
 }
 
-// zoneHash digests the zone content (soa without its serial, then rrs)
-// and the synthesised port data, so a reload that changes nothing keeps
-// the serial and the table, and a restart can tell whether the zone is
-// the one its serial file names.
-func zoneHash(soa *dns.SOA, wire []string, ps *portSynth) ([32]byte, error) {
+// zoneHash digests the zone content: soa without its serial, the
+// synthesised port data, and sum, the owners' digests (ownerDigest)
+// combined, so a reload that changes nothing keeps the serial and the
+// table, and a restart can tell whether the zone is the one its serial
+// file names. Combined by XOR, the owners' digests need no order, and a
+// zone changed in place updates sum with the owners it changes.
+func zoneHash(soa *dns.SOA, sum [32]byte, ps *portSynth) ([32]byte, error) {
 	h := sha256.New()
 	c := *soa
 	c.Serial = 0
@@ -268,6 +273,7 @@ func zoneHash(soa *dns.SOA, wire []string, ps *portSynth) ([32]byte, error) {
 	if err != nil {
 		return [32]byte{}, err
 	}
+	h.Write([]byte(soaWire[0]))
 	// The synthesised answers by content, as runs of ports with the
 	// same answer, so that the digest does not depend on how the groups
 	// happen to be numbered (a zone changed in place numbers them in the
@@ -287,12 +293,41 @@ func zoneHash(soa *dns.SOA, wire []string, ps *portSynth) ([32]byte, error) {
 			h.Write(rd)
 		}
 	}
-	for _, w := range append(soaWire, wire...) {
-		h.Write([]byte(w))
-	}
+	h.Write(sum[:])
 	var out [32]byte
 	h.Sum(out[:0])
 	return out, nil
+}
+
+// ownerDigest is the SHA-256 of an owner's records in uncompressed wire
+// form, one after the other (each holds the owner name, so no two
+// owners' digests are of the same bytes); buf is scratch space.
+func ownerDigest(wire []string, buf *[]byte) [32]byte {
+	b := (*buf)[:0]
+	for _, w := range wire {
+		b = append(b, w...)
+	}
+	*buf = b
+	return sha256.Sum256(b)
+}
+
+// ownerDigests are the digests of owners (ownerRuns) and their XOR.
+func ownerDigests(owners map[string][]string) (map[string][32]byte, [32]byte) {
+	out := make(map[string][32]byte, len(owners))
+	var sum [32]byte
+	var buf []byte
+	for o, w := range owners {
+		d := ownerDigest(w, &buf)
+		out[o] = d
+		xorInto(&sum, &d)
+	}
+	return out, sum
+}
+
+func xorInto(sum, d *[32]byte) {
+	for i := range sum {
+		sum[i] ^= d[i]
+	}
 }
 
 // Serial is the SOA serial being served (0 before the first snapshot).

@@ -35,7 +35,8 @@ func ZoneRRs(snap *registry.Snapshot, cfg Config) ([]dns.RR, error) {
 	if err != nil {
 		return nil, err
 	}
-	h, err := zoneHash(z.soa, wire, &z.synth)
+	_, sum := ownerDigests(ownerRuns(rrs[1:], wire))
+	h, err := zoneHash(z.soa, sum, &z.synth)
 	if err != nil {
 		return nil, err
 	}
