@@ -414,9 +414,7 @@ func (s *Server) serveDelta(ctx context.Context, snap *registry.Snapshot, d *reg
 	s.hash, s.lastSnap, s.wire, s.ownerSum = h, snap, nil, d.sum
 	*rz = regZone{snap: snap, sorted: d.sorted, types: z.types, sd: z.sd, synth: z.synth}
 	s.saveSerial(serial, h)
-	if s.cfg.JournalFile != "" {
-		s.saveJournal(&t, s.zoneWireNow())
-	}
+	s.saveJournal(&t, old.serial, s.zoneWireNow)
 	s.tab.Store(&t)
 	s.served(&t, z, start, len(d.changed))
 	s.notify(serial)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -303,5 +304,76 @@ func TestZoneEqualFields(t *testing.T) {
 			}
 			require.Equal(t, compared, zoneChanged, "field %s: compared %v, changes the zone %v", field.Name, compared, zoneChanged)
 		})
+	}
+}
+
+// TestJournalFileAppendsChanges: with a journal file, a reload applied
+// as a difference appends its change to the file instead of writing the
+// zone again, and a restarted server reads the zone and every change
+// back: it serves the same serial and answers IXFR from each one.
+func TestJournalFileAppendsChanges(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	cfg := Config{JournalFile: filepath.Join(dir, "journal"), SerialFile: filepath.Join(dir, "serial")}
+	srcs := deltaSources(t)
+	var named []int // records whose description the zone shows
+	for i, r := range srcs[0].Records {
+		if validLabel(r.Name) {
+			named = append(named, i)
+		}
+	}
+	require.Greater(t, len(named), 5)
+	snapOf := func(step int) *registry.Snapshot {
+		c := *srcs[0]
+		c.Records = slices.Clone(srcs[0].Records)
+		if step > 0 {
+			c.Records[named[step]].Description = fmt.Sprintf("changed at step %d", step)
+		}
+		snap, err := registry.Build(append([]*registry.Source{&c}, srcs[1:]...)...)
+		require.NoError(t, err)
+		return snap
+	}
+	stat := func() os.FileInfo {
+		fi, err := os.Stat(cfg.JournalFile)
+		require.NoError(t, err)
+		return fi
+	}
+	s, err := New(cfg, nil, prometheus.NewRegistry())
+	require.NoError(t, err)
+	require.NoError(t, s.SetSnapshot(ctx, snapOf(0)))
+	whole := stat().Size()
+	serials := []uint32{s.Serial()}
+	var last *registry.Snapshot
+	for step := 1; step <= 5; step++ {
+		before := stat()
+		last = snapOf(step)
+		require.NoError(t, s.SetSnapshot(ctx, last))
+		require.NotContains(t, serials, s.Serial())
+		serials = append(serials, s.Serial())
+		after := stat()
+		require.True(t, os.SameFile(before, after), "step %d: the change appended, not the file written again", step)
+		grew := after.Size() - before.Size()
+		require.Positive(t, grew, "step %d", step)
+		require.Less(t, grew, whole/10, "step %d: %d bytes appended (the zone record: %d)", step, grew, whole)
+	}
+	want := sortedCopy(s.zoneWireNow())
+
+	restarted, err := New(cfg, nil, prometheus.NewRegistry())
+	require.NoError(t, err)
+	require.NoError(t, restarted.SetSnapshot(ctx, last))
+	require.Equal(t, serials[len(serials)-1], restarted.Serial())
+	tab := restarted.tab.Load()
+	require.Len(t, tab.journal.entries, len(serials)-1)
+	st, err := readJournal(cfg.JournalFile)
+	require.NoError(t, err)
+	require.Equal(t, want, sortedCopy(st.rrs), "the zone the file leads to")
+	for i, from := range serials[:len(serials)-1] {
+		_, removed, added, ok := tab.journal.since(from)
+		require.True(t, ok, "IXFR from serial %d", from)
+		prev := st.rrs
+		for _, e := range slices.Backward(st.entries[i:]) {
+			prev = applyDiff(prev, e.added, e.removed)
+		}
+		require.Equal(t, want, applyIXFR(prev, removed, added), "IXFR from serial %d", from)
 	}
 }

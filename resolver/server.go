@@ -59,8 +59,10 @@ type Server struct {
 	ownerSums map[string][32]byte
 	ownerSum  [32]byte
 	saved     serialState // what Config.SerialFile holds, as last read or written
-	notifyMu  sync.Mutex
-	notifyCx  context.CancelFunc // cancels NOTIFYs of the previous serial
+	// journalDisk is what Config.JournalFile holds, as last written.
+	journalDisk journalDisk
+	notifyMu    sync.Mutex
+	notifyCx    context.CancelFunc // cancels NOTIFYs of the previous serial
 
 	ctx    context.Context // server lifetime: listeners, NOTIFY
 	cancel context.CancelFunc

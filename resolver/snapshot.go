@@ -98,7 +98,11 @@ func (s *Server) SetSnapshot(ctx context.Context, snap *registry.Snapshot) error
 	// Kept before it is served or announced, so that a crash right after
 	// a NOTIFY cannot bring the serial back down.
 	s.saveSerial(serial, h)
-	s.saveJournal(t, wire)
+	var prev uint32
+	if old != nil {
+		prev = old.serial
+	}
+	s.saveJournal(t, prev, func() []string { return wire })
 	s.tab.Store(t)
 	s.hash, s.lastSnap, s.wire, s.ownerWire, s.addrOwners = h, snap, wire, owners, addrOwners
 	s.ownerSums, s.ownerSum = sums, sum
