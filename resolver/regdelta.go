@@ -21,7 +21,7 @@ import (
 // maxDeltaRecords bounds the registry records a reload may add and
 // remove and still be applied as a difference; a larger change is built
 // whole, which then costs about the same.
-const maxDeltaRecords = 512
+const maxDeltaRecords = 2048
 
 // regZone is what applying a reload as a difference needs to know about
 // the registry zone served, besides Server.ownerWire and Server.wire:
@@ -55,6 +55,13 @@ func zoneEqual(a, b *registry.Record) bool {
 		slices.Equal(a.References, b.References) && slices.Equal(a.Subtypes, b.Subtypes)
 }
 
+// recordKey groups the records that may be equal (zoneEqual).
+type recordKey struct {
+	name      string
+	proto     registry.Protocol
+	low, high int32
+}
+
 // diffRecords returns the records of old that cur no longer has and
 // those cur has that old did not, when the records both have are in the
 // same order in both and there are at most limit of the others; ok is
@@ -69,21 +76,32 @@ func diffRecords(old, cur []registry.Record, limit int) (gone, added []*registry
 		q++
 	}
 	om, cm := old[p:len(old)-q], cur[p:len(cur)-q]
-	if len(om)+len(cm) > limit {
+	if abs(len(om)-len(cm)) > limit {
 		return nil, nil, false
+	}
+	// The old records by key, in order; each is matched at most once,
+	// to the first record of cur equal to it.
+	byKey := make(map[recordKey][]int32, len(om))
+	for i := range om {
+		r := &om[i]
+		k := recordKey{r.Name, r.Protocol, r.PortLow, r.PortHigh}
+		byKey[k] = append(byKey[k], int32(i))
 	}
 	used := make([]bool, len(om))
 	last := -1
 	for j := range cm {
+		r := &cm[j]
 		found := -1
-		for i := range om {
-			if !used[i] && zoneEqual(&om[i], &cm[j]) {
-				found = i
+		for _, i := range byKey[recordKey{r.Name, r.Protocol, r.PortLow, r.PortHigh}] {
+			if !used[i] && zoneEqual(&om[i], r) {
+				found = int(i)
 				break
 			}
 		}
 		if found < 0 {
-			added = append(added, &cm[j])
+			if added = append(added, r); len(added) > limit {
+				return nil, nil, false
+			}
 			continue
 		}
 		if found < last {
@@ -96,7 +114,17 @@ func diffRecords(old, cur []registry.Record, limit int) (gone, added []*registry
 			gone = append(gone, &om[i])
 		}
 	}
+	if len(gone)+len(added) > limit {
+		return nil, nil, false
+	}
 	return gone, added, true
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
 }
 
 // portSet is a set of ports per protocol of protocols.

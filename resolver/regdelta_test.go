@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
+	"github.com/svcreg/svcreg/internal/testutil"
 	"github.com/svcreg/svcreg/registry"
 )
 
@@ -375,5 +376,34 @@ func TestJournalFileAppendsChanges(t *testing.T) {
 			prev = applyDiff(prev, e.added, e.removed)
 		}
 		require.Equal(t, want, applyIXFR(prev, removed, added), "IXFR from serial %d", from)
+	}
+}
+
+// TestReloadReplacesRegistry: replacing the full 2026-08-17 registry
+// with the 2023-09-12 one and back (hundreds of records apart) is
+// applied as a difference, and serves what a server that loaded the
+// registry alone serves.
+func TestReloadReplacesRegistry(t *testing.T) {
+	ctx := context.Background()
+	var snaps []*registry.Snapshot
+	for _, f := range []string{"service-names-port-numbers.xml", "service-names-port-numbers-2023-09-12.xml"} {
+		src, err := registry.LoadFile(ctx, testutil.SharedFile(t, "iana", f), "")
+		require.NoError(t, err)
+		snap, err := registry.Build(src)
+		require.NoError(t, err)
+		snaps = append(snaps, snap)
+	}
+	live, err := New(Config{}, nil, prometheus.NewRegistry())
+	require.NoError(t, err)
+	require.NoError(t, live.SetSnapshot(ctx, snaps[0]))
+	for i, snap := range []*registry.Snapshot{snaps[1], snaps[0]} {
+		d, err := live.delta(ctx, snap)
+		require.NoError(t, err)
+		require.NotNil(t, d, "step %d: applied as a difference", i)
+		require.NoError(t, live.SetSnapshot(ctx, snap))
+		fresh, err := New(Config{}, nil, prometheus.NewRegistry())
+		require.NoError(t, err)
+		require.NoError(t, fresh.SetSnapshot(ctx, snap))
+		requireSameZone(t, fresh, live, fmt.Sprintf("step %d", i))
 	}
 }
