@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -73,17 +74,43 @@ func BenchmarkServeDNS(b *testing.B) {
 }
 
 // BenchmarkSetSnapshot is a reload of the full registry whose zone comes
-// out as the one served (a new snapshot of the same data): the zone is
-// built, put in wire form and digested, and the table in service kept.
-// BenchmarkSetSnapshotReplace is a reload that changes everything.
+// out as the one served (a new snapshot of the same data, alternating
+// between two built from the same source): as a difference, the records
+// are compared and the owners that depend on none of them left alone;
+// built whole, the zone is built, put in wire form and digested, and
+// found equal to the one served. Either way the table in service is
+// kept.
 func BenchmarkSetSnapshot(b *testing.B) {
-	snap := benchSnap(b)
-	s, err := New(Config{}, nil, prometheus.NewRegistry())
+	src, err := registry.LoadFile(context.Background(), testutil.SharedFile(b, "iana", "service-names-port-numbers.xml"), "")
 	require.NoError(b, err)
-	b.ReportAllocs()
-	for b.Loop() {
-		s.lastSnap = nil // rebuild, as for a new snapshot
-		require.NoError(b, s.SetSnapshot(context.Background(), snap))
+	var snaps [2]*registry.Snapshot
+	for i := range snaps {
+		snaps[i], err = registry.Build(src)
+		require.NoError(b, err)
+	}
+	for _, whole := range []bool{false, true} {
+		name := "difference"
+		if whole {
+			name = "whole"
+		}
+		b.Run(name, func(b *testing.B) {
+			s, err := New(Config{}, nil, prometheus.NewRegistry())
+			require.NoError(b, err)
+			require.NoError(b, s.SetSnapshot(context.Background(), snaps[0]))
+			serial := s.Serial()
+			b.ReportAllocs()
+			i := 1
+			for b.Loop() {
+				if whole {
+					s.reg = nil // nothing to take a difference from
+				}
+				require.NoError(b, s.SetSnapshot(context.Background(), snaps[i%2]))
+				if s.Serial() != serial {
+					b.Fatal("the serial changed")
+				}
+				i++
+			}
+		})
 	}
 }
 
@@ -97,9 +124,16 @@ func BenchmarkSetSnapshotReplace(b *testing.B) {
 	require.NoError(b, err)
 	snaps[1], err = registry.Build(src)
 	require.NoError(b, err)
+	// The zone's memory in steady state: what the server holds once it
+	// serves a registry (the snapshots were made before).
+	var m0, m1, m2 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m0)
 	s, err := New(Config{}, nil, prometheus.NewRegistry())
 	require.NoError(b, err)
 	require.NoError(b, s.SetSnapshot(context.Background(), snaps[1]))
+	runtime.GC()
+	runtime.ReadMemStats(&m1)
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
@@ -110,6 +144,13 @@ func BenchmarkSetSnapshotReplace(b *testing.B) {
 		}
 		i++
 	}
+	runtime.ReadMemStats(&m2)
+	// At most the steady state plus everything a reload allocates (as if
+	// none of it were garbage before the reload ends).
+	steady := float64(m1.HeapAlloc - m0.HeapAlloc)
+	perReload := float64(m2.TotalAlloc-m1.TotalAlloc) / float64(i)
+	b.ReportMetric(steady/(1<<20), "steady-MiB")
+	b.ReportMetric((steady+perReload)/steady, "peak/steady")
 }
 
 // BenchmarkSetSnapshotOneRecord is a reload that changes one record of

@@ -59,14 +59,10 @@ type zoneData struct {
 	// enumListed of enumTotal types are listed under
 	// _services._dns-sd._udp (EnumerateMaxRecords cuts the list).
 	enumListed, enumTotal int
-	// order lists the service types in the order their first record
-	// appears, attached the records of names served under another
-	// type's name (see serviceTypes), and sd whether each type is a
-	// DNS-SD type (see typeOwner): what a reload applied as a
-	// difference reuses for the types it does not touch.
-	order    []typeKey
-	attached map[typeKey][]*registry.Record
-	sd       map[typeKey]bool
+	// sd tells whether each service type is a DNS-SD type (see
+	// typeOwner): what a reload applied as a difference reuses for the
+	// types it does not touch.
+	sd map[typeKey]bool
 }
 
 type owner struct {
@@ -183,7 +179,8 @@ func dataSerial(snap *registry.Snapshot, now time.Time) uint32 {
 // serialBase turns the registry date (YYYY-MM-DD or YYYY-MM) into
 // YYYYMMDD00, RFC 1912 section 2.2's convention. Without a date it is 1.
 func serialBase(updated string) uint32 {
-	var d []byte
+	var buf [8]byte
+	d := buf[:0]
 	for i := 0; i < len(updated) && len(d) < 8; i++ {
 		if c := updated[i]; c >= '0' && c <= '9' {
 			d = append(d, c)
@@ -250,7 +247,6 @@ func buildZone(ctx context.Context, snap *registry.Snapshot, cfg Config) (*zoneD
 		return nil, err
 	}
 	b.typeRecords(order, attached)
-	b.z.order, b.z.attached = order, attached
 	b.servicesPTRs(b.candidates(order, b.z.sd))
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -318,41 +314,73 @@ func (b *zoneBuilder) apexRecords() {
 	}
 }
 
+// serviceType is a service type with its owner name.
+type serviceType struct {
+	typeKey
+	owner string
+}
+
 // serviceTypes lists the service types in the order their first record
 // appears, and marks each in z.types. Names that are not DNS labels
 // (whois++) are served under the name they are an alias of: attached
 // holds those records by the type they join.
-func (b *zoneBuilder) serviceTypes() (order []typeKey, attached map[typeKey][]*registry.Record) {
+func (b *zoneBuilder) serviceTypes() (order []serviceType, attached map[typeKey][]*registry.Record) {
 	recs := b.snap.Records()
+	target := func(r *registry.Record) (string, bool) {
+		name := strings.ToLower(r.Name)
+		if validLabel(name) {
+			return name, false
+		}
+		alias := strings.ToLower(r.AliasOf)
+		return alias, validLabel(alias)
+	}
+	// The records served under another name first: they are few, and the
+	// types they join are then the only ones whose first record needs
+	// a set to find.
 	attached = map[typeKey][]*registry.Record{}
-	seen := map[typeKey]bool{}
 	for i := range recs {
 		r := &recs[i]
 		if r.Name == "" {
 			continue
 		}
-		name := strings.ToLower(r.Name)
-		target, via := name, false
-		if !validLabel(name) {
-			alias := strings.ToLower(r.AliasOf)
-			if !validLabel(alias) {
-				continue
-			}
-			target, via = alias, true
-		}
-		for _, p := range recordProtos(r) {
-			k := typeKey{target, p}
-			if via {
+		if t, via := target(r); via {
+			for _, p := range recordProtos(r) {
+				k := typeKey{t, p}
 				attached[k] = append(attached[k], r)
-			}
-			if !seen[k] {
-				seen[k] = true
-				order = append(order, k)
 			}
 		}
 	}
-	for _, k := range order {
-		b.z.types[k.owner(b.cfg.Zone)] = true
+	var seen map[typeKey]bool
+	order = make([]serviceType, 0, len(recs))
+	for i := range recs {
+		r := &recs[i]
+		if r.Name == "" {
+			continue
+		}
+		t, via := target(r)
+		if !validLabel(t) {
+			continue
+		}
+		for _, p := range recordProtos(r) {
+			k := typeKey{t, p}
+			first := false
+			if _, joined := attached[k]; joined || via {
+				if seen == nil {
+					seen = map[typeKey]bool{}
+				}
+				first, seen[k] = !seen[k], true
+			} else {
+				// The type's records are in registry order.
+				own := b.snap.ByType(t, p)
+				first = len(own) > 0 && own[0] == r
+			}
+			if first {
+				order = append(order, serviceType{k, k.owner(b.cfg.Zone)})
+			}
+		}
+	}
+	for _, st := range order {
+		b.z.types[st.owner] = true
 	}
 	return order, attached
 }
@@ -367,10 +395,10 @@ type enumCandidate struct {
 
 // typeRecords adds each service type's SRV and TXT records and known
 // subtypes.
-func (b *zoneBuilder) typeRecords(order []typeKey, attached map[typeKey][]*registry.Record) {
-	for _, k := range order {
-		b.typeOwner(k, attached[k])
-		b.subtypeOwners(k)
+func (b *zoneBuilder) typeRecords(order []serviceType, attached map[typeKey][]*registry.Record) {
+	for _, st := range order {
+		b.typeOwner(st.typeKey, attached[st.typeKey])
+		b.subtypeOwners(st.typeKey)
 	}
 }
 
@@ -403,10 +431,11 @@ func (b *zoneBuilder) typeOwner(k typeKey, attached []*registry.Record) {
 
 // candidates are the TCP and UDP types of order the enumeration may
 // list, with what ranks them (z.sd holds each type's DNS-SD flag).
-func (b *zoneBuilder) candidates(order []typeKey, sd map[typeKey]bool) (cands []enumCandidate) {
-	for _, k := range order {
-		if k.proto == registry.ProtoTCP || k.proto == registry.ProtoUDP {
-			cands = append(cands, enumCandidate{owner: k.owner(b.cfg.Zone), dnssd: sd[k], profile: b.snap.Profile(k.name, k.proto) != nil})
+func (b *zoneBuilder) candidates(order []serviceType, sd map[typeKey]bool) (cands []enumCandidate) {
+	cands = make([]enumCandidate, 0, len(order))
+	for _, st := range order {
+		if st.proto == registry.ProtoTCP || st.proto == registry.ProtoUDP {
+			cands = append(cands, enumCandidate{owner: st.owner, dnssd: sd[st.typeKey], profile: b.snap.Profile(st.name, st.proto) != nil})
 		}
 	}
 	return cands
