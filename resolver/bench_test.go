@@ -229,3 +229,18 @@ func BenchmarkServeDNSHandler(b *testing.B) {
 		b.Fatal("no response")
 	}
 }
+
+// BenchmarkAXFRPack is packing the full registry zone for AXFR, which a
+// server does when a secondary first asks for the zone at a serial.
+func BenchmarkAXFRPack(b *testing.B) {
+	s, err := New(Config{}, nil, prometheus.NewRegistry())
+	require.NoError(b, err)
+	require.NoError(b, s.SetSnapshot(context.Background(), benchSnap(b)))
+	b.ReportAllocs()
+	for b.Loop() {
+		s.reg.axfrDone = false
+		msgs, _, err := s.regAXFR()
+		require.NoError(b, err)
+		require.NotEmpty(b, msgs)
+	}
+}
