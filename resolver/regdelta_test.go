@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -128,7 +129,18 @@ func mutate(rng *rand.Rand, srcs []*registry.Source, step int) string {
 // every serial in its journal leads to the zone served.
 func TestReloadAsDifference(t *testing.T) {
 	ctx := context.Background()
-	for seed := range uint64(3) {
+	// Each seed under other zone settings: the enumeration listing every
+	// type and cut short, name servers in the zone with their own
+	// addresses.
+	configs := []Config{
+		{},
+		{Enumerate: EnumerateAll, EnumerateMaxRecords: 7},
+		{NS: []string{"ns1.services.internal.", "ns2.services.internal."},
+			NSAddresses: map[string][]netip.Addr{"ns2.services.internal.": {netip.MustParseAddr("2001:db8::2")}},
+			Addresses:   []netip.Addr{netip.MustParseAddr("192.0.2.1")}},
+	}
+	for seed := range uint64(len(configs)) {
+		cfg := configs[seed]
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 11))
 			srcs := deltaSources(t)
@@ -147,7 +159,7 @@ func TestReloadAsDifference(t *testing.T) {
 				require.NoError(t, err)
 				return snap
 			}
-			live, err := New(Config{}, nil, prometheus.NewRegistry())
+			live, err := New(cfg, nil, prometheus.NewRegistry())
 			require.NoError(t, err)
 			require.NoError(t, live.SetSnapshot(ctx, build()))
 			history := map[uint32][]string{live.Serial(): slices.Clone(live.zoneWireNow())}
@@ -164,7 +176,7 @@ func TestReloadAsDifference(t *testing.T) {
 					deltas++
 				}
 				require.NoError(t, live.SetSnapshot(ctx, snap), "step %d: %v", step, what)
-				fresh, err := New(Config{}, nil, prometheus.NewRegistry())
+				fresh, err := New(cfg, nil, prometheus.NewRegistry())
 				require.NoError(t, err)
 				require.NoError(t, fresh.SetSnapshot(ctx, snap))
 				msg := fmt.Sprintf("step %d (difference: %v): %v", step, d != nil, what)
