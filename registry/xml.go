@@ -29,16 +29,20 @@ func refText(typ, data, text string) string {
 // Source.Problems; malformed or truncated XML is a *ParseError wrapping
 // ErrSyntax.
 func ParseXML(r io.Reader, name string) (*Source, error) {
+	intern := make(interner, 1<<14)
+	return parseXML(newStdSource(r, name, 1), name, intern)
+}
+
+// parseXML parses what toks reads: the fast scanner, or in tests
+// encoding/xml alone, which the scanner is compared against.
+func parseXML(toks tokenSource, name string, intern interner) (*Source, error) {
 	p := &xmlParser{
 		name:   name,
-		intern: make(interner, 1<<14),
+		toks:   toks,
+		intern: intern,
 		sink:   problemSink{name: name},
 		src:    &Source{Name: name, Format: FormatXML},
 	}
-	g := &tokenGuard{r: r, name: name}
-	p.d = xml.NewDecoder(g)
-	g.done = func() int64 { return p.tokEnd }
-	g.line = func() int { l, _ := p.d.InputPos(); return l }
 	if err := p.parse(); err != nil {
 		return nil, err
 	}
@@ -47,7 +51,8 @@ func ParseXML(r io.Reader, name string) (*Source, error) {
 }
 
 type xmlParser struct {
-	d        *xml.Decoder
+	toks     tokenSource
+	tok      xtoken // the last token read
 	name     string
 	src      *Source
 	intern   interner
@@ -55,8 +60,7 @@ type xmlParser struct {
 	rec      int        // number of the record being read, 0 outside records
 	nrec     int        // records seen
 	buf      []byte     // text() scratch
-	tokEnd   int64      // input offset after the last token
-	open     []xml.Name // elements open at the decoder's position
+	open     []xml.Name // elements open at the source's position
 	recs     chunked[Record]
 	contacts chunked[Contact]
 	prev     [3]string // textLike: the previous name, description, note
@@ -64,41 +68,37 @@ type xmlParser struct {
 	people   [2][]string // assignee, contact
 }
 
-// token returns the next token and notes where it ended, for the
-// tokenGuard below the decoder.
-//
-// It uses RawToken, about a third cheaper than Token because it skips
-// namespace translation (the registry uses one default namespace), and
-// checks itself what Token would: that end tags match start tags, here
-// with a bound on nesting (maxDepth). Comments, processing instructions
-// and directives are dropped.
-func (p *xmlParser) token() (xml.Token, error) {
+// token returns the next start tag, end tag or text. It checks what
+// encoding/xml's Token would over RawToken: that end tags match start
+// tags, here with a bound on nesting (maxDepth). Comments, processing
+// instructions and directives are dropped. The token is valid until the
+// next call.
+func (p *xmlParser) token() (*xtoken, error) {
+	t := &p.tok
 	for {
-		tok, err := p.d.RawToken()
-		p.tokEnd = p.d.InputOffset()
-		if err != nil {
+		if err := p.toks.next(t); err != nil {
 			return nil, err
 		}
-		switch t := tok.(type) {
-		case xml.StartElement:
+		switch t.kind {
+		case tokStart:
 			if len(p.open) == maxDepth {
 				return nil, p.errorf("elements nested more than %d deep", maxDepth)
 			}
-			p.open = append(p.open, t.Name)
-		case xml.EndElement:
+			p.open = append(p.open, t.name)
+		case tokEnd:
 			n := len(p.open)
 			if n == 0 {
-				return nil, p.errorf("unexpected end element </%s>", t.Name.Local)
+				return nil, p.errorf("unexpected end element </%s>", t.name.Local)
 			}
-			if top := p.open[n-1]; top != t.Name {
-				return nil, p.errorf("element <%s> closed by </%s>", qname(top), qname(t.Name))
+			if top := p.open[n-1]; top != t.name {
+				return nil, p.errorf("element <%s> closed by </%s>", qname(top), qname(t.name))
 			}
 			p.open = p.open[:n-1]
-		case xml.CharData:
+		case tokText:
 		default:
 			continue
 		}
-		return tok, nil
+		return t, nil
 	}
 }
 
@@ -109,10 +109,7 @@ func qname(n xml.Name) string {
 	return n.Local
 }
 
-func (p *xmlParser) line() int {
-	l, _ := p.d.InputPos()
-	return l
-}
+func (p *xmlParser) line() int { return p.toks.line() }
 
 // fail turns a decoder error into a located *ParseError.
 func (p *xmlParser) fail(err error) error {
@@ -123,7 +120,7 @@ func (p *xmlParser) fail(err error) error {
 	var se *xml.SyntaxError
 	switch {
 	case errors.As(err, &se):
-		return &ParseError{File: p.name, Line: se.Line, Record: p.rec, Msg: "XML syntax error: " + se.Msg, Err: ErrSyntax}
+		return &ParseError{File: p.name, Line: p.toks.syntaxLine(se), Record: p.rec, Msg: "XML syntax error: " + se.Msg, Err: ErrSyntax}
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return &ParseError{File: p.name, Line: p.line(), Record: p.rec, Msg: "XML ends early (truncated?)", Err: ErrSyntax}
 	}
@@ -144,12 +141,12 @@ func (p *xmlParser) parse() error {
 		if err != nil {
 			return p.fail(err)
 		}
-		if cd, ok := tok.(xml.CharData); ok && len(bytes.TrimSpace(cd)) != 0 {
+		if tok.kind == tokText && len(bytes.TrimSpace(tok.text)) != 0 {
 			return p.errorf("text before the root element")
 		}
-		if se, ok := tok.(xml.StartElement); ok {
-			if se.Name.Local != "registry" {
-				return p.errorf("root element is <%s>, want <registry>", se.Name.Local)
+		if tok.kind == tokStart {
+			if tok.name.Local != "registry" {
+				return p.errorf("root element is <%s>, want <registry>", tok.name.Local)
 			}
 			break
 		}
@@ -166,13 +163,13 @@ func (p *xmlParser) parse() error {
 		if err != nil {
 			return p.fail(err)
 		}
-		switch t := tok.(type) {
-		case xml.CharData:
-			if len(bytes.TrimSpace(t)) != 0 {
+		switch tok.kind {
+		case tokText:
+			if len(bytes.TrimSpace(tok.text)) != 0 {
 				return p.errorf("text after </registry>")
 			}
-		case xml.StartElement:
-			return p.errorf("element <%s> after </registry>", t.Name.Local)
+		case tokStart:
+			return p.errorf("element <%s> after </registry>", tok.name.Local)
 		}
 	}
 	if p.nrec == 0 {
@@ -185,8 +182,8 @@ func (p *xmlParser) parse() error {
 
 // registry reads the children of <registry> up to its end tag.
 func (p *xmlParser) registry() error {
-	return p.children(func(t xml.StartElement) error {
-		switch t.Name.Local {
+	return p.children(func(t *xtoken) error {
+		switch t.name.Local {
 		case "record":
 			return p.record(t)
 		case "updated":
@@ -202,18 +199,19 @@ func (p *xmlParser) registry() error {
 
 // children calls each for every child element of the element just
 // opened, up to its end tag; each must consume the child, end tag
-// included. Character data between children is ignored.
-func (p *xmlParser) children(each func(xml.StartElement) error) error {
+// included, and read what it needs of the start tag before it reads on.
+// Character data between children is ignored.
+func (p *xmlParser) children(each func(*xtoken) error) error {
 	for {
 		tok, err := p.token()
 		if err != nil {
 			return p.fail(err)
 		}
-		switch t := tok.(type) {
-		case xml.EndElement:
+		switch tok.kind {
+		case tokEnd:
 			return nil
-		case xml.StartElement:
-			if err := each(t); err != nil {
+		case tokStart:
+			if err := each(tok); err != nil {
 				return err
 			}
 		}
@@ -232,10 +230,10 @@ func (p *xmlParser) skip() error {
 		if err != nil {
 			return p.fail(err)
 		}
-		switch tok.(type) {
-		case xml.StartElement:
+		switch tok.kind {
+		case tokStart:
 			depth++
-		case xml.EndElement:
+		case tokEnd:
 			depth--
 		}
 	}
@@ -285,8 +283,9 @@ func (p *xmlParser) readText() error {
 		if err != nil {
 			return p.fail(err)
 		}
-		switch t := tok.(type) {
-		case xml.CharData:
+		switch tok.kind {
+		case tokText:
+			t := tok.text
 			if brk {
 				t = bytes.TrimLeft(t, " \t\r\n")
 				if len(t) == 0 {
@@ -298,8 +297,8 @@ func (p *xmlParser) readText() error {
 				brk = false
 			}
 			p.buf = append(p.buf, t...)
-		case xml.StartElement:
-			switch t.Name.Local {
+		case tokStart:
+			switch tok.name.Local {
 			case "br":
 				p.buf = bytes.TrimRight(p.buf, " \t\r\n")
 				brk = true
@@ -307,7 +306,7 @@ func (p *xmlParser) readText() error {
 					return err
 				}
 			case "xref":
-				typ, data := attr(t, "type"), attr(t, "data")
+				typ, data := attr(tok, "type"), attr(tok, "data")
 				if err := p.skip(); err != nil {
 					return err
 				}
@@ -324,7 +323,7 @@ func (p *xmlParser) readText() error {
 				// <paragraph> and the like: keep their text.
 				depth++
 			}
-		case xml.EndElement:
+		case tokEnd:
 			if depth--; depth == 0 {
 				return nil
 			}
@@ -332,8 +331,8 @@ func (p *xmlParser) readText() error {
 	}
 }
 
-func attr(se xml.StartElement, name string) string {
-	for _, a := range se.Attr {
+func attr(t *xtoken, name string) string {
+	for _, a := range t.attrs {
 		if a.Name.Local == name {
 			return a.Value
 		}
@@ -342,12 +341,12 @@ func attr(se xml.StartElement, name string) string {
 }
 
 // record reads one <record> into a Record, or reports it as a problem.
-func (p *xmlParser) record(start xml.StartElement) error {
+func (p *xmlParser) record(start *xtoken) error {
 	p.nrec++
 	p.rec = p.nrec
 	defer func() { p.rec = 0 }()
 	rec := Record{PortLow: -1, PortHigh: -1, Source: p.name, Line: p.line()}
-	for _, a := range start.Attr {
+	for _, a := range start.attrs {
 		switch a.Name.Local {
 		case "date":
 			rec.Registered = p.intern.str(a.Value)
@@ -364,17 +363,17 @@ func (p *xmlParser) record(start xml.StartElement) error {
 		if err != nil {
 			return p.fail(err)
 		}
-		var se xml.StartElement
-		switch t := tok.(type) {
-		case xml.StartElement:
-			se = t
-		case xml.EndElement:
+		switch tok.kind {
+		case tokStart:
+		case tokEnd:
 			return p.finishRecord(&rec, hasAssignee, number, proto)
 		default:
 			continue
 		}
+		// The element's name, read before its content replaces the token.
+		elem := tok.name.Local
 		var s string
-		switch se.Name.Local {
+		switch elem {
 		case "assignee":
 			hasAssignee = true
 			if err := p.assignee(); err != nil {
@@ -382,7 +381,7 @@ func (p *xmlParser) record(start xml.StartElement) error {
 			}
 			continue
 		case "xref":
-			typ, data := attr(se, "type"), attr(se, "data")
+			typ, data := attr(tok, "type"), attr(tok, "data")
 			if s, err = p.text(); err != nil {
 				return err
 			}
@@ -397,7 +396,7 @@ func (p *xmlParser) record(start xml.StartElement) error {
 			}
 			continue
 		}
-		switch se.Name.Local {
+		switch elem {
 		case "name":
 			// The tcp and udp rows of a registration follow each other
 			// and repeat these: compare with the previous record's
@@ -413,7 +412,7 @@ func (p *xmlParser) record(start xml.StartElement) error {
 		if err != nil {
 			return err
 		}
-		switch se.Name.Local {
+		switch elem {
 		case "name":
 			rec.Name = s
 		case "protocol":
@@ -434,8 +433,8 @@ func (p *xmlParser) record(start xml.StartElement) error {
 
 // assignee reads the person xrefs inside <assignee>.
 func (p *xmlParser) assignee() error {
-	return p.children(func(t xml.StartElement) error {
-		if t.Name.Local == "xref" {
+	return p.children(func(t *xtoken) error {
+		if t.name.Local == "xref" {
 			if data := attr(t, "data"); data != "" {
 				p.people[0] = append(p.people[0], p.intern.str(data))
 			}
@@ -476,8 +475,8 @@ func (p *xmlParser) finishRecord(rec *Record, hasAssignee bool, number, proto st
 
 // peopleList reads <people><person id=...>...</person>...</people>.
 func (p *xmlParser) peopleList() error {
-	return p.children(func(t xml.StartElement) error {
-		if t.Name.Local != "person" {
+	return p.children(func(t *xtoken) error {
+		if t.name.Local != "person" {
 			return p.skip()
 		}
 		return p.person(attr(t, "id"))
@@ -486,16 +485,17 @@ func (p *xmlParser) peopleList() error {
 
 func (p *xmlParser) person(id string) error {
 	c := Contact{ID: id}
-	err := p.children(func(t xml.StartElement) error {
+	err := p.children(func(t *xtoken) error {
+		elem := t.name.Local // read before the content replaces the token
 		text := p.uniqueText
-		if t.Name.Local == "updated" || t.Name.Local == "org" {
+		if elem == "updated" || elem == "org" {
 			text = p.text // dates and organisations repeat
 		}
 		s, err := text()
 		if err != nil {
 			return err
 		}
-		switch t.Name.Local {
+		switch elem {
 		case "name":
 			c.Name = s
 		case "org":
