@@ -30,7 +30,7 @@ func refText(typ, data, text string) string {
 // ErrSyntax.
 func ParseXML(r io.Reader, name string) (*Source, error) {
 	intern := make(interner, 1<<14)
-	return parseXML(newStdSource(r, name, 1), name, intern)
+	return parseXML(newFastSource(r, name, intern), name, intern)
 }
 
 // parseXML parses what toks reads: the fast scanner, or in tests
