@@ -39,6 +39,7 @@ type fastSource struct {
 
 	std   *stdSource // set once the rest is encoding/xml's
 	chunk int        // bytes asked of r per read
+	more  int        // tokens scanned again after reading more
 }
 
 const (
@@ -76,14 +77,18 @@ func (s *fastSource) next(t *xtoken) error {
 				return io.EOF
 			}
 			if s.rerr == nil {
-				s.fill()
+				s.fill(1)
 				continue
 			}
 		} else if n := s.scan(t, s.buf[s.pos:s.end]); n > 0 {
 			s.pos += n
 			return nil
 		} else if n == scanMore && !s.eof && s.rerr == nil && s.end-s.pos < maxTokenBytes/2 {
-			s.fill()
+			// At least twice the bytes of the token so far, so that a
+			// long token read in short reads is scanned again only a
+			// logarithmic number of times.
+			s.more++
+			s.fill(min(2*(s.end-s.pos), maxTokenBytes/2))
 			continue
 		}
 		s.handOver()
@@ -91,20 +96,21 @@ func (s *fastSource) next(t *xtoken) error {
 	}
 }
 
-// fill reads more input after the unread bytes, moving them to the start
-// of the buffer or growing it as needed.
-func (s *fastSource) fill() {
-	if s.pos > 0 && s.end+s.chunk > len(s.buf) {
+// fill reads until at least want bytes are unread or the input ends,
+// moving the unread bytes to the start of the buffer or growing it as
+// needed.
+func (s *fastSource) fill(want int) {
+	if s.pos > 0 && s.pos+want+s.chunk > len(s.buf) {
 		s.countLines()
 		s.end = copy(s.buf, s.buf[s.pos:s.end])
 		s.pos, s.counted = 0, 0
 	}
-	if need := s.end + s.chunk; need > len(s.buf) {
-		nb := make([]byte, max(need, 2*len(s.buf)))
-		copy(nb, s.buf[:s.end])
-		s.buf = nb
-	}
-	for range 100 {
+	for empty := 0; s.end-s.pos < want; {
+		if need := s.end + s.chunk; need > len(s.buf) {
+			nb := make([]byte, max(need, 2*len(s.buf)))
+			copy(nb, s.buf[:s.end])
+			s.buf = nb
+		}
 		n, err := s.r.Read(s.buf[s.end : s.end+s.chunk])
 		s.end += n
 		switch {
@@ -114,11 +120,13 @@ func (s *fastSource) fill() {
 		case err != nil:
 			s.rerr = err
 			return
-		case n > 0:
-			return
+		case n == 0:
+			if empty++; empty == 100 {
+				s.rerr = io.ErrNoProgress
+				return
+			}
 		}
 	}
-	s.rerr = io.ErrNoProgress
 }
 
 func (s *fastSource) countLines() {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/stretchr/testify/require"
 )
@@ -160,6 +161,18 @@ func TestXMLScannerLongToken(t *testing.T) {
 	_, err := parseXML(fast, "j.xml", in)
 	require.ErrorIs(t, err, ErrTooLarge)
 	require.NotNil(t, fast.std, "the scanner kept a token of over half maxTokenBytes")
+}
+
+// TestXMLScannerShortReads: a long token arriving in one-byte reads is
+// scanned again a logarithmic number of times, not once per read.
+func TestXMLScannerShortReads(t *testing.T) {
+	doc := "<registry><record><description>" + strings.Repeat("long text ", 30_000) + "</description></record></registry>"
+	fast := newFastSource(iotest.OneByteReader(strings.NewReader(doc)), "s.xml", make(interner))
+	got, end := scanAll(fast)
+	require.Equal(t, "EOF", end)
+	require.Len(t, got, 7)
+	require.Nil(t, fast.std)
+	require.LessOrEqual(t, fast.more, 2*20, "scans of a token left incomplete")
 }
 
 // TestXMLScannerReadError: a read error reaches the parser after the
